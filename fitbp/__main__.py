@@ -1,0 +1,3 @@
+from fitbp.cli import main
+
+main()

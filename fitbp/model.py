@@ -1,0 +1,115 @@
+"""The Taylor polynomial y = sum a_i * ((x - c) / s)**i and its loss graph.
+
+Training happens in the scaled variable t = (x - c) / s, with c the midpoint
+and s the half-range of the data, so that t lies in [-1, 1].  Powers of t stay
+near 1 whatever the units of x (years, microseconds, millions), which keeps the
+loss well conditioned and the learning rates meaningful.  The coefficients of
+raw powers of x that a user may want to copy elsewhere are derived afterwards,
+exactly from the trained ones, together with an estimate of how many digits
+they lose when evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import comb, log10
+
+import numpy as np
+
+from fitbp import graph
+
+
+def scaling(x):
+    """Center and scale that map the data's x range onto [-1, 1]."""
+    lo, hi = float(np.min(x)), float(np.max(x))
+    center = lo / 2 + hi / 2  # halves first: no overflow near the float limit
+    scale = hi / 2 - lo / 2
+    return center, (scale if scale > 0 else 1.0)
+
+
+def design_matrix(t, degree):
+    """Columns t**0 … t**degree: the constant input of the model's matmul."""
+    return np.vander(np.asarray(t, dtype=np.float64), degree + 1, increasing=True)
+
+
+@dataclass(frozen=True)
+class TaylorPolynomial:
+    """Coefficients a_0 … a_d of powers of (x - center) / scale."""
+
+    coefficients: tuple
+    center: float = 0.0
+    scale: float = 1.0
+
+    @property
+    def degree(self):
+        return len(self.coefficients) - 1
+
+    def scaled(self, x):
+        return (np.asarray(x, dtype=np.float64) - self.center) / self.scale
+
+    def __call__(self, x):
+        """Evaluate by Horner's rule in the scaled variable: accurate where raw powers are not."""
+        t = self.scaled(x)
+        y = np.zeros_like(t)
+        for a in reversed(self.coefficients):
+            y = y * t + a
+        return y
+
+    def raw_coefficients(self):
+        """k_0 … k_d with y = sum k_j x**j, expanded in exact rational arithmetic.
+
+        Each k_j is the correctly rounded value for the stored a, c and s, so
+        the only error left is the problem's own conditioning (see
+        ``raw_digits_lost``).
+        """
+        a = [Fraction(v) for v in self.coefficients]
+        c, s = Fraction(self.center), Fraction(self.scale)
+        d = self.degree
+        return [_to_float(sum(a[i] * comb(i, j) * (-c) ** (i - j) / s ** i for i in range(j, d + 1)))
+                for j in range(d + 1)]
+
+    def raw_digits_lost(self, x):
+        """Decimal digits lost when sum k_j x**j is evaluated in float64 over x.
+
+        The ratio of sum |k_j x**j| to |sum k_j x**j| is the amplification of
+        rounding error by cancellation; its log10 is the count of digits that
+        cannot be trusted.
+        """
+        k = np.array(self.raw_coefficients())
+        grid = np.linspace(np.min(x), np.max(x), 257)
+        powers = design_matrix(grid, self.degree)
+        with np.errstate(over="ignore", invalid="ignore"):
+            magnitude = np.abs(powers * k).sum(axis=1).max()
+            value = np.abs(self(grid)).max()
+        if not np.isfinite(magnitude):
+            return 16.0
+        if value == 0.0 or magnitude == 0.0:
+            return 0.0
+        return float(min(16.0, max(0.0, log10(magnitude / value))))
+
+
+def _to_float(q):
+    """Round a rational to float64, giving ±inf where it is out of range."""
+    try:
+        return float(q)
+    except OverflowError:
+        return float("inf") if q > 0 else float("-inf")
+
+
+def mse_loss(design, y, coefficients):
+    """The computing graph of mean((V @ a - y)**2): matmul, sub, pow, mean.
+
+    ``design`` and ``y`` are constants, ``coefficients`` the parameter node.
+    """
+    prediction = graph.constant(design, "V") @ coefficients
+    residual = prediction - graph.constant(y, "y")
+    return (residual ** 2).mean()
+
+
+def loss_and_gradient(design, y, k):
+    """One backprop pass: the loss at k and its gradient, both from the graph."""
+    a = graph.parameter(k, "a")
+    loss = mse_loss(design, y, a)
+    loss.backward()
+    return float(loss.value), a.grad

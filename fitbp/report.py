@@ -1,0 +1,60 @@
+"""How a fit is shown: a table for people, one JSON object for programs.
+
+rich's Console decides on colour and box drawing: it stops both when stdout
+is not a terminal and honours NO_COLOR, so a pipe receives plain text.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from fitbp import modelfile
+
+
+def print_json(result, stream=None):
+    (stream or sys.stdout).write(modelfile.dumps(result.summary()) + "\n")
+
+
+def _number(value, digits=10):
+    return "n/a" if value is None else f"{value:.{digits}g}"
+
+
+def print_table(result, console=None):
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 120)  # a pipe has no width to wrap at
+    frame = box.SIMPLE_HEAD if console.is_terminal else None
+    p, points = result.polynomial, result.points
+    console.print(escape(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
+                         f"in {points.source}"), highlight=False)
+
+    coefficients = Table(box=frame)
+    coefficients.add_column("power", justify="right")
+    coefficients.add_column(escape(f"Taylor a_i [t = (x - {p.center:.10g}) / {p.scale:.10g}]"),
+                            justify="right")
+    coefficients.add_column(escape("raw k_i [x^i]"), justify="right")
+    for i, (a, k) in enumerate(zip(p.coefficients, result.raw_coefficients)):
+        coefficients.add_row(str(i), _number(a, 15), _number(k, 15))
+    console.print(coefficients)
+
+    quality = Table(box=frame, show_header=False)
+    quality.add_column(style="bold")
+    quality.add_column(justify="right")
+    rows = [
+        ("MSE", _number(result.mse)),
+        ("RMSE", _number(result.rmse)),
+        ("R²", _number(result.r2) if result.r2 is not None else "n/a (y is constant)"),
+        ("points", f"{points.x.size}" + (f" ({points.skipped} skipped)" if points.skipped else "")),
+        ("epochs", str(result.epochs)),
+        ("optimizer", result.optimizer + (f" (lr {result.lr:g})" if result.lr else "")),
+        ("converged", "yes" if result.converged else "no"),
+        ("time", f"{result.seconds:.3f} s"),
+    ]
+    for row in rows:
+        quality.add_row(*row)
+    console.print(quality)

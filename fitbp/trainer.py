@@ -1,0 +1,201 @@
+"""The trainer: runs an optimiser on the model's loss graph until it converges.
+
+It owns the choices that make training behave the same on any data: x is
+mapped onto [-1, 1] (model.scaling) and y is divided by a power of two near
+its largest magnitude, which is exact in binary floating point and keeps the
+squared residuals far from overflow.  The fit it returns is judged on the
+actual residuals over the data, not on the optimiser's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fitbp import model, optimizers
+from fitbp.errors import FitbpError, at
+from fitbp.loader import Points  # noqa: F401  (re-exported for library callers)
+
+DEFAULT_TOL = 1e-12
+DEFAULT_EPOCHS = {"cg": 1000, "gd": 10000, "momentum": 10000, "adam": 10000}
+DIGITS_WARNING = 6.0
+"""Warn when the raw-power coefficients lose more digits than this."""
+
+
+@dataclass
+class FitResult:
+    polynomial: model.TaylorPolynomial
+    mse: float
+    r2: float | None
+    points: Points
+    optimizer: str
+    lr: float | None
+    tol: float
+    epochs: int
+    converged: bool
+    seconds: float
+    loss_history: list = field(repr=False)
+    warnings: list = field(default_factory=list)
+
+    @property
+    def rmse(self):
+        return math.sqrt(self.mse)
+
+    @property
+    def raw_coefficients(self):
+        return self.polynomial.raw_coefficients()
+
+    @property
+    def raw_digits_lost(self):
+        return self.polynomial.raw_digits_lost(self.points.x)
+
+    def summary(self):
+        """The fit as plain JSON-ready values: what --json prints."""
+        p = self.polynomial
+        return {
+            "degree": p.degree,
+            "coefficients": _finite_or_none(self.raw_coefficients),
+            "center": p.center,
+            "scale": p.scale,
+            "taylor_coefficients": list(p.coefficients),
+            "raw_digits_lost": round(self.raw_digits_lost, 1),
+            "mse": self.mse,
+            "rmse": self.rmse,
+            "r2": self.r2,
+            "n_points": int(self.points.x.size),
+            "skipped_rows": self.points.skipped,
+            "optimizer": self.optimizer,
+            "lr": self.lr,
+            "tol": self.tol,
+            "epochs": self.epochs,
+            "converged": self.converged,
+            "seconds": self.seconds,
+            "source": self.points.source,
+            "x_column": self.points.x_name,
+            "y_column": self.points.y_name,
+            "warnings": list(self.warnings),
+        }
+
+
+def _finite_or_none(values):
+    return [v if math.isfinite(v) else None for v in values]
+
+
+def _power_of_two_near(values):
+    """A y unit that divides exactly: 2**round(log2(max |y|))."""
+    biggest = float(np.max(np.abs(values))) if values.size else 0.0
+    if biggest == 0.0 or not math.isfinite(biggest):
+        return 1.0
+    return math.ldexp(1.0, math.frexp(biggest)[1])
+
+
+def check_settings(degree, optimizer, lr, epochs, tol):
+    if degree < 0:
+        raise FitbpError(f"degree must be 0 or more, not {degree}")
+    if optimizer not in optimizers.OPTIMIZERS:
+        raise FitbpError(f"unknown optimizer {optimizer!r} (choose from {', '.join(optimizers.OPTIMIZERS)})")
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        raise FitbpError(f"the learning rate must be a positive number, not {lr}")
+    if epochs is not None and epochs < 1:
+        raise FitbpError(f"epochs must be 1 or more, not {epochs}")
+    if not (math.isfinite(tol) and tol >= 0):
+        raise FitbpError(f"the tolerance must be 0 or a positive number, not {tol}")
+
+
+def fit_points(points, degree, optimizer="cg", lr=None, epochs=None, tol=DEFAULT_TOL, seed=0,
+               on_epoch=None):
+    """Train a degree-``degree`` Taylor polynomial on ``points`` by backprop.
+
+    ``on_epoch(epoch, loss)`` is called after every pass, for progress displays.
+    Raises FitbpError for data that cannot carry such a fit and for training
+    that diverges.
+    """
+    check_settings(degree, optimizer, lr, epochs, tol)
+    x = np.asarray(points.x, dtype=np.float64)
+    y = np.asarray(points.y, dtype=np.float64)
+    distinct = np.unique(x).size
+    if distinct < degree + 1:
+        raise at(points.source, None,
+                 f"degree {degree} needs at least {degree + 1} distinct x values, the data has {distinct}")
+    if optimizer == "cg":
+        lr = None
+    elif lr is None:
+        lr = optimizers.DEFAULT_LR[optimizer]
+    epochs = epochs or DEFAULT_EPOCHS[optimizer]
+
+    center, scale = model.scaling(x)
+    y_unit = _power_of_two_near(y)
+    design = model.design_matrix((x - center) / scale, degree)
+    target = y / y_unit
+    start = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
+
+    started = time.perf_counter()
+    k, history, converged = _descend(_steps(optimizer, design, target, start, lr),
+                                     epochs, tol, lr, on_epoch, floor=1e-24 * float(np.mean(target ** 2)))
+    seconds = time.perf_counter() - started
+
+    polynomial = model.TaylorPolynomial(tuple(float(a) * y_unit for a in k), center, scale)
+    mse, r2 = _quality(polynomial, x, y, y_unit)
+    result = FitResult(polynomial, mse, r2, points, optimizer, lr, tol, len(history), converged,
+                       seconds, [v * y_unit * y_unit for v in history])
+    result.warnings.extend(_warnings(result, epochs))
+    return result
+
+
+def _steps(optimizer, design, target, start, lr):
+    objective = lambda k: model.loss_and_gradient(design, target, k)  # noqa: E731
+    if optimizer == "cg":
+        zeros = np.zeros_like(target)
+        hessian_times = lambda p: model.loss_and_gradient(design, zeros, p)[1]  # noqa: E731
+        return optimizers.conjugate_gradient(objective, hessian_times, start)
+    step = {"gd": optimizers.gradient_descent, "momentum": optimizers.momentum, "adam": optimizers.adam}
+    return step[optimizer](objective, start, lr)
+
+
+def _descend(steps, epochs, tol, lr, on_epoch, floor):
+    """Consume an optimiser until the loss settles, it gives up, or epochs run out.
+
+    Settled means two epochs in a row changed the loss by at most ``tol``
+    relative: one small step alone can be a direction with little to gain.
+    """
+    history, k = [], None
+    for k, loss in steps:
+        history.append(loss)
+        if on_epoch is not None:
+            on_epoch(len(history), loss)
+        if not math.isfinite(loss) or (len(history) > 1 and loss > 100 * history[0]):
+            hint = f"try a smaller --lr than {lr:g}" if lr else "check the data for extreme values"
+            raise FitbpError(f"training diverged at epoch {len(history)} "
+                             f"(loss grew from {history[0]:.3g} to {loss:.3g}); {hint}")
+        if len(history) > 2 and all(abs(a - b) <= tol * loss + floor
+                                    for a, b in zip(history[-3:-1], history[-2:])):
+            return k, history, True
+        if len(history) >= epochs:
+            return k, history, False
+    return k, history, True  # the optimiser found no further descent
+
+
+def _quality(polynomial, x, y, y_unit):
+    """MSE and R² from the actual residuals, in units scaled to avoid overflow."""
+    residual = (y - polynomial(x)) / y_unit
+    mse_scaled = float(np.mean(residual * residual))
+    spread = (y - np.mean(y)) / y_unit
+    variance = float(np.mean(spread * spread))
+    r2 = 1.0 - mse_scaled / variance if variance > 0 else None
+    return mse_scaled * y_unit * y_unit, r2
+
+
+def _warnings(result, epochs):
+    found = []
+    if not result.converged:
+        found.append(f"training stopped after {epochs} epochs without converging; "
+                     "raise --epochs, loosen --tol, or use --optimizer cg")
+    lost = result.raw_digits_lost
+    if lost > DIGITS_WARNING:
+        found.append(f"the raw coefficients k_j lose about {lost:.0f} of 16 significant digits "
+                     "over this x range; use the Taylor form (center, scale, taylor_coefficients) "
+                     "for exact values")
+    return found
