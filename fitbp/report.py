@@ -33,7 +33,7 @@ def print_table(result, console=None):
     console.print(escape(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
                          f"in {points.source}"), highlight=False)
 
-    coefficients = Table(box=frame)
+    coefficients = Table(box=frame, header_style="bold cyan")
     coefficients.add_column("power", justify="right")
     coefficients.add_column(escape(f"Taylor a_i [t = (x - {p.center:.10g}) / {p.scale:.10g}]"),
                             justify="right")
@@ -52,7 +52,7 @@ def print_table(result, console=None):
         ("points", f"{points.x.size}" + (f" ({points.skipped} skipped)" if points.skipped else "")),
         ("epochs", str(result.epochs)),
         ("optimizer", result.optimizer + (f" (lr {result.lr:g})" if result.lr else "")),
-        ("converged", "yes" if result.converged else "no"),
+        ("converged", "[green]yes[/green]" if result.converged else "[red]no[/red]"),
         ("time", f"{result.seconds:.3f} s"),
     ]
     for row in rows:

@@ -1,0 +1,189 @@
+"""fitbp fit end to end, as real processes with real pipes."""
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fitbp.trainer import fit_points
+from fitbp.loader import load_points
+
+ROOT = Path(__file__).resolve().parent.parent
+SINE = ROOT / "sample_data" / "sine.csv"
+ESCAPE = "\x1b["
+
+
+def run(*args, cwd, stdin=None, env=None):
+    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "TERM")}
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "fitbp", *map(str, args)], cwd=cwd, input=stdin,
+                          capture_output=True, text=True, env=environment, timeout=120)
+
+
+def test_fit_prints_a_table_and_saves_the_model(tmp_path):
+    done = run("fit", SINE, "--degree", "5", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "MSE" in done.stdout and "R²" in done.stdout and "converged" in done.stdout
+    assert ESCAPE not in done.stdout  # a pipe gets no colour or box drawing
+    model = json.loads((tmp_path / "fitbp.json").read_text())
+    assert model["format_version"] == 1
+    assert len(model["loss_history"]) == model["epochs"]
+
+
+def test_json_output_matches_an_independent_fit(tmp_path):
+    done = run("fit", SINE, "--degree", "5", "--json", "--no-save", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    summary = json.loads(done.stdout)
+    for key in ["degree", "coefficients", "center", "scale", "taylor_coefficients", "mse", "rmse", "r2",
+                "n_points", "optimizer", "epochs", "converged", "seconds", "source"]:
+        assert key in summary
+    data = np.loadtxt(SINE, delimiter=",", skiprows=1)
+    fitted = np.polynomial.Polynomial.fit(data[:, 0], data[:, 1], 5)
+    best = np.mean((fitted(data[:, 0]) - data[:, 1]) ** 2)
+    assert summary["mse"] == pytest.approx(best, rel=1e-9)
+    np.testing.assert_allclose(summary["coefficients"], fitted.convert().coef, rtol=1e-6)
+    assert summary["n_points"] == 200 and summary["converged"] is True
+    assert not (tmp_path / "fitbp.json").exists()
+
+
+def test_standard_input_and_save_path(tmp_path):
+    done = run("fit", "-", "-d", "2", "--json", "--save", "out/m.json", cwd=tmp_path,
+               stdin="x y\n0 1\n1 3\n2 7\n3 13\n", )
+    assert done.returncode == 1 and "cannot write the model" in done.stderr  # no folder 'out'
+    (tmp_path / "out").mkdir()
+    done = run("fit", "-", "-d", "2", "--json", "--save", "out/m.json", cwd=tmp_path,
+               stdin="x y\n0 1\n1 3\n2 7\n3 13\n")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["source"] == "<stdin>"
+    np.testing.assert_allclose(summary["coefficients"], [1, 1, 1], atol=1e-9)
+    assert json.loads((tmp_path / "out" / "m.json").read_text())["degree"] == 2
+
+
+BAD_DATA = [
+    ("missing.csv", None, "missing.csv: no such file"),
+    (".", None, ".: is a directory"),
+    ("empty.csv", "", "empty.csv: no data"),
+    ("header.csv", "x,y\n", "header.csv: no data rows after the header"),
+    ("ragged.csv", "x,y\n1,2\n3\n", "ragged.csv:3: expected 2 fields, found 1"),
+    ("abc.csv", "x,y\n1,2\n2,3\n3,abc\n", "abc.csv:4: column 'y': 'abc' is not a number"),
+    ("nan.csv", "x,y\n1,2\n2,nan\n", "nan.csv:3: column 'y': 'nan' is not a finite number"),
+    ("few.csv", "x,y\n1,2\n1,3\n2,2\n", "few.csv: degree 2 needs at least 3 distinct x values, the data has 2"),
+]
+
+
+@pytest.mark.parametrize("name, content, message", BAD_DATA, ids=[b[0] for b in BAD_DATA])
+def test_bad_data_is_one_error_line_and_keeps_the_model(name, content, message, tmp_path):
+    (tmp_path / "fitbp.json").write_text("previous model")
+    if content is not None:
+        (tmp_path / name).write_text(content)
+    done = run("fit", name, "--degree", "2", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "fitbp.json").read_text() == "previous model"
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--x", "z"], "--x 'z': no such column (columns: x, y)"),
+    (["--y", "7"], "--y 7: column out of range"),
+])
+def test_bad_columns_are_data_errors(options, message, tmp_path):
+    done = run("fit", SINE, "--degree", "2", *options, cwd=tmp_path)
+    assert done.returncode == 1 and message in done.stderr
+
+
+@pytest.mark.parametrize("options", [
+    ["--degree", "-1"],
+    ["--degree", "two"],
+    [],
+    ["--degree", "2", "--lr", "0"],
+    ["--degree", "2", "--lr", "-1"],
+    ["--degree", "2", "--lr", "nan"],
+    ["--degree", "2", "--epochs", "0"],
+    ["--degree", "2", "--optimizer", "newton"],
+    ["--degree", "2", "--tol", "inf"],
+    ["--degree", "2", "--frobnicate"],
+])
+def test_usage_errors_keep_status_2(options, tmp_path):
+    done = run("fit", SINE, *options, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "fitbp.json").exists()
+
+
+def test_divergence_suggests_a_smaller_lr(tmp_path):
+    done = run("fit", SINE, "-d", "8", "--optimizer", "gd", "--lr", "100", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "training diverged" in done.stderr and "smaller --lr" in done.stderr
+
+
+def test_warnings_go_to_stderr_and_json_stays_clean(tmp_path):
+    csv = tmp_path / "years.csv"
+    csv.write_text("year,v\n" + "".join(f"{y},{np.sin(y / 5):.6f}\n" for y in range(1950, 2021)) + "1990,nan\n")
+    done = run("fit", csv, "-d", "6", "--json", "--skip-invalid", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["skipped_rows"] == 1
+    assert "warning: skipped 1 rows" in done.stderr
+    assert "raw coefficients k_j lose about" in done.stderr
+    quiet = run("fit", csv, "-d", "6", "--json", "--skip-invalid", "--quiet", cwd=tmp_path)
+    assert quiet.stderr == ""
+
+
+def run_in_terminal(args, cwd, env):
+    """Run fitbp with stdout on a pseudo-terminal, as a person at a shell would."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    environment.update(env, TERM="xterm-256color", COLUMNS="120")
+    main, child = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "fitbp", *map(str, args)], cwd=cwd, stdout=child,
+                               stderr=subprocess.PIPE, env=environment)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(main)
+    return b"".join(chunks).decode()
+
+
+def test_terminal_gets_colour_unless_no_color(tmp_path):
+    coloured = run_in_terminal(["fit", SINE, "-d", "3", "--no-save"], tmp_path, {})
+    assert "\x1b[3" in coloured  # a foreground colour
+    plain = run_in_terminal(["fit", SINE, "-d", "3", "--no-save"], tmp_path, {"NO_COLOR": "1"})
+    assert "MSE" in plain
+    assert "\x1b[3" not in plain
+
+
+def test_fit_does_not_import_matplotlib(tmp_path):
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "fitbp", "fit", SINE, "-d", "3",
+                           "--no-save", "--json"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0
+    assert "numpy" in done.stderr  # the import log is there...
+    assert "matplotlib" not in done.stderr  # ...and matplotlib is not in it
+
+
+def test_help_works_and_shows_an_example(tmp_path):
+    done = run("fit", "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "fitbp fit points.csv --degree 5" in done.stdout
+
+
+def test_library_and_cli_agree(tmp_path):
+    done = run("fit", SINE, "-d", "4", "--json", "--no-save", cwd=tmp_path)
+    library = fit_points(load_points(SINE), 4).summary()
+    assert json.loads(done.stdout)["taylor_coefficients"] == library["taylor_coefficients"]

@@ -1,0 +1,140 @@
+"""Training against the least-squares optimum computed independently by numpy."""
+
+import numpy as np
+import pytest
+
+from fitbp.errors import FitbpError
+from fitbp.loader import Points
+from fitbp.trainer import fit_points
+
+
+def lstsq_mse(x, y, degree):
+    """The optimum MSE by numpy.linalg.lstsq on a Legendre basis of the mapped x (well conditioned)."""
+    t = np.polynomial.polyutils.mapdomain(x, [x.min(), x.max()], [-1, 1])
+    basis = np.polynomial.legendre.legvander(t, degree)
+    coef = np.linalg.lstsq(basis, y, rcond=None)[0]
+    return float(np.mean((basis @ coef - y) ** 2))
+
+
+def datasets():
+    rng = np.random.default_rng(7)
+    uniform = rng.uniform(-3, 3, 2000)
+    years = np.arange(1950, 2021, dtype=float)
+    near_million = 1e6 + rng.uniform(0, 1, 800)
+    tiny = rng.uniform(0, 1e-3, 800)
+    skewed = rng.exponential(size=3000)
+    clustered = np.r_[rng.normal(0, 0.01, 1000), rng.uniform(-1, 1, 30)]
+    wide = rng.uniform(-1e6, 1e7, 1000)
+    for name, x in [("uniform", uniform), ("years", years), ("near 1e6", near_million), ("tiny", tiny),
+                    ("skewed", skewed), ("clustered", clustered), ("wide", wide)]:
+        u = (x - x.min()) / np.ptp(x)
+        y = np.sin(6 * u) * 40 + 3 + rng.normal(0, 0.5, x.size)
+        yield name, x, y
+
+
+@pytest.mark.parametrize("name, x, y", list(datasets()), ids=lambda v: v if isinstance(v, str) else "")
+def test_default_optimizer_reaches_the_least_squares_optimum(name, x, y):
+    for degree in range(11):
+        result = fit_points(Points(x, y), degree)
+        best = lstsq_mse(x, y, degree)
+        assert result.converged
+        assert abs(result.mse - best) <= 1e-9 * best, (degree, result.mse, best)
+        assert result.epochs <= 3 * (degree + 1) + 2
+
+
+def test_fit_reproduces_an_exact_polynomial(rng):
+    x = rng.uniform(1990, 2000, 300)
+    y = 2.0 - 0.5 * (x - 1995) + 0.25 * (x - 1995) ** 3
+    result = fit_points(Points(x, y), 3)
+    np.testing.assert_allclose(result.polynomial(x), y, rtol=1e-10, atol=1e-9)
+    assert result.r2 == pytest.approx(1.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
+def test_first_order_optimizers_approach_the_optimum(optimizer, rng):
+    x = rng.uniform(-2, 2, 500)
+    y = 1 + 2 * x - x ** 2 + rng.normal(0, 0.1, x.size)
+    result = fit_points(Points(x, y), 2, optimizer=optimizer, epochs=20000, tol=1e-14)
+    best = lstsq_mse(x, y, 2)
+    assert result.mse == pytest.approx(best, rel=1e-6)
+    assert len(result.loss_history) == result.epochs
+    assert result.loss_history[-1] < result.loss_history[0]
+
+
+def test_r2_and_rmse_come_from_the_residuals(rng):
+    x = rng.uniform(0, 1, 100)
+    y = x ** 2 + rng.normal(0, 0.05, x.size)
+    result = fit_points(Points(x, y), 2)
+    residual = y - result.polynomial(x)
+    assert result.mse == pytest.approx(np.mean(residual ** 2), rel=1e-12)
+    assert result.rmse == pytest.approx(np.sqrt(np.mean(residual ** 2)), rel=1e-12)
+    assert result.r2 == pytest.approx(1 - np.sum(residual ** 2) / np.sum((y - y.mean()) ** 2), rel=1e-12)
+
+
+def test_divergence_is_an_error_that_suggests_a_smaller_lr(rng):
+    x = rng.uniform(-1, 1, 100)
+    y = x ** 3
+    with pytest.raises(FitbpError, match=r"diverged.*smaller --lr"):
+        fit_points(Points(x, y), 8, optimizer="gd", lr=50.0)
+
+
+def test_running_out_of_epochs_is_reported_not_hidden(rng):
+    x = rng.uniform(-1, 1, 100)
+    result = fit_points(Points(x, np.sin(3 * x)), 5, optimizer="gd", epochs=50)
+    assert not result.converged
+    assert result.epochs == 50
+    assert any("without converging" in w for w in result.warnings)
+
+
+def test_too_few_distinct_x_is_an_error():
+    x = np.array([1.0, 1.0, 2.0, 2.0, 3.0])
+    with pytest.raises(FitbpError, match="degree 3 needs at least 4 distinct x values, the data has 3"):
+        fit_points(Points(x, x, source="d.csv"), 3)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"degree": -1}, "degree"),
+    ({"degree": 2, "optimizer": "newton"}, "unknown optimizer"),
+    ({"degree": 2, "optimizer": "gd", "lr": 0.0}, "learning rate"),
+    ({"degree": 2, "optimizer": "gd", "lr": float("nan")}, "learning rate"),
+    ({"degree": 2, "epochs": 0}, "epochs"),
+    ({"degree": 2, "tol": -1.0}, "tolerance"),
+])
+def test_bad_settings_are_errors(settings, message, rng):
+    x = rng.uniform(size=10)
+    with pytest.raises(FitbpError, match=message):
+        fit_points(Points(x, x), **settings)
+
+
+def test_huge_y_values_give_finite_correct_fits(rng):
+    x = rng.uniform(-1, 1, 200)
+    y = 1e150 * (1 + x + rng.normal(0, 0.01, x.size))
+    result = fit_points(Points(x, y), 1)
+    assert np.isfinite(result.mse)
+    assert result.mse == pytest.approx(lstsq_mse(x, y / 1e150, 1) * 1e300, rel=1e-9)
+
+
+def test_raw_expansion_of_years_is_flagged(rng):
+    x = np.arange(1950, 2021, dtype=float)
+    y = np.sin(x / 7) + rng.normal(0, 0.1, x.size)
+    result = fit_points(Points(x, y), 6)
+    assert result.raw_digits_lost > 6
+    assert any("lose about" in w for w in result.warnings)
+
+
+def test_same_seed_same_fit(rng):
+    x = rng.uniform(-1, 1, 100)
+    y = np.cos(2 * x)
+    first = fit_points(Points(x, y), 4, optimizer="adam", epochs=300, seed=3)
+    again = fit_points(Points(x, y), 4, optimizer="adam", epochs=300, seed=3)
+    assert first.polynomial == again.polynomial
+
+
+def test_summary_has_the_documented_keys(rng):
+    x = rng.uniform(-1, 1, 50)
+    summary = fit_points(Points(x, x ** 2, source="s.csv"), 2).summary()
+    for key in ["degree", "coefficients", "center", "scale", "taylor_coefficients", "mse", "rmse", "r2",
+                "n_points", "optimizer", "epochs", "converged", "seconds", "source"]:
+        assert key in summary
+    assert summary["source"] == "s.csv"
+    assert len(summary["coefficients"]) == 3
