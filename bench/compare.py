@@ -166,7 +166,7 @@ def main(argv=None):
         print(f"{r['size']:>10} {r['fitbp_median_s']:>9.3f} {r['numpy_median_s']:>9.3f} "
               f"{r['ratio']:>12.2f} {r['relative_mse_gap']:>13.2e} {r['fitbp_reported_fit_s']:>13.3f}")
     print()
-    print("* fitbp's own `seconds` (its gradient-descent loop alone), median; the rest is")
+    print("* fitbp's own `seconds` (its training loop alone), median; the rest is")
     print("  start-up, imports, loading the CSV, building the design matrix and printing.")
     print(f"rerun (from the repo root): {command}")
 

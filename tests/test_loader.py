@@ -157,11 +157,15 @@ def test_missing_file_and_directory(tmp_path):
         load_points(tmp_path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
-def test_unreadable_file(tmp_path):
+def test_unreadable_file(tmp_path, monkeypatch):
     path = write(tmp_path, "x,y\n1,2\n")
-    path.chmod(0)
-    with pytest.raises(FitbpError, match="permission denied"):
+    if os.geteuid() == 0:  # root reads every file: make the read fail as it would for a user
+        def refuse(self):
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(type(path), "read_bytes", refuse)
+    else:
+        path.chmod(0)
+    with pytest.raises(FitbpError, match="points.csv: permission denied"):
         load_points(path)
 
 
