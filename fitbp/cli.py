@@ -23,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Fit a Taylor polynomial to (x, y) points from a CSV file by backpropagation.",
 )
 
@@ -65,6 +66,9 @@ def reported():
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         raise typer.Exit(130) from None
+    except Terminated:
+        sys.stderr.write("error: terminated\n")
+        raise typer.Exit(143) from None
 
 
 @app.callback()
@@ -109,8 +113,10 @@ def fit(
                                     encoding=encoding)
         if points.skipped and not quiet:
             warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
-        result = trainer.fit_points(points, degree, optimizer=optimizer.value, lr=lr, epochs=epochs,
-                                    tol=tol, seed=seed)
+        most = epochs or trainer.DEFAULT_EPOCHS[optimizer.value]
+        with report.training_progress(most, enabled=not quiet and report.stderr_is_terminal()) as on_epoch:
+            result = trainer.fit_points(points, degree, optimizer=optimizer.value, lr=lr, epochs=epochs,
+                                        tol=tol, seed=seed, on_epoch=on_epoch)
         if not quiet:
             for message in result.warnings:
                 warn(message)
@@ -122,9 +128,144 @@ def fit(
             report.print_table(result)
 
 
+class Sample(str, Enum):
+    sine = "sine"
+    cubic = "cubic"
+    runge = "runge"
+    exp = "exp"
+    years = "years"
+
+
+@app.command()
+def plot(
+    model: Path = typer.Option(Path("fitbp.json"), "--model", "-m", help="Model file written by 'fitbp fit'."),
+    data: Optional[str] = typer.Option(None, "--data", help="Draw these points instead of the model's own data."),
+    output: Path = typer.Option(Path("fitbp.png"), "--output", "-o", help="Picture file: .png, .svg or .pdf."),
+    residuals: bool = typer.Option(False, "--residuals", help="Add a panel of the residuals."),
+    show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+):
+    """Draw the fit over its points, and the training loss per epoch.
+
+    Examples:
+
+      fitbp plot                      # fitbp.json -> fitbp.png
+
+      fitbp plot -m fit.json -o fit.svg --residuals
+    """
+    from fitbp import loader, modelfile, renderer
+
+    with reported():
+        renderer.check_format(output)
+        document = modelfile.load(model)
+        if data is None:
+            points = modelfile.points_of(document, model)
+        else:
+            options = (document.get("data") or {}).get("options") or {}
+            points = loader.load_points(data, **{k: v for k, v in options.items()
+                                                 if k in ("x", "y", "delimiter", "skip_invalid", "encoding")})
+        r2 = document.get("r2")
+        title = (f"degree {document['degree']} fit of {points.y_name} against {points.x_name}: "
+                 f"MSE {_short(document.get('mse'))}, R² {_short(r2, 6)}")
+        window = show and renderer.has_display()
+        figure = renderer.figure(modelfile.polynomial_of(document), points.x, points.y,
+                                 document.get("loss_history") or [], title, residuals=residuals, window=window)
+        renderer.save(figure, output, modelfile.write_atomic)
+        if not quiet:
+            sys.stderr.write(f"wrote {output}\n")
+        if show and not window:
+            warn("--show needs a display and there is none (DISPLAY is not set); the picture is saved")
+        elif window:
+            renderer.show()
+
+
+def _short(value, digits=4):
+    return "n/a" if not isinstance(value, (int, float)) else f"{value:.{digits}g}"
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def predict(
+    xs: Optional[list[str]] = typer.Argument(None, metavar="[X]...", help="x values; without any, read them from stdin."),
+    model: Path = typer.Option(Path("fitbp.json"), "--model", "-m", help="Model file written by 'fitbp fit'."),
+):
+    """Print x,y for each x, evaluated with the fitted polynomial.
+
+    x values come from the arguments or, without any, from standard input:
+    one a line, or the first column of CSV lines (a first line that is not
+    a number is taken for a header). Output: x,y lines, no header, each number
+    with the digits to read it back exactly.
+
+    Examples:
+
+      fitbp predict 1.5 2.5 -- -1
+
+      seq 0 0.5 6 | fitbp predict
+    """
+    from fitbp import loader, modelfile
+
+    for text in xs or ():
+        if text.startswith("-") and not loader.is_number(text):
+            raise typer.BadParameter(f"no such option: {text} (put -- before negative x values "
+                                     "if they are written oddly)")
+    with reported():
+        polynomial = modelfile.polynomial_of(modelfile.load(model))
+        x = loader.parse_numbers(xs) if xs else loader.load_x_values("-")
+        write_rows(x, polynomial(x), sys.stdout, header=None)
+
+
+@app.command()
+def sample(
+    name: Sample = typer.Argument(..., help="sine, cubic, runge, exp or years."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of points [default: 200; years: 71]."),
+    noise: Optional[float] = typer.Option(None, "--noise", min=0, help="Standard deviation of the normal noise on y."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random x and noise."),
+    xmin: Optional[float] = typer.Option(None, "--xmin", help="Smallest x."),
+    xmax: Optional[float] = typer.Option(None, "--xmax", help="Largest x."),
+):
+    """Print a sample data set as x,y CSV, to try fitbp on.
+
+    Examples:
+
+      fitbp sample sine --n 500 --seed 1 > sine.csv
+
+      fitbp sample runge --noise 0 | fitbp fit - --degree 10
+    """
+    from fitbp import samples
+
+    with reported():
+        x, y = samples.generate(name.value, n=n, noise=noise, seed=seed, xmin=xmin, xmax=xmax)
+        write_rows(x, y, sys.stdout, header="x,y")
+
+
+def write_rows(x, y, stream, header):
+    """CSV rows of x,y in the shortest form that reads back to the same float."""
+    if header:
+        stream.write(header + "\n")
+    step = 65536
+    for start in range(0, len(x), step):
+        stream.write("".join(f"{a!r},{b!r}\n" for a, b in zip(x[start:start + step].tolist(),
+                                                              y[start:start + step].tolist())))
+
+
 def main():
     """Entry point of the console script and of ``python -m fitbp``."""
     if hasattr(signal, "SIGPIPE"):
         # `fitbp ... | head` should end quietly, as other Unix tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    app()
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        app()
+    except KeyboardInterrupt:  # outside a command, e.g. while importing
+        sys.stderr.write("error: interrupted\n")
+        sys.exit(130)
+    except Terminated:
+        sys.stderr.write("error: terminated\n")
+        sys.exit(143)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so that files being written are cleaned up."""
+
+
+def _terminated(signum, frame):
+    raise Terminated()

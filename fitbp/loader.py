@@ -14,10 +14,11 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import sys
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ DELIMITERS = {",": ",", "comma": ",", ";": ";", "semicolon": ";", "\t": "\t", "\
               "tab": "\t", "|": "|", "pipe": "|", " ": WHITESPACE, "space": WHITESPACE,
               WHITESPACE: WHITESPACE}
 SNIFF_LINES = 20
+FIRST_FIELD = re.compile(r"\s*([^,;\t ]*)")
 
 
 @dataclass
@@ -42,6 +44,17 @@ class Points:
     y_name: str = "y"
     skipped: int = 0
     first_skip: str | None = None
+    path: str | None = None
+    """The absolute path read, so that the data can be found again from elsewhere; None for stdin."""
+    options: dict = field(default_factory=dict)
+    """The reading options that gave these points, to read them again the same way."""
+
+
+def even_sample(count, most):
+    """Indices of at most ``most`` of ``count`` items, spread evenly, in order."""
+    if count <= most:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, most).round().astype(np.int64))
 
 
 def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
@@ -65,7 +78,7 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     if len(first) < 2:
         raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
                  f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
-    header = first if not any(_is_number(f) for f in first) else None
+    header = first if not any(is_number(f) for f in first) else None
     body_from = first_number if header else first_number - 1
     columns = [_column(spec, header, len(first), default, role, name)
                for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
@@ -75,7 +88,39 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     if xs.size == 0:
         raise at(name, None, "no data rows after the header" if not skipped
                  else f"no valid rows: all {skipped} had invalid values, the first {first_skip}")
-    return Points(xs, ys, name, labels[0], labels[1], skipped, first_skip)
+    path = None if name == "<stdin>" else str(Path(source).resolve())
+    options = {"x": x, "y": y, "delimiter": delimiter, "skip_invalid": skip_invalid, "encoding": encoding}
+    return Points(xs, ys, name, labels[0], labels[1], skipped, first_skip, path, options)
+
+
+def parse_numbers(texts, what="argument"):
+    """Finite floats from strings, or an error naming the first bad one by position."""
+    values = []
+    for position, text in enumerate(texts, 1):
+        value, problem = _number(text.strip())
+        if problem:
+            raise FitbpError(f"{what} {position}: {problem}")
+        values.append(value)
+    return np.array(values, dtype=np.float64)
+
+
+def load_x_values(source, encoding="utf-8-sig", stdin=None):
+    """x values, one a line or the first field of CSV lines, for predictions.
+
+    Blank and '#' lines are skipped, and a first line that is not a number
+    is a header; any other line that is not a finite number is an error.
+    """
+    name = "<stdin>" if str(source) == "-" else str(source)
+    text = _decode(_read(source, name, stdin), name, encoding)
+    values = []
+    for count, (number, line) in enumerate(_lines(text)):
+        field = FIRST_FIELD.match(line).group(1).strip().strip('"').strip()
+        value, problem = _number(field)
+        if problem is None:
+            values.append(value)
+        elif count > 0 or is_number(field):  # a first line that is text is a header
+            raise at(name, number, problem)
+    return np.array(values, dtype=np.float64)
 
 
 def _read(source, name, stdin):
@@ -172,7 +217,7 @@ def _split(line, delim):
     return [f.strip() for f in line.split(delim)]
 
 
-def _is_number(field):
+def is_number(field):
     try:
         float(field)
     except ValueError:

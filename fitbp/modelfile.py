@@ -14,7 +14,11 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from fitbp.errors import FitbpError
+from fitbp.loader import Points, even_sample, load_points
+from fitbp.model import TaylorPolynomial
 
 FORMAT_VERSION = 1
 REQUIRED = {"degree": int, "center": float, "scale": float, "taylor_coefficients": list}
@@ -35,11 +39,25 @@ def _finite(value):
     return value
 
 
+KEPT_POINTS = 10_000
+"""Points from standard input are kept in the model, at most this many, so plots still work."""
+
+
 def model_document(result):
-    """What the model file holds: the --json summary, the loss history and the format."""
+    """What the model file holds: the --json summary, the loss history and the format.
+
+    Also where the data came from (absolute path and reading options), or,
+    for standard input, which cannot be read twice, an even sample of the points.
+    """
     document = {"format_version": FORMAT_VERSION}
     document.update(result.summary())
     document["loss_history"] = list(result.loss_history)
+    points = result.points
+    document["data"] = {"path": points.path, "options": points.options}
+    if points.path is None:
+        keep = even_sample(points.x.size, KEPT_POINTS)
+        document["data"]["points"] = {"x": points.x[keep].tolist(), "y": points.y[keep].tolist(),
+                                      "sampled_from": int(points.x.size)}
     return document
 
 
@@ -47,18 +65,18 @@ def save(result, path):
     write_atomic(path, dumps(model_document(result), indent=1) + "\n")
 
 
-def write_atomic(path, text):
-    """Replace ``path`` with ``text`` in one rename; on any failure the old file stays."""
+def write_atomic(path, content):
+    """Replace ``path`` with ``content`` (text or bytes) in one rename; on any failure the old file stays."""
     path = Path(path)
     if path.is_dir():
-        raise FitbpError(f"{path}: is a directory, cannot save the model there")
+        raise FitbpError(f"{path}: is a directory, cannot write there")
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise FitbpError(f"{path}: cannot write the model: {e.strerror or e}") from None
+        raise FitbpError(f"{path}: cannot write: {e.strerror or e}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, _mode_for(path))
@@ -69,7 +87,7 @@ def write_atomic(path, text):
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise FitbpError(f"{path}: cannot write the model: {e.strerror or e}") from None
+            raise FitbpError(f"{path}: cannot write: {e.strerror or e}") from None
         raise
 
 
@@ -113,6 +131,35 @@ def load(path):
     if not document["scale"] > 0:
         raise FitbpError(f"{path}: not a fitbp model ('scale' must be positive)")
     return document
+
+
+def polynomial_of(document):
+    return TaylorPolynomial(tuple(float(a) for a in document["taylor_coefficients"]),
+                            float(document["center"]), float(document["scale"]))
+
+
+def points_of(document, path):
+    """The points a model was fitted to: kept in the model, or read again from their file."""
+    data = document.get("data") or {}
+    kept = data.get("points")
+    if isinstance(kept, dict):
+        try:
+            x, y = (np.asarray(kept[k], dtype=np.float64) for k in ("x", "y"))
+        except (KeyError, TypeError, ValueError):
+            raise FitbpError(f"{path}: not a fitbp model (its kept points are damaged)") from None
+        if x.shape != y.shape or x.ndim != 1 or not x.size:
+            raise FitbpError(f"{path}: not a fitbp model (its kept points are damaged)")
+        return Points(x, y, document.get("source", "<stdin>"), document.get("x_column", "x"),
+                      document.get("y_column", "y"))
+    source = data.get("path") or document.get("source")
+    if not isinstance(source, str) or source == "<stdin>":
+        raise FitbpError(f"{path}: the model does not say where its data is; pass --data")
+    options = data.get("options") if isinstance(data.get("options"), dict) else {}
+    known = {k: options[k] for k in ("x", "y", "delimiter", "skip_invalid", "encoding") if k in options}
+    try:
+        return load_points(source, **known)
+    except FitbpError as e:
+        raise FitbpError(f"{e} (the data of model {path}; pass --data to use another file)") from None
 
 
 def _is(value, kind):

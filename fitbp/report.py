@@ -7,6 +7,8 @@ is not a terminal and honours NO_COLOR, so a pipe receives plain text.
 from __future__ import annotations
 
 import sys
+import time
+from contextlib import contextmanager
 
 from fitbp import modelfile
 
@@ -58,3 +60,48 @@ def print_table(result, console=None):
     for row in rows:
         quality.add_row(*row)
     console.print(quality)
+
+
+@contextmanager
+def training_progress(total, enabled, delay=0.5):
+    """An ``on_epoch`` callback that shows a progress bar on stderr once training outlasts ``delay``.
+
+    Short fits never show one, and neither does a stderr that is not a
+    terminal: a bar is for a person watching, not for a log file.
+    """
+    if not enabled:
+        yield None
+        return
+    started = time.perf_counter()
+    shown = {}
+
+    def on_epoch(epoch, loss):
+        if not shown:
+            if time.perf_counter() - started < delay:
+                return
+            shown["bar"] = _start_bar(total, loss)
+        bar, task = shown["bar"]
+        bar.update(task, completed=epoch, loss=loss)
+
+    try:
+        yield on_epoch
+    finally:
+        if shown:
+            shown["bar"][0].stop()
+
+
+def _start_bar(total, loss):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
+                   TextColumn("loss {task.fields[loss]:.6g}"), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    bar.start()
+    return bar, bar.add_task("training", total=total, loss=loss)
+
+
+def stderr_is_terminal():
+    from rich.console import Console
+
+    return Console(stderr=True).is_terminal

@@ -67,7 +67,7 @@ def test_existing_permissions_are_kept(result, tmp_path):
 
 
 def test_saving_into_a_missing_folder_is_an_error(result, tmp_path):
-    with pytest.raises(FitbpError, match="cannot write the model"):
+    with pytest.raises(FitbpError, match="m.json: cannot write"):
         modelfile.save(result, tmp_path / "no" / "m.json")
 
 

@@ -1,0 +1,59 @@
+"""Sample data sets: known curves with noise, to try fitbp on and to test it with.
+
+Each set is a function on a default x range and a default noise level, so
+that ``fitbp sample NAME`` alone gives something worth fitting, and the
+options change one thing at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fitbp.errors import FitbpError
+
+
+@dataclass(frozen=True)
+class Curve:
+    formula: str
+    function: object
+    xmin: float
+    xmax: float
+    noise: float
+    n: int = 200
+    evenly: bool = False  # evenly spaced x (a time series) rather than random x
+
+
+CURVES = {
+    "sine": Curve("sin(x)", np.sin, 0.0, 2 * np.pi, 0.1),
+    "cubic": Curve("x^3 - 2x^2 - x + 2", lambda x: x ** 3 - 2 * x ** 2 - x + 2, -2.0, 3.0, 0.5),
+    "runge": Curve("1 / (1 + 25x^2)", lambda x: 1 / (1 + 25 * x ** 2), -1.0, 1.0, 0.02),
+    "exp": Curve("exp(x)", np.exp, 0.0, 3.0, 0.3),
+    "years": Curve("310 + 0.8(x - 1950) + 0.012(x - 1950)^2, a CO2-like series",
+                   lambda x: 310 + 0.8 * (x - 1950) + 0.012 * (x - 1950) ** 2, 1950.0, 2020.0, 1.0,
+                   n=71, evenly=True),
+}
+
+
+def generate(name, n=None, noise=None, seed=0, xmin=None, xmax=None):
+    """x and y arrays of the named curve, x ascending, with normal noise of sd ``noise``."""
+    try:
+        curve = CURVES[name]
+    except KeyError:
+        raise FitbpError(f"unknown sample {name!r} (choose from {', '.join(CURVES)})") from None
+    n = curve.n if n is None else n
+    noise = curve.noise if noise is None else noise
+    lo = curve.xmin if xmin is None else xmin
+    hi = curve.xmax if xmax is None else xmax
+    if n < 1:
+        raise FitbpError(f"--n must be 1 or more, not {n}")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise FitbpError(f"--noise must be 0 or more, not {noise}")
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise FitbpError(f"--xmin must be below --xmax (got {lo} and {hi})")
+    rng = np.random.default_rng(seed)
+    x = np.linspace(lo, hi, n) if curve.evenly else np.sort(rng.uniform(lo, hi, n))
+    with np.errstate(over="ignore"):
+        y = curve.function(x) + rng.normal(0.0, noise, n)
+    return x, y
