@@ -2,13 +2,31 @@
 
 The pieces import on their own: ``fitbp.loader`` reads points,
 ``fitbp.graph`` is the computing graph, ``fitbp.model`` the polynomial and its
-loss, ``fitbp.optimizers`` and ``fitbp.trainer`` the learning, and
-``fitbp.modelfile`` the saved fit.  ``fitbp.fit_points`` runs them in order.
+loss, ``fitbp.optimizers`` and ``fitbp.trainer`` the learning,
+``fitbp.modelfile`` the saved fit and ``fitbp.renderer`` the pictures.
+
+    from fitbp import load_points, fit_points
+    result = fit_points(load_points("points.csv"), degree=5)
+
+Nothing heavy is imported with the package itself, so ``fitbp --help``
+starts without numpy.
 """
 
 __version__ = "0.1.0"
+__all__ = ["FitbpError", "fit_points", "load_points", "__version__"]
 
-from fitbp.errors import FitbpError  # noqa: E402
-from fitbp.trainer import fit_points  # noqa: E402
 
-__all__ = ["FitbpError", "fit_points", "__version__"]
+def __getattr__(name):
+    if name == "fit_points":
+        from fitbp.trainer import fit_points
+
+        return fit_points
+    if name == "load_points":
+        from fitbp.loader import load_points
+
+        return load_points
+    if name == "FitbpError":
+        from fitbp.errors import FitbpError
+
+        return FitbpError
+    raise AttributeError(f"module 'fitbp' has no attribute {name!r}")

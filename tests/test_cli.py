@@ -1,28 +1,15 @@
 """fitbp fit end to end, as real processes with real pipes."""
 
 import json
-import os
-import pty
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ESCAPE, SINE, run, run_in_terminal
 
-from fitbp.trainer import fit_points
 from fitbp.loader import load_points
-
-ROOT = Path(__file__).resolve().parent.parent
-SINE = ROOT / "sample_data" / "sine.csv"
-ESCAPE = "\x1b["
-
-
-def run(*args, cwd, stdin=None, env=None):
-    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "TERM")}
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "fitbp", *map(str, args)], cwd=cwd, input=stdin,
-                          capture_output=True, text=True, env=environment, timeout=120)
+from fitbp.trainer import fit_points
 
 
 def test_fit_prints_a_table_and_saves_the_model(tmp_path):
@@ -139,32 +126,10 @@ def test_warnings_go_to_stderr_and_json_stays_clean(tmp_path):
     assert quiet.stderr == ""
 
 
-def run_in_terminal(args, cwd, env):
-    """Run fitbp with stdout on a pseudo-terminal, as a person at a shell would."""
-    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
-    environment.update(env, TERM="xterm-256color", COLUMNS="120")
-    main, child = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "fitbp", *map(str, args)], cwd=cwd, stdout=child,
-                               stderr=subprocess.PIPE, env=environment)
-    os.close(child)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    process.wait(timeout=60)
-    os.close(main)
-    return b"".join(chunks).decode()
-
-
 def test_terminal_gets_colour_unless_no_color(tmp_path):
-    coloured = run_in_terminal(["fit", SINE, "-d", "3", "--no-save"], tmp_path, {})
+    coloured = run_in_terminal(["fit", SINE, "-d", "3", "--no-save"], tmp_path)[0]
     assert "\x1b[3" in coloured  # a foreground colour
-    plain = run_in_terminal(["fit", SINE, "-d", "3", "--no-save"], tmp_path, {"NO_COLOR": "1"})
+    plain = run_in_terminal(["fit", SINE, "-d", "3", "--no-save"], tmp_path, {"NO_COLOR": "1"})[0]
     assert "MSE" in plain
     assert "\x1b[3" not in plain
 

@@ -1,0 +1,76 @@
+"""Pictures: real files in the named format, and a figure with the expected parts."""
+
+import numpy as np
+import pytest
+
+from fitbp import modelfile, renderer
+from fitbp.errors import FitbpError
+from fitbp.loader import Points
+from fitbp.trainer import fit_points
+
+SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml"}
+
+
+@pytest.fixture
+def fitted(rng):
+    x = np.sort(rng.uniform(0, 6, 300))
+    y = np.sin(x) + rng.normal(0, 0.1, x.size)
+    return fit_points(Points(x, y), 5)
+
+
+def draw(result, **options):
+    p = result.points
+    return renderer.figure(result.polynomial, p.x, p.y, result.loss_history, "title", **options)
+
+
+@pytest.mark.parametrize("extension", ["png", "svg", "pdf"])
+def test_files_carry_their_format_signature(extension, fitted, tmp_path):
+    path = tmp_path / f"fit.{extension}"
+    renderer.save(draw(fitted), path, modelfile.write_atomic)
+    head = path.read_bytes()[:64]
+    assert head.startswith(SIGNATURES[extension])
+    if extension == "svg":
+        assert b"<svg" in path.read_bytes()[:2000]
+
+
+def test_unknown_extension_is_refused_before_drawing(tmp_path):
+    for name in ["fit.jpg", "fit", "fit.png.txt"]:
+        with pytest.raises(FitbpError, match="cannot tell the picture format"):
+            renderer.check_format(tmp_path / name)
+
+
+def test_figure_has_points_curve_and_log_loss(fitted):
+    fig = draw(fitted)
+    fit_axes, loss_axes = fig.axes
+    assert len(fit_axes.collections) == 1  # the points
+    assert fit_axes.collections[0].get_offsets().shape == (300, 2)
+    curve = fit_axes.lines[0]
+    xs, ys = curve.get_data()
+    assert xs.size >= 500 and xs.min() < fitted.points.x.min() and xs.max() > fitted.points.x.max()
+    np.testing.assert_allclose(ys, fitted.polynomial(xs))
+    assert loss_axes.get_yscale() == "log"
+    epochs, losses = loss_axes.lines[0].get_data()
+    np.testing.assert_allclose(losses, fitted.loss_history)
+    assert fit_axes.get_title(loc="left") == "title"
+
+
+def test_residual_panel(fitted):
+    fig = draw(fitted, residuals=True)
+    assert len(fig.axes) == 3
+    residual_axes = fig.axes[2]
+    offsets = residual_axes.collections[0].get_offsets()
+    p = fitted.points
+    np.testing.assert_allclose(offsets[:, 1], p.y - fitted.polynomial(p.x))
+
+
+def test_a_million_points_are_thinned_and_rasterised(rng, tmp_path):
+    x = rng.uniform(-1, 1, 1_000_000)
+    y = x ** 3 + rng.normal(0, 0.1, x.size)
+    result = fit_points(Points(x, y), 3)
+    fig = draw(result)
+    points = fig.axes[0].collections[0]
+    assert points.get_offsets().shape[0] == renderer.MOST_POINTS_DRAWN
+    assert points.get_rasterized()
+    path = tmp_path / "big.svg"
+    renderer.save(fig, path, modelfile.write_atomic)
+    assert path.stat().st_size < 5_000_000  # rasterised points keep a vector file small
