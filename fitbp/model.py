@@ -78,8 +78,8 @@ class TaylorPolynomial:
         """
         k = np.array(self.raw_coefficients())
         grid = np.linspace(np.min(x), np.max(x), 257)
-        powers = design_matrix(grid, self.degree)
         with np.errstate(over="ignore", invalid="ignore"):
+            powers = design_matrix(grid, self.degree)
             magnitude = np.abs(powers * k).sum(axis=1).max()
             value = np.abs(self(grid)).max()
         if not np.isfinite(magnitude):

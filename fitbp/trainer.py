@@ -23,6 +23,8 @@ DEFAULT_TOL = 1e-12
 DEFAULT_EPOCHS = {"cg": 1000, "gd": 10000, "momentum": 10000, "adam": 10000}
 DIGITS_WARNING = 6.0
 """Warn when the raw-power coefficients lose more digits than this."""
+CONDITION_WARNING = 1e8
+"""Beyond this condition number of the design matrix, float64 cannot pin the coefficients down."""
 
 
 @dataclass
@@ -38,6 +40,8 @@ class FitResult:
     converged: bool
     seconds: float
     loss_history: list = field(repr=False)
+    condition: float = 1.0
+    """Condition number of the design matrix: how much the data's rounding can be amplified."""
     warnings: list = field(default_factory=list)
 
     @property
@@ -62,6 +66,7 @@ class FitResult:
             "scale": p.scale,
             "taylor_coefficients": list(p.coefficients),
             "raw_digits_lost": round(self.raw_digits_lost, 1),
+            "condition_number": self.condition,
             "mse": self.mse,
             "rmse": self.rmse,
             "r2": self.r2,
@@ -133,49 +138,53 @@ def fit_points(points, degree, optimizer="cg", lr=None, epochs=None, tol=DEFAULT
     start = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
 
     started = time.perf_counter()
-    k, history, converged = _descend(_steps(optimizer, design, target, start, lr),
-                                     epochs, tol, lr, on_epoch, floor=1e-24 * float(np.mean(target ** 2)))
+    floor = 1e-28 * float(np.mean(target * target))
+    precondition, condition = optimizers.data_preconditioner(design)
+    if optimizer == "cg":
+        zeros = np.zeros_like(target)
+        steps = optimizers.conjugate_gradient(
+            lambda k: model.loss_and_gradient(design, target, k),
+            lambda p: model.loss_and_gradient(design, zeros, p)[1], start, precondition, tol, floor)
+    else:
+        step = {"gd": optimizers.gradient_descent, "momentum": optimizers.momentum, "adam": optimizers.adam}
+        steps = step[optimizer](lambda k: model.loss_and_gradient(design, target, k), start, lr)
+    k, history, converged = _descend(steps, epochs, tol, lr, on_epoch, floor, judge=optimizer != "cg")
     seconds = time.perf_counter() - started
 
     polynomial = model.TaylorPolynomial(tuple(float(a) * y_unit for a in k), center, scale)
     mse, r2 = _quality(polynomial, x, y, y_unit)
     result = FitResult(polynomial, mse, r2, points, optimizer, lr, tol, len(history), converged,
-                       seconds, [v * y_unit * y_unit for v in history])
+                       seconds, [v * y_unit * y_unit for v in history], condition)
     result.warnings.extend(_warnings(result, epochs))
     return result
 
 
-def _steps(optimizer, design, target, start, lr):
-    objective = lambda k: model.loss_and_gradient(design, target, k)  # noqa: E731
-    if optimizer == "cg":
-        zeros = np.zeros_like(target)
-        hessian_times = lambda p: model.loss_and_gradient(design, zeros, p)[1]  # noqa: E731
-        return optimizers.conjugate_gradient(objective, hessian_times, start)
-    step = {"gd": optimizers.gradient_descent, "momentum": optimizers.momentum, "adam": optimizers.adam}
-    return step[optimizer](objective, start, lr)
+def _descend(steps, epochs, tol, lr, on_epoch, floor, judge):
+    """Consume an optimiser until it converges, gives up, diverges or runs out of epochs.
 
-
-def _descend(steps, epochs, tol, lr, on_epoch, floor):
-    """Consume an optimiser until the loss settles, it gives up, or epochs run out.
-
-    Settled means two epochs in a row changed the loss by at most ``tol``
-    relative: one small step alone can be a direction with little to gain.
+    An optimiser that knows its own gap (cg) says when it has converged; for
+    the others (``judge``) it is when two epochs in a row changed the loss by
+    at most ``tol`` relative: one small step alone can be a direction with
+    little to gain.
     """
     history, k = [], None
-    for k, loss in steps:
+    while True:
+        try:
+            k, loss = next(steps)
+        except StopIteration as finished:
+            return k, history, bool(finished.value)
         history.append(loss)
         if on_epoch is not None:
             on_epoch(len(history), loss)
-        if not math.isfinite(loss) or (len(history) > 1 and loss > 100 * history[0]):
+        if not math.isfinite(loss) or (judge and len(history) > 1 and loss > 100 * history[0]):
             hint = f"try a smaller --lr than {lr:g}" if lr else "check the data for extreme values"
             raise FitbpError(f"training diverged at epoch {len(history)} "
                              f"(loss grew from {history[0]:.3g} to {loss:.3g}); {hint}")
-        if len(history) > 2 and all(abs(a - b) <= tol * loss + floor
-                                    for a, b in zip(history[-3:-1], history[-2:])):
+        if judge and len(history) > 2 and all(abs(a - b) <= tol * loss + floor
+                                              for a, b in zip(history[-3:-1], history[-2:])):
             return k, history, True
         if len(history) >= epochs:
             return k, history, False
-    return k, history, True  # the optimiser found no further descent
 
 
 def _quality(polynomial, x, y, y_unit):
@@ -193,6 +202,10 @@ def _warnings(result, epochs):
     if not result.converged:
         found.append(f"training stopped after {epochs} epochs without converging; "
                      "raise --epochs, loosen --tol, or use --optimizer cg")
+    if result.condition > CONDITION_WARNING:
+        found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): float64 cannot "
+                     "pin its coefficients down, so they are unreliable and may miss the least-squares "
+                     "optimum; a lower degree, or x spread more evenly, is safer")
     lost = result.raw_digits_lost
     if lost > DIGITS_WARNING:
         found.append(f"the raw coefficients k_j lose about {lost:.0f} of 16 significant digits "
