@@ -11,6 +11,7 @@ import math
 import os
 import signal
 import sys
+import warnings
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -58,9 +59,30 @@ def _non_negative_finite(value):
 def warn(message):
     """One diagnostic line on stderr, coloured only where stderr is a terminal."""
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[yellow]warning:[/yellow] {message}", markup=True,
+    Console(stderr=True, highlight=False).print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True,
                                                 soft_wrap=True)
+
+
+def _known_encoding(value):
+    from fitbp import loader
+
+    try:
+        return loader.check_encoding(value)
+    except FitbpError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+def _known_delimiter(value):
+    from fitbp import loader
+
+    if value is not None:
+        try:
+            loader.delimiter_named(value)
+        except FitbpError as e:
+            raise typer.BadParameter(str(e)) from None
+    return value
 
 
 @contextmanager
@@ -89,20 +111,22 @@ def main_options():
 
 @app.command()
 def fit(
-    data: str = typer.Argument(..., help="CSV file (.gz too), or - for standard input."),
+    data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
     degree: int = typer.Option(..., "--degree", "-d", min=0, help="Highest power of the polynomial."),
     x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number [default: 1]."),
     y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number [default: 2]."),
-    delimiter: Optional[str] = typer.Option(None, "--delimiter", help="Force ',', ';', 'tab', '|' or 'whitespace'."),
-    encoding: str = typer.Option("utf-8-sig", "--encoding", help="Text encoding of the file."),
+    delimiter: Optional[str] = typer.Option(None, "--delimiter", callback=_known_delimiter,
+                                            help="Force ',', ';', 'tab', '|' or 'whitespace'."),
+    encoding: str = typer.Option("utf-8-sig", "--encoding", callback=_known_encoding,
+                                 help="Text encoding of the file."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells."),
     optimizer: Optimizer = typer.Option(Optimizer.cg, "--optimizer", help="cg reaches the optimum in a few passes; gd, momentum and adam are the textbook methods."),
     lr: Optional[float] = typer.Option(None, "--lr", callback=_positive_finite, help="Learning rate of gd, momentum and adam [default: 0.1, 0.02, 0.01]."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Most backprop passes [default: 1000 for cg, 10000 otherwise]."),
     tol: float = typer.Option(1e-12, "--tol", callback=_non_negative_finite, help="Converged when two epochs in a row change the loss by at most this, relatively."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random initial coefficients."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random initial coefficients."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
-    save: Path = typer.Option(Path("fitbp.json"), "--save", help="Where to save the model."),
+    save: Optional[Path] = typer.Option(None, "--save", help="Where to save the model [default: fitbp.json]."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result."),
 ):
@@ -116,6 +140,10 @@ def fit(
     """
     from fitbp import loader, modelfile, report, trainer
 
+    if save is not None and no_save:
+        raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
+    if lr is not None and optimizer is Optimizer.cg and not quiet:
+        warn("--lr is ignored by --optimizer cg, which takes exact steps")
     with reported():
         points = loader.load_points(data, x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid,
                                     encoding=encoding)
@@ -129,7 +157,7 @@ def fit(
             for message in result.warnings:
                 warn(message)
         if not no_save:
-            modelfile.save(result, save)
+            modelfile.save(result, save or Path("fitbp.json"))
         if json_output:
             report.print_json(result)
         else:
@@ -226,7 +254,7 @@ def sample(
     name: Sample = typer.Argument(..., help="sine, cubic, runge, exp or years."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of points [default: 200; years: 71]."),
     noise: Optional[float] = typer.Option(None, "--noise", min=0, help="Standard deviation of the normal noise on y."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random x and noise."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random x and noise."),
     xmin: Optional[float] = typer.Option(None, "--xmin", help="Smallest x."),
     xmax: Optional[float] = typer.Option(None, "--xmax", help="Largest x."),
 ):
@@ -261,6 +289,9 @@ def main():
         # `fitbp ... | head` should end quietly, as other Unix tools do.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, _terminated)
+    # Overflow and the like are checked for where they matter and reported as
+    # errors or warnings of fitbp's own; numpy's generic ones would only add noise.
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
     try:
         app()
     except KeyboardInterrupt:  # outside a command, e.g. while importing

@@ -11,5 +11,14 @@ class FitbpError(Exception):
 
 def at(source, line, message):
     """Word a message the way compilers do, so editors can jump to the place."""
-    place = f"{source}:{line}" if line is not None else f"{source}"
+    place = f"{printable(source)}:{line}" if line is not None else printable(source)
     return FitbpError(f"{place}: {message}")
+
+
+def printable(text):
+    """``text`` with control characters escaped, so a strange file name cannot break a line
+    or send escape codes to a terminal."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from fitbp.errors import FitbpError, at
+from fitbp.errors import FitbpError, at, printable
 
 WHITESPACE = "whitespace"
 DELIMITERS = {",": ",", "comma": ",", ";": ";", "semicolon": ";", "\t": "\t", "\\t": "\t",
               "tab": "\t", "|": "|", "pipe": "|", " ": WHITESPACE, "space": WHITESPACE,
               WHITESPACE: WHITESPACE}
 SNIFF_LINES = 20
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long quoted cell is the data's problem, not csv's
 FIRST_FIELD = re.compile(r"\s*([^,;\t ]*)")
 
 
@@ -67,12 +68,12 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     being an error.
     """
     name = "<stdin>" if str(source) == "-" else str(source)
-    text = _decode(_read(source, name, stdin), name, encoding)
+    text = _text(source, name, encoding, stdin)
     sample = _sample(text)
     if not sample:
         raise at(name, None, "no data: the input is empty" if not text.strip()
                  else "no data: only blank and comment lines")
-    delim = _delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample])
+    delim = delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample])
     first_number, first_line = sample[0]
     first = _split(first_line, delim)
     if len(first) < 2:
@@ -111,7 +112,7 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None):
     is a header; any other line that is not a finite number is an error.
     """
     name = "<stdin>" if str(source) == "-" else str(source)
-    text = _decode(_read(source, name, stdin), name, encoding)
+    text = _text(source, name, encoding, stdin)
     values = []
     for count, (number, line) in enumerate(_lines(text)):
         field = FIRST_FIELD.match(line).group(1).strip().strip('"').strip()
@@ -121,6 +122,13 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None):
         elif count > 0 or is_number(field):  # a first line that is text is a header
             raise at(name, number, problem)
     return np.array(values, dtype=np.float64)
+
+
+def _text(source, name, encoding, stdin):
+    text = _decode(_read(source, name, stdin), name, encoding)
+    if "\r" in text and "\n" not in text:
+        text = text.replace("\r", "\n")  # classic Mac line ends
+    return text
 
 
 def _read(source, name, stdin):
@@ -148,17 +156,33 @@ def _read(source, name, stdin):
 def _decode(data, name, encoding):
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         encoding = "utf-16"  # its BOM says so; spreadsheets on Windows write it
-    elif b"\x00" in data[:8192]:
-        raise at(name, None, "binary data, not CSV text")
+    elif b"\x00" in data[:8192] and _is_utf8(encoding):
+        raise at(name, None, "binary data, not CSV text (if it is UTF-16 without a BOM, pass --encoding utf-16-le)")
+    check_encoding(encoding)
     try:
         return data.decode(encoding)
-    except LookupError:
-        raise FitbpError(f"unknown encoding {encoding!r}") from None
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        shown = "UTF-8" if encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8") else encoding
+        shown = "UTF-8" if _is_utf8(encoding) else encoding
         raise at(name, line, f"not {shown} text (byte 0x{data[e.start]:02x}); "
                  "if it is Latin-1, pass --encoding latin-1") from None
+    except UnicodeError as e:  # codecs such as 'undefined' or 'punycode' fail their own way
+        raise at(name, None, f"cannot decode as {encoding}: {e}") from None
+
+
+def _is_utf8(encoding):
+    return encoding.lower().replace("_", "-") in ("utf-8-sig", "utf-8", "utf8")
+
+
+def check_encoding(encoding):
+    """The name of a text encoding Python knows, or a FitbpError."""
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise FitbpError(f"unknown encoding {encoding!r}") from None
+    return encoding
 
 
 def _lines(text, start_line=1):
@@ -190,7 +214,7 @@ def _sample(text):
     return sample
 
 
-def _delimiter_named(name):
+def delimiter_named(name):
     try:
         return DELIMITERS[name.lower() if len(name) > 1 else name]
     except KeyError:
@@ -213,7 +237,10 @@ def _split(line, delim):
     if delim == WHITESPACE:
         return line.split()
     if '"' in line:
-        return [f.strip() for f in next(csv.reader([line], delimiter=delim))]
+        try:
+            return [f.strip() for f in next(csv.reader([line], delimiter=delim))]
+        except csv.Error:  # a quote the csv module cannot close: read the line plainly
+            pass
     return [f.strip() for f in line.split(delim)]
 
 
@@ -232,12 +259,12 @@ def _column(spec, header, count, default, role, name):
     spec = str(spec)
     if header and spec in header:
         return header.index(spec)
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():
         if 1 <= int(spec) <= count:
             return int(spec) - 1
         raise at(name, None, f"--{role} {spec}: column out of range, the data has {count} columns")
-    known = f"columns: {', '.join(header)}" if header else "the data has no header row; give a 1-based number"
-    raise at(name, None, f"--{role} {spec!r}: no such column ({known})")
+    known = f"columns: {printable(', '.join(header))}" if header else "the data has no header row; give a 1-based number"
+    raise at(name, None, f"--{role} {printable(spec)!r}: no such column ({known})")
 
 
 class _Table:
@@ -304,11 +331,11 @@ def _number(cell):
     """(value, None) for a finite number, else (None, what is wrong with the cell)."""
     if cell == "":
         return None, "empty cell"
+    shown = cell if len(cell) <= 40 else cell[:37] + "..."
     try:
         value = float(cell)
     except ValueError:
-        shown = cell if len(cell) <= 40 else cell[:37] + "..."
         return None, f"{shown!r} is not a number"
     if value != value or value in (float("inf"), float("-inf")):
-        return None, f"{cell!r} is not a finite number"
+        return None, f"{shown!r} is not a finite number"
     return value, None

@@ -77,8 +77,8 @@ class TaylorPolynomial:
         cannot be trusted.
         """
         k = np.array(self.raw_coefficients())
-        grid = np.linspace(np.min(x), np.max(x), 257)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(all="ignore"):
+            grid = np.linspace(np.min(x), np.max(x), 257)
             powers = design_matrix(grid, self.degree)
             magnitude = np.abs(powers * k).sum(axis=1).max()
             value = np.abs(self(grid)).max()

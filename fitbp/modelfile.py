@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fitbp.errors import FitbpError
+from fitbp.errors import FitbpError, printable
 from fitbp.loader import Points, even_sample, load_points
 from fitbp.model import TaylorPolynomial
 
@@ -68,12 +68,16 @@ def save(result, path):
 def write_atomic(path, content):
     """Replace ``path`` with ``content`` (text or bytes) in one rename; on any failure the old file stays."""
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()  # replace what the link points to, and keep the link
     if path.is_dir():
-        raise FitbpError(f"{path}: is a directory, cannot write there")
+        raise FitbpError(f"{printable(path)}: is a directory, cannot write there")
+    if path.exists() and not path.is_file():
+        raise FitbpError(f"{printable(path)}: not a regular file (a device or a pipe), cannot write there")
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise FitbpError(f"{path}: cannot write: {e.strerror or e}") from None
+        raise FitbpError(f"{printable(path)}: cannot write: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content.encode("utf-8") if isinstance(content, str) else content)
@@ -87,7 +91,7 @@ def write_atomic(path, content):
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise FitbpError(f"{path}: cannot write: {e.strerror or e}") from None
+            raise FitbpError(f"{printable(path)}: cannot write: {e.strerror or e}") from None
         raise
 
 

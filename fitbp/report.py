@@ -11,6 +11,7 @@ import time
 from contextlib import contextmanager
 
 from fitbp import modelfile
+from fitbp.errors import printable
 
 
 def print_json(result, stream=None):
@@ -32,8 +33,8 @@ def print_table(result, console=None):
         console.width = max(console.width, 120)  # a pipe has no width to wrap at
     frame = box.SIMPLE_HEAD if console.is_terminal else None
     p, points = result.polynomial, result.points
-    console.print(escape(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
-                         f"in {points.source}"), highlight=False)
+    console.print(escape(printable(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
+                                   f"in {points.source}")), highlight=False)
 
     coefficients = Table(box=frame, header_style="bold cyan")
     coefficients.add_column("power", justify="right")

@@ -31,6 +31,7 @@ CONDITION_WARNING = 1e8
 class FitResult:
     polynomial: model.TaylorPolynomial
     mse: float
+    rmse: float
     r2: float | None
     points: Points
     optimizer: str
@@ -43,10 +44,6 @@ class FitResult:
     condition: float = 1.0
     """Condition number of the design matrix: how much the data's rounding can be amplified."""
     warnings: list = field(default_factory=list)
-
-    @property
-    def rmse(self):
-        return math.sqrt(self.mse)
 
     @property
     def raw_coefficients(self):
@@ -90,11 +87,11 @@ def _finite_or_none(values):
 
 
 def _power_of_two_near(values):
-    """A y unit that divides exactly: 2**round(log2(max |y|))."""
+    """A y unit that divides exactly: the power of two at or just below max |y|."""
     biggest = float(np.max(np.abs(values))) if values.size else 0.0
     if biggest == 0.0 or not math.isfinite(biggest):
         return 1.0
-    return math.ldexp(1.0, math.frexp(biggest)[1])
+    return math.ldexp(1.0, math.frexp(biggest)[1] - 1)  # <= max |y|, so it never overflows
 
 
 def check_settings(degree, optimizer, lr, epochs, tol):
@@ -148,18 +145,19 @@ def fit_points(points, degree, optimizer="cg", lr=None, epochs=None, tol=DEFAULT
     else:
         step = {"gd": optimizers.gradient_descent, "momentum": optimizers.momentum, "adam": optimizers.adam}
         steps = step[optimizer](lambda k: model.loss_and_gradient(design, target, k), start, lr)
-    k, history, converged = _descend(steps, epochs, tol, lr, on_epoch, floor, judge=optimizer != "cg")
+    k, history, converged = _descend(steps, epochs, tol, lr, on_epoch, floor, judge=optimizer != "cg",
+                                     unit=y_unit * y_unit)
     seconds = time.perf_counter() - started
 
     polynomial = model.TaylorPolynomial(tuple(float(a) * y_unit for a in k), center, scale)
-    mse, r2 = _quality(polynomial, x, y, y_unit)
-    result = FitResult(polynomial, mse, r2, points, optimizer, lr, tol, len(history), converged,
-                       seconds, [v * y_unit * y_unit for v in history], condition)
+    mse, rmse, r2 = _quality(polynomial, x, y, y_unit)
+    result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
+                       seconds, [float(v) * y_unit * y_unit for v in history], condition)
     result.warnings.extend(_warnings(result, epochs))
     return result
 
 
-def _descend(steps, epochs, tol, lr, on_epoch, floor, judge):
+def _descend(steps, epochs, tol, lr, on_epoch, floor, judge, unit):
     """Consume an optimiser until it converges, gives up, diverges or runs out of epochs.
 
     An optimiser that knows its own gap (cg) says when it has converged; for
@@ -179,7 +177,7 @@ def _descend(steps, epochs, tol, lr, on_epoch, floor, judge):
         if not math.isfinite(loss) or (judge and len(history) > 1 and loss > 100 * history[0]):
             hint = f"try a smaller --lr than {lr:g}" if lr else "check the data for extreme values"
             raise FitbpError(f"training diverged at epoch {len(history)} "
-                             f"(loss grew from {history[0]:.3g} to {loss:.3g}); {hint}")
+                             f"(loss grew from {history[0] * unit:.3g} to {loss * unit:.3g}); {hint}")
         if judge and len(history) > 2 and all(abs(a - b) <= tol * loss + floor
                                               for a, b in zip(history[-3:-1], history[-2:])):
             return k, history, True
@@ -188,13 +186,15 @@ def _descend(steps, epochs, tol, lr, on_epoch, floor, judge):
 
 
 def _quality(polynomial, x, y, y_unit):
-    """MSE and R² from the actual residuals, in units scaled to avoid overflow."""
-    residual = (y - polynomial(x)) / y_unit
-    mse_scaled = float(np.mean(residual * residual))
-    spread = (y - np.mean(y)) / y_unit
-    variance = float(np.mean(spread * spread))
+    """MSE, RMSE and R² from the actual residuals, in y units scaled so that nothing
+    overflows or underflows on the way: the RMSE of y near 1e300 is still a number."""
+    with np.errstate(all="ignore"):
+        residual = y / y_unit - polynomial(x) / y_unit
+        mse_scaled = float(np.mean(residual * residual))
+        spread = y / y_unit - np.mean(y / y_unit)
+        variance = float(np.mean(spread * spread))
     r2 = 1.0 - mse_scaled / variance if variance > 0 else None
-    return mse_scaled * y_unit * y_unit, r2
+    return mse_scaled * y_unit * y_unit, math.sqrt(mse_scaled) * y_unit, r2
 
 
 def _warnings(result, epochs):
