@@ -38,6 +38,8 @@ def figure(polynomial, x, y, loss_history, title, residuals=False, window=False)
 
     With ``window`` the figure belongs to pyplot, so that ``show`` can open it.
     """
+    from matplotlib.ticker import MaxNLocator
+
     size = (11, 6.4 if residuals else 4.8)
     if window:
         import matplotlib.pyplot as plt
@@ -79,6 +81,7 @@ def figure(polynomial, x, y, loss_history, title, residuals=False, window=False)
     positive = np.isfinite(losses) & (losses > 0)
     loss_axes.plot(epochs[positive], losses[positive], color="tab:green", marker="." if losses.size < 60 else None)
     loss_axes.set_yscale("log")
+    loss_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     loss_axes.set_xlabel("epoch (one backprop pass)")
     loss_axes.set_ylabel("loss (MSE)")
     loss_axes.set_title("training loss", loc="left", fontsize="medium")
