@@ -2,10 +2,12 @@
 
 import json
 import os
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
-from helpers import run
+from helpers import FITBP, environment, run
 
 from fitbp.loader import Points
 from fitbp.trainer import fit_points
@@ -23,6 +25,87 @@ def assert_one_error_line(done, fragment, status=1):
     if status == 1:
         assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
     assert fragment in done.stderr
+
+
+PREVIOUS = b'{"format_version": 1, "degree": 0, "center": 0, "scale": 1, "taylor_coefficients": [5.0]}\n'
+GOOD_MODEL = PREVIOUS.decode()
+QUOTED = 'x,y,note\n1,2,"a, ""quoted"" note"\n2,3,"b"\n3,5,"c,d"\n'
+DUPLICATED = "x,y\n" + "".join(f"{x},{x * x % 7}\n" for x in range(10)) * 2
+HUGE_X = "x,y\n1e308,1\n-1e308,2\n0,3\n5e307,5\n"
+TINY_X = "x,y\n" + "".join(f"{i}e-300,{i}\n" for i in range(10))
+ONE_HUNDRED = "x,y\n" + "".join(f"{i / 50 - 1},{np.cos(3 * (i / 50 - 1))}\n" for i in range(100))
+
+# name: (data file bytes or None for stdin, stdin, fitbp arguments ({} is the data file), status, stderr fragment)
+TABLE = {
+    "binary garbage": (bytes(range(256)) * 4, None, ["fit", "{}", "-d", "1"], 1, "binary data, not CSV text"),
+    "zero bytes": (b"", None, ["fit", "{}", "-d", "1"], 1, "no data: the input is empty"),
+    "10 MB line": (b"1," * 5_000_000, None, ["fit", "{}", "-d", "1"], 1, "at least 2 distinct x values, the data has 1"),
+    "latin-1": ("temp °C,y\n1,2\n".encode("latin-1"), None, ["fit", "{}", "-d", "1"], 1,
+                "d.csv:1: not UTF-8 text (byte 0xb0)"),
+    "utf-16": ("x,y\n1,2\n2,3\n".encode("utf-16"), None, ["fit", "{}", "-d", "1", "--no-save"], 0, ""),
+    "quoted fields": (QUOTED.encode(), None, ["fit", "{}", "-d", "1", "--no-save"], 0, ""),
+    "mixed delimiters": (b"x,y\n1,2\n3;4\n", None, ["fit", "{}", "-d", "1"], 1, "d.csv:3: expected 2 fields, found 1"),
+    "a directory": (None, None, ["fit", ".", "-d", "1"], 1, ".: is a directory"),
+    "empty stdin": (None, "", ["fit", "-", "-d", "1"], 1, "<stdin>: no data: the input is empty"),
+    "powers overflow": (HUGE_X.encode(), None, ["fit", "{}", "-d", "3", "--no-save"], 0, ""),
+    "values near 1e-300": (TINY_X.encode(), None, ["fit", "{}", "-d", "1", "--no-save"], 0, ""),
+    "single point": (b"x,y\n1,2\n", None, ["fit", "{}", "-d", "1"], 1,
+                     "degree 1 needs at least 2 distinct x values, the data has 1"),
+    "single point, degree 0": (b"x,y\n1,2\n", None, ["fit", "{}", "-d", "0", "--no-save"], 0, ""),
+    "all x equal": (b"x,y\n1,2\n1,3\n1,4\n", None, ["fit", "{}", "-d", "1"], 1, "the data has 1"),
+    "duplicate points": (DUPLICATED.encode(), None, ["fit", "{}", "-d", "3", "--no-save"], 0, ""),
+    "degree = distinct x": (b"x,y\n1,2\n2,3\n3,1\n", None, ["fit", "{}", "-d", "3"], 1,
+                            "degree 3 needs at least 4 distinct x values, the data has 3"),
+    "degree 60": (ONE_HUNDRED.encode(), None, ["fit", "{}", "-d", "60", "--no-save"], 0, "ill-conditioned"),
+    "lr 0": (QUOTED.encode(), None, ["fit", "{}", "-d", "1", "--optimizer", "gd", "--lr", "0"], 2, "--lr"),
+    "lr negative": (QUOTED.encode(), None, ["fit", "{}", "-d", "1", "--lr", "-1"], 2, "--lr"),
+    "lr nan": (QUOTED.encode(), None, ["fit", "{}", "-d", "1", "--lr", "nan"], 2, "--lr"),
+    "epochs 0": (QUOTED.encode(), None, ["fit", "{}", "-d", "1", "--epochs", "0"], 2, "--epochs"),
+    "unknown optimizer": (QUOTED.encode(), None, ["fit", "{}", "-d", "1", "--optimizer", "sgd"], 2, "--optimizer"),
+    "model truncated": (None, None, ["predict", "1", "-m", "m.json"], 1, "m.json:1: not a fitbp model (invalid JSON"),
+    "model not JSON": (None, None, ["plot", "-m", "m.json"], 1, "m.json:1: not a fitbp model (invalid JSON"),
+    "model of another shape": (None, None, ["predict", "1", "-m", "m.json"], 1, "m.json: not a fitbp model"),
+    "model too new": (None, None, ["predict", "1", "-m", "m.json"], 1, "model format 2 is newer than this fitbp"),
+    "predict non-numeric": (None, "1\n2\nthree\n", ["predict"], 1, "<stdin>:3: 'three' is not a number"),
+}
+MODELS = {"model truncated": GOOD_MODEL[:30], "model not JSON": "hello", "model of another shape": '{"format_version": 1}',
+          "model too new": GOOD_MODEL.replace('"format_version": 1', '"format_version": 2')}
+
+
+@pytest.mark.parametrize("case", list(TABLE))
+def test_hostile_input_table(case, tmp_path):
+    content, stdin, args, status, fragment = TABLE[case]
+    (tmp_path / "fitbp.json").write_bytes(PREVIOUS)
+    if content is not None:
+        (tmp_path / "d.csv").write_bytes(content)
+    if case in MODELS:
+        (tmp_path / "m.json").write_text(MODELS[case])
+    done = run(*[a.replace("{}", "d.csv") for a in args], cwd=tmp_path, stdin=stdin)
+    assert done.returncode == status, done.stderr
+    assert "Traceback" not in done.stderr
+    assert fragment in done.stderr
+    if status == 1:
+        assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert (tmp_path / "fitbp.json").read_bytes() == PREVIOUS  # no case may touch the model
+    if status == 0 and args[0] == "fit":
+        assert "converged" in done.stdout
+
+
+ROOT_USER = os.geteuid() == 0
+
+
+@pytest.mark.skipif(ROOT_USER and not shutil.which("setpriv"), reason="root needs setpriv to be refused a read")
+def test_unreadable_file_from_the_command_line(tmp_path):
+    data = tmp_path / "secret.csv"
+    data.write_text("x,y\n1,2\n2,3\n")
+    data.chmod(0o000)
+    # Root reads anything: it drops the two capabilities that let it, which a user never has.
+    drop = "-dac_override,-dac_read_search"
+    prefix = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}"] if ROOT_USER else []
+    done = subprocess.run([*prefix, *FITBP, "fit", "secret.csv", "-d", "1"], cwd=tmp_path,
+                          capture_output=True, text=True, env=environment())
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "error: secret.csv: permission denied\n"
 
 
 def test_largest_floats_fit_without_overflow(tmp_path):
