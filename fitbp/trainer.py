@@ -149,7 +149,11 @@ def fit_points(points, degree, optimizer="cg", lr=None, epochs=None, tol=DEFAULT
                                      unit=y_unit * y_unit)
     seconds = time.perf_counter() - started
 
-    polynomial = model.TaylorPolynomial(tuple(float(a) * y_unit for a in k), center, scale)
+    coefficients = tuple(float(a) * y_unit for a in k)
+    if not all(math.isfinite(a) for a in coefficients):
+        raise at(points.source, None, "the fitted coefficients are beyond the range of float64 (y values "
+                 "too near ±1.8e308); divide y by a constant first")
+    polynomial = model.TaylorPolynomial(coefficients, center, scale)
     mse, rmse, r2 = _quality(polynomial, x, y, y_unit)
     result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
                        seconds, [float(v) * y_unit * y_unit for v in history], condition)

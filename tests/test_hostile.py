@@ -45,6 +45,8 @@ TABLE = {
     "utf-16": ("x,y\n1,2\n2,3\n".encode("utf-16"), None, ["fit", "{}", "-d", "1", "--no-save"], 0, ""),
     "quoted fields": (QUOTED.encode(), None, ["fit", "{}", "-d", "1", "--no-save"], 0, ""),
     "mixed delimiters": (b"x,y\n1,2\n3;4\n", None, ["fit", "{}", "-d", "1"], 1, "d.csv:3: expected 2 fields, found 1"),
+    "coefficients overflow": (b"2   2e+300\n  1662483 2e+300\n  3  -1e308\n", None, ["fit", "{}", "-d", "2"], 1,
+                              "the fitted coefficients are beyond the range of float64"),
     "a directory": (None, None, ["fit", ".", "-d", "1"], 1, ".: is a directory"),
     "empty stdin": (None, "", ["fit", "-", "-d", "1"], 1, "<stdin>: no data: the input is empty"),
     "powers overflow": (HUGE_X.encode(), None, ["fit", "{}", "-d", "3", "--no-save"], 0, ""),
