@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import sys
-import warnings
 from contextlib import contextmanager
 from enum import Enum
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -48,6 +45,10 @@ def _positive_finite(value):
     if value is not None and not (math.isfinite(value) and value > 0):
         raise typer.BadParameter(f"must be a positive number, not {value}")
     return value
+
+
+def _non_negative_or_none(value):
+    return None if value is None else _non_negative_finite(value)
 
 
 def _non_negative_finite(value):
@@ -93,12 +94,14 @@ def reported():
     except FitbpError as e:
         sys.stderr.write(f"error: {e}\n")
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
+    except KeyboardInterrupt:  # the entry point says so, once, for every way of getting here
         raise typer.Exit(130) from None
-    except Terminated:
-        sys.stderr.write("error: terminated\n")
-        raise typer.Exit(143) from None
+    except MemoryError:
+        sys.stderr.write("error: not enough memory for this input\n")
+        raise typer.Exit(1) from None
+    except OSError as e:  # writing the results: a full disk, a closed stdout
+        sys.stderr.write(f"error: cannot write the output: {e.strerror or e}\n")
+        raise typer.Exit(1) from None
 
 
 @app.callback()
@@ -126,7 +129,7 @@ def fit(
     tol: float = typer.Option(1e-12, "--tol", callback=_non_negative_finite, help="Converged when two epochs in a row change the loss by at most this, relatively."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random initial coefficients."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
-    save: Optional[Path] = typer.Option(None, "--save", help="Where to save the model [default: fitbp.json]."),
+    save: Optional[str] = typer.Option(None, "--save", help="Where to save the model [default: fitbp.json]."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result."),
 ):
@@ -157,7 +160,7 @@ def fit(
             for message in result.warnings:
                 warn(message)
         if not no_save:
-            modelfile.save(result, save or Path("fitbp.json"))
+            modelfile.save(result, save or "fitbp.json")
         if json_output:
             report.print_json(result)
         else:
@@ -174,9 +177,11 @@ class Sample(str, Enum):
 
 @app.command()
 def plot(
-    model: Path = typer.Option(Path("fitbp.json"), "--model", "-m", help="Model file written by 'fitbp fit'."),
+    model: str = typer.Option("fitbp.json", "--model", "-m", help="Model file written by 'fitbp fit'."),
     data: Optional[str] = typer.Option(None, "--data", help="Draw these points instead of the model's own data."),
-    output: Path = typer.Option(Path("fitbp.png"), "--output", "-o", help="Picture file: .png, .svg or .pdf."),
+    x: Optional[str] = typer.Option(None, "--x", help="x column of --data [default: the model's]."),
+    y: Optional[str] = typer.Option(None, "--y", help="y column of --data [default: the model's]."),
+    output: str = typer.Option("fitbp.png", "--output", "-o", help="Picture file: .png, .svg or .pdf."),
     residuals: bool = typer.Option(False, "--residuals", help="Add a panel of the residuals."),
     show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
@@ -189,40 +194,33 @@ def plot(
 
       fitbp plot -m fit.json -o fit.svg --residuals
     """
-    from fitbp import loader, modelfile, renderer
+    from fitbp import modelfile, renderer
+    from fitbp.errors import printable
 
     with reported():
         renderer.check_format(output)
         document = modelfile.load(model)
-        if data is None:
-            points = modelfile.points_of(document, model)
-        else:
-            options = (document.get("data") or {}).get("options") or {}
-            points = loader.load_points(data, **{k: v for k, v in options.items()
-                                                 if k in ("x", "y", "delimiter", "skip_invalid", "encoding")})
-        r2 = document.get("r2")
+        points = modelfile.points_of(document, model, source=data, x=x, y=y)
         title = (f"degree {document['degree']} fit of {points.y_name} against {points.x_name}: "
-                 f"MSE {_short(document.get('mse'))}, R² {_short(r2, 6)}")
+                 f"MSE {_short(document.get('mse'))}, R² {_short(document.get('r2'), 6)}")
         window = show and renderer.has_display()
-        figure = renderer.figure(modelfile.polynomial_of(document), points.x, points.y,
-                                 document.get("loss_history") or [], title, residuals=residuals, window=window)
+        figure = renderer.figure(modelfile.polynomial_of(document), points, document.get("loss_history") or [],
+                                 printable(title), residuals=residuals, window=window)
         renderer.save(figure, output, modelfile.write_atomic)
         if not quiet:
-            sys.stderr.write(f"wrote {output}\n")
-        if show and not window:
-            warn("--show needs a display and there is none (DISPLAY is not set); the picture is saved")
-        elif window:
-            renderer.show()
+            sys.stderr.write(f"wrote {printable(output)}\n")
+        if show and not (window and renderer.show()):
+            warn("--show needs a working display and there is none here; the picture is saved")
 
 
 def _short(value, digits=4):
-    return "n/a" if not isinstance(value, (int, float)) else f"{value:.{digits}g}"
+    return f"{value:.{digits}g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
 def predict(
     xs: Optional[list[str]] = typer.Argument(None, metavar="[X]...", help="x values; without any, read them from stdin."),
-    model: Path = typer.Option(Path("fitbp.json"), "--model", "-m", help="Model file written by 'fitbp fit'."),
+    model: str = typer.Option("fitbp.json", "--model", "-m", help="Model file written by 'fitbp fit'."),
 ):
     """Print x,y for each x, evaluated with the fitted polynomial.
 
@@ -237,6 +235,8 @@ def predict(
 
       seq 0 0.5 6 | fitbp predict
     """
+    import numpy as np
+
     from fitbp import loader, modelfile
 
     for text in xs or ():
@@ -246,14 +246,20 @@ def predict(
     with reported():
         polynomial = modelfile.polynomial_of(modelfile.load(model))
         x = loader.parse_numbers(xs) if xs else loader.load_x_values("-")
-        write_rows(x, polynomial(x), sys.stdout, header=None)
+        y = polynomial(x)
+        write_rows(x, y, sys.stdout, header=None)
+        overflowed = int(np.count_nonzero(~np.isfinite(y)))
+        if overflowed:
+            warn(f"{overflowed} of the predictions overflow float64 (x far outside the data's range?)")
 
 
 @app.command()
 def sample(
     name: Sample = typer.Argument(..., help="sine, cubic, runge, exp or years."),
-    n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of points [default: 200; years: 71]."),
-    noise: Optional[float] = typer.Option(None, "--noise", min=0, help="Standard deviation of the normal noise on y."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, max=100_000_000,
+                                    help="Number of points [default: 200; years: 71]."),
+    noise: Optional[float] = typer.Option(None, "--noise", callback=_non_negative_or_none,
+                                          help="Standard deviation of the normal noise on y."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random x and noise."),
     xmin: Optional[float] = typer.Option(None, "--xmin", help="Smallest x."),
     xmax: Optional[float] = typer.Option(None, "--xmax", help="Largest x."),
@@ -283,28 +289,3 @@ def write_rows(x, y, stream, header):
                                                               y[start:start + step].tolist())))
 
 
-def main():
-    """Entry point of the console script and of ``python -m fitbp``."""
-    if hasattr(signal, "SIGPIPE"):
-        # `fitbp ... | head` should end quietly, as other Unix tools do.
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, _terminated)
-    # Overflow and the like are checked for where they matter and reported as
-    # errors or warnings of fitbp's own; numpy's generic ones would only add noise.
-    warnings.filterwarnings("ignore", category=RuntimeWarning)
-    try:
-        app()
-    except KeyboardInterrupt:  # outside a command, e.g. while importing
-        sys.stderr.write("error: interrupted\n")
-        sys.exit(130)
-    except Terminated:
-        sys.stderr.write("error: terminated\n")
-        sys.exit(143)
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised where the program is so that files being written are cleaned up."""
-
-
-def _terminated(signum, frame):
-    raise Terminated()

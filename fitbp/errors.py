@@ -22,3 +22,7 @@ def printable(text):
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised wherever the program is, so that files being written are cleaned up."""

@@ -31,7 +31,8 @@ DELIMITERS = {",": ",", "comma": ",", ";": ";", "semicolon": ";", "\t": "\t", "\
               WHITESPACE: WHITESPACE}
 SNIFF_LINES = 20
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long quoted cell is the data's problem, not csv's
-FIRST_FIELD = re.compile(r"\s*([^,;\t ]*)")
+NUMBER_START = re.compile(r"[+-]?\.?\d")
+"""How a number starts: a first line that starts so is data with a typo, not a header."""
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Points:
     """The absolute path read, so that the data can be found again from elsewhere; None for stdin."""
     options: dict = field(default_factory=dict)
     """The reading options that gave these points, to read them again the same way."""
+    sampled_from: int | None = None
+    """When these are an even sample of more points (kept in a model file), how many there were."""
 
 
 def even_sample(count, most):
@@ -79,7 +82,7 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     if len(first) < 2:
         raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
                  f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
-    header = first if not any(is_number(f) for f in first) else None
+    header = first if not any(_number(f)[1] is None for f in first) else None  # no finite number in it
     body_from = first_number if header else first_number - 1
     columns = [_column(spec, header, len(first), default, role, name)
                for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
@@ -108,18 +111,22 @@ def parse_numbers(texts, what="argument"):
 def load_x_values(source, encoding="utf-8-sig", stdin=None):
     """x values, one a line or the first field of CSV lines, for predictions.
 
-    Blank and '#' lines are skipped, and a first line that is not a number
-    is a header; any other line that is not a finite number is an error.
+    The delimiter is detected as for points, so that "1,5;2" is not read as 1.
+    Blank and '#' lines are skipped, and a first line that is text (not
+    starting like a number) is a header; any other line whose first field is
+    not a finite number is an error.
     """
     name = "<stdin>" if str(source) == "-" else str(source)
     text = _text(source, name, encoding, stdin)
+    sample = _sample(text)
+    delim = _sniff([line for _, line in sample]) if sample else WHITESPACE
     values = []
     for count, (number, line) in enumerate(_lines(text)):
-        field = FIRST_FIELD.match(line).group(1).strip().strip('"').strip()
-        value, problem = _number(field)
+        fields = _split(line, delim)
+        value, problem = _number(fields[0] if fields else "")
         if problem is None:
             values.append(value)
-        elif count > 0 or is_number(field):  # a first line that is text is a header
+        elif count > 0 or NUMBER_START.match(fields[0] if fields else ""):
             raise at(name, number, problem)
     return np.array(values, dtype=np.float64)
 
@@ -133,7 +140,10 @@ def _text(source, name, encoding, stdin):
 
 def _read(source, name, stdin):
     if str(source) == "-":
-        data = (stdin if stdin is not None else sys.stdin.buffer).read()
+        stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            raise FitbpError("standard input is closed")
+        data = stream.read()
     else:
         try:
             data = Path(source).read_bytes()
@@ -179,9 +189,11 @@ def check_encoding(encoding):
     import codecs
 
     try:
-        codecs.lookup(encoding)
+        text_encoding = getattr(codecs.lookup(encoding), "_is_text_encoding", True)
     except LookupError:
-        raise FitbpError(f"unknown encoding {encoding!r}") from None
+        text_encoding = False
+    if not text_encoding:  # 'rot13' and 'hex' are codecs, but not of bytes to text
+        raise FitbpError(f"unknown encoding {encoding!r}")
     return encoding
 
 
@@ -245,11 +257,12 @@ def _split(line, delim):
 
 
 def is_number(field):
+    """Whether ``field`` is written as a number, finite or not."""
     try:
         float(field)
     except ValueError:
         return False
-    return True
+    return field.isascii() and "_" not in field
 
 
 def _column(spec, header, count, default, role, name):
@@ -328,11 +341,16 @@ class _Table:
 
 
 def _number(cell):
-    """(value, None) for a finite number, else (None, what is wrong with the cell)."""
+    """(value, None) for a finite number, else (None, what is wrong with the cell).
+
+    Numbers as CSV writes them: ASCII digits, no Python-only forms such as 1_000.
+    """
     if cell == "":
         return None, "empty cell"
     shown = cell if len(cell) <= 40 else cell[:37] + "..."
     try:
+        if not cell.isascii() or "_" in cell:
+            raise ValueError(cell)
         value = float(cell)
     except ValueError:
         return None, f"{shown!r} is not a number"

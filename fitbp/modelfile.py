@@ -22,6 +22,7 @@ from fitbp.model import TaylorPolynomial
 
 FORMAT_VERSION = 1
 REQUIRED = {"degree": int, "center": float, "scale": float, "taylor_coefficients": list}
+"""What predict needs; plot needs the points too, from the file named in 'data' or kept in it."""
 
 
 def dumps(value, indent=None):
@@ -57,7 +58,7 @@ def model_document(result):
     if points.path is None:
         keep = even_sample(points.x.size, KEPT_POINTS)
         document["data"]["points"] = {"x": points.x[keep].tolist(), "y": points.y[keep].tolist(),
-                                      "sampled_from": int(points.x.size)}
+                                      "sampled_from": int(points.sampled_from or points.x.size)}
     return document
 
 
@@ -106,35 +107,56 @@ def _mode_for(path):
 
 
 def load(path):
-    """The model document at ``path``, checked well enough to be used."""
+    """The model document at ``path``, checked field by field, numbers as finite floats.
+
+    Whatever the file holds, the answer is a document that plot and predict
+    can use, or a FitbpError that names the file and what is wrong.
+    """
     path = Path(path)
+    shown = printable(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FitbpError(f"{path}: no such model file (run 'fitbp fit' first)") from None
+        raise FitbpError(f"{shown}: no such model file (run 'fitbp fit' first)") from None
     except IsADirectoryError:
-        raise FitbpError(f"{path}: is a directory, not a model file") from None
+        raise FitbpError(f"{shown}: is a directory, not a model file") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise FitbpError(f"{path}: cannot read the model: {getattr(e, 'strerror', None) or e}") from None
+        raise FitbpError(f"{shown}: cannot read the model: {getattr(e, 'strerror', None) or e}") from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
-        raise FitbpError(f"{path}:{e.lineno}: not a fitbp model (invalid JSON: {e.msg})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("format_version"), int):
-        raise FitbpError(f"{path}: not a fitbp model (no format_version)")
+        raise FitbpError(f"{shown}:{e.lineno}: not a fitbp model (invalid JSON: {e.msg})") from None
+    except (RecursionError, ValueError) as e:
+        raise FitbpError(f"{shown}: not a fitbp model ({e if isinstance(e, ValueError) else 'nested too deep'})") from None
+    if not isinstance(document, dict) or not _is(document.get("format_version"), int):
+        raise FitbpError(f"{shown}: not a fitbp model (no format_version)")
     version = document["format_version"]
     if version > FORMAT_VERSION:
-        raise FitbpError(f"{path}: model format {version} is newer than this fitbp reads "
+        raise FitbpError(f"{shown}: model format {version} is newer than this fitbp reads "
                          f"(up to {FORMAT_VERSION}); upgrade fitbp")
+
+    def damaged(key, why):
+        return FitbpError(f"{shown}: not a fitbp model ('{key}' {why})")
+
     for key, kind in REQUIRED.items():
         if not _is(document.get(key), kind):
-            raise FitbpError(f"{path}: not a fitbp model ('{key}' is missing or not a {kind.__name__})")
+            raise damaged(key, f"is missing or not a {'number' if kind is float else kind.__name__}")
     coefficients = document["taylor_coefficients"]
     if len(coefficients) != document["degree"] + 1 or not all(_is(a, float) for a in coefficients):
-        raise FitbpError(f"{path}: not a fitbp model ('taylor_coefficients' does not match the degree)")
-    if not document["scale"] > 0:
-        raise FitbpError(f"{path}: not a fitbp model ('scale' must be positive)")
+        raise damaged("taylor_coefficients", "does not match the degree")
+    if not float(document["scale"]) > 0:
+        raise damaged("scale", "must be positive")
+    history = document.get("loss_history", [])
+    if not isinstance(history, list) or not all(v is None or _is(v, float) for v in history):
+        raise damaged("loss_history", "is not a list of numbers")
+    data = document.get("data", {})
+    if not isinstance(data, dict):
+        raise damaged("data", "is not an object")
     return document
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def polynomial_of(document):
@@ -142,33 +164,50 @@ def polynomial_of(document):
                             float(document["center"]), float(document["scale"]))
 
 
-def points_of(document, path):
-    """The points a model was fitted to: kept in the model, or read again from their file."""
+READING_OPTIONS = {"x": (str, int, type(None)), "y": (str, int, type(None)), "delimiter": (str, type(None)),
+                   "skip_invalid": (bool,), "encoding": (str,)}
+
+
+def points_of(document, path, **override):
+    """The points a model was fitted to: kept in the model, or read again from their file.
+
+    ``override`` replaces the model's reading options (plot's --data, --x, --y).
+    """
+    shown = printable(path)
     data = document.get("data") or {}
     kept = data.get("points")
-    if isinstance(kept, dict):
-        try:
-            x, y = (np.asarray(kept[k], dtype=np.float64) for k in ("x", "y"))
-        except (KeyError, TypeError, ValueError):
-            raise FitbpError(f"{path}: not a fitbp model (its kept points are damaged)") from None
-        if x.shape != y.shape or x.ndim != 1 or not x.size:
-            raise FitbpError(f"{path}: not a fitbp model (its kept points are damaged)")
-        return Points(x, y, document.get("source", "<stdin>"), document.get("x_column", "x"),
-                      document.get("y_column", "y"))
-    source = data.get("path") or document.get("source")
-    if not isinstance(source, str) or source == "<stdin>":
-        raise FitbpError(f"{path}: the model does not say where its data is; pass --data")
+    if kept is not None and override.get("source") is None:
+        x, y = (kept.get(k) if isinstance(kept, dict) else None for k in ("x", "y"))
+        if not (isinstance(x, list) and isinstance(y, list) and len(x) == len(y) and x
+                and all(_is(v, float) for v in x + y)):
+            raise FitbpError(f"{shown}: not a fitbp model (its kept points are damaged)")
+        total = kept.get("sampled_from")
+        return Points(np.array(x, dtype=np.float64), np.array(y, dtype=np.float64),
+                      printable(document.get("source", "<stdin>")), str(document.get("x_column", "x")),
+                      str(document.get("y_column", "y")),
+                      sampled_from=total if _is(total, int) and total >= len(x) else None)
     options = data.get("options") if isinstance(data.get("options"), dict) else {}
-    known = {k: options[k] for k in ("x", "y", "delimiter", "skip_invalid", "encoding") if k in options}
+    known = {k: options.get(k) for k, kinds in READING_OPTIONS.items() if isinstance(options.get(k), kinds)}
+    known.update({k: v for k, v in override.items() if v is not None and k != "source"})
+    source = override.get("source") or data.get("path") or document.get("source")
+    if not isinstance(source, str) or source == "<stdin>":
+        raise FitbpError(f"{shown}: the model does not say where its data is; pass --data")
     try:
         return load_points(source, **known)
     except FitbpError as e:
-        raise FitbpError(f"{e} (the data of model {path}; pass --data to use another file)") from None
+        if override.get("source"):
+            raise
+        raise FitbpError(f"{e} (the data of model {shown}; pass --data to use another file)") from None
 
 
 def _is(value, kind):
     if kind is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return False
+        try:
+            return math.isfinite(value)
+        except OverflowError:  # an integer beyond float range
+            return False
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
     return isinstance(value, kind)

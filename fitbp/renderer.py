@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from fitbp.errors import FitbpError
+from fitbp.errors import FitbpError, printable
 from fitbp.loader import even_sample
 
 FORMATS = ("png", "svg", "pdf")
@@ -26,67 +26,100 @@ CURVE_SAMPLES = 1000
 
 def check_format(path):
     """The file format named by ``path``'s extension, or a FitbpError before any drawing."""
-    extension = os.path.splitext(str(path))[1].lower().lstrip(".")
+    text = str(path)
+    extension = os.path.splitext(text)[1].lower().lstrip(".")
+    if text.endswith(("/", os.sep)):
+        raise FitbpError(f"{printable(text)}: names a folder; give a file name such as fit.png")
     if extension not in FORMATS:
-        shown = f"'.{extension}'" if extension else "no extension"
-        raise FitbpError(f"{path}: cannot tell the picture format from {shown} (use .png, .svg or .pdf)")
+        shown = f"'.{printable(extension)}'" if extension else "no extension"
+        raise FitbpError(f"{printable(text)}: cannot tell the picture format from {shown} (use .png, .svg or .pdf)")
     return extension
 
 
-def figure(polynomial, x, y, loss_history, title, residuals=False, window=False):
+def figure(polynomial, points, loss_history, title, residuals=False, window=False):
     """A matplotlib Figure: fit and points, optional residuals, and the loss on a log scale.
 
     With ``window`` the figure belongs to pyplot, so that ``show`` can open it.
+    User text (column names, file names) is drawn as it is, never as TeX.
     """
-    from matplotlib.ticker import MaxNLocator
+    x, y = points.x, points.y
+    lo, hi = float(np.min(x)), float(np.max(x))
+    margin = 0.03 * (hi - lo) if hi > lo else 0.5
+    with np.errstate(all="ignore"):
+        dense = np.linspace(lo - margin, hi + margin, CURVE_SAMPLES)
+        curve = polynomial(dense)
+        spans = [np.ptp(curve), np.ptp(y), hi - lo + 2 * margin]
+    if not (np.isfinite(curve).all() and np.isfinite(spans).all()):
+        raise FitbpError("cannot draw this fit: its values reach beyond the range of float64")
 
-    size = (11, 6.4 if residuals else 4.8)
-    if window:
-        import matplotlib.pyplot as plt
-
-        fig = plt.figure(figsize=size, layout="constrained")
-    else:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=size, layout="constrained")
+    fig = _new_figure((11, 6.4 if residuals else 4.8), window)
     grid = fig.add_gridspec(2 if residuals else 1, 2, height_ratios=[3, 1] if residuals else [1],
                             width_ratios=[3, 2])
     fit_axes = fig.add_subplot(grid[0, 0])
-    loss_axes = fig.add_subplot(grid[:, 1])
     shown = even_sample(x.size, MOST_POINTS_DRAWN)
-    many = shown.size < x.size
-    label = f"data ({x.size:,} points" + (f", {shown.size:,} drawn)" if many else ")")
-    fit_axes.scatter(x[shown], y[shown], s=6 if x.size > 2000 else 14, alpha=0.5 if x.size > 2000 else 0.8,
-                     color="tab:blue", linewidths=0, label=label, rasterized=x.size > 2000)
-    lo, hi = float(np.min(x)), float(np.max(x))
-    margin = 0.03 * (hi - lo) if hi > lo else 0.5
-    dense = np.linspace(lo - margin, hi + margin, CURVE_SAMPLES)
-    fit_axes.plot(dense, polynomial(dense), color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit")
+    crowd = x.size > 2000
+    fit_axes.scatter(x[shown], y[shown], s=6 if crowd else 14, alpha=0.5 if crowd else 0.8, color="tab:blue",
+                     linewidths=0, label=_points_label(points, shown.size), rasterized=crowd, zorder=3)
+    fit_axes.plot(dense, curve, color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit", zorder=2)
     fit_axes.set_xlim(lo - margin, hi + margin)
-    fit_axes.set_ylabel("y")
+    fit_axes.set_ylabel(points.y_name, parse_math=False)
     fit_axes.legend(loc="best", fontsize="small")
-    fit_axes.set_title(title, loc="left", fontsize="medium")
+    fit_axes.set_title(title, loc="left", fontsize="medium", parse_math=False)
+    bottom = fit_axes
     if residuals:
-        residual_axes = fig.add_subplot(grid[1, 0], sharex=fit_axes)
-        residual_axes.axhline(0.0, color="tab:red", linewidth=1)
-        residual_axes.scatter(x[shown], (y - polynomial(x))[shown], s=4, alpha=0.5, color="tab:blue",
-                              linewidths=0, rasterized=x.size > 2000)
-        residual_axes.set_ylabel("residual")
-        residual_axes.set_xlabel("x")
-    else:
-        fit_axes.set_xlabel("x")
+        bottom = fig.add_subplot(grid[1, 0], sharex=fit_axes)
+        bottom.axhline(0.0, color="tab:red", linewidth=1)
+        bottom.scatter(x[shown], (y - polynomial(x))[shown], s=4, alpha=0.5, color="tab:blue", linewidths=0,
+                       rasterized=crowd)
+        bottom.set_ylabel("residual")
+    bottom.set_xlabel(points.x_name, parse_math=False)
+    _draw_loss(fig.add_subplot(grid[:, 1]), loss_history)
+    return fig
+
+
+def _new_figure(size, window):
+    if window:
+        import warnings
+
+        import matplotlib.pyplot as plt
+
+        with warnings.catch_warnings():  # a display that does not work: show() tells, in fitbp's words
+            warnings.simplefilter("ignore")
+            return plt.figure(figsize=size, layout="constrained")
+    os.environ["MPLBACKEND"] = "agg"  # no window wanted: a bad MPLBACKEND must not matter
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=size, layout="constrained")
+
+
+def _points_label(points, drawn):
+    total = points.sampled_from or points.x.size
+    label = f"data ({total:,} point{'s' if total != 1 else ''}"
+    if drawn < total:
+        label += f", {drawn:,} {'kept and ' if points.sampled_from else ''}drawn"
+    return label + ")"
+
+
+def _draw_loss(axes, loss_history):
+    """The loss per epoch on a log scale; a loss of exactly 0 cannot be drawn there, so it is said."""
+    from matplotlib.ticker import MaxNLocator
 
     losses = np.asarray([v if v is not None else np.nan for v in loss_history], dtype=float)
     epochs = np.arange(1, losses.size + 1)
     positive = np.isfinite(losses) & (losses > 0)
-    loss_axes.plot(epochs[positive], losses[positive], color="tab:green", marker="." if losses.size < 60 else None)
-    loss_axes.set_yscale("log")
-    loss_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    loss_axes.set_xlabel("epoch (one backprop pass)")
-    loss_axes.set_ylabel("loss (MSE)")
-    loss_axes.set_title("training loss", loc="left", fontsize="medium")
-    loss_axes.grid(True, which="major", alpha=0.3)
-    return fig
+    axes.plot(epochs[positive], losses[positive], color="tab:green", marker="." if losses.size < 60 else None)
+    axes.set_yscale("log")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if losses.size:
+        axes.set_xlim(0.5, max(losses.size, 2) + 0.5)
+    zero = np.flatnonzero(losses == 0)
+    if zero.size:
+        axes.annotate(f"loss = 0 from epoch {zero[0] + 1}", xy=(0.98, 0.02), xycoords="axes fraction",
+                      ha="right", va="bottom", fontsize="small")
+    axes.set_xlabel("epoch (one backprop pass)")
+    axes.set_ylabel("loss (MSE)")
+    axes.set_title("training loss", loc="left", fontsize="medium")
+    axes.grid(True, which="major", alpha=0.3)
 
 
 def save(fig, path, write):
@@ -101,7 +134,11 @@ def has_display():
 
 
 def show():
-    """Open the pyplot figures in windows and wait until they are closed."""
+    """Open the pyplot figures in windows and wait until they are closed; False where none can open."""
+    import matplotlib
     import matplotlib.pyplot as plt
 
+    if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo", "template"):
+        return False  # pyplot found no working display and fell back to a file backend
     plt.show()
+    return True

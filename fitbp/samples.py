@@ -54,6 +54,8 @@ def generate(name, n=None, noise=None, seed=0, xmin=None, xmax=None):
         raise FitbpError(f"--xmin must be below --xmax (got {lo} and {hi})")
     rng = np.random.default_rng(seed)
     x = np.linspace(lo, hi, n) if curve.evenly else np.sort(rng.uniform(lo, hi, n))
-    with np.errstate(over="ignore"):
+    with np.errstate(all="ignore"):
         y = curve.function(x) + rng.normal(0.0, noise, n)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise FitbpError(f"the {name} sample overflows float64 on [{lo:g}, {hi:g}]; choose a narrower range")
     return x, y

@@ -218,3 +218,124 @@ def test_high_degree_still_learns(rng):
     y = np.cos(3 * x)
     result = fit_points(Points(x, y), 40)
     assert result.r2 > 0.999999  # far from the random start the old code returned
+
+
+# Damaged model files: each must be one error line for predict and for plot.
+BASE_MODEL = {"format_version": 1, "degree": 1, "center": 0.0, "scale": 1.0, "taylor_coefficients": [1.0, 2.0],
+              "loss_history": [1.0, 0.5], "data": {"points": {"x": [0.0, 1.0], "y": [1.0, 3.0]}}}
+DAMAGED_MODELS = {
+    "center beyond float": ('{"format_version": 1, "degree": 1, "center": 1' + "0" * 400 + ', "scale": 1, '
+                            '"taylor_coefficients": [1, 2]}', "'center' is missing or not a number"),
+    "nested deep": ("[" * 100_000 + "]" * 100_000, "not a fitbp model"),
+    "NaN token": (json.dumps(BASE_MODEL).replace('"center": 0.0', '"center": NaN'), "NaN is not a JSON number"),
+    "data is a string": (json.dumps({**BASE_MODEL, "data": "here"}), "'data' is not an object"),
+    "loss history of strings": (json.dumps({**BASE_MODEL, "loss_history": ["a"]}), "'loss_history'"),
+    "loss history a number": (json.dumps({**BASE_MODEL, "loss_history": 3}), "'loss_history'"),
+    "degree is true": (json.dumps({**BASE_MODEL, "degree": True}), "'degree'"),
+}
+PLOT_ONLY = {
+    "kept points with null": (json.dumps({**BASE_MODEL, "data": {"points": {"x": [0, None], "y": [1, 2]}}}),
+                              "kept points are damaged"),
+    "kept points of unequal length": (json.dumps({**BASE_MODEL, "data": {"points": {"x": [0], "y": [1, 2]}}}),
+                                      "kept points are damaged"),
+    "options of wrong types": (json.dumps({**BASE_MODEL, "data": {"path": "d.csv", "options": {
+        "delimiter": 5, "encoding": 7, "x": [1]}}}), "d.csv: no such file"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_MODELS) + list(PLOT_ONLY))
+def test_damaged_model_files(case, tmp_path):
+    content, fragment = {**DAMAGED_MODELS, **PLOT_ONLY}[case]
+    (tmp_path / "m.json").write_text(content)
+    commands = [["plot", "-m", "m.json"]] + ([["predict", "1", "-m", "m.json"]] if case in DAMAGED_MODELS else [])
+    for command in commands:
+        done = run(*command, cwd=tmp_path)
+        assert_one_error_line(done, fragment)
+        assert "bug in fitbp" not in done.stderr
+    assert not (tmp_path / "fitbp.png").exists()
+
+
+@pytest.fixture
+def line_model(tmp_path):
+    (tmp_path / "fitbp.json").write_text(json.dumps(BASE_MODEL))  # y = 1 + 2x
+
+
+@pytest.mark.parametrize("stdin, fragment", [
+    ("x;y\n1,5;2,0\n", "<stdin>:2: '1,5' is not a number"),  # decimal commas, not 1
+    ('"1,5",2\n', "<stdin>:1: '1,5' is not a number"),
+    ("1.5x\n2\n", "<stdin>:1: '1.5x' is not a number"),  # a typo, not a header
+    ("0x1\n", "<stdin>:1: '0x1' is not a number"),
+    ("1_000\n", "'1_000' is not a number"),
+    ("１\n", "is not a number"),
+])
+def test_predict_reads_no_number_it_should_not(stdin, fragment, line_model, tmp_path):
+    assert_one_error_line(run("predict", cwd=tmp_path, stdin=stdin), fragment)
+
+
+def test_predict_reads_the_delimiters_fit_reads(line_model, tmp_path):
+    done = run("predict", cwd=tmp_path, stdin="t|v\n1|2\n3|4\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "1.0,3.0\n3.0,7.0\n"
+
+
+def test_predict_warns_when_it_overflows(line_model, tmp_path):
+    done = run("predict", "1e308", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout == "1e+308,inf\n"
+    assert "1 of the predictions overflow" in done.stderr
+
+
+def test_closed_streams_are_errors_not_crashes(line_model, tmp_path):
+    for command, stream in ((["predict", "1"], "stdout"), (["predict"], "stdin")):
+        redirect = ">&-" if stream == "stdout" else "<&-"
+        done = subprocess.run(" ".join([*FITBP, *command]) + f" {redirect}", shell=True, cwd=tmp_path,
+                              capture_output=stream == "stdin", stderr=subprocess.PIPE if stream == "stdout" else None,
+                              text=True, env=environment())
+        assert done.returncode == 1
+        assert f"standard {'output' if stream == 'stdout' else 'input'} is closed" in done.stderr
+
+
+def test_unreadable_model_is_a_data_error(line_model, tmp_path):
+    (tmp_path / "fitbp.json").chmod(0)
+    prefix = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+              "--bounding-set=-dac_override,-dac_read_search"] if ROOT_USER else []
+    done = subprocess.run([*prefix, *FITBP, "predict", "1"], cwd=tmp_path, capture_output=True, text=True,
+                          env=environment())
+    assert_one_error_line(done, "fitbp.json: cannot read the model: Permission denied")
+
+
+def test_plot_draws_dollar_signs_as_text(tmp_path):
+    (tmp_path / "h.csv").write_text("x,$\\foo$ (USD)\n1,2\n2,3\n3,5\n")
+    assert run("fit", "h.csv", "-d", "1", cwd=tmp_path).returncode == 0
+    done = run("plot", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "fitbp.png").exists()
+
+
+def test_plot_refuses_values_beyond_float_range(tmp_path):
+    x = np.linspace(0, 1, 50)
+    (tmp_path / "h.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), (1.7e308 * (2 * x - 1)).tolist())))
+    assert run("fit", "h.csv", "-d", "3", cwd=tmp_path).returncode == 0
+    assert_one_error_line(run("plot", cwd=tmp_path), "beyond the range of float64")
+
+
+def test_plot_ignores_a_bad_mplbackend_and_a_dead_display(line_model, tmp_path):
+    assert run("plot", cwd=tmp_path, env={"MPLBACKEND": "bogus"}).returncode == 0
+    done = run("plot", "--show", cwd=tmp_path, env={"DISPLAY": ":99"})
+    assert done.returncode == 0
+    assert "--show needs a working display" in done.stderr and "UserWarning" not in done.stderr
+
+
+def test_plot_output_naming_a_folder(line_model, tmp_path):
+    assert_one_error_line(run("plot", "-o", "o.png/", cwd=tmp_path), "names a folder")
+
+
+@pytest.mark.parametrize("options, status, fragment", [
+    (["sine", "--n", "1000000000000"], 2, "--n"),
+    (["sine", "--noise", "inf"], 2, "--noise"),
+    (["exp", "--xmax", "1000"], 1, "overflows float64"),
+    (["years", "--xmin", "-1e308", "--xmax", "1e308"], 1, "overflows float64"),
+])
+def test_sample_refuses_what_fit_would(options, status, fragment, tmp_path):
+    done = run("sample", *options, cwd=tmp_path)
+    assert done.returncode == status and fragment in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""

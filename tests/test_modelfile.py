@@ -85,7 +85,7 @@ def good_document():
     ("not json at all", "invalid JSON"),
     ("[1, 2]", "no format_version"),
     (json.dumps({**good_document(), "format_version": 99}), "model format 99 is newer"),
-    (json.dumps({**good_document(), "center": "zero"}), "'center' is missing or not a float"),
+    (json.dumps({**good_document(), "center": "zero"}), "'center' is missing or not a number"),
     (json.dumps({**good_document(), "taylor_coefficients": [1.0]}), "does not match the degree"),
     (json.dumps({**good_document(), "scale": 0.0}), "'scale' must be positive"),
 ])

@@ -19,8 +19,7 @@ def fitted(rng):
 
 
 def draw(result, **options):
-    p = result.points
-    return renderer.figure(result.polynomial, p.x, p.y, result.loss_history, "title", **options)
+    return renderer.figure(result.polynomial, result.points, result.loss_history, "title", **options)
 
 
 @pytest.mark.parametrize("extension", ["png", "svg", "pdf"])
@@ -57,7 +56,7 @@ def test_figure_has_points_curve_and_log_loss(fitted):
 def test_residual_panel(fitted):
     fig = draw(fitted, residuals=True)
     assert len(fig.axes) == 3
-    residual_axes = fig.axes[2]
+    residual_axes = next(a for a in fig.axes if a.get_ylabel() == "residual")
     offsets = residual_axes.collections[0].get_offsets()
     p = fitted.points
     np.testing.assert_allclose(offsets[:, 1], p.y - fitted.polynomial(p.x))
@@ -74,3 +73,25 @@ def test_a_million_points_are_thinned_and_rasterised(rng, tmp_path):
     path = tmp_path / "big.svg"
     renderer.save(fig, path, modelfile.write_atomic)
     assert path.stat().st_size < 5_000_000  # rasterised points keep a vector file small
+
+
+def test_kept_sample_is_labelled_with_the_whole_count(fitted):
+    p = fitted.points
+    kept = Points(p.x, p.y, sampled_from=1_000_000)
+    label = renderer.figure(fitted.polynomial, kept, [1.0], "t").axes[0].get_legend().get_texts()[0].get_text()
+    assert label == "data (1,000,000 points, 300 kept and drawn)"
+
+
+def test_a_loss_of_zero_is_said_and_one_epoch_has_whole_ticks(fitted):
+    loss_axes = renderer.figure(fitted.polynomial, fitted.points, [2.0, 0.0, 0.0], "t").axes[-1]
+    assert any("loss = 0 from epoch 2" in t.get_text() for t in loss_axes.texts)
+    single = renderer.figure(fitted.polynomial, fitted.points, [2.0], "t").axes[-1]
+    assert single.get_xlim() == (0.5, 2.5)
+
+
+def test_user_text_is_not_tex(fitted):
+    p = fitted.points
+    named = Points(p.x, p.y, x_name="$\\foo$", y_name="price ($)")
+    fig = renderer.figure(fitted.polynomial, named, [1.0], "cost ($) of $x$")
+    renderer.save(fig, "unused.png", lambda path, data: None)  # drawing must not parse TeX
+    assert fig.axes[0].get_ylabel() == "price ($)"
