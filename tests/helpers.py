@@ -20,8 +20,10 @@ def environment(extra=None):
 
 
 def run(*args, cwd, stdin=None, env=None):
-    return subprocess.run([*FITBP, *map(str, args)], cwd=cwd, input=stdin, capture_output=True, text=True,
+    done = subprocess.run([*FITBP, *map(str, args)], cwd=cwd, input=stdin, capture_output=True, text=True,
                           env=environment(env), timeout=120)
+    assert "bug in fitbp" not in done.stderr, done.stderr  # the last-resort line means an unhandled case
+    return done
 
 
 def shell(pipeline, cwd):

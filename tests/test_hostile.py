@@ -339,3 +339,24 @@ def test_sample_refuses_what_fit_would(options, status, fragment, tmp_path):
     done = run("sample", *options, cwd=tmp_path)
     assert done.returncode == status and fragment in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def lstsq_mse(x, y, degree):
+    t = np.polynomial.polyutils.mapdomain(x, [x.min(), x.max()], [-1, 1])
+    basis = np.polynomial.legendre.legvander(t, degree)
+    return float(np.mean((basis @ np.linalg.lstsq(basis, y, rcond=None)[0] - y) ** 2))
+
+
+@pytest.mark.parametrize("case", ["duplicate x", "outlier of 1e12 in y", "y near 1e150"])
+def test_awkward_but_valid_data_fit_correctly(case, rng):
+    x = rng.uniform(-2, 2, 400)
+    y = np.sin(x) + rng.normal(0, 0.05, x.size)
+    if case == "duplicate x":
+        x, y = np.r_[x, x], np.r_[y, y + 0.1]
+    elif case == "outlier of 1e12 in y":
+        y[17] = 1e12
+    else:
+        y = y * 1e150
+    result = fit_points(Points(x, y), 5)
+    assert np.isfinite(result.mse) and result.converged
+    assert result.mse == pytest.approx(lstsq_mse(x, y, 5), rel=1e-9)
