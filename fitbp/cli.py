@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from fitbp.errors import FitbpError
+from fitbp.errors import FitbpError, printable
 
 # The graph's heavy work is matrix-vector products, which are memory-bound: extra BLAS
 # threads gain nothing there, and on a busy machine they wait on each other (a backprop
@@ -32,6 +32,12 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Fit a Taylor polynomial to (x, y) points from a CSV file by backpropagation.",
 )
+
+
+class Loss(str, Enum):
+    mse = "mse"
+    mae = "mae"
+    huber = "huber"
 
 
 class Optimizer(str, Enum):
@@ -123,7 +129,9 @@ def fit(
     encoding: str = typer.Option("utf-8-sig", "--encoding", callback=_known_encoding,
                                  help="Text encoding of the file."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells."),
-    optimizer: Optimizer = typer.Option(Optimizer.cg, "--optimizer", help="cg reaches the optimum in a few passes; gd, momentum and adam are the textbook methods."),
+    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="cg reaches the mse optimum in a few passes; gd, momentum and adam are the textbook methods [default: cg, or adam for mae and huber]."),
+    loss: Loss = typer.Option(Loss.mse, "--loss", help="mse; or mae and huber, robust to outliers."),
+    delta: Optional[float] = typer.Option(None, "--delta", callback=_positive_finite, help="Huber's threshold, in y units [default: 1.345 robust sd of the least-squares residuals]."),
     lr: Optional[float] = typer.Option(None, "--lr", callback=_positive_finite, help="Learning rate of gd, momentum and adam [default: 0.1, 0.02, 0.01]."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Most backprop passes [default: 1000 for cg, 10000 otherwise]."),
     tol: float = typer.Option(1e-12, "--tol", callback=_non_negative_finite, help="Converged when two epochs in a row change the loss by at most this, relatively."),
@@ -145,17 +153,18 @@ def fit(
 
     if save is not None and no_save:
         raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
-    if lr is not None and optimizer is Optimizer.cg and not quiet:
+    chosen = optimizer.value if optimizer else ("cg" if loss is Loss.mse else "adam")
+    if lr is not None and chosen == "cg" and not quiet:
         warn("--lr is ignored by --optimizer cg, which takes exact steps")
     with reported():
         points = loader.load_points(data, x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid,
                                     encoding=encoding)
         if points.skipped and not quiet:
             warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
-        most = epochs or trainer.DEFAULT_EPOCHS[optimizer.value]
+        most = epochs or trainer.DEFAULT_EPOCHS[chosen]
         with report.training_progress(most, enabled=not quiet and report.stderr_is_terminal()) as on_epoch:
-            result = trainer.fit_points(points, degree, optimizer=optimizer.value, lr=lr, epochs=epochs,
-                                        tol=tol, seed=seed, on_epoch=on_epoch)
+            result = trainer.fit_points(points, degree, optimizer=chosen, lr=lr, epochs=epochs, tol=tol,
+                                        seed=seed, on_epoch=on_epoch, loss=loss.value, delta=delta)
         if not quiet:
             for message in result.warnings:
                 warn(message)
@@ -277,6 +286,108 @@ def sample(
     with reported():
         x, y = samples.generate(name.value, n=n, noise=noise, seed=seed, xmin=xmin, xmax=xmax)
         write_rows(x, y, sys.stdout, header="x,y")
+
+
+def _points_or_sample(data, x, y):
+    """The user's points, or a small sample to show the machinery on."""
+    from fitbp import loader, samples
+
+    if data is None:
+        sx, sy = samples.generate("sine", n=12, seed=0)
+        return loader.Points(sx, sy, source="fitbp sample sine --n 12")
+    return loader.load_points(data, x=x, y=y)
+
+
+@app.command()
+def graph(
+    data: Optional[str] = typer.Argument(None, metavar="[DATA]", help="CSV file; without it, 12 points of a sine."),
+    degree: int = typer.Option(3, "--degree", "-d", min=0, help="Highest power of the polynomial."),
+    x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number."),
+    y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number."),
+    loss: Loss = typer.Option(Loss.mse, "--loss", help="Loss at the top of the graph."),
+    fitted: bool = typer.Option(False, "--fitted", help="Show the graph at the trained coefficients, not the start."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the starting coefficients."),
+    dot_file: Optional[str] = typer.Option(None, "--dot", help="Also write the graph as Graphviz DOT to this file."),
+):
+    """Print the computing graph of the model and its loss, after one backward pass.
+
+    Each node shows its operator, shape, value and the gradient that flowed
+    back to it. The graph works in the scaled variable t = (x - center) / scale
+    and in y divided by a power of two, as training does.
+
+    Examples:
+
+      fitbp graph --degree 3
+
+      fitbp graph points.csv -d 5 --dot graph.dot && dot -Tpng graph.dot -o graph.png
+    """
+    import numpy as np
+    from rich.console import Console
+
+    from fitbp import graph as engine
+    from fitbp import graphview, model, modelfile, trainer
+
+    with reported():
+        points = _points_or_sample(data, x, y)
+        problem = trainer.prepare(points, degree)
+        k = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
+        if fitted:
+            result = trainer.fit_points(points, degree, loss=loss.value, seed=seed)
+            k = np.array(result.polynomial.coefficients) / problem.y_unit
+        a = engine.parameter(k, "a")
+        root = model.loss_graph(problem.design, problem.target, a, loss.value,
+                                trainer.huber_delta(problem, k) if loss is Loss.huber else 1.0)
+        root.backward()
+        console = Console()
+        console.print(f"{loss.value} loss of a degree {degree} Taylor polynomial on {len(points.x)} points "
+                      f"of {printable(points.source)}, at the {'trained' if fitted else 'starting'} coefficients; "
+                      f"t = (x - {problem.center:.6g}) / {problem.scale:.6g}, y in units of {problem.y_unit:g}",
+                      highlight=False, markup=False)
+        console.print(graphview.tree(root))
+        if dot_file:
+            modelfile.write_atomic(dot_file, graphview.dot(root))
+            sys.stderr.write(f"wrote {printable(dot_file)}\n")
+
+
+@app.command()
+def gradcheck(
+    data: str = typer.Argument(..., metavar="DATA", help="CSV file, or - for standard input."),
+    degree: int = typer.Option(..., "--degree", "-d", min=0, help="Highest power of the polynomial."),
+    x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number."),
+    y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number."),
+    loss: Loss = typer.Option(Loss.mse, "--loss", help="The loss to differentiate."),
+    tol: float = typer.Option(1e-6, "--tol", callback=_non_negative_finite, help="Largest relative error allowed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random point at which to compare."),
+    json_output: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+):
+    """Compare the backprop gradient with central finite differences, coefficient by coefficient.
+
+    Exit status 1 when any relative error exceeds --tol.
+
+    Example:
+
+      fitbp gradcheck sample_data/sine.csv --degree 5
+    """
+    import numpy as np
+
+    from fitbp import gradcheck as checker
+    from fitbp import loader, model, modelfile, report, trainer
+
+    with reported():
+        problem = trainer.prepare(loader.load_points(data, x=x, y=y), degree)
+        k = np.random.default_rng(seed).normal(size=degree + 1)
+        delta = trainer.huber_delta(problem, k) if loss is Loss.huber else 1.0
+        rows = checker.check(lambda p: model.loss_and_gradient(problem.design, problem.target, p, loss.value,
+                                                                 delta), k)
+        failed = [r for r in rows if r.relative_error > tol]
+        if json_output:
+            sys.stdout.write(modelfile.dumps({"loss": loss.value, "tol": tol, "passed": not failed, "rows": [
+                {"coefficient": f"a_{r.index}", "backprop": r.backprop, "finite_difference": r.numeric,
+                 "relative_error": r.relative_error} for r in rows]}) + "\n")
+        else:
+            report.print_gradcheck(rows, tol)
+        if failed:
+            raise FitbpError(f"gradient check failed: {len(failed)} of {len(rows)} relative errors exceed {tol:g}")
 
 
 def write_rows(x, y, stream, header):

@@ -20,12 +20,13 @@ import numpy as np
 class Node:
     """A value in the graph, the operator that produced it and its inputs."""
 
-    __slots__ = ("value", "grad", "op", "parents", "rules", "requires_grad", "name")
+    __slots__ = ("value", "grad", "op", "detail", "parents", "rules", "requires_grad", "name")
 
-    def __init__(self, value, op="const", parents=(), rules=(), requires_grad=False, name=None):
+    def __init__(self, value, op="const", parents=(), rules=(), requires_grad=False, name=None, detail=""):
         self.value = np.asarray(value, dtype=np.float64)
         self.grad = None
         self.op = op
+        self.detail = detail  # what else defines the operator, e.g. the exponent of a power
         self.parents = tuple(parents)
         self.rules = tuple(rules)
         # A node needs a gradient only if some parameter lies below it; constants
@@ -174,8 +175,8 @@ def power(a, exponent):
     a = _lift(a)
     p = float(exponent)
     if p == 2.0:  # the loss's square: the common case, kept cheap
-        return Node(a.value * a.value, "pow", (a,), (lambda g: g * (2.0 * a.value),))
-    return Node(a.value ** p, "pow", (a,), (lambda g: g * (p * a.value ** (p - 1.0)),))
+        return Node(a.value * a.value, "pow", (a,), (lambda g: g * (2.0 * a.value),), detail="2")
+    return Node(a.value ** p, "pow", (a,), (lambda g: g * (p * a.value ** (p - 1.0)),), detail=f"{p:g}")
 
 
 def matmul(a, b):
@@ -194,6 +195,13 @@ def absolute(a):
     """|a|, with the subgradient 0 at 0 (the choice that leaves exact fits alone)."""
     a = _lift(a)
     return Node(np.abs(a.value), "abs", (a,), (lambda g: g * np.sign(a.value),))
+
+
+def minimum(a, bound):
+    """min(a, bound) for a constant bound; the gradient passes where a is below it."""
+    a = _lift(a)
+    b = float(bound)
+    return Node(np.minimum(a.value, b), "min", (a,), (lambda g: g * (a.value < b),), detail=f"{b:g}")
 
 
 def total(a):

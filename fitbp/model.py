@@ -97,19 +97,41 @@ def _to_float(q):
         return float("inf") if q > 0 else float("-inf")
 
 
-def mse_loss(design, y, coefficients):
-    """The computing graph of mean((V @ a - y)**2): matmul, sub, pow, mean.
+LOSSES = ("mse", "mae", "huber")
 
-    ``design`` and ``y`` are constants, ``coefficients`` the parameter node.
-    """
+
+def residual_graph(design, y, coefficients):
+    """V @ a - y: the model's prediction minus the data, as graph nodes."""
     prediction = graph.constant(design, "V") @ coefficients
-    residual = prediction - graph.constant(y, "y")
-    return (residual ** 2).mean()
+    return prediction - graph.constant(y, "y")
 
 
-def loss_and_gradient(design, y, k):
+def loss_graph(design, y, coefficients, loss="mse", delta=1.0):
+    """The computing graph of a loss of the residuals; ``coefficients`` is the parameter node.
+
+    mse:   mean(r ** 2)                                  (matmul, sub, pow, mean)
+    mae:   mean(|r|)                                     (matmul, sub, abs, mean)
+    huber: mean(q * (|r| - q / 2)) with q = min(|r|, δ)  quadratic inside δ, linear outside
+    """
+    residual = residual_graph(design, y, coefficients)
+    if loss == "mse":
+        return (residual ** 2).mean()
+    size = graph.absolute(residual)
+    if loss == "mae":
+        return size.mean()
+    if loss == "huber":
+        inside = graph.minimum(size, delta)
+        return (inside * (size - inside * 0.5)).mean()
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def mse_loss(design, y, coefficients):
+    return loss_graph(design, y, coefficients, "mse")
+
+
+def loss_and_gradient(design, y, k, loss="mse", delta=1.0):
     """One backprop pass: the loss at k and its gradient, both from the graph."""
     a = graph.parameter(k, "a")
-    loss = mse_loss(design, y, a)
-    loss.backward()
-    return float(loss.value), a.grad
+    value = loss_graph(design, y, a, loss, delta)
+    value.backward()
+    return float(value.value), a.grad

@@ -53,6 +53,8 @@ def model_document(result):
     document = {"format_version": FORMAT_VERSION}
     document.update(result.summary())
     document["loss_history"] = list(result.loss_history)
+    document["snapshots"] = [{"epoch": epoch, "taylor_coefficients": list(coefficients)}
+                             for epoch, coefficients in result.snapshots]
     points = result.points
     document["data"] = {"path": points.path, "options": points.options}
     if points.path is None:

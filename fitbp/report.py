@@ -106,3 +106,20 @@ def stderr_is_terminal():
     from rich.console import Console
 
     return Console(stderr=True).is_terminal
+
+
+def print_gradcheck(rows, tol, console=None):
+    """Backprop against finite differences, one row a coefficient, failures in red."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, header_style="bold cyan")
+    for heading in ("coefficient", "backprop", "finite difference", "relative error", ""):
+        table.add_column(heading, justify="right")
+    for row in rows:
+        ok = row.relative_error <= tol
+        table.add_row(f"a_{row.index}", f"{row.backprop:.12g}", f"{row.numeric:.12g}", f"{row.relative_error:.2e}",
+                      "[green]ok[/green]" if ok else "[red]FAIL[/red]")
+    console.print(table)

@@ -43,6 +43,10 @@ class FitResult:
     loss_history: list = field(repr=False)
     condition: float = 1.0
     """Condition number of the design matrix: how much the data's rounding can be amplified."""
+    loss: str = "mse"
+    delta: float | None = None
+    snapshots: list = field(default_factory=list, repr=False)
+    """(epoch, Taylor coefficients) at a sparse set of epochs: the training film."""
     warnings: list = field(default_factory=list)
 
     @property
@@ -69,6 +73,8 @@ class FitResult:
             "r2": self.r2,
             "n_points": int(self.points.x.size),
             "skipped_rows": self.points.skipped,
+            "loss": self.loss,
+            "huber_delta": self.delta,
             "optimizer": self.optimizer,
             "lr": self.lr,
             "tol": self.tol,
@@ -94,11 +100,16 @@ def _power_of_two_near(values):
     return math.ldexp(1.0, math.frexp(biggest)[1] - 1)  # <= max |y|, so it never overflows
 
 
-def check_settings(degree, optimizer, lr, epochs, tol):
+def check_settings(degree, optimizer, lr, epochs, tol, loss="mse"):
     if degree < 0:
         raise FitbpError(f"degree must be 0 or more, not {degree}")
     if optimizer not in optimizers.OPTIMIZERS:
         raise FitbpError(f"unknown optimizer {optimizer!r} (choose from {', '.join(optimizers.OPTIMIZERS)})")
+    if loss not in model.LOSSES:
+        raise FitbpError(f"unknown loss {loss!r} (choose from {', '.join(model.LOSSES)})")
+    if optimizer == "cg" and loss != "mse":
+        raise FitbpError(f"cg takes exact steps on the quadratic mse loss; for --loss {loss} use "
+                         "--optimizer adam, momentum or gd")
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise FitbpError(f"the learning rate must be a positive number, not {lr}")
     if epochs is not None and epochs < 1:
@@ -107,75 +118,142 @@ def check_settings(degree, optimizer, lr, epochs, tol):
         raise FitbpError(f"the tolerance must be 0 or a positive number, not {tol}")
 
 
-def fit_points(points, degree, optimizer="cg", lr=None, epochs=None, tol=DEFAULT_TOL, seed=0,
-               on_epoch=None):
+@dataclass
+class Problem:
+    """The data as the optimisers see it: t in [-1, 1], y in units of a power of two."""
+
+    design: np.ndarray
+    target: np.ndarray
+    center: float
+    scale: float
+    y_unit: float
+
+
+def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT_TOL, seed=0,
+               on_epoch=None, loss="mse", delta=None):
     """Train a degree-``degree`` Taylor polynomial on ``points`` by backprop.
 
-    ``on_epoch(epoch, loss)`` is called after every pass, for progress displays.
-    Raises FitbpError for data that cannot carry such a fit and for training
-    that diverges.
+    ``optimizer`` defaults to cg for the mse loss and adam for mae and huber,
+    which start from the least-squares fit.  ``delta`` is huber's threshold
+    in y units (default: 1.345 robust standard deviations of the
+    least-squares residuals).  ``on_epoch(epoch, loss)`` is called after
+    every pass, for progress displays.  Raises FitbpError for data that
+    cannot carry such a fit and for training that diverges.
     """
-    check_settings(degree, optimizer, lr, epochs, tol)
+    optimizer = optimizer or ("cg" if loss == "mse" else "adam")
+    check_settings(degree, optimizer, lr, epochs, tol, loss)
+    problem = prepare(points, degree)
+    x, y, y_unit = points.x, points.y, problem.y_unit
+    lr = None if optimizer == "cg" else lr or optimizers.DEFAULT_LR[optimizer]
+    epochs = epochs or DEFAULT_EPOCHS[optimizer]
+
+    started = time.perf_counter()
+    precondition, condition = optimizers.data_preconditioner(problem.design)
+    start = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
+    scaled_delta = None
+    if loss != "mse":  # robust losses start where least squares ends
+        start = _least_squares(problem, precondition, start)
+        if loss == "huber":
+            scaled_delta = delta / y_unit if delta else huber_delta(problem, start)
+    steps = _steps(optimizer, problem, start, lr, tol, precondition, loss, scaled_delta)
+    unit = y_unit if loss == "mae" else y_unit * y_unit
+    k, history, converged, snapshots = _descend(steps, epochs, tol, lr, on_epoch, judge=optimizer != "cg",
+                                                unit=unit, floor=_floor(problem))
+    seconds = time.perf_counter() - started
+
+    polynomial = _polynomial(k, problem, points.source)
+    mse, rmse, r2 = _quality(polynomial, x, y, y_unit)
+    result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
+                       seconds, [float(v) * unit for v in history], condition, loss=loss,
+                       delta=scaled_delta * y_unit if scaled_delta else None,
+                       snapshots=[(epoch, tuple(float(a) * y_unit for a in c)) for epoch, c in snapshots])
+    result.warnings.extend(_warnings(result, epochs))
+    return result
+
+
+def prepare(points, degree):
+    """The scaled problem for a degree-``degree`` fit, or a FitbpError if the data cannot carry it."""
     x = np.asarray(points.x, dtype=np.float64)
     y = np.asarray(points.y, dtype=np.float64)
     distinct = np.unique(x).size
     if distinct < degree + 1:
         raise at(points.source, None,
                  f"degree {degree} needs at least {degree + 1} distinct x values, the data has {distinct}")
-    if optimizer == "cg":
-        lr = None
-    elif lr is None:
-        lr = optimizers.DEFAULT_LR[optimizer]
-    epochs = epochs or DEFAULT_EPOCHS[optimizer]
-
     center, scale = model.scaling(x)
     y_unit = _power_of_two_near(y)
-    design = model.design_matrix((x - center) / scale, degree)
-    target = y / y_unit
-    start = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
+    return Problem(model.design_matrix((x - center) / scale, degree), y / y_unit, center, scale, y_unit)
 
-    started = time.perf_counter()
-    floor = 1e-28 * float(np.mean(target * target))
-    precondition, condition = optimizers.data_preconditioner(design)
+
+def _floor(problem):
+    """A loss change this small is below float64's resolution of the data."""
+    return 1e-28 * float(np.mean(problem.target * problem.target))
+
+
+def _objective(problem, loss="mse", delta=None):
+    return lambda k: model.loss_and_gradient(problem.design, problem.target, k, loss, delta)
+
+
+def _steps(optimizer, problem, start, lr, tol, precondition, loss="mse", delta=None):
     if optimizer == "cg":
-        zeros = np.zeros_like(target)
-        steps = optimizers.conjugate_gradient(
-            lambda k: model.loss_and_gradient(design, target, k),
-            lambda p: model.loss_and_gradient(design, zeros, p)[1], start, precondition, tol, floor)
-    else:
-        step = {"gd": optimizers.gradient_descent, "momentum": optimizers.momentum, "adam": optimizers.adam}
-        steps = step[optimizer](lambda k: model.loss_and_gradient(design, target, k), start, lr)
-    k, history, converged = _descend(steps, epochs, tol, lr, on_epoch, floor, judge=optimizer != "cg",
-                                     unit=y_unit * y_unit)
-    seconds = time.perf_counter() - started
+        zeros = np.zeros_like(problem.target)
+        return optimizers.conjugate_gradient(
+            _objective(problem), lambda p: model.loss_and_gradient(problem.design, zeros, p)[1], start,
+            precondition, tol, _floor(problem))
+    step = {"gd": optimizers.gradient_descent, "momentum": optimizers.momentum, "adam": optimizers.adam}
+    return step[optimizer](_objective(problem, loss, delta), start, lr)
 
-    coefficients = tuple(float(a) * y_unit for a in k)
+
+def _least_squares(problem, precondition, start):
+    """The mse optimum by cg: where robust losses begin."""
+    k = start
+    for k, _ in _steps("cg", problem, start, None, DEFAULT_TOL, precondition):
+        pass
+    return k
+
+
+def huber_delta(problem, k):
+    """1.345 robust standard deviations of the residuals at k: Huber's classic threshold."""
+    residual = problem.design @ k - problem.target
+    spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    return 1.345 * spread if spread > 0 else 1.345 * float(np.std(residual)) or 1.0
+
+
+def _polynomial(k, problem, source):
+    coefficients = tuple(float(a) * problem.y_unit for a in k)
     if not all(math.isfinite(a) for a in coefficients):
-        raise at(points.source, None, "the fitted coefficients are beyond the range of float64 (y values "
+        raise at(source, None, "the fitted coefficients are beyond the range of float64 (y values "
                  "too near ±1.8e308); divide y by a constant first")
-    polynomial = model.TaylorPolynomial(coefficients, center, scale)
-    mse, rmse, r2 = _quality(polynomial, x, y, y_unit)
-    result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
-                       seconds, [float(v) * y_unit * y_unit for v in history], condition)
-    result.warnings.extend(_warnings(result, epochs))
-    return result
+    return model.TaylorPolynomial(coefficients, problem.center, problem.scale)
 
 
-def _descend(steps, epochs, tol, lr, on_epoch, floor, judge, unit):
+def _snapshot_due(epoch, last):
+    """Every epoch at first, then each 5 % further: a film of any length in a few hundred frames."""
+    return epoch <= 50 or epoch >= last * 1.05
+
+
+def _descend(steps, epochs, tol, lr, on_epoch, judge, unit, floor):
     """Consume an optimiser until it converges, gives up, diverges or runs out of epochs.
 
     An optimiser that knows its own gap (cg) says when it has converged; for
     the others (``judge``) it is when two epochs in a row changed the loss by
     at most ``tol`` relative: one small step alone can be a direction with
-    little to gain.
+    little to gain.  Snapshots of the coefficients are kept for the film.
     """
-    history, k = [], None
+    history, snapshots, k = [], [], None
+
+    def finish(converged):
+        if k is not None and (not snapshots or snapshots[-1][0] != len(history)):
+            snapshots.append((len(history), k.copy()))
+        return k, history, converged, snapshots
+
     while True:
         try:
             k, loss = next(steps)
         except StopIteration as finished:
-            return k, history, bool(finished.value)
+            return finish(bool(finished.value))
         history.append(loss)
+        if _snapshot_due(len(history), snapshots[-1][0] if snapshots else 0):
+            snapshots.append((len(history), k.copy()))
         if on_epoch is not None:
             on_epoch(len(history), loss)
         if not math.isfinite(loss) or (judge and len(history) > 1 and loss > 100 * history[0]):
@@ -184,9 +262,9 @@ def _descend(steps, epochs, tol, lr, on_epoch, floor, judge, unit):
                              f"(loss grew from {history[0] * unit:.3g} to {loss * unit:.3g}); {hint}")
         if judge and len(history) > 2 and all(abs(a - b) <= tol * loss + floor
                                               for a, b in zip(history[-3:-1], history[-2:])):
-            return k, history, True
+            return finish(True)
         if len(history) >= epochs:
-            return k, history, False
+            return finish(False)
 
 
 def _quality(polynomial, x, y, y_unit):
@@ -204,8 +282,8 @@ def _quality(polynomial, x, y, y_unit):
 def _warnings(result, epochs):
     found = []
     if not result.converged:
-        found.append(f"training stopped after {epochs} epochs without converging; "
-                     "raise --epochs, loosen --tol, or use --optimizer cg")
+        found.append(f"training stopped after {epochs} epochs without converging; raise --epochs, loosen --tol"
+                     + (", or use --optimizer cg" if result.loss == "mse" and result.optimizer != "cg" else ""))
     if result.condition > CONDITION_WARNING:
         found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): float64 cannot "
                      "pin its coefficients down, so they are unreliable and may miss the least-squares "

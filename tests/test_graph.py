@@ -134,3 +134,14 @@ def test_nodes_record_their_operator_and_inputs():
     assert (c.op, b.op, a.op) == ("sum", "mul", "param")
     assert c.parents == (b,)
     assert b.parents[0] is a
+
+
+def test_minimum_and_robust_losses_match_finite_differences(rng):
+    check_gradients(lambda a: weighted(graph.minimum(a, 0.3)), (7,), rng=rng)
+    t = rng.uniform(-1, 1, 40)
+    design = design_matrix(t, 3)
+    y = np.sin(2 * t) + rng.standard_t(2, t.size) * 0.2
+    from fitbp.model import loss_graph
+
+    for loss in ("mse", "mae", "huber"):
+        check_gradients(lambda a: loss_graph(design, y, a, loss, delta=0.1), (4,), rng=rng, tol=1e-5)

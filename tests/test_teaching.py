@@ -1,0 +1,136 @@
+"""graph, gradcheck and the robust losses: what fitbp shows about learning, checked."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from helpers import SINE, run
+
+from fitbp import graph, graphview, gradcheck
+from fitbp.loader import Points
+from fitbp.model import design_matrix, loss_and_gradient, loss_graph
+from fitbp.trainer import fit_points
+
+
+@pytest.fixture
+def small_graph(rng):
+    t = np.linspace(-1, 1, 9)
+    y = t ** 2 + rng.normal(0, 0.1, t.size)
+    k = np.array([0.1, -0.2, 0.3])
+    a = graph.parameter(k, "a")
+    root = loss_graph(design_matrix(t, 2), y, a)
+    root.backward()
+    return root, a, design_matrix(t, 2), y, k
+
+
+def test_tree_names_every_operator_and_the_gradients(small_graph):
+    from rich.console import Console
+
+    root, a, design, y, k = small_graph
+    console = Console(width=200, record=True)
+    console.print(graphview.tree(root))
+    text = console.export_text()
+    for part in ["mean", "pow 2", "sub", "matmul", "const V", "param a", "const y", "no gradient (data)"]:
+        assert part in text
+    closed = 2 / y.size * design.T @ (design @ k - y)
+    assert graphview.summary(closed) in text  # the parameter's gradient, as the closed form gives it
+
+
+def test_dot_has_every_node_and_edge(small_graph):
+    root = small_graph[0]
+    text = graphview.dot(root)
+    assert text.startswith('digraph "fitbp computing graph" {') and text.rstrip().endswith("}")
+    assert len(re.findall(r"^  n\d+ \[label=", text, re.M)) == 7
+    assert len(re.findall(r"^  n\d+ -> n\d+;", text, re.M)) == 6
+    assert "pow 2" in text and "grad" in text
+
+
+@pytest.mark.skipif(not shutil.which("dot"), reason="Graphviz is not installed")
+def test_graphviz_accepts_the_dot(small_graph):
+    done = subprocess.run(["dot", "-Tsvg"], input=graphview.dot(small_graph[0]), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "<svg" in done.stdout
+
+
+def test_graph_command_prints_the_tree_and_writes_dot(tmp_path):
+    done = run("graph", "-d", "2", "--dot", "g.dot", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "matmul" in done.stdout and "param a" in done.stdout
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    fitted = run("graph", SINE, "-d", "3", "--fitted", cwd=tmp_path)
+    assert fitted.returncode == 0 and "trained coefficients" in fitted.stdout
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+def test_gradcheck_on_random_data(loss, rng):
+    t = rng.uniform(-1, 1, 200)
+    y = rng.normal(size=t.size)
+    design = design_matrix(t, 4)
+    rows = gradcheck.check(lambda k: loss_and_gradient(design, y, k, loss, 0.5), rng.normal(size=5))
+    assert len(rows) == 5
+    assert max(r.relative_error for r in rows) < 1e-6
+
+
+def test_gradcheck_catches_a_wrong_gradient(rng):
+    design = design_matrix(rng.uniform(-1, 1, 50), 2)
+    y = rng.normal(size=50)
+
+    def wrong(k):
+        loss, grad = loss_and_gradient(design, y, k)
+        return loss, grad * 1.001
+
+    assert min(r.relative_error for r in gradcheck.check(wrong, rng.normal(size=3))) > 1e-4
+
+
+def test_gradcheck_command(tmp_path):
+    done = run("gradcheck", SINE, "-d", "5", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["passed"] and len(report["rows"]) == 6
+    table = run("gradcheck", SINE, "-d", "3", cwd=tmp_path)
+    assert table.returncode == 0 and "finite difference" in table.stdout and "ok" in table.stdout
+    strict = run("gradcheck", SINE, "-d", "3", "--tol", "0", cwd=tmp_path)
+    assert strict.returncode == 1 and strict.stderr.startswith("error: gradient check failed")
+
+
+def irls(design, y, weight, iterations=200):
+    """Iteratively reweighted least squares: the independent reference for robust fits."""
+    k = np.linalg.lstsq(design, y, rcond=None)[0]
+    for _ in range(iterations):
+        w = weight(design @ k - y)
+        k = np.linalg.lstsq(design * np.sqrt(w)[:, None], y * np.sqrt(w), rcond=None)[0]
+    return k
+
+
+def test_robust_losses_resist_outliers_and_reach_their_optimum(rng):
+    x = np.sort(rng.uniform(-2, 2, 300))
+    truth = x ** 3 - x
+    y = truth + rng.normal(0, 0.1, x.size)
+    y[::25] += 30  # a dozen gross outliers
+    points = Points(x, y)
+    mse = fit_points(points, 3)
+    huber = fit_points(points, 3, loss="huber", epochs=20000)
+    mae = fit_points(points, 3, loss="mae", epochs=20000)
+    error = {name: np.sqrt(np.mean((r.polynomial(x) - truth) ** 2)) for name, r in
+             [("mse", mse), ("huber", huber), ("mae", mae)]}
+    assert error["huber"] < error["mse"] / 5 and error["mae"] < error["mse"] / 5
+    t = (x - huber.polynomial.center) / huber.polynomial.scale
+    delta = huber.delta
+    reference = irls(design_matrix(t, 3), y, lambda r: np.minimum(1.0, delta / np.maximum(np.abs(r), 1e-12)))
+
+    def huber_loss(k):
+        r = np.abs(design_matrix(t, 3) @ k - y)
+        return np.mean(np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)))
+
+    assert huber_loss(np.array(huber.polynomial.coefficients)) <= huber_loss(reference) * (1 + 1e-6)
+
+
+def test_cg_refuses_robust_losses(rng):
+    from fitbp.errors import FitbpError
+
+    x = rng.uniform(size=20)
+    with pytest.raises(FitbpError, match="cg takes exact steps on the quadratic mse"):
+        fit_points(Points(x, x), 1, optimizer="cg", loss="mae")
