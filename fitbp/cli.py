@@ -53,6 +53,15 @@ def _positive_finite(value):
     return value
 
 
+def _degree(value):
+    """'auto' (None) or a whole number of 0 or more."""
+    if value == "auto":
+        return None
+    if not (value.isascii() and value.isdigit()):
+        raise typer.BadParameter(f"must be auto or a whole number of 0 or more, not {value!r}")
+    return int(value)
+
+
 def _non_negative_or_none(value):
     return None if value is None else _non_negative_finite(value)
 
@@ -121,7 +130,9 @@ def main_options():
 @app.command()
 def fit(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
-    degree: int = typer.Option(..., "--degree", "-d", min=0, help="Highest power of the polynomial."),
+    degree: str = typer.Option("auto", "--degree", "-d", callback=_degree,
+                               help="Highest power of the polynomial, or auto: peaks + valleys + 2, "
+                                    "checked by cross-validation."),
     x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number [default: 1]."),
     y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number [default: 2]."),
     delimiter: Optional[str] = typer.Option(None, "--delimiter", callback=_known_delimiter,
@@ -161,10 +172,17 @@ def fit(
                                     encoding=encoding)
         if points.skipped and not quiet:
             warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
+        selection = None
+        if degree is None:
+            from fitbp import selection as chooser
+
+            selection = chooser.select_degree(points, seed=seed)
+            degree = selection.chosen
         most = epochs or trainer.DEFAULT_EPOCHS[chosen]
         with report.training_progress(most, enabled=not quiet and report.stderr_is_terminal()) as on_epoch:
             result = trainer.fit_points(points, degree, optimizer=chosen, lr=lr, epochs=epochs, tol=tol,
                                         seed=seed, on_epoch=on_epoch, loss=loss.value, delta=delta)
+        result.selection = selection.to_dict() if selection else None
         if not quiet:
             for message in result.warnings:
                 warn(message)
@@ -286,6 +304,38 @@ def sample(
     with reported():
         x, y = samples.generate(name.value, n=n, noise=noise, seed=seed, xmin=xmin, xmax=xmax)
         write_rows(x, y, sys.stdout, header="x,y")
+
+
+@app.command()
+def select(
+    data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
+    max_degree: int = typer.Option(10, "--max-degree", min=0, help="Highest degree to try."),
+    x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number."),
+    y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Folds of the cross-validation."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the fold split."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
+):
+    """Compare degrees 0 to --max-degree: training MSE, validation MSE, AIC and BIC.
+
+    The chosen degree is the lowest whose cross-validated MSE lies within one
+    standard error of the best, the choice --degree auto makes among its
+    neighbours of the peaks + valleys + 2 rule.
+
+    Example:
+
+      fitbp select sample_data/cubic.csv --max-degree 8
+    """
+    from fitbp import loader, modelfile, report
+    from fitbp import selection as chooser
+
+    with reported():
+        points = loader.load_points(data, x=x, y=y)
+        table = chooser.select_table(points, max_degree, folds=folds, seed=seed)
+        if json_output:
+            sys.stdout.write(modelfile.dumps(table.to_dict()) + "\n")
+        else:
+            report.print_selection(table)
 
 
 def _points_or_sample(data, x, y):

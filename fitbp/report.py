@@ -35,6 +35,9 @@ def print_table(result, console=None):
     p, points = result.polynomial, result.points
     console.print(escape(printable(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
                                    f"in {points.source}")), highlight=False)
+    if result.selection:
+        console.print(escape(f"degree chosen automatically: {result.selection['reason']}"), highlight=False,
+                      style="dim")
 
     coefficients = Table(box=frame, header_style="bold cyan")
     coefficients.add_column("power", justify="right")
@@ -123,3 +126,28 @@ def print_gradcheck(rows, tol, console=None):
         table.add_row(f"a_{row.index}", f"{row.backprop:.12g}", f"{row.numeric:.12g}", f"{row.relative_error:.2e}",
                       "[green]ok[/green]" if ok else "[red]FAIL[/red]")
     console.print(table)
+
+
+def print_selection(selection, console=None):
+    """Degree against training MSE, validation MSE, AIC and BIC; the chosen row marked."""
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
+    table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, header_style="bold cyan")
+    for heading in ("degree", "training MSE", "validation MSE", "± se", "AIC", "BIC", ""):
+        table.add_column(heading, justify="right")
+    for row in selection.candidates:
+        chosen = row["degree"] == selection.chosen
+        table.add_row(str(row["degree"]), _number(row["train_mse"], 6), _number(row["cv_mse"], 6),
+                      _number(row["cv_se"], 2), _number(row["aic"], 7), _number(row["bic"], 7),
+                      "[bold green]← chosen[/bold green]" if chosen else "",
+                      style="bold" if chosen else None)
+    console.print(table)
+    console.print(escape(selection.reason), highlight=False)
+    for note in selection.notes:
+        console.print(escape(f"note: {note}"), highlight=False, style="dim")

@@ -47,6 +47,8 @@ class FitResult:
     delta: float | None = None
     snapshots: list = field(default_factory=list, repr=False)
     """(epoch, Taylor coefficients) at a sparse set of epochs: the training film."""
+    selection: dict | None = None
+    """How --degree auto chose the degree, when it did."""
     warnings: list = field(default_factory=list)
 
     @property
@@ -85,6 +87,7 @@ class FitResult:
             "x_column": self.points.x_name,
             "y_column": self.points.y_name,
             "warnings": list(self.warnings),
+            **({"degree_selection": self.selection} if self.selection else {}),
         }
 
 
@@ -92,7 +95,7 @@ def _finite_or_none(values):
     return [v if math.isfinite(v) else None for v in values]
 
 
-def _power_of_two_near(values):
+def power_of_two_near(values):
     """A y unit that divides exactly: the power of two at or just below max |y|."""
     biggest = float(np.max(np.abs(values))) if values.size else 0.0
     if biggest == 0.0 or not math.isfinite(biggest):
@@ -180,7 +183,7 @@ def prepare(points, degree):
         raise at(points.source, None,
                  f"degree {degree} needs at least {degree + 1} distinct x values, the data has {distinct}")
     center, scale = model.scaling(x)
-    y_unit = _power_of_two_near(y)
+    y_unit = power_of_two_near(y)
     return Problem(model.design_matrix((x - center) / scale, degree), y / y_unit, center, scale, y_unit)
 
 

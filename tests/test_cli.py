@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import ESCAPE, SINE, run, run_in_terminal
+from helpers import ESCAPE, ROOT, SINE, run, run_in_terminal
 
 from fitbp.loader import load_points
 from fitbp.trainer import fit_points
@@ -91,7 +91,7 @@ def test_bad_columns_are_data_errors(options, message, tmp_path):
 @pytest.mark.parametrize("options", [
     ["--degree", "-1"],
     ["--degree", "two"],
-    [],
+    ["--degree", "2.5"],
     ["--degree", "2", "--lr", "0"],
     ["--degree", "2", "--lr", "-1"],
     ["--degree", "2", "--lr", "nan"],
@@ -152,3 +152,22 @@ def test_library_and_cli_agree(tmp_path):
     done = run("fit", SINE, "-d", "4", "--json", "--no-save", cwd=tmp_path)
     library = fit_points(load_points(SINE), 4).summary()
     assert json.loads(done.stdout)["taylor_coefficients"] == library["taylor_coefficients"]
+
+
+def test_degree_auto_is_the_default_and_says_why(tmp_path):
+    done = run("fit", ROOT / "sample_data" / "cubic.csv", "--json", "--no-save", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["degree"] == 3  # the sample is a noisy cubic
+    selection = summary["degree_selection"]
+    assert selection["chosen"] == 3 and selection["turning_points"] == 2 and selection["rule_degree"] == 4
+    assert "cross-validation" in selection["reason"]
+
+
+def test_select_command(tmp_path):
+    done = run("select", ROOT / "sample_data" / "cubic.csv", "--max-degree", "6", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = json.loads(done.stdout)
+    assert [c["degree"] for c in table["candidates"]] == list(range(7)) and table["chosen"] == 3
+    text = run("select", ROOT / "sample_data" / "cubic.csv", "--max-degree", "4", cwd=tmp_path)
+    assert "← chosen" in text.stdout and "validation MSE" in text.stdout and "BIC" in text.stdout
