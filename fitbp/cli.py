@@ -210,6 +210,8 @@ def plot(
     y: Optional[str] = typer.Option(None, "--y", help="y column of --data [default: the model's]."),
     output: str = typer.Option("fitbp.png", "--output", "-o", help="Picture file: .png, .svg or .pdf."),
     residuals: bool = typer.Option(False, "--residuals", help="Add a panel of the residuals."),
+    band: bool = typer.Option(False, "--band", help="Shade the 95 % confidence band of the curve."),
+    animate: Optional[str] = typer.Option(None, "--animate", help="Write instead the training film: the curve epoch by epoch beside the loss (.gif, or .mp4 with ffmpeg)."),
     show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ):
@@ -221,18 +223,29 @@ def plot(
 
       fitbp plot -m fit.json -o fit.svg --residuals
     """
-    from fitbp import modelfile, renderer
-    from fitbp.errors import printable
+    from fitbp import film, modelfile, renderer
 
     with reported():
-        renderer.check_format(output)
+        if animate:
+            film.check_film_format(animate)
+        else:
+            renderer.check_format(output)
         document = modelfile.load(model)
         points = modelfile.points_of(document, model, source=data, x=x, y=y)
         title = (f"degree {document['degree']} fit of {points.y_name} against {points.x_name}: "
                  f"MSE {_short(document.get('mse'))}, R² {_short(document.get('r2'), 6)}")
+        if animate:
+            frames = film.animate(points, float(document["center"]), float(document["scale"]),
+                                  modelfile.snapshots_of(document, model), document.get("loss_history") or [],
+                                  animate, title=printable(f"{document.get('optimizer', '')}: {title}"))
+            if not quiet:
+                sys.stderr.write(f"wrote {printable(animate)} ({frames} frames)\n")
+            return
         window = show and renderer.has_display()
-        figure = renderer.figure(modelfile.polynomial_of(document), points, document.get("loss_history") or [],
-                                 printable(title), residuals=residuals, window=window)
+        polynomial = modelfile.polynomial_of(document)
+        figure = renderer.figure(polynomial, points, document.get("loss_history") or [], printable(title),
+                                 residuals=residuals, window=window, loss=str(document.get("loss", "mse")),
+                                 band=modelfile.band_of(document, polynomial, model) if band else None)
         renderer.save(figure, output, modelfile.write_atomic)
         if not quiet:
             sys.stderr.write(f"wrote {printable(output)}\n")
@@ -290,6 +303,7 @@ def sample(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random x and noise."),
     xmin: Optional[float] = typer.Option(None, "--xmin", help="Smallest x."),
     xmax: Optional[float] = typer.Option(None, "--xmax", help="Largest x."),
+    outliers: int = typer.Option(0, "--outliers", min=0, help="Move this many points far off the curve."),
 ):
     """Print a sample data set as x,y CSV, to try fitbp on.
 
@@ -302,7 +316,7 @@ def sample(
     from fitbp import samples
 
     with reported():
-        x, y = samples.generate(name.value, n=n, noise=noise, seed=seed, xmin=xmin, xmax=xmax)
+        x, y = samples.generate(name.value, n=n, noise=noise, seed=seed, xmin=xmin, xmax=xmax, outliers=outliers)
         write_rows(x, y, sys.stdout, header="x,y")
 
 

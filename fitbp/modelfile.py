@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ def model_document(result):
     document = {"format_version": FORMAT_VERSION}
     document.update(result.summary())
     document["loss_history"] = list(result.loss_history)
+    document["covariance"] = result.statistics.get("covariance")
     document["snapshots"] = [{"epoch": epoch, "taylor_coefficients": list(coefficients)}
                              for epoch, coefficients in result.snapshots]
     points = result.points
@@ -70,24 +72,38 @@ def save(result, path):
 
 def write_atomic(path, content):
     """Replace ``path`` with ``content`` (text or bytes) in one rename; on any failure the old file stays."""
-    path = Path(path)
-    if path.is_symlink():
-        path = path.resolve()  # replace what the link points to, and keep the link
-    if path.is_dir():
+    with replacing(path) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+
+
+@contextmanager
+def replacing(path, suffix=".tmp"):
+    """A temporary file beside ``path`` for the block to write; renamed over ``path`` when it succeeds.
+
+    The file is flushed to disk before the rename, keeps the permissions of
+    the one it replaces, and is removed on any failure or interruption, so
+    ``path`` is always either the old file or the complete new one.  A
+    symlink is written through; a folder, a device or a pipe is refused.
+    """
+    target = Path(path)
+    if target.is_symlink():
+        target = target.resolve()  # replace what the link points to, and keep the link
+    if target.is_dir():
         raise FitbpError(f"{printable(path)}: is a directory, cannot write there")
-    if path.exists() and not path.is_file():
+    if target.exists() and not target.is_file():
         raise FitbpError(f"{printable(path)}: not a regular file (a device or a pipe), cannot write there")
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+        os.close(fd)
     except OSError as e:
         raise FitbpError(f"{printable(path)}: cannot write: {e.strerror or e}") from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
-            handle.flush()
+        yield temporary
+        with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(temporary, _mode_for(path))
-        os.replace(temporary, path)
+        os.chmod(temporary, _mode_for(target))
+        os.replace(temporary, target)
     except BaseException as e:
         try:
             os.unlink(temporary)
@@ -164,6 +180,37 @@ def _no_constant(name):
 def polynomial_of(document):
     return TaylorPolynomial(tuple(float(a) for a in document["taylor_coefficients"]),
                             float(document["center"]), float(document["scale"]))
+
+
+def band_of(document, polynomial, path):
+    """x -> (lower, upper) of the 95 % confidence band, from the covariance the model keeps."""
+    from fitbp import statistics
+
+    covariance, dof = document.get("covariance"), document.get("dof")
+    size = len(polynomial.coefficients)
+    if covariance is None:
+        why = document.get("stderr_note") or "it keeps no covariance"
+        raise FitbpError(f"{printable(path)}: no confidence band for this model: {why}")
+    if not (isinstance(covariance, list) and len(covariance) == size
+            and all(isinstance(row, list) and len(row) == size and all(_is(v, float) for v in row)
+                    for row in covariance) and _is(dof, int) and dof >= 1):
+        raise FitbpError(f"{printable(path)}: not a fitbp model ('covariance' or 'dof' is damaged)")
+    matrix = np.array(covariance, dtype=np.float64)
+    return lambda x: statistics.confidence_band(polynomial, matrix, dof, x)
+
+
+def snapshots_of(document, path):
+    """The (epoch, Taylor coefficients) pairs the film is made of, checked."""
+    snapshots = document.get("snapshots")
+    size = len(document["taylor_coefficients"])
+    if not snapshots:
+        raise FitbpError(f"{printable(path)}: the model keeps no training snapshots (fit it again with this fitbp)")
+    if not (isinstance(snapshots, list) and all(
+            isinstance(s, dict) and _is(s.get("epoch"), int) and isinstance(s.get("taylor_coefficients"), list)
+            and len(s["taylor_coefficients"]) == size and all(_is(a, float) for a in s["taylor_coefficients"])
+            for s in snapshots)):
+        raise FitbpError(f"{printable(path)}: not a fitbp model ('snapshots' is damaged)")
+    return [(s["epoch"], tuple(float(a) for a in s["taylor_coefficients"])) for s in snapshots]
 
 
 READING_OPTIONS = {"x": (str, int, type(None)), "y": (str, int, type(None)), "delimiter": (str, type(None)),

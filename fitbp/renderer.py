@@ -36,8 +36,10 @@ def check_format(path):
     return extension
 
 
-def figure(polynomial, points, loss_history, title, residuals=False, window=False):
+def figure(polynomial, points, loss_history, title, residuals=False, window=False, band=None, loss="mse"):
     """A matplotlib Figure: fit and points, optional residuals, and the loss on a log scale.
+
+    ``band(x) -> (lower, upper)``, when given, is shaded around the curve.
 
     With ``window`` the figure belongs to pyplot, so that ``show`` can open it.
     User text (column names, file names) is drawn as it is, never as TeX.
@@ -59,8 +61,12 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     shown = even_sample(x.size, MOST_POINTS_DRAWN)
     crowd = x.size > 2000
     fit_axes.scatter(x[shown], y[shown], s=6 if crowd else 14, alpha=0.5 if crowd else 0.8, color="tab:blue",
-                     linewidths=0, label=_points_label(points, shown.size), rasterized=crowd, zorder=3)
+                     linewidths=0, label=points_label(points, shown.size), rasterized=crowd, zorder=3)
     fit_axes.plot(dense, curve, color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit", zorder=2)
+    if band is not None:
+        lower, upper = band(dense)
+        fit_axes.fill_between(dense, lower, upper, color="tab:red", alpha=0.2, linewidth=0, zorder=1,
+                              label="95 % confidence band (pointwise)")
     fit_axes.set_xlim(lo - margin, hi + margin)
     fit_axes.set_ylabel(points.y_name, parse_math=False)
     fit_axes.legend(loc="best", fontsize="small")
@@ -73,7 +79,7 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
                        rasterized=crowd)
         bottom.set_ylabel("residual")
     bottom.set_xlabel(points.x_name, parse_math=False)
-    _draw_loss(fig.add_subplot(grid[:, 1]), loss_history)
+    _draw_loss(fig.add_subplot(grid[:, 1]), loss_history, loss)
     return fig
 
 
@@ -92,7 +98,7 @@ def _new_figure(size, window):
     return Figure(figsize=size, layout="constrained")
 
 
-def _points_label(points, drawn):
+def points_label(points, drawn):
     total = points.sampled_from or points.x.size
     label = f"data ({total:,} point{'s' if total != 1 else ''}"
     if drawn < total:
@@ -100,7 +106,7 @@ def _points_label(points, drawn):
     return label + ")"
 
 
-def _draw_loss(axes, loss_history):
+def _draw_loss(axes, loss_history, loss="mse"):
     """The loss per epoch on a log scale; a loss of exactly 0 cannot be drawn there, so it is said."""
     from matplotlib.ticker import MaxNLocator
 
@@ -117,7 +123,7 @@ def _draw_loss(axes, loss_history):
         axes.annotate(f"loss = 0 from epoch {zero[0] + 1}", xy=(0.98, 0.02), xycoords="axes fraction",
                       ha="right", va="bottom", fontsize="small")
     axes.set_xlabel("epoch (one backprop pass)")
-    axes.set_ylabel("loss (MSE)")
+    axes.set_ylabel(f"loss ({printable(loss)})", parse_math=False)
     axes.set_title("training loss", loc="left", fontsize="medium")
     axes.grid(True, which="major", alpha=0.3)
 

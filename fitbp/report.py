@@ -43,10 +43,18 @@ def print_table(result, console=None):
     coefficients.add_column("power", justify="right")
     coefficients.add_column(escape(f"Taylor a_i [t = (x - {p.center:.10g}) / {p.scale:.10g}]"),
                             justify="right")
+    coefficients.add_column("± stderr", justify="right")
     coefficients.add_column(escape("raw k_i [x^i]"), justify="right")
+    coefficients.add_column("± stderr", justify="right")
+    stats = result.statistics
+    taylor_errors = stats.get("taylor_stderr") or [None] * len(p.coefficients)
+    raw_errors = stats.get("stderr") or [None] * len(p.coefficients)
     for i, (a, k) in enumerate(zip(p.coefficients, result.raw_coefficients)):
-        coefficients.add_row(str(i), _number(a, 15), _number(k, 15))
+        coefficients.add_row(str(i), _number(a, 15), _number(taylor_errors[i], 3), _number(k, 15),
+                             _number(raw_errors[i], 3))
     console.print(coefficients)
+    if stats.get("stderr_note"):
+        console.print(escape(f"no standard errors: {stats['stderr_note']}"), style="dim", highlight=False)
 
     quality = Table(box=frame, show_header=False)
     quality.add_column(style="bold")
@@ -55,6 +63,9 @@ def print_table(result, console=None):
         ("MSE", _number(result.mse)),
         ("RMSE", _number(result.rmse)),
         ("R²", _number(result.r2) if result.r2 is not None else "n/a (y is constant)"),
+        ("residual mean", _number(stats.get("residual_mean"), 4)),
+        ("residual sd", _number(stats.get("residual_std"), 4)),
+        ("reduced χ²", _number(stats.get("reduced_chi2"), 6) + (f" ({stats['dof']} dof)" if stats.get("dof") else "")),
         ("points", f"{points.x.size}" + (f" ({points.skipped} skipped)" if points.skipped else "")),
         ("epochs", str(result.epochs)),
         ("optimizer", result.optimizer + (f" (lr {result.lr:g})" if result.lr else "")),

@@ -36,8 +36,12 @@ CURVES = {
 }
 
 
-def generate(name, n=None, noise=None, seed=0, xmin=None, xmax=None):
-    """x and y arrays of the named curve, x ascending, with normal noise of sd ``noise``."""
+def generate(name, n=None, noise=None, seed=0, xmin=None, xmax=None, outliers=0):
+    """x and y arrays of the named curve, x ascending, with normal noise of sd ``noise``.
+
+    ``outliers`` points, chosen at random, are moved by about the curve's whole
+    range up or down: gross errors, to show what robust losses are for.
+    """
     try:
         curve = CURVES[name]
     except KeyError:
@@ -56,6 +60,11 @@ def generate(name, n=None, noise=None, seed=0, xmin=None, xmax=None):
     x = np.linspace(lo, hi, n) if curve.evenly else np.sort(rng.uniform(lo, hi, n))
     with np.errstate(all="ignore"):
         y = curve.function(x) + rng.normal(0.0, noise, n)
+    if not 0 <= outliers <= n:
+        raise FitbpError(f"--outliers must be between 0 and --n ({n}), not {outliers}")
+    if outliers:
+        moved = rng.choice(n, size=outliers, replace=False)
+        y[moved] += rng.choice([-1.0, 1.0], size=outliers) * rng.uniform(1.0, 2.0, outliers) * np.ptp(y)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise FitbpError(f"the {name} sample overflows float64 on [{lo:g}, {hi:g}]; choose a narrower range")
     return x, y

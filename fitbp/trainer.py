@@ -49,6 +49,8 @@ class FitResult:
     """(epoch, Taylor coefficients) at a sparse set of epochs: the training film."""
     selection: dict | None = None
     """How --degree auto chose the degree, when it did."""
+    statistics: dict = field(default_factory=dict, repr=False)
+    """Standard errors, residual summary and reduced chi-square (fitbp.statistics)."""
     warnings: list = field(default_factory=list)
 
     @property
@@ -70,9 +72,16 @@ class FitResult:
             "taylor_coefficients": list(p.coefficients),
             "raw_digits_lost": round(self.raw_digits_lost, 1),
             "condition_number": self.condition,
+            "stderr": self.statistics.get("stderr"),
+            "taylor_stderr": self.statistics.get("taylor_stderr"),
             "mse": self.mse,
             "rmse": self.rmse,
             "r2": self.r2,
+            "residual_mean": self.statistics.get("residual_mean"),
+            "residual_std": self.statistics.get("residual_std"),
+            "reduced_chi2": self.statistics.get("reduced_chi2"),
+            "dof": self.statistics.get("dof"),
+            "stderr_note": self.statistics.get("stderr_note"),
             "n_points": int(self.points.x.size),
             "skipped_rows": self.points.skipped,
             "loss": self.loss,
@@ -170,8 +179,21 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                        seconds, [float(v) * unit for v in history], condition, loss=loss,
                        delta=scaled_delta * y_unit if scaled_delta else None,
                        snapshots=[(epoch, tuple(float(a) * y_unit for a in c)) for epoch, c in snapshots])
+    result.statistics = _statistics(polynomial, x, y, loss)
     result.warnings.extend(_warnings(result, epochs))
     return result
+
+
+def _statistics(polynomial, x, y, loss):
+    """The least-squares statistics of the fit; for robust losses only what still holds."""
+    from fitbp import statistics
+
+    found = statistics.fit_statistics(polynomial, x, y)
+    if loss != "mse":
+        for key in ("stderr", "taylor_stderr", "covariance", "reduced_chi2"):
+            found[key] = None
+        found["stderr_note"] = f"standard errors come from least squares and do not hold for the {loss} loss"
+    return found
 
 
 def prepare(points, degree):

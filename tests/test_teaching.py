@@ -134,3 +134,62 @@ def test_cg_refuses_robust_losses(rng):
     x = rng.uniform(size=20)
     with pytest.raises(FitbpError, match="cg takes exact steps on the quadratic mse"):
         fit_points(Points(x, x), 1, optimizer="cg", loss="mae")
+
+
+def test_fit_reports_standard_errors_like_numpy(tmp_path):
+    done = run("fit", SINE, "-d", "4", "--json", "--no-save", cwd=tmp_path)
+    summary = json.loads(done.stdout)
+    data = np.loadtxt(SINE, delimiter=",", skiprows=1)
+    x, y = data[:, 0], data[:, 1]
+    coef, cov = np.polyfit(x, y, 4, cov="unscaled")
+    residual = y - np.polyval(coef, x)
+    dof = x.size - 5
+    chi2 = residual @ residual / dof
+    np.testing.assert_allclose(summary["stderr"], np.sqrt(np.diag(cov) * chi2)[::-1], rtol=1e-8)
+    assert summary["reduced_chi2"] == pytest.approx(chi2, rel=1e-8) and summary["dof"] == dof
+    assert summary["residual_mean"] == pytest.approx(residual.mean(), abs=1e-12)
+    assert summary["residual_std"] == pytest.approx(residual.std(), rel=1e-8)
+
+
+def test_band_in_the_plot_and_its_absence_explained(tmp_path):
+    assert run("fit", SINE, "-d", "5", "-q", cwd=tmp_path).returncode == 0
+    done = run("plot", "--band", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert run("fit", SINE, "-d", "3", "--loss", "mae", "--epochs", "50", "-q", cwd=tmp_path).returncode == 0
+    refused = run("plot", "--band", cwd=tmp_path)
+    assert refused.returncode == 1 and "no confidence band for this model" in refused.stderr
+
+
+def test_band_is_drawn_around_the_curve(rng):
+    from fitbp import renderer, statistics
+
+    x = rng.uniform(-1, 1, 100)
+    result = fit_points(Points(x, x ** 2 + rng.normal(0, 0.1, x.size)), 2)
+    stats = result.statistics
+    band = lambda xs: statistics.confidence_band(result.polynomial, np.array(stats["covariance"]), stats["dof"], xs)  # noqa: E731
+    fig = renderer.figure(result.polynomial, result.points, result.loss_history, "t", band=band)
+    shaded = [c for c in fig.axes[0].collections if c.get_label().startswith("95 %")]
+    assert len(shaded) == 1
+
+
+def test_training_film_from_the_command_line(tmp_path):
+    from PIL import Image
+
+    assert run("fit", SINE, "-d", "3", "--optimizer", "gd", "--epochs", "3000", "-q", cwd=tmp_path).returncode == 0
+    done = run("plot", "--animate", "film.gif", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "film.gif").read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+    with Image.open(tmp_path / "film.gif") as film:
+        assert 30 <= film.n_frames <= 120
+    refused = run("plot", "--animate", "film.avi", cwd=tmp_path)
+    assert refused.returncode == 1 and "cannot make a film of format '.avi'" in refused.stderr
+
+
+def test_sample_outliers_and_robust_fit(tmp_path):
+    done = run("sample", "cubic", "--seed", "4", "--outliers", "15", cwd=tmp_path)
+    (tmp_path / "o.csv").write_text(done.stdout)
+    fits = {loss: json.loads(run("fit", "o.csv", "-d", "3", "--loss", loss, "--json", "--no-save", "-q",
+                                 cwd=tmp_path).stdout) for loss in ("mse", "huber")}
+    truth = np.array([2.0, -1.0, -2.0, 1.0])  # x^3 - 2x^2 - x + 2, ascending
+    assert np.abs(np.array(fits["huber"]["coefficients"]) - truth).max() < 0.2
+    assert np.abs(np.array(fits["mse"]["coefficients"]) - truth).max() > 0.5
