@@ -61,7 +61,7 @@ def data_preconditioner(design):
     condition number; from the Cholesky factor of V^T V, ten times quicker,
     when that loses nothing that matters.
 
-    Returns the function g -> M g and the condition number of V.
+    Returns the function g -> M g, the condition number of V and R itself.
     """
     n = design.shape[0]
     r = _cholesky_factor(design)
@@ -69,11 +69,11 @@ def data_preconditioner(design):
         r = np.linalg.qr(design, mode="r")
     diagonal = np.abs(np.diag(r))
     floor = diagonal.max() * np.finfo(float).eps if diagonal.size else 0.0
-    r = r + np.diag(np.where(diagonal > floor, 0.0, floor))  # a dependent column must not divide by 0
-    inverse = np.linalg.inv(r)
+    guarded = r + np.diag(np.where(diagonal > floor, 0.0, floor))  # a dependent column must not divide by 0
+    inverse = np.linalg.inv(guarded)
     with np.errstate(all="ignore"):
         condition = float(np.linalg.cond(r))
-    return (lambda g: (n / 2.0) * (inverse @ (inverse.T @ g))), condition
+    return (lambda g: (n / 2.0) * (inverse @ (inverse.T @ g))), condition, r
 
 
 def _cholesky_factor(design, most_condition=1e5):

@@ -45,8 +45,11 @@ LARGE_DOF = 1e4
 """From here on the Cornish–Fisher expansion alone is exact to float64."""
 
 
-def fit_statistics(polynomial, x, y):
+def fit_statistics(polynomial, x, y, r=None):
     """The statistics of ``polynomial`` as a least-squares fit to the points (x, y), JSON-ready.
+
+    ``r``, when the caller has it, is an R with RᵀR = VᵀV (the trainer's
+    preconditioner keeps one); without it V is built and factorised here.
 
     Keys:
 
@@ -84,7 +87,9 @@ def fit_statistics(polynomial, x, y):
     problem = _why_no_uncertainty(n, p, x)
     inverse = None
     if problem is None:
-        inverse, condition = _inverse_r(model.design_matrix(polynomial.scaled(x), p - 1))
+        if r is None:
+            r = np.linalg.qr(model.design_matrix(polynomial.scaled(x), p - 1), mode="r")
+        inverse, condition = _inverse_r(r)
         if not condition < SINGULAR_CONDITION:
             problem = (f"the design matrix is numerically singular (condition number {condition:.1e}): "
                        "the data cannot tell the coefficients apart, so their errors are undefined")
@@ -151,9 +156,8 @@ def _unscale(value, exponent):
     return result if math.isfinite(result) else None
 
 
-def _inverse_r(design):
-    """R⁻¹ from the QR factorisation V = QR, so that (VᵀV)⁻¹ = R⁻¹R⁻ᵀ; and the condition number of V."""
-    r = np.linalg.qr(design, mode="r")
+def _inverse_r(r):
+    """R⁻¹, so that (VᵀV)⁻¹ = R⁻¹R⁻ᵀ; and the condition number of V."""
     with np.errstate(all="ignore"):
         condition = float(np.linalg.cond(r))
     if not condition < SINGULAR_CONDITION:

@@ -160,7 +160,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     epochs = epochs or DEFAULT_EPOCHS[optimizer]
 
     started = time.perf_counter()
-    precondition, condition = optimizers.data_preconditioner(problem.design)
+    precondition, condition, r = optimizers.data_preconditioner(problem.design)
     start = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
     scaled_delta = None
     if loss != "mse":  # robust losses start where least squares ends
@@ -179,16 +179,16 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                        seconds, [float(v) * unit for v in history], condition, loss=loss,
                        delta=scaled_delta * y_unit if scaled_delta else None,
                        snapshots=[(epoch, tuple(float(a) * y_unit for a in c)) for epoch, c in snapshots])
-    result.statistics = _statistics(polynomial, x, y, loss)
+    result.statistics = _statistics(polynomial, x, y, loss, r)
     result.warnings.extend(_warnings(result, epochs))
     return result
 
 
-def _statistics(polynomial, x, y, loss):
+def _statistics(polynomial, x, y, loss, r):
     """The least-squares statistics of the fit; for robust losses only what still holds."""
     from fitbp import statistics
 
-    found = statistics.fit_statistics(polynomial, x, y)
+    found = statistics.fit_statistics(polynomial, x, y, r)
     if loss != "mse":
         for key in ("stderr", "taylor_stderr", "covariance", "reduced_chi2"):
             found[key] = None
