@@ -9,7 +9,6 @@ stop it at any time without knowing how it works.
 from __future__ import annotations
 
 import numpy as np
-from numpy.polynomial import legendre
 
 DEFAULT_LR = {"gd": 0.1, "momentum": 0.02, "adam": 0.01}
 """Learning rates that are stable for the scaled variable t in [-1, 1]."""
