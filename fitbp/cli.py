@@ -165,6 +165,8 @@ def fit(
     if save is not None and no_save:
         raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
     chosen = optimizer.value if optimizer else ("cg" if loss is Loss.mse else "adam")
+    if delta is not None and loss is not Loss.huber and not quiet:
+        warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
     if lr is not None and chosen == "cg" and not quiet:
         warn("--lr is ignored by --optimizer cg, which takes exact steps")
     with reported():
@@ -235,11 +237,13 @@ def plot(
         title = (f"degree {document['degree']} fit of {points.y_name} against {points.x_name}: "
                  f"MSE {_short(document.get('mse'))}, R² {_short(document.get('r2'), 6)}")
         if animate:
+            if (band or residuals) and not quiet:
+                warn("--animate makes the film only; --band and --residuals are for the still picture")
             frames = film.animate(points, float(document["center"]), float(document["scale"]),
                                   modelfile.snapshots_of(document, model), document.get("loss_history") or [],
                                   animate, title=printable(f"{document.get('optimizer', '')}: {title}"))
             if not quiet:
-                sys.stderr.write(f"wrote {printable(animate)} ({frames} frames)\n")
+                sys.stderr.write(f"wrote {printable(animate)} ({frames} frame{'s' if frames != 1 else ''})\n")
             return
         window = show and renderer.has_display()
         polynomial = modelfile.polynomial_of(document)
@@ -402,14 +406,17 @@ def graph(
         root = model.loss_graph(problem.design, problem.target, a, loss.value,
                                 trainer.huber_delta(problem, k) if loss is Loss.huber else 1.0)
         root.backward()
+        if dot_file:  # written first: a path that cannot be written fails before anything is printed
+            modelfile.write_atomic(dot_file, graphview.dot(root))
         console = Console()
+        if not console.is_terminal:
+            console.width = max(console.width, 160)  # a pipe has no width to wrap the tree at
         console.print(f"{loss.value} loss of a degree {degree} Taylor polynomial on {len(points.x)} points "
                       f"of {printable(points.source)}, at the {'trained' if fitted else 'starting'} coefficients; "
                       f"t = (x - {problem.center:.6g}) / {problem.scale:.6g}, y in units of {problem.y_unit:g}",
                       highlight=False, markup=False)
         console.print(graphview.tree(root))
         if dot_file:
-            modelfile.write_atomic(dot_file, graphview.dot(root))
             sys.stderr.write(f"wrote {printable(dot_file)}\n")
 
 

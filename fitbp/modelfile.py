@@ -165,8 +165,8 @@ def load(path):
     if not float(document["scale"]) > 0:
         raise damaged("scale", "must be positive")
     history = document.get("loss_history", [])
-    if not isinstance(history, list) or not all(v is None or _is(v, float) for v in history):
-        raise damaged("loss_history", "is not a list of numbers")
+    if not isinstance(history, list) or not all(v is None or (_is(v, float) and v >= 0) for v in history):
+        raise damaged("loss_history", "is not a list of losses (numbers of 0 or more)")
     data = document.get("data", {})
     if not isinstance(data, dict):
         raise damaged("data", "is not an object")
@@ -193,9 +193,11 @@ def band_of(document, polynomial, path):
         raise FitbpError(f"{printable(path)}: no confidence band for this model: {why}")
     if not (isinstance(covariance, list) and len(covariance) == size
             and all(isinstance(row, list) and len(row) == size and all(_is(v, float) for v in row)
-                    for row in covariance) and _is(dof, int) and dof >= 1):
+                    for row in covariance) and _is(dof, int) and 1 <= dof <= 2 ** 53):
         raise FitbpError(f"{printable(path)}: not a fitbp model ('covariance' or 'dof' is damaged)")
     matrix = np.array(covariance, dtype=np.float64)
+    if not (np.allclose(matrix, matrix.T, rtol=1e-9, atol=0) and np.all(np.diag(matrix) >= 0)):
+        raise FitbpError(f"{printable(path)}: not a fitbp model ('covariance' is not a covariance matrix)")
     return lambda x: statistics.confidence_band(polynomial, matrix, dof, x)
 
 
@@ -206,7 +208,9 @@ def snapshots_of(document, path):
     if not snapshots:
         raise FitbpError(f"{printable(path)}: the model keeps no training snapshots (fit it again with this fitbp)")
     if not (isinstance(snapshots, list) and all(
-            isinstance(s, dict) and _is(s.get("epoch"), int) and isinstance(s.get("taylor_coefficients"), list)
+            isinstance(s, dict) and _is(s.get("epoch"), int)
+            and s["epoch"] <= max(1, len(document.get("loss_history") or []))
+            and isinstance(s.get("taylor_coefficients"), list)
             and len(s["taylor_coefficients"]) == size and all(_is(a, float) for a in s["taylor_coefficients"])
             for s in snapshots)):
         raise FitbpError(f"{printable(path)}: not a fitbp model ('snapshots' is damaged)")

@@ -6,6 +6,7 @@ is not a terminal and honours NO_COLOR, so a pipe receives plain text.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from contextlib import contextmanager
@@ -19,7 +20,9 @@ def print_json(result, stream=None):
 
 
 def _number(value, digits=10):
-    return "n/a" if value is None else f"{value:.{digits}g}"
+    if value is None:
+        return "n/a"
+    return f"{value:.{digits}g}" if math.isfinite(value) else "beyond float64"
 
 
 def print_table(result, console=None):
@@ -54,7 +57,7 @@ def print_table(result, console=None):
                              _number(raw_errors[i], 3))
     console.print(coefficients)
     if stats.get("stderr_note"):
-        console.print(escape(f"no standard errors: {stats['stderr_note']}"), style="dim", highlight=False)
+        console.print(escape(f"note: {stats['stderr_note']}"), style="dim", highlight=False)
 
     quality = Table(box=frame, show_header=False)
     quality.add_column(style="bold")

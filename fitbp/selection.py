@@ -193,8 +193,13 @@ def cv_sample(n, seed=0):
 
 
 def cv_can_run(n, degree, folds):
-    """Whether n points are enough for k-fold CV of this degree: at least folds * (degree + 2)."""
-    return n >= folds * (degree + 2)
+    """Whether n points are enough for k-fold CV of this degree.
+
+    Every fold must hold a point out, and every training set (all but the
+    largest fold) must keep at least degree + 2 points, one more than the
+    coefficients, so that its fit is not a mere interpolation.
+    """
+    return folds <= n and n - math.ceil(n / folds) >= degree + 2
 
 
 def _cross_validate(x, y, degree, fold):

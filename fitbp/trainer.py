@@ -167,7 +167,10 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
         start = _least_squares(problem, precondition, start)
         if loss == "huber":
             scaled_delta = delta / y_unit if delta else huber_delta(problem, start)
-    steps = _steps(optimizer, problem, start, lr, tol, precondition, loss, scaled_delta)
+    if loss != "mse" and _interpolates(problem, start):
+        steps = _settled(start, _objective(problem, loss, scaled_delta)(start)[0])
+    else:
+        steps = _steps(optimizer, problem, start, lr, tol, precondition, loss, scaled_delta)
     unit = y_unit if loss == "mae" else y_unit * y_unit
     k, history, converged, snapshots = _descend(steps, epochs, tol, lr, on_epoch, judge=optimizer != "cg",
                                                 unit=unit, floor=_floor(problem))
@@ -234,6 +237,19 @@ def _least_squares(problem, precondition, start):
     for k, _ in _steps("cg", problem, start, None, DEFAULT_TOL, precondition):
         pass
     return k
+
+
+def _interpolates(problem, k):
+    """Whether the curve at k passes through every point: then every loss of the residuals is at its
+    minimum, and an optimiser's first step could only move away."""
+    residual = problem.design @ k - problem.target
+    return float(np.max(np.abs(residual))) <= 1e-13 * max(1.0, float(np.max(np.abs(problem.target))))
+
+
+def _settled(k, loss):
+    """An optimiser with nothing left to do."""
+    yield k, loss
+    return True
 
 
 def huber_delta(problem, k):

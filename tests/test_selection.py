@@ -182,10 +182,11 @@ def test_cv_mse_matches_numpy_kfold(folds):
 
 
 def test_degrees_too_high_for_the_folds_get_no_cv():
-    x, y = noisy(cubic, -2, 3, 0.5, n=30)
-    scores = score_degrees(points(x, y), range(0, 7))
-    assert [s["cv_mse"] is None for s in scores] == [False] * 5 + [True] * 2  # 30 < 5 * (5 + 2)
-    assert all(s["train_mse"] is not None and s["cv_se"] is None for s in scores[5:])
+    x, y = noisy(cubic, -2, 3, 0.5, n=12)
+    scores = score_degrees(points(x, y), range(0, 10))
+    # 5 folds of 12 points: each training set keeps 9, enough for degree 7 (9 >= 7 + 2), not 8
+    assert [s["cv_mse"] is None for s in scores] == [False] * 8 + [True] * 2
+    assert all(s["train_mse"] is not None and s["cv_se"] is None for s in scores[8:])
 
 
 def test_large_data_is_cross_validated_on_a_sample(monkeypatch):
@@ -216,7 +217,7 @@ def test_select_table_leaves_out_degrees_the_data_cannot_carry():
 
 
 def test_too_few_points_fall_back_to_the_rule():
-    x = np.arange(12.0)
+    x = np.arange(4.0)  # training sets of 3 points cannot check degree 2
     chosen = select_degree(points(x, x**2))
     assert chosen.chosen == 2 and chosen.cv_points is None
     assert "too few points" in chosen.reason and "rule's degree 2" in chosen.reason

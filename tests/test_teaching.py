@@ -7,7 +7,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from helpers import SINE, run
+from helpers import FITBP, SINE, run
 
 from fitbp import graph, graphview, gradcheck
 from fitbp.loader import Points
@@ -193,3 +193,45 @@ def test_sample_outliers_and_robust_fit(tmp_path):
     truth = np.array([2.0, -1.0, -2.0, 1.0])  # x^3 - 2x^2 - x + 2, ascending
     assert np.abs(np.array(fits["huber"]["coefficients"]) - truth).max() < 0.2
     assert np.abs(np.array(fits["mse"]["coefficients"]) - truth).max() > 0.5
+
+
+@pytest.mark.parametrize("loss", ["mae", "huber"])
+def test_robust_losses_keep_an_exact_fit(loss, rng):
+    x = rng.uniform(-1, 1, 50)
+    result = fit_points(Points(x, 1 - x + 2 * x ** 3), 3, loss=loss)
+    assert result.converged and result.epochs == 1
+    assert result.mse < 1e-25
+
+
+@pytest.mark.parametrize("seed", range(1, 7))
+def test_auto_degree_on_twenty_points_of_a_cubic(seed, tmp_path):
+    done = subprocess.run(f"{' '.join(map(str, FITBP))} sample cubic --n 20 --seed {seed} | "
+                          f"{' '.join(map(str, FITBP))} fit - --json --no-save -q", shell=True, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert json.loads(done.stdout)["degree"] == 3
+
+
+def damaged_copy(tmp_path, change):
+    assert run("fit", SINE, "-d", "2", "--optimizer", "gd", "--epochs", "40", "-q", cwd=tmp_path).returncode == 0
+    document = json.loads((tmp_path / "fitbp.json").read_text())
+    change(document)
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize("name, change, command, fragment", [
+    ("huge dof", lambda d: d.update(dof=10 ** 400), "--band", "'covariance' or 'dof' is damaged"),
+    ("asymmetric", lambda d: d["covariance"][0].__setitem__(1, 5.0), "--band", "not a covariance matrix"),
+    ("negative variance", lambda d: d["covariance"][1].__setitem__(1, -1.0), "--band", "not a covariance matrix"),
+    ("far snapshot", lambda d: d["snapshots"][-1].update(epoch=10 ** 9), "--animate=f.gif", "'snapshots' is damaged"),
+    ("negative loss", lambda d: d["loss_history"].__setitem__(0, -1.0), "--band", "'loss_history'"),
+])
+def test_damaged_statistics_and_snapshots(name, change, command, fragment, tmp_path):
+    damaged_copy(tmp_path, change)
+    done = run("plot", "-m", "bad.json", command, cwd=tmp_path)
+    assert done.returncode == 1 and fragment in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "f.gif").exists()
+
+
+def test_graph_dot_failure_prints_nothing(tmp_path):
+    done = run("graph", "--dot", "missing/g.dot", cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == "" and "missing/g.dot: cannot write" in done.stderr
