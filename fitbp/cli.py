@@ -145,7 +145,7 @@ def fit(
     delta: Optional[float] = typer.Option(None, "--delta", callback=_positive_finite, help="Huber's threshold, in y units [default: 1.345 robust sd of the least-squares residuals]."),
     lr: Optional[float] = typer.Option(None, "--lr", callback=_positive_finite, help="Learning rate of gd, momentum and adam [default: 0.1, 0.02, 0.01]."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Most backprop passes [default: 1000 for cg, 10000 otherwise]."),
-    tol: float = typer.Option(1e-12, "--tol", callback=_non_negative_finite, help="Converged when two epochs in a row change the loss by at most this, relatively."),
+    tol: float = typer.Option(1e-12, "--tol", callback=_non_negative_finite, help="Converged when, for cg, the loss still to gain is at most this fraction of it; for the others, when two epochs in a row change the loss by at most this, relatively."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random initial coefficients."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
     save: Optional[str] = typer.Option(None, "--save", help="Where to save the model [default: fitbp.json]."),
@@ -174,17 +174,10 @@ def fit(
                                     encoding=encoding)
         if points.skipped and not quiet:
             warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
-        selection = None
-        if degree is None:
-            from fitbp import selection as chooser
-
-            selection = chooser.select_degree(points, seed=seed)
-            degree = selection.chosen
         most = epochs or trainer.DEFAULT_EPOCHS[chosen]
         with report.training_progress(most, enabled=not quiet and report.stderr_is_terminal()) as on_epoch:
             result = trainer.fit_points(points, degree, optimizer=chosen, lr=lr, epochs=epochs, tol=tol,
                                         seed=seed, on_epoch=on_epoch, loss=loss.value, delta=delta)
-        result.selection = selection.to_dict() if selection else None
         if not quiet:
             for message in result.warnings:
                 warn(message)

@@ -145,6 +145,8 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                on_epoch=None, loss="mse", delta=None):
     """Train a degree-``degree`` Taylor polynomial on ``points`` by backprop.
 
+    ``degree`` "auto" (or None) chooses it: peaks + valleys + 2, confirmed by
+    cross-validation among its neighbours (fitbp.selection).
     ``optimizer`` defaults to cg for the mse loss and adam for mae and huber,
     which start from the least-squares fit.  ``delta`` is huber's threshold
     in y units (default: 1.345 robust standard deviations of the
@@ -153,6 +155,12 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     cannot carry such a fit and for training that diverges.
     """
     optimizer = optimizer or ("cg" if loss == "mse" else "adam")
+    selection = None
+    if degree in (None, "auto"):  # peaks + valleys + 2, checked by cross-validation
+        from fitbp.selection import select_degree
+
+        selection = select_degree(points, seed=seed)
+        degree = selection.chosen
     check_settings(degree, optimizer, lr, epochs, tol, loss)
     problem = prepare(points, degree)
     x, y, y_unit = points.x, points.y, problem.y_unit
@@ -183,6 +191,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                        delta=scaled_delta * y_unit if scaled_delta else None,
                        snapshots=[(epoch, tuple(float(a) * y_unit for a in c)) for epoch, c in snapshots])
     result.statistics = _statistics(polynomial, x, y, loss, r)
+    result.selection = selection.to_dict() if selection else None
     result.warnings.extend(_warnings(result, epochs))
     return result
 
