@@ -383,10 +383,9 @@ def graph(
       fitbp graph points.csv -d 5 --dot graph.dot && dot -Tpng graph.dot -o graph.png
     """
     import numpy as np
-    from rich.console import Console
 
     from fitbp import graph as engine
-    from fitbp import graphview, model, modelfile, trainer
+    from fitbp import graphview, model, modelfile, report, trainer
 
     with reported():
         points = _points_or_sample(data, x, y)
@@ -401,9 +400,7 @@ def graph(
         root.backward()
         if dot_file:  # written first: a path that cannot be written fails before anything is printed
             modelfile.write_atomic(dot_file, graphview.dot(root))
-        console = Console()
-        if not console.is_terminal:
-            console.width = max(console.width, 160)  # a pipe has no width to wrap the tree at
+        console = report.wide_console()
         console.print(f"{loss.value} loss of a degree {degree} Taylor polynomial on {len(points.x)} points "
                       f"of {printable(points.source)}, at the {'trained' if fitted else 'starting'} coefficients; "
                       f"t = (x - {problem.center:.6g}) / {problem.scale:.6g}, y in units of {problem.y_unit:g}",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+import math
 from math import comb, log10
 
 import numpy as np
@@ -26,6 +27,16 @@ def scaling(x):
     center = lo / 2 + hi / 2  # halves first: no overflow near the float limit
     scale = hi / 2 - lo / 2
     return center, (scale if scale > 0 else 1.0)
+
+
+def unit_exponent(values):
+    """e with 2**e at or just below max |values|: dividing by it is exact in binary
+    floating point, and keeps squares of the quotients far from overflow."""
+    values = np.asarray(values)
+    biggest = float(np.max(np.abs(values))) if values.size else 0.0
+    if biggest == 0.0 or not math.isfinite(biggest):
+        return 0
+    return math.frexp(biggest)[1] - 1
 
 
 def design_matrix(t, degree):

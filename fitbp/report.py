@@ -15,6 +15,16 @@ from fitbp import modelfile
 from fitbp.errors import printable
 
 
+def wide_console(width=160):
+    """A stdout Console; when it is not a terminal, wide enough not to wrap tables and trees."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, width)  # a pipe has no width to wrap at
+    return console
+
+
 def print_json(result, stream=None):
     (stream or sys.stdout).write(modelfile.dumps(result.summary()) + "\n")
 
@@ -27,13 +37,10 @@ def _number(value, digits=10):
 
 def print_table(result, console=None):
     from rich import box
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = console or Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 120)  # a pipe has no width to wrap at
+    console = console or wide_console()
     frame = box.SIMPLE_HEAD if console.is_terminal else None
     p, points = result.polynomial, result.points
     console.print(escape(printable(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
@@ -145,13 +152,10 @@ def print_gradcheck(rows, tol, console=None):
 def print_selection(selection, console=None):
     """Degree against training MSE, validation MSE, AIC and BIC; the chosen row marked."""
     from rich import box
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = console or Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 120)
+    console = console or wide_console()
     table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, header_style="bold cyan")
     for heading in ("degree", "training MSE", "validation MSE", "± se", "AIC", "BIC", ""):
         table.add_column(heading, justify="right")

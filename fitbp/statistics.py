@@ -71,7 +71,7 @@ def fit_statistics(polynomial, x, y, r=None):
     if x.shape != y.shape:
         raise ValueError(f"x and y differ in length ({x.size} and {y.size})")
     n, p = x.size, polynomial.degree + 1
-    exponent = _unit_exponent(y)
+    exponent = model.unit_exponent(y)
     residual = _scaled_residuals(polynomial, x, y, exponent)
     result = {"dof": n - p, "residual_mean": None, "residual_std": None, "reduced_chi2": None,
               "taylor_stderr": None, "stderr": None, "covariance": None, "stderr_note": None}
@@ -130,14 +130,6 @@ def _errors(inverse, chi2, exponent, center, scale):
     return {"taylor_stderr": taylor, "stderr": raw,
             "covariance": None if covariance is None else covariance.tolist(),
             "stderr_note": "; ".join(notes) or None}
-
-
-def _unit_exponent(y):
-    """e with 2**e at or just below max |y|: dividing by it is exact and keeps squares in range."""
-    biggest = float(np.max(np.abs(y))) if y.size else 0.0
-    if biggest == 0.0 or not math.isfinite(biggest):
-        return 0
-    return math.frexp(biggest)[1] - 1
 
 
 def _scaled_residuals(polynomial, x, y, exponent):

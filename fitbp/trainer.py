@@ -106,10 +106,7 @@ def _finite_or_none(values):
 
 def power_of_two_near(values):
     """A y unit that divides exactly: the power of two at or just below max |y|."""
-    biggest = float(np.max(np.abs(values))) if values.size else 0.0
-    if biggest == 0.0 or not math.isfinite(biggest):
-        return 1.0
-    return math.ldexp(1.0, math.frexp(biggest)[1] - 1)  # <= max |y|, so it never overflows
+    return math.ldexp(1.0, model.unit_exponent(values))
 
 
 def check_settings(degree, optimizer, lr, epochs, tol, loss="mse"):
