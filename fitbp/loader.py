@@ -259,10 +259,17 @@ def _split(line, delim):
 def is_number(field):
     """Whether ``field`` is written as a number, finite or not."""
     try:
-        float(field)
+        _as_float(field)
     except ValueError:
         return False
-    return field.isascii() and "_" not in field
+    return True
+
+
+def _as_float(text):
+    """float(text) for numbers as CSV writes them: ASCII, none of Python's own forms such as 1_000."""
+    if not text.isascii() or "_" in text:
+        raise ValueError(text)
+    return float(text)
 
 
 def _column(spec, header, count, default, role, name):
@@ -349,9 +356,7 @@ def _number(cell):
         return None, "empty cell"
     shown = cell if len(cell) <= 40 else cell[:37] + "..."
     try:
-        if not cell.isascii() or "_" in cell:
-            raise ValueError(cell)
-        value = float(cell)
+        value = _as_float(cell)
     except ValueError:
         return None, f"{shown!r} is not a number"
     if value != value or value in (float("inf"), float("-inf")):

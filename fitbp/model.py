@@ -80,14 +80,14 @@ class TaylorPolynomial:
         return [_to_float(sum(a[i] * comb(i, j) * (-c) ** (i - j) / s ** i for i in range(j, d + 1)))
                 for j in range(d + 1)]
 
-    def raw_digits_lost(self, x):
+    def raw_digits_lost(self, x, raw=None):
         """Decimal digits lost when sum k_j x**j is evaluated in float64 over x.
 
         The ratio of sum |k_j x**j| to |sum k_j x**j| is the amplification of
         rounding error by cancellation; its log10 is the count of digits that
         cannot be trusted.
         """
-        k = np.array(self.raw_coefficients())
+        k = np.array(self.raw_coefficients() if raw is None else raw)
         with np.errstate(all="ignore"):
             grid = np.linspace(np.min(x), np.max(x), 257)
             powers = design_matrix(grid, self.degree)
@@ -134,10 +134,6 @@ def loss_graph(design, y, coefficients, loss="mse", delta=1.0):
         inside = graph.minimum(size, delta)
         return (inside * (size - inside * 0.5)).mean()
     raise ValueError(f"unknown loss {loss!r}")
-
-
-def mse_loss(design, y, coefficients):
-    return loss_graph(design, y, coefficients, "mse")
 
 
 def loss_and_gradient(design, y, k, loss="mse", delta=1.0):

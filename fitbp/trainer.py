@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -53,13 +54,13 @@ class FitResult:
     """Standard errors, residual summary and reduced chi-square (fitbp.statistics)."""
     warnings: list = field(default_factory=list)
 
-    @property
+    @cached_property  # exact rational expansion: asked for by the table, the JSON and the model file
     def raw_coefficients(self):
         return self.polynomial.raw_coefficients()
 
-    @property
+    @cached_property
     def raw_digits_lost(self):
-        return self.polynomial.raw_digits_lost(self.points.x)
+        return self.polynomial.raw_digits_lost(self.points.x, self.raw_coefficients)
 
     def summary(self):
         """The fit as plain JSON-ready values: what --json prints."""
