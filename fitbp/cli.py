@@ -41,6 +41,7 @@ class Loss(str, Enum):
 
 
 class Optimizer(str, Enum):
+    newton = "newton"
     cg = "cg"
     gd = "gd"
     momentum = "momentum"
@@ -140,12 +141,12 @@ def fit(
     encoding: str = typer.Option("utf-8-sig", "--encoding", callback=_known_encoding,
                                  help="Text encoding of the file."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells."),
-    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="cg reaches the mse optimum in a few passes; gd, momentum and adam are the textbook methods [default: cg, or adam for mae and huber]."),
+    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="newton reaches the mse optimum in two passes, cg in three; gd, momentum and adam are the textbook methods [default: newton, or adam for mae and huber]."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mse; or mae and huber, robust to outliers."),
     delta: Optional[float] = typer.Option(None, "--delta", callback=_positive_finite, help="Huber's threshold, in y units [default: 1.345 robust sd of the least-squares residuals]."),
     lr: Optional[float] = typer.Option(None, "--lr", callback=_positive_finite, help="Learning rate of gd, momentum and adam [default: 0.1, 0.02, 0.01]."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Most backprop passes [default: 1000 for cg, 10000 otherwise]."),
-    tol: float = typer.Option(1e-12, "--tol", callback=_non_negative_finite, help="Converged when, for cg, the loss still to gain is at most this fraction of it; for the others, when two epochs in a row change the loss by at most this, relatively."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Most backprop passes [default: 100 for newton, 1000 for cg, 10000 otherwise]."),
+    tol: float = typer.Option(1e-12, "--tol", callback=_non_negative_finite, help="Converged when, for newton and cg, the loss still to gain is at most this fraction of it; for the others, when two epochs in a row change the loss by at most this, relatively."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random initial coefficients."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
     save: Optional[str] = typer.Option(None, "--save", help="Where to save the model [default: fitbp.json]."),
@@ -164,11 +165,11 @@ def fit(
 
     if save is not None and no_save:
         raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
-    chosen = optimizer.value if optimizer else ("cg" if loss is Loss.mse else "adam")
+    chosen = optimizer.value if optimizer else ("newton" if loss is Loss.mse else "adam")
     if delta is not None and loss is not Loss.huber and not quiet:
         warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
-    if lr is not None and chosen == "cg" and not quiet:
-        warn("--lr is ignored by --optimizer cg, which takes exact steps")
+    if lr is not None and chosen in ("newton", "cg") and not quiet:
+        warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
     with reported():
         points = loader.load_points(data, x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid,
                                     encoding=encoding)

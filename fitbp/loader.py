@@ -11,13 +11,16 @@ again line by line, which is slower but can say exactly where and what.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
+import os
 import re
 import sys
 import warnings
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,12 @@ DELIMITERS = {",": ",", "comma": ",", ";": ";", "semicolon": ";", "\t": "\t", "\
               "tab": "\t", "|": "|", "pipe": "|", " ": WHITESPACE, "space": WHITESPACE,
               WHITESPACE: WHITESPACE}
 SNIFF_LINES = 20
+BLOCK = 1 << 22
+"""Bytes read at a time (4 MiB, then on to a line end): big enough for a C parser
+to run at full speed, small next to the arrays the numbers fill."""
+ARROW_FROM = 1 << 20
+"""Blocks this large go to pyarrow's parser when it is installed (its threads
+then pay); smaller ones to numpy's."""
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long quoted cell is the data's problem, not csv's
 NUMBER_START = re.compile(r"[+-]?\.?\d")
 """How a number starts: a first line that starts so is data with a typo, not a header."""
@@ -69,32 +78,41 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     the first two columns).  With ``skip_invalid`` rows whose chosen cells are
     empty, not numbers, NaN or infinite are dropped and counted instead of
     being an error.
+
+    The input is read in blocks of whole lines, so that memory holds the
+    numbers and one block of text, never the whole file.
     """
     name = "<stdin>" if str(source) == "-" else str(source)
-    text = _text(source, name, encoding, stdin)
-    sample = _sample(text)
-    if not sample:
-        raise at(name, None, "no data: the input is empty" if not text.strip()
-                 else "no data: only blank and comment lines")
-    delim = delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample])
-    first_number, first_line = sample[0]
-    first = _split(first_line, delim)
-    if len(first) < 2:
-        raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
-                 f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
-    header = first if not any(_number(f)[1] is None for f in first) else None  # no finite number in it
-    body_from = first_number if header else first_number - 1
-    columns = [_column(spec, header, len(first), default, role, name)
-               for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
-    labels = [header[i] if header and header[i] else str(i + 1) for i in columns]
-    table = _Table(name, text, body_from, delim, len(first), columns, labels)
-    xs, ys, skipped, first_skip = table.fast() or table.careful(skip_invalid)
+    with _opened(source, name, stdin) as stream:
+        blocks = _blocks(stream, name, encoding)
+        head = next(blocks)
+        sample = _sample(head.text)
+        if not sample:
+            raise at(name, None, "no data: the input is empty" if not head.text.strip()
+                     else "no data: only blank and comment lines")
+        delim = delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample])
+        first_number, first_line = sample[0]
+        first = _split(first_line, delim)
+        if len(first) < 2:
+            raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
+                     f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
+        header = first if not any(_number(f)[1] is None for f in first) else None  # no finite number in it
+        columns = [_column(spec, header, len(first), default, role, name)
+                   for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
+        labels = [header[i] if header and header[i] else str(i + 1) for i in columns]
+        table = _Table(name, delim, len(first), columns, labels, skip_invalid,
+                       rows_hint=_rows_hint(stream, head))
+        line = table.read(head.after(first_number if header else first_number - 1))
+        for block in blocks:
+            block.first = line  # counted as the blocks are read: a clean block's rows are its lines
+            line = table.read(block)
+    xs, ys = table.result()
     if xs.size == 0:
-        raise at(name, None, "no data rows after the header" if not skipped
-                 else f"no valid rows: all {skipped} had invalid values, the first {first_skip}")
+        raise at(name, None, "no data rows after the header" if not table.skipped
+                 else f"no valid rows: all {table.skipped} had invalid values, the first {table.first_skip}")
     path = None if name == "<stdin>" else str(Path(source).resolve())
     options = {"x": x, "y": y, "delimiter": delimiter, "skip_invalid": skip_invalid, "encoding": encoding}
-    return Points(xs, ys, name, labels[0], labels[1], skipped, first_skip, path, options)
+    return Points(xs, ys, name, labels[0], labels[1], table.skipped, table.first_skip, path, options)
 
 
 def parse_numbers(texts, what="argument"):
@@ -132,21 +150,26 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None):
 
 
 def _text(source, name, encoding, stdin):
-    text = _decode(_read(source, name, stdin), name, encoding)
+    """The whole input as text, for the short inputs that predict reads."""
+    with _opened(source, name, stdin) as stream:
+        data = _read(stream, name, -1)
+    text = _decode(data, name, encoding)
     if "\r" in text and "\n" not in text:
         text = text.replace("\r", "\n")  # classic Mac line ends
     return text
 
 
-def _read(source, name, stdin):
+@contextmanager
+def _opened(source, name, stdin):
+    """A binary stream of the input, gunzipped when it starts with gzip's magic."""
     if str(source) == "-":
-        stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
-        if stream is None:
+        raw = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+        if raw is None:
             raise FitbpError("standard input is closed")
-        data = stream.read()
+        owned = None
     else:
         try:
-            data = Path(source).read_bytes()
+            raw = owned = open(source, "rb")  # noqa: SIM115 (closed below, also on errors)
         except FileNotFoundError:
             raise at(name, None, "no such file") from None
         except IsADirectoryError:
@@ -155,29 +178,159 @@ def _read(source, name, stdin):
             raise at(name, None, "permission denied") from None
         except OSError as e:
             raise at(name, None, f"cannot read: {e.strerror or e}") from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as e:
+    try:
+        magic = _read(raw, name, 2)
+        if owned is not None and owned.seekable():
+            owned.seek(0)
+            stream = owned
+        else:  # a pipe: what was read cannot be read again, so it is put in front
+            stream = io.BufferedReader(_Rejoined(magic, raw), BLOCK)
+        yield gzip.GzipFile(fileobj=stream, mode="rb") if magic == b"\x1f\x8b" else stream
+    finally:
+        if owned is not None:
+            owned.close()
+
+
+class _Rejoined(io.RawIOBase):
+    """The few bytes already read from a stream, then the rest of it."""
+
+    def __init__(self, first, rest):
+        self.first, self.rest = first, rest
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self.first:
+            count = min(len(buffer), len(self.first))
+            buffer[:count], self.first = self.first[:count], self.first[count:]
+            return count
+        data = self.rest.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _read(stream, name, size):
+    """Up to ``size`` bytes (all with -1), extended to the end of the line they stop in."""
+    try:
+        data = stream.read(size)
+        if size > 2 and data and not data.endswith(b"\n"):
+            data += stream.readline()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise at(name, None, f"not a readable gzip file ({e})") from None
+    except IsADirectoryError:
+        raise at(name, None, "is a directory, not a CSV file") from None
+    except OSError as e:
+        if isinstance(stream, gzip.GzipFile):
             raise at(name, None, f"not a readable gzip file ({e})") from None
+        raise at(name, None, f"cannot read: {e.strerror or e}") from None
     return data
 
 
-def _decode(data, name, encoding):
+def _blocks(stream, name, encoding):
+    """The input as _Blocks of whole lines; the first holds at least SNIFF_LINES data lines.
+
+    Only the first block knows its first line's number; the reader numbers the others.
+
+    UTF-8 and the single-byte encodings are read a block at a time.  Other
+    encodings (UTF-16, or CR-only line ends) are read and decoded whole.
+    """
+    head = _read(stream, name, BLOCK)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or not _streamable(encoding) or (
+            b"\r" in head and b"\n" not in head):
+        data = head + _read(stream, name, -1)
+        text = _decode(data, name, encoding)
+        if "\r" in text and "\n" not in text:
+            text = text.replace("\r", "\n")  # classic Mac line ends
+        yield _Block(name, 1, text=text)
+        return
+    _decode(head[:8192], name, encoding, probe=True)
+    codec = codecs.lookup(encoding).name
+    if codec == "utf-8-sig":
+        codec, head = "utf-8", head.removeprefix(codecs.BOM_UTF8)
+    block = _Block(name, 1, head, codec)
+    while len(_sample(block.text)) < SNIFF_LINES and (more := _read(stream, name, BLOCK)):
+        block = _Block(name, 1, block.data + more, codec)
+    yield block
+    while data := _read(stream, name, BLOCK):
+        yield _Block(name, None, data, codec)
+
+
+def _streamable(encoding):
+    """Whether every byte below 0x80 is the ASCII character, so blocks can be cut at newlines."""
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return codec in ("utf-8", "utf-8-sig", "ascii", "latin-1") or codec.startswith(("iso8859", "cp125"))
+
+
+class _Block:
+    """Whole lines of the input from line ``first`` on: bytes as read, text once decoded."""
+
+    def __init__(self, name, first, data=None, codec=None, text=None):
+        self.name, self.first, self.data, self.codec, self._text = name, first, data, codec, text
+
+    @property
+    def text(self):
+        if self._text is None:
+            try:
+                self._text = self.data.decode(self.codec)
+            except UnicodeDecodeError as e:
+                raise _undecodable(self.name, self.data, e, self.codec, self.first) from None
+        return self._text
+
+    def newlines(self):
+        return self.data.count(b"\n") if self.data is not None else self.text.count("\n")
+
+    def ascii(self):
+        """The block's bytes when all are ASCII (what a C number parser can take), else None."""
+        if self.data is not None:
+            return self.data if self.data.isascii() else None
+        return self.text.encode("ascii") if self.text.isascii() else None
+
+    def after(self, line):
+        """The rest of this block after line ``line``."""
+        skip = line - self.first + 1
+        if skip <= 0:
+            return self
+        whole, newline = (self.data, b"\n") if self.data is not None else (self.text, "\n")
+        pos = 0
+        for _ in range(skip):
+            pos = whole.find(newline, pos) + 1
+            if pos == 0:
+                pos = len(whole)
+                break
+        rest = whole[pos:]
+        return _Block(self.name, line + 1, rest, self.codec) if self.data is not None else _Block(
+            self.name, line + 1, text=rest)
+
+
+def _decode(data, name, encoding, probe=False):
+    """Text from bytes, or the error naming the line of the first byte that is not.
+
+    With ``probe`` only the checks that need no decoding run (binary data, a known encoding).
+    """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         encoding = "utf-16"  # its BOM says so; spreadsheets on Windows write it
     elif b"\x00" in data[:8192] and _is_utf8(encoding):
         raise at(name, None, "binary data, not CSV text (if it is UTF-16 without a BOM, pass --encoding utf-16-le)")
     check_encoding(encoding)
+    if probe:
+        return None
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        shown = "UTF-8" if _is_utf8(encoding) else encoding
-        raise at(name, line, f"not {shown} text (byte 0x{data[e.start]:02x}); "
-                 "if it is Latin-1, pass --encoding latin-1") from None
+        raise _undecodable(name, data, e, encoding) from None
     except UnicodeError as e:  # codecs such as 'undefined' or 'punycode' fail their own way
         raise at(name, None, f"cannot decode as {encoding}: {e}") from None
+
+
+def _undecodable(name, data, error, encoding, first=1):
+    line = first + data.count(b"\n", 0, error.start)
+    shown = "UTF-8" if _is_utf8(encoding) else encoding
+    return at(name, line, f"not {shown} text (byte 0x{data[error.start]:02x}); "
+              "if it is Latin-1, pass --encoding latin-1")
 
 
 def _is_utf8(encoding):
@@ -186,8 +339,6 @@ def _is_utf8(encoding):
 
 def check_encoding(encoding):
     """The name of a text encoding Python knows, or a FitbpError."""
-    import codecs
-
     try:
         text_encoding = getattr(codecs.lookup(encoding), "_is_text_encoding", True)
     except LookupError:
@@ -197,16 +348,13 @@ def check_encoding(encoding):
     return encoding
 
 
-def _lines(text, start_line=1):
-    """(line number, line) for the lines that carry data, from ``start_line`` on.
+def _lines(text, first=1):
+    """(line number, line) for the lines of ``text`` that carry data; its first line is ``first``.
 
     Blank lines and lines starting with '#' are skipped; CR before LF is dropped.
     A generator, so that looking at the top of a large file does not split all of it.
     """
-    pos, number = 0, 1
-    while number < start_line and pos >= 0:
-        pos = text.find("\n", pos) + 1 or -1
-        number += 1
+    pos, number = 0, first
     while pos >= 0:
         end = text.find("\n", pos)
         line = text[pos:] if end < 0 else text[pos:end]
@@ -288,44 +436,72 @@ def _column(spec, header, count, default, role, name):
 
 
 class _Table:
-    """The data rows of one text, parsed fast when clean and carefully otherwise."""
+    """The chosen columns of the data rows, read block by block: fast when a block
+    is clean, line by line (slower, but exact about the problem) when it is not."""
 
-    def __init__(self, name, text, body_from, delim, width, columns, labels):
-        self.name, self.text, self.body_from = name, text, body_from
-        self.delim, self.width, self.columns, self.labels = delim, width, columns, labels
+    def __init__(self, name, delim, width, columns, labels, skip_invalid, rows_hint):
+        self.name, self.delim, self.width, self.columns, self.labels = name, delim, width, columns, labels
+        self.skip_invalid, self.skipped, self.first_skip = skip_invalid, 0, None
+        self.xs, self.ys = _Column(rows_hint), _Column(rows_hint)
 
-    def body(self):
-        pos = 0
-        for _ in range(self.body_from):
-            pos = self.text.find("\n", pos) + 1
-            if pos == 0:
-                return ""
-        return self.text[pos:]
+    def read(self, block):
+        """Take the rows of ``block``; returns the number of the line after it."""
+        data = block.ascii()
+        values = self._fast(data) if data is not None else None
+        xs, ys, lines = values if values is not None else (*self._careful(block), block.newlines())
+        self.xs.extend(xs)
+        self.ys.extend(ys)
+        return block.first + lines
 
-    def fast(self):
-        """numpy's C parser on the whole body, or None when it needs the careful reading."""
-        body = self.body()
-        if '"' in body or "#" in body:
+    def result(self):
+        return self.xs.values(), self.ys.values()
+
+    def _fast(self, data):
+        """A C parser's reading of a clean block, or None where the careful reading must decide."""
+        if b'"' in data or b"#" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+            return None  # quotes, comments and lone CRs are read one way only: line by line
+        arrow = _arrow() if len(data) >= ARROW_FROM and self.delim != WHITESPACE else None
+        values = self._arrow(arrow, data) if arrow else self._numpy(data)
+        if values is None or not all(np.isfinite(v).all() for v in values[:2]):
             return None
+        return values
+
+    def _numpy(self, data):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                table = np.loadtxt(io.StringIO(body), dtype=np.float64, comments=None, ndmin=2,
-                                   delimiter=None if self.delim == WHITESPACE else self.delim)
+                table = np.loadtxt(io.StringIO(data.decode("ascii")), dtype=np.float64, comments=None,
+                                   ndmin=2, delimiter=None if self.delim == WHITESPACE else self.delim)
         except ValueError:
             return None
         if table.shape[0] and table.shape[1] != self.width:
             return None
-        xs, ys = (np.ascontiguousarray(table[:, c]) for c in self.columns) if table.size else (
-            np.empty(0), np.empty(0))
-        if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
-            return None
-        return xs, ys, 0, None
+        return (*(table[:, c] if table.size else np.empty(0) for c in self.columns), data.count(b"\n"))
 
-    def careful(self, skip_invalid):
+    def _arrow(self, arrow, data):
+        pa, pacsv = arrow
+        names = [str(i) for i in range(self.width)]
+        wanted = [names[i] for i in sorted(set(self.columns))]
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(data),
+                read_options=pacsv.ReadOptions(column_names=names, block_size=ARROW_FROM),
+                parse_options=pacsv.ParseOptions(delimiter=self.delim, quote_char=False, escape_char=False,
+                                                 newlines_in_values=False, ignore_empty_lines=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(wanted, pa.float64()), include_columns=wanted,
+                    null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False))
+        except (pa.ArrowException, ValueError):
+            return None
+        # Empty lines are errors to pyarrow here (the careful reading skips them), so every
+        # line is a row: the rows count the block's lines without another pass over it.
+        lines = table.num_rows - (not data.endswith(b"\n"))
+        return (*(_floats(table.column(names[c])) for c in self.columns), lines)
+
+    def _careful(self, block):
         """Line by line: the first problem is an error, or with skip_invalid a skipped row."""
-        xs, ys, skipped, first_skip = [], [], 0, None
-        for number, line in _lines(self.text, self.body_from + 1):
+        xs, ys = [], []
+        for number, line in _lines(block.text, block.first):
             fields = _split(line, self.delim)
             if len(fields) != self.width:
                 raise at(self.name, number, f"expected {self.width} fields, found {len(fields)}")
@@ -339,12 +515,64 @@ class _Table:
             if problem is None:
                 xs.append(values[0])
                 ys.append(values[1])
-            elif skip_invalid:
-                skipped += 1
-                first_skip = first_skip or f"at line {number}: {problem}"
+            elif self.skip_invalid:
+                self.skipped += 1
+                self.first_skip = self.first_skip or f"at line {number}: {problem}"
             else:
                 raise at(self.name, number, f"{problem} (--skip-invalid drops such rows)")
-        return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64), skipped, first_skip
+        return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
+
+
+def _floats(column):
+    """A float64 pyarrow column without nulls as a numpy array, read from its buffers:
+    pyarrow's own to_numpy imports pandas when installed, 0.3 s for nothing."""
+    parts = [np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=len(chunk), offset=8 * chunk.offset)
+             for chunk in column.chunks]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
+
+
+class _Column:
+    """A float64 array filled block by block.  Room is reserved for the rows the
+    file's size promises; pages never written to cost no memory."""
+
+    def __init__(self, capacity):
+        self.array, self.size = np.empty(max(capacity, 1024)), 0
+
+    def extend(self, values):
+        end = self.size + len(values)
+        if end > len(self.array):
+            grown = np.empty(max(end, 2 * len(self.array)))
+            grown[:self.size] = self.array[:self.size]
+            self.array = grown
+        self.array[self.size:end] = values
+        self.size = end
+
+    def values(self):
+        return self.array[:self.size]
+
+
+def _rows_hint(stream, head):
+    """About how many rows the input has, from its size and the head's bytes per line."""
+    try:
+        size = os.fstat(stream.fileno()).st_size if not isinstance(stream, gzip.GzipFile) else 0
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        size = 0
+    lines = head.data.count(b"\n") if head.data is not None else head.text.count("\n")
+    if head.data is None or not size or not lines:
+        return lines + 1
+    return int(size / (len(head.data) / lines) * 1.05) + 1024
+
+
+def _arrow():
+    """pyarrow and its CSV reader, when installed and not turned off by FITBP_CSV_PARSER=numpy."""
+    if os.environ.get("FITBP_CSV_PARSER", "").strip().lower() == "numpy":
+        return None
+    try:
+        import pyarrow
+        import pyarrow.csv
+    except ImportError:
+        return None
+    return pyarrow, pyarrow.csv
 
 
 def _number(cell):

@@ -33,7 +33,7 @@ def unit_exponent(values):
     """e with 2**e at or just below max |values|: dividing by it is exact in binary
     floating point, and keeps squares of the quotients far from overflow."""
     values = np.asarray(values)
-    biggest = float(np.max(np.abs(values))) if values.size else 0.0
+    biggest = max(float(np.max(values)), -float(np.min(values))) if values.size else 0.0
     if biggest == 0.0 or not math.isfinite(biggest):
         return 0
     return math.frexp(biggest)[1] - 1
@@ -136,9 +136,25 @@ def loss_graph(design, y, coefficients, loss="mse", delta=1.0):
     raise ValueError(f"unknown loss {loss!r}")
 
 
+def triangle_loss_graph(triangle, coefficients):
+    """mean((V a − y)²) over all n points through the data's triangle (fitbp.moments):
+    (‖R a − z‖² + ρ²) / n, the same function of a in a graph of d + 1 rows."""
+    residual = residual_graph(triangle.r, triangle.z, coefficients)
+    return ((residual ** 2).sum() + triangle.rest) * (1.0 / triangle.count)
+
+
 def loss_and_gradient(design, y, k, loss="mse", delta=1.0):
     """One backprop pass: the loss at k and its gradient, both from the graph."""
+    return _backprop(k, lambda a: loss_graph(design, y, a, loss, delta))
+
+
+def triangle_loss_and_gradient(triangle, k):
+    """One backprop pass of the mean squared error over all the points, through their triangle."""
+    return _backprop(k, lambda a: triangle_loss_graph(triangle, a))
+
+
+def _backprop(k, build):
     a = graph.parameter(k, "a")
-    value = loss_graph(design, y, a, loss, delta)
+    value = build(a)
     value.backward()
     return float(value.value), a.grad

@@ -48,41 +48,43 @@ def adam(objective, k, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         k = k - lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
-def data_preconditioner(design):
-    """M = (n/2) (V^T V)^-1, from the R of a QR factorisation of the design matrix V.
+def preconditioner(r, count):
+    """g -> M g with M = (n/2) (RᵀR)⁻¹, the inverse Hessian of the mean squared error over n points.
 
-    Preconditioned conjugate gradient with M is plain conjugate gradient in
-    coordinates where the data's own polynomials are orthonormal, so the
-    loss's Hessian becomes the identity: one step reaches the optimum when
-    the arithmetic is exact, a few more when it is not.  The parameters stay
-    the Taylor coefficients; only the search directions change.  R comes from
-    QR when V is ill-conditioned, so that forming it does not square the
-    condition number; from the Cholesky factor of V^T V, ten times quicker,
-    when that loses nothing that matters.
-
-    Returns the function g -> M g, the condition number of V and R itself.
+    R is the data's triangle (fitbp.moments), with RᵀR = VᵀV.  Steps by M are
+    steps in coordinates where the data's own polynomials are orthonormal,
+    so the loss's Hessian becomes the identity; the parameters stay the
+    Taylor coefficients, only the directions change.
     """
-    n = design.shape[0]
-    r = _cholesky_factor(design)
-    if r is None:
-        r = np.linalg.qr(design, mode="r")
     diagonal = np.abs(np.diag(r))
     floor = diagonal.max() * np.finfo(float).eps if diagonal.size else 0.0
     guarded = r + np.diag(np.where(diagonal > floor, 0.0, floor))  # a dependent column must not divide by 0
     inverse = np.linalg.inv(guarded)
-    with np.errstate(all="ignore"):
-        condition = float(np.linalg.cond(r))
-    return (lambda g: (n / 2.0) * (inverse @ (inverse.T @ g))), condition, r
+    return lambda g: (count / 2.0) * (inverse @ (inverse.T @ g))
 
 
-def _cholesky_factor(design, most_condition=1e5):
-    """R with R^T R = V^T V from the Gram matrix, or None where squaring cond(V) would cost digits."""
-    try:
-        r = np.linalg.cholesky(design.T @ design).T
-    except np.linalg.LinAlgError:
-        return None
-    with np.errstate(all="ignore"):
-        return r if np.linalg.cond(r) < most_condition else None
+def newton(objective, k, precondition, tol, floor=0.0):
+    """Newton's method on a quadratic loss, k <- k - M g; returns whether it converged.
+
+    With M the exact inverse Hessian, the first step lands on the optimum
+    when the arithmetic is exact.  The next pass measures what rounding left:
+    g^T M g / 2 is the loss still to gain, and training ends when it is below
+    ``tol`` times the loss, usually at the second pass.  Each further step
+    refines the last, as iterative refinement does for a linear solve.
+    """
+    best_k, best = k, np.inf
+    while True:
+        loss, grad = objective(k)
+        yield k, loss
+        if not loss < best:  # a step that gained nothing: rounding is all that is left
+            if loss > best:
+                yield best_k, best
+            return False
+        best_k, best = k, loss
+        step = precondition(grad)
+        if not grad @ step > 2 * (tol * loss + floor):
+            return True
+        k = k - step
 
 
 def conjugate_gradient(objective, hessian_times, k, precondition, tol, floor=0.0):
@@ -130,4 +132,6 @@ def conjugate_gradient(objective, hessian_times, k, precondition, tol, floor=0.0
             rz = rz_next
 
 
-OPTIMIZERS = ("cg", "gd", "momentum", "adam")
+OPTIMIZERS = ("newton", "cg", "gd", "momentum", "adam")
+EXACT = ("newton", "cg")
+"""The optimisers that use the quadratic's exact curvature: mse only, and no learning rate."""

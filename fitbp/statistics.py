@@ -37,7 +37,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from fitbp import model
+from fitbp import model, moments
 
 SINGULAR_CONDITION = 1e15
 """Beyond this condition number of V, the coefficients' errors are not determined in float64."""
@@ -45,11 +45,13 @@ LARGE_DOF = 1e4
 """From here on the Cornish–Fisher expansion alone is exact to float64."""
 
 
-def fit_statistics(polynomial, x, y, r=None):
+def fit_statistics(polynomial, x, y, r=None, residuals=None):
     """The statistics of ``polynomial`` as a least-squares fit to the points (x, y), JSON-ready.
 
     ``r``, when the caller has it, is an R with RᵀR = VᵀV (the trainer's
-    preconditioner keeps one); without it V is built and factorised here.
+    triangle of the data); without it, it is gathered here.  ``residuals``,
+    when the caller has them, are fitbp.moments.Residuals in units of
+    2**unit_exponent(y).
 
     Keys:
 
@@ -72,23 +74,23 @@ def fit_statistics(polynomial, x, y, r=None):
         raise ValueError(f"x and y differ in length ({x.size} and {y.size})")
     n, p = x.size, polynomial.degree + 1
     exponent = model.unit_exponent(y)
-    residual = _scaled_residuals(polynomial, x, y, exponent)
+    sums = residuals or moments.residuals(polynomial, x, y, exponent)
     result = {"dof": n - p, "residual_mean": None, "residual_std": None, "reduced_chi2": None,
               "taylor_stderr": None, "stderr": None, "covariance": None, "stderr_note": None}
-    if residual is None:
+    if not sums.finite:
         result["stderr_note"] = "the residuals are beyond the range of float64, so no statistics can be given"
         return result
     if n:
-        result["residual_mean"] = _unscale(float(np.mean(residual)), exponent)
-        result["residual_std"] = _unscale(float(np.std(residual)), exponent)
-    chi2 = float(np.dot(residual, residual)) / (n - p) if n > p else None  # in units of 2**exponent squared
+        result["residual_mean"] = _unscale(sums.mean, exponent)
+        result["residual_std"] = _unscale(math.sqrt(sums.spread / n), exponent)
+    chi2 = sums.squares / (n - p) if n > p else None  # in units of 2**exponent squared
     if chi2 is not None:
         result["reduced_chi2"] = _unscale(chi2, 2 * exponent)
     problem = _why_no_uncertainty(n, p, x)
     inverse = None
     if problem is None:
         if r is None:
-            r = np.linalg.qr(model.design_matrix(polynomial.scaled(x), p - 1), mode="r")
+            r = moments.triangle(x, y, polynomial.center, polynomial.scale, math.ldexp(1.0, exponent), p - 1).r
         inverse, condition = _inverse_r(r)
         if not condition < SINGULAR_CONDITION:
             problem = (f"the design matrix is numerically singular (condition number {condition:.1e}): "
@@ -108,7 +110,7 @@ def _why_no_uncertainty(n, p, x):
     if n == p:
         return (f"no degrees of freedom left: as many coefficients as points ({n}), so the curve passes "
                 "through every point and nothing is left to estimate the noise from")
-    distinct = np.unique(x).size
+    distinct = moments.distinct_up_to(x, p)
     if distinct < p:
         return (f"only {distinct} distinct x values for {p} coefficients: the data do not determine "
                 "the coefficients, so their errors are undefined")
@@ -130,13 +132,6 @@ def _errors(inverse, chi2, exponent, center, scale):
     return {"taylor_stderr": taylor, "stderr": raw,
             "covariance": None if covariance is None else covariance.tolist(),
             "stderr_note": "; ".join(notes) or None}
-
-
-def _scaled_residuals(polynomial, x, y, exponent):
-    """(y − ŷ) / 2**exponent, or None when they are not finite."""
-    with np.errstate(all="ignore"):
-        residual = np.ldexp(y, -exponent) - np.ldexp(polynomial(x), -exponent)
-    return residual if np.all(np.isfinite(residual)) else None
 
 
 def _unscale(value, exponent):

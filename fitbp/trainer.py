@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
-from fitbp import model, optimizers
+from fitbp import model, moments, optimizers
 from fitbp.errors import FitbpError, at
 from fitbp.loader import Points  # noqa: F401  (re-exported for library callers)
 
 DEFAULT_TOL = 1e-12
-DEFAULT_EPOCHS = {"cg": 1000, "gd": 10000, "momentum": 10000, "adam": 10000}
+DEFAULT_EPOCHS = {"newton": 100, "cg": 1000, "gd": 10000, "momentum": 10000, "adam": 10000}
 DIGITS_WARNING = 6.0
 """Warn when the raw-power coefficients lose more digits than this."""
 CONDITION_WARNING = 1e8
@@ -117,8 +117,8 @@ def check_settings(degree, optimizer, lr, epochs, tol, loss="mse"):
         raise FitbpError(f"unknown optimizer {optimizer!r} (choose from {', '.join(optimizers.OPTIMIZERS)})")
     if loss not in model.LOSSES:
         raise FitbpError(f"unknown loss {loss!r} (choose from {', '.join(model.LOSSES)})")
-    if optimizer == "cg" and loss != "mse":
-        raise FitbpError(f"cg takes exact steps on the quadratic mse loss; for --loss {loss} use "
+    if optimizer in optimizers.EXACT and loss != "mse":
+        raise FitbpError(f"{optimizer} takes exact steps on the quadratic mse loss; for --loss {loss} use "
                          "--optimizer adam, momentum or gd")
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise FitbpError(f"the learning rate must be a positive number, not {lr}")
@@ -130,13 +130,26 @@ def check_settings(degree, optimizer, lr, epochs, tol, loss="mse"):
 
 @dataclass
 class Problem:
-    """The data as the optimisers see it: t in [-1, 1], y in units of a power of two."""
+    """The data as the optimisers see it: t in [-1, 1], y in units of a power of two.
 
-    design: np.ndarray
-    target: np.ndarray
+    ``triangle`` holds all that the mean squared error needs (fitbp.moments);
+    ``design`` and ``target``, the whole data in these units, are built only
+    for the losses that need every residual (mae, huber) and for showing the
+    graph of the whole data.
+    """
+
+    triangle: moments.Triangle
     center: float
     scale: float
     y_unit: float
+    design: np.ndarray | None = None
+    target: np.ndarray | None = None
+
+    @property
+    def floor(self):
+        """A loss change this small is below float64's resolution of the data."""
+        t = self.triangle
+        return 1e-28 * (float(t.z @ t.z) + t.rest) / t.count
 
 
 def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT_TOL, seed=0,
@@ -145,14 +158,14 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
 
     ``degree`` "auto" (or None) chooses it: peaks + valleys + 2, confirmed by
     cross-validation among its neighbours (fitbp.selection).
-    ``optimizer`` defaults to cg for the mse loss and adam for mae and huber,
-    which start from the least-squares fit.  ``delta`` is huber's threshold
-    in y units (default: 1.345 robust standard deviations of the
+    ``optimizer`` defaults to newton for the mse loss and adam for mae and
+    huber, which start from the least-squares fit.  ``delta`` is huber's
+    threshold in y units (default: 1.345 robust standard deviations of the
     least-squares residuals).  ``on_epoch(epoch, loss)`` is called after
     every pass, for progress displays.  Raises FitbpError for data that
     cannot carry such a fit and for training that diverges.
     """
-    optimizer = optimizer or ("cg" if loss == "mse" else "adam")
+    optimizer = optimizer or ("newton" if loss == "mse" else "adam")
     selection = None
     if degree in (None, "auto"):  # peaks + valleys + 2, checked by cross-validation
         from fitbp.selection import select_degree
@@ -160,45 +173,46 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
         selection = select_degree(points, seed=seed)
         degree = selection.chosen
     check_settings(degree, optimizer, lr, epochs, tol, loss)
-    problem = prepare(points, degree)
-    x, y, y_unit = points.x, points.y, problem.y_unit
-    lr = None if optimizer == "cg" else lr or optimizers.DEFAULT_LR[optimizer]
+    problem = prepare(points, degree, whole=loss != "mse")
+    lr = None if optimizer in optimizers.EXACT else lr or optimizers.DEFAULT_LR[optimizer]
     epochs = epochs or DEFAULT_EPOCHS[optimizer]
 
     started = time.perf_counter()
-    precondition, condition, r = optimizers.data_preconditioner(problem.design)
+    precondition = optimizers.preconditioner(problem.triangle.r, problem.triangle.count)
     start = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
     scaled_delta = None
     if loss != "mse":  # robust losses start where least squares ends
         start = _least_squares(problem, precondition, start)
         if loss == "huber":
-            scaled_delta = delta / y_unit if delta else huber_delta(problem, start)
+            scaled_delta = delta / problem.y_unit if delta else huber_delta(problem, start)
     if loss != "mse" and _interpolates(problem, start):
         steps = _settled(start, _objective(problem, loss, scaled_delta)(start)[0])
     else:
         steps = _steps(optimizer, problem, start, lr, tol, precondition, loss, scaled_delta)
-    unit = y_unit if loss == "mae" else y_unit * y_unit
-    k, history, converged, snapshots = _descend(steps, epochs, tol, lr, on_epoch, judge=optimizer != "cg",
-                                                unit=unit, floor=_floor(problem))
+    unit = problem.y_unit if loss == "mae" else problem.y_unit * problem.y_unit
+    k, history, converged, snapshots = _descend(steps, epochs, tol, lr, on_epoch,
+                                                judge=optimizer not in optimizers.EXACT, unit=unit,
+                                                floor=problem.floor)
     seconds = time.perf_counter() - started
 
     polynomial = _polynomial(k, problem, points.source)
-    mse, rmse, r2 = _quality(polynomial, x, y, y_unit)
+    residuals = moments.residuals(polynomial, points.x, points.y, model.unit_exponent(points.y))
+    mse, rmse, r2 = _quality(residuals, problem.y_unit)
     result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
-                       seconds, [float(v) * unit for v in history], condition, loss=loss,
-                       delta=scaled_delta * y_unit if scaled_delta else None,
-                       snapshots=[(epoch, tuple(float(a) * y_unit for a in c)) for epoch, c in snapshots])
-    result.statistics = _statistics(polynomial, x, y, loss, r)
+                       seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
+                       delta=scaled_delta * problem.y_unit if scaled_delta else None,
+                       snapshots=[(epoch, tuple(float(a) * problem.y_unit for a in c)) for epoch, c in snapshots])
+    result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals)
     result.selection = selection.to_dict() if selection else None
     result.warnings.extend(_warnings(result, epochs))
     return result
 
 
-def _statistics(polynomial, x, y, loss, r):
+def _statistics(polynomial, points, loss, r, residuals):
     """The least-squares statistics of the fit; for robust losses only what still holds."""
     from fitbp import statistics
 
-    found = statistics.fit_statistics(polynomial, x, y, r)
+    found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals)
     if loss != "mse":
         for key in ("stderr", "taylor_stderr", "covariance", "reduced_chi2"):
             found[key] = None
@@ -206,42 +220,50 @@ def _statistics(polynomial, x, y, loss, r):
     return found
 
 
-def prepare(points, degree):
-    """The scaled problem for a degree-``degree`` fit, or a FitbpError if the data cannot carry it."""
+def prepare(points, degree, whole=True):
+    """The scaled problem for a degree-``degree`` fit, or a FitbpError if the data cannot carry it.
+
+    ``whole`` also builds the design matrix of all the points, for the losses
+    and displays that need every residual.
+    """
     x = np.asarray(points.x, dtype=np.float64)
     y = np.asarray(points.y, dtype=np.float64)
-    distinct = np.unique(x).size
+    distinct = moments.distinct_up_to(x, degree + 1)
     if distinct < degree + 1:
         raise at(points.source, None,
                  f"degree {degree} needs at least {degree + 1} distinct x values, the data has {distinct}")
     center, scale = model.scaling(x)
     y_unit = power_of_two_near(y)
-    return Problem(model.design_matrix((x - center) / scale, degree), y / y_unit, center, scale, y_unit)
-
-
-def _floor(problem):
-    """A loss change this small is below float64's resolution of the data."""
-    return 1e-28 * float(np.mean(problem.target * problem.target))
+    problem = Problem(moments.triangle(x, y, center, scale, y_unit, degree), center, scale, y_unit)
+    if whole:
+        problem.design = model.design_matrix((x - center) / scale, degree)
+        problem.target = y / y_unit
+    return problem
 
 
 def _objective(problem, loss="mse", delta=None):
+    if loss == "mse" and problem.design is None:
+        return lambda k: model.triangle_loss_and_gradient(problem.triangle, k)
     return lambda k: model.loss_and_gradient(problem.design, problem.target, k, loss, delta)
 
 
 def _steps(optimizer, problem, start, lr, tol, precondition, loss="mse", delta=None):
+    if optimizer == "newton":
+        return optimizers.newton(_objective(problem), start, precondition, tol, problem.floor)
     if optimizer == "cg":
-        zeros = np.zeros_like(problem.target)
+        curvature = replace(problem.triangle, z=np.zeros_like(problem.triangle.z), rest=0.0)
         return optimizers.conjugate_gradient(
-            _objective(problem), lambda p: model.loss_and_gradient(problem.design, zeros, p)[1], start,
-            precondition, tol, _floor(problem))
+            _objective(problem), lambda p: model.triangle_loss_and_gradient(curvature, p)[1], start,
+            precondition, tol, problem.floor)
     step = {"gd": optimizers.gradient_descent, "momentum": optimizers.momentum, "adam": optimizers.adam}
     return step[optimizer](_objective(problem, loss, delta), start, lr)
 
 
 def _least_squares(problem, precondition, start):
-    """The mse optimum by cg: where robust losses begin."""
+    """The mse optimum by newton, through the data's triangle: where robust losses begin."""
     k = start
-    for k, _ in _steps("cg", problem, start, None, DEFAULT_TOL, precondition):
+    objective = lambda k: model.triangle_loss_and_gradient(problem.triangle, k)  # noqa: E731
+    for k, _ in optimizers.newton(objective, start, precondition, DEFAULT_TOL, problem.floor):
         pass
     return k
 
@@ -315,15 +337,12 @@ def _descend(steps, epochs, tol, lr, on_epoch, judge, unit, floor):
             return finish(False)
 
 
-def _quality(polynomial, x, y, y_unit):
-    """MSE, RMSE and R² from the actual residuals, in y units scaled so that nothing
+def _quality(residuals, y_unit):
+    """MSE, RMSE and R² from the actual residuals, summed in y units scaled so that nothing
     overflows or underflows on the way: the RMSE of y near 1e300 is still a number."""
     with np.errstate(all="ignore"):
-        residual = y / y_unit - polynomial(x) / y_unit
-        mse_scaled = float(np.mean(residual * residual))
-        spread = y / y_unit - np.mean(y / y_unit)
-        variance = float(np.mean(spread * spread))
-    r2 = 1.0 - mse_scaled / variance if variance > 0 else None
+        mse_scaled = residuals.squares / residuals.count if residuals.finite else math.inf
+    r2 = 1.0 - residuals.squares / residuals.y_spread if residuals.y_spread > 0 and residuals.finite else None
     return mse_scaled * y_unit * y_unit, math.sqrt(mse_scaled) * y_unit, r2
 
 
@@ -331,7 +350,8 @@ def _warnings(result, epochs):
     found = []
     if not result.converged:
         found.append(f"training stopped after {epochs} epochs without converging; raise --epochs, loosen --tol"
-                     + (", or use --optimizer cg" if result.loss == "mse" and result.optimizer != "cg" else ""))
+                     + (", or use --optimizer newton" if result.loss == "mse"
+                        and result.optimizer not in optimizers.EXACT else ""))
     if result.condition > CONDITION_WARNING:
         found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): float64 cannot "
                      "pin its coefficients down, so they are unreliable and may miss the least-squares "

@@ -96,7 +96,7 @@ def test_bad_columns_are_data_errors(options, message, tmp_path):
     ["--degree", "2", "--lr", "-1"],
     ["--degree", "2", "--lr", "nan"],
     ["--degree", "2", "--epochs", "0"],
-    ["--degree", "2", "--optimizer", "newton"],
+    ["--degree", "2", "--optimizer", "lbfgs"],
     ["--degree", "2", "--tol", "inf"],
     ["--degree", "2", "--frobnicate"],
 ])

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from fitbp import loader
 from fitbp.errors import FitbpError
 from fitbp.loader import load_points
 
@@ -160,9 +161,9 @@ def test_missing_file_and_directory(tmp_path):
 def test_unreadable_file(tmp_path, monkeypatch):
     path = write(tmp_path, "x,y\n1,2\n")
     if os.geteuid() == 0:  # root reads every file: make the read fail as it would for a user
-        def refuse(self):
+        def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
-        monkeypatch.setattr(type(path), "read_bytes", refuse)
+        monkeypatch.setattr(loader, "open", refuse, raising=False)
     else:
         path.chmod(0)
     with pytest.raises(FitbpError, match="points.csv: permission denied"):

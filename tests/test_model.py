@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from numpy.polynomial import Polynomial
 
+from fitbp import model, moments
 from fitbp.model import TaylorPolynomial, design_matrix, scaling
 
 
@@ -63,3 +64,49 @@ def test_digits_lost_is_small_near_zero_and_large_for_years(rng):
     raw = np.polynomial.polynomial.polyval(years, p.raw_coefficients())
     actual = np.log10(np.max(np.abs(raw - p(years))) / np.max(np.abs(p(years))) / 2.2e-16)
     assert abs(actual - lost) < 2.5
+
+
+def whole_and_triangle(x, y, degree):
+    center, scale = model.scaling(x)
+    t = (x - center) / scale
+    return model.design_matrix(t, degree), moments.triangle(x, y, center, scale, 1.0, degree)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, moments.CHUNK])
+@pytest.mark.parametrize("spread", ["uniform", "clustered"])
+def test_the_triangle_graph_is_the_whole_data_graph(chunk, spread, rng, monkeypatch):
+    """(‖Ra − z‖² + ρ²)/n and its backprop gradient equal mean((Va − y)²) and 2/n Vᵀ(Va − y), for
+    power sums and (clustered x: cond(V) > 1e5) for Householder QR, cut into chunks anywhere."""
+    monkeypatch.setattr(moments, "CHUNK", chunk)
+    x = rng.uniform(-3, 5, 500) if spread == "uniform" else np.r_[rng.normal(0, 1e-4, 495), [-1, -.5, 0.5, 1, 2]]
+    y = np.cos(x) + rng.normal(0, 0.1, x.size)
+    design, triangle = whole_and_triangle(x, y, 6)
+    assert (triangle.condition < moments.GRAM_CONDITION) == (spread == "uniform")
+    for k in (rng.normal(size=7), np.linalg.lstsq(design, y, rcond=None)[0]):
+        loss, grad = model.triangle_loss_and_gradient(triangle, k)
+        residual = design @ k - y
+        assert loss == pytest.approx(np.mean(residual ** 2), rel=1e-9)
+        np.testing.assert_allclose(grad, 2 / x.size * design.T @ residual, rtol=1e-7,
+                                   atol=1e-9 * np.abs(design.T @ y).max() / x.size)
+        assert model.loss_and_gradient(design, y, k)[0] == pytest.approx(loss, rel=1e-9)
+
+
+def test_residual_sums_merge_chunks_without_cancelling(rng, monkeypatch):
+    monkeypatch.setattr(moments, "CHUNK", 33)
+    x = rng.uniform(0, 1, 1000)
+    y = 1e8 + x + rng.normal(0, 1e-3, x.size)  # a mean far larger than the spread
+    p = model.TaylorPolynomial((1e8,), 0.0, 1.0)
+    sums = moments.residuals(p, x, y, 0)
+    r = y - 1e8
+    assert sums.count == 1000 and sums.finite
+    assert sums.squares == pytest.approx(r @ r, rel=1e-12)
+    assert sums.mean == pytest.approx(r.mean(), rel=1e-12)
+    assert sums.spread == pytest.approx(np.sum((r - r.mean()) ** 2), rel=1e-9)
+    assert sums.y_spread == pytest.approx(np.sum((y - y.mean()) ** 2), rel=1e-6)
+
+
+def test_distinct_values_are_counted_up_to_a_limit(monkeypatch):
+    monkeypatch.setattr(moments, "CHUNK", 4)
+    x = np.array([3.0, 3.0, 1.0, 3.0, 1.0, -0.0, 0.0, 3.0, 2.0])
+    assert moments.distinct_up_to(x, 10) == 4
+    assert moments.distinct_up_to(x, 3) == 3

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from fitbp import graph
 from fitbp.errors import FitbpError
 from fitbp.loader import Points
 from fitbp.trainer import fit_points
@@ -32,10 +33,35 @@ def datasets():
         yield name, x, y
 
 
+@pytest.fixture
+def passes(monkeypatch):
+    """Counts the backward passes of the computing graph."""
+    count = [0]
+    backward = graph.Node.backward
+
+    def counted(node):
+        count[0] += 1
+        return backward(node)
+
+    monkeypatch.setattr(graph.Node, "backward", counted)
+    return count
+
+
 @pytest.mark.parametrize("name, x, y", list(datasets()), ids=lambda v: v if isinstance(v, str) else "")
-def test_default_optimizer_reaches_the_least_squares_optimum(name, x, y):
+def test_default_optimizer_reaches_the_least_squares_optimum_in_few_passes(name, x, y, passes):
     for degree in range(11):
+        passes[0] = 0
         result = fit_points(Points(x, y), degree)
+        best = lstsq_mse(x, y, degree)
+        assert result.converged and result.optimizer == "newton"
+        assert abs(result.mse - best) <= 1e-9 * best, (degree, result.mse, best)
+        assert passes[0] <= 2 * (degree + 1), (degree, passes[0])
+
+
+@pytest.mark.parametrize("name, x, y", list(datasets())[::3], ids=lambda v: v if isinstance(v, str) else "")
+def test_conjugate_gradient_reaches_the_optimum_too(name, x, y):
+    for degree in (0, 3, 7, 10):
+        result = fit_points(Points(x, y), degree, optimizer="cg")
         best = lstsq_mse(x, y, degree)
         assert result.converged
         assert abs(result.mse - best) <= 1e-9 * best, (degree, result.mse, best)
@@ -94,7 +120,7 @@ def test_too_few_distinct_x_is_an_error():
 
 @pytest.mark.parametrize("settings, message", [
     ({"degree": -1}, "degree"),
-    ({"degree": 2, "optimizer": "newton"}, "unknown optimizer"),
+    ({"degree": 2, "optimizer": "lbfgs"}, "unknown optimizer"),
     ({"degree": 2, "optimizer": "gd", "lr": 0.0}, "learning rate"),
     ({"degree": 2, "optimizer": "gd", "lr": float("nan")}, "learning rate"),
     ({"degree": 2, "epochs": 0}, "epochs"),

@@ -1,0 +1,158 @@
+"""What a least-squares fit needs of a million points, gathered a chunk at a time.
+
+For the design matrix V (columns t**0 … t**d) and the targets y, factor
+[V y] = Q [[R, z], [0, ρ]].  Then for every coefficient vector a
+
+    ‖V a − y‖² = ‖R a − z‖² + ρ²
+
+exactly: the mean squared error over n points, and so its gradient, is a
+small graph on the (d+1)×(d+1) triangle R.  The triangle comes from the
+data's power sums (Σ tᵏ, Σ tᵏ y, Σ y²), which are sums and so stream over
+chunks; where the data are too ill-conditioned for that (forming VᵀV squares
+the condition number), from Householder QR merged chunk by chunk instead.
+Either way memory holds one chunk's Vandermonde matrix, never the whole one.
+
+The fit is then judged on its actual residuals, summed in a second pass,
+not on ρ, which a formula would give with its digits cancelled away.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fitbp import model
+
+CHUNK = 1 << 16
+"""Rows per chunk: the chunk's powers stay in the processor's cache."""
+GRAM_CONDITION = 1e5
+"""Below this condition number of V, power sums lose nothing that matters (cond(VᵀV) < 1e10)."""
+
+
+def spans(count):
+    """Slices that cover range(count) a chunk at a time."""
+    return (slice(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK))
+
+
+@dataclass(frozen=True)
+class Triangle:
+    """R, z and ρ² of [V y] for n points: the data as the least-squares loss sees it."""
+
+    r: np.ndarray
+    z: np.ndarray
+    rest: float
+    count: int
+    condition: float
+    """cond(V) = cond(R): how much rounding in the data the coefficients can amplify."""
+
+
+def triangle(x, y, center, scale, y_unit, degree):
+    """The Triangle of the points in t = (x - center) / scale and y / y_unit."""
+    r, z, rest = _from_power_sums(x, y, center, scale, y_unit, degree)
+    condition = _condition(r) if r is not None else math.inf
+    if not condition < GRAM_CONDITION:
+        r, z, rest = _from_householder(x, y, center, scale, y_unit, degree)
+        condition = _condition(r)
+    return Triangle(r, z, rest, int(x.size), condition)
+
+
+def _from_power_sums(x, y, center, scale, y_unit, degree):
+    """R from the Cholesky factor of VᵀV = [Σ t^(i+j)], z = R⁻ᵀ Vᵀy, ρ² = Σy² − ‖z‖²; None when VᵀV is not
+    positive definite in float64."""
+    sums, moments, squares = np.zeros(2 * degree + 1), np.zeros(degree + 1), 0.0
+    for part in spans(x.size):
+        t = (x[part] - center) / scale
+        w = y[part] / y_unit
+        power = np.ones_like(t)
+        sums[0] += t.size
+        moments[0] += w.sum()
+        squares += float(w @ w)
+        for k in range(1, 2 * degree + 1):
+            power *= t
+            sums[k] += power.sum()
+            if k <= degree:
+                moments[k] += power @ w
+    index = np.arange(degree + 1)
+    try:
+        r = np.linalg.cholesky(sums[np.add.outer(index, index)]).T
+    except np.linalg.LinAlgError:
+        return None, None, None
+    z = np.linalg.solve(r.T, moments)
+    return r, z, max(squares - float(z @ z), 0.0)
+
+
+def _from_householder(x, y, center, scale, y_unit, degree):
+    """R, z and ρ² by QR of [V y], one chunk stacked under the triangle so far at a time."""
+    width = degree + 2
+    top = np.zeros((0, width))
+    for part in spans(x.size):
+        block = np.empty((part.stop - part.start, width))
+        block[:, :-1] = model.design_matrix((x[part] - center) / scale, degree)
+        block[:, -1] = y[part] / y_unit
+        top = np.linalg.qr(np.vstack([top, block]), mode="r")
+    full = np.zeros((width, width))
+    full[:top.shape[0]] = top
+    return full[:-1, :-1], full[:-1, -1], float(full[-1, -1] ** 2)
+
+
+def _condition(r):
+    with np.errstate(all="ignore"):
+        condition = float(np.linalg.cond(r))
+    return condition if math.isfinite(condition) else math.inf
+
+
+@dataclass(frozen=True)
+class Residuals:
+    """Sums over the residuals y − ŷ and over y, all in units of 2**exponent.
+
+    Means and spreads are merged chunk by chunk (Chan et al.), each chunk's
+    own computed about its own mean, so no digits cancel.
+    """
+
+    count: int
+    squares: float
+    """Σ r²: n times the mean squared error."""
+    mean: float
+    spread: float
+    """Σ (r − mean)²."""
+    y_mean: float
+    y_spread: float
+    """Σ (y − ȳ)²: n times the variance of y, for R²."""
+    finite: bool
+
+
+def residuals(polynomial, x, y, exponent):
+    """The Residuals of ``polynomial`` over the points, in one pass of chunks."""
+    count, squares, mean, spread, y_mean, y_spread, finite = 0, 0.0, 0.0, 0.0, 0.0, 0.0, True
+    with np.errstate(all="ignore"):
+        for part in spans(x.size):
+            w = np.ldexp(y[part], -exponent)
+            r = w - np.ldexp(polynomial(x[part]), -exponent)
+            finite = finite and bool(np.isfinite(r).all())
+            size = r.size
+            squares += float(r @ r)
+            mean, spread = _merge(count, mean, spread, size, r)
+            y_mean, y_spread = _merge(count, y_mean, y_spread, size, w)
+            count += size
+    return Residuals(count, squares, mean, spread, y_mean, y_spread, finite)
+
+
+def _merge(count, mean, spread, size, values):
+    """Mean and Σ(v − mean)² of count values so far and ``values`` after them."""
+    part_mean = float(np.mean(values))
+    part_spread = float(np.sum((values - part_mean) ** 2))
+    total = count + size
+    delta = part_mean - mean
+    return mean + delta * size / total, spread + part_spread + delta * delta * count * size / total
+
+
+def distinct_up_to(x, most):
+    """How many distinct values x has, counting no further than ``most``."""
+    seen = set()
+    for part in spans(x.size):
+        seen.update(np.unique(x[part])[:most].tolist())
+        if len(seen) >= most:
+            return most
+    return len(seen)

@@ -1,0 +1,140 @@
+"""The loader's three readings of a block agree: pyarrow's parser (when installed),
+numpy's, and the careful line-by-line one, down to the error line and the last bit.
+
+The fast parsers only ever accept a block; whenever they refuse, the careful
+reading decides.  So the property to hold is: whatever a fast parser accepts,
+the careful reading gives bit for bit the same numbers, and any input, cut into
+blocks anywhere, gives the same result or the same error.
+"""
+
+import gzip
+import io
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fitbp import loader
+from fitbp.errors import FitbpError
+
+pyarrow = pytest.importorskip("pyarrow", reason="the optional fast parser is not installed")
+
+READINGS = ("arrow", "numpy", "careful")
+
+
+def read(data, reading, block=loader.BLOCK, **options):
+    """load_points of ``data`` through one reading: (x, y, skipped, first_skip) or the error text."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loader, "BLOCK", block)
+        patch.setattr(loader, "ARROW_FROM", 0)  # every block, however small, goes to pyarrow
+        if reading == "numpy":
+            patch.setenv("FITBP_CSV_PARSER", "numpy")
+        elif reading == "careful":
+            patch.setattr(loader._Table, "_fast", lambda self, data: None)
+        else:
+            patch.delenv("FITBP_CSV_PARSER", raising=False)
+        try:
+            points = loader.load_points("-", stdin=io.BytesIO(data), **options)
+        except FitbpError as e:
+            return str(e)
+        return points.x.tobytes(), points.y.tobytes(), points.skipped, points.first_skip
+
+
+def agree(data, **options):
+    results = {reading: read(data, reading, **options) for reading in READINGS}
+    assert results["arrow"] == results["careful"], data
+    assert results["numpy"] == results["careful"], data
+    return results["careful"]
+
+
+CASES = [
+    b"x,y\n1,2\n3,4\n",
+    b"1,2\n3,4\n5,6",  # no header, no final newline
+    b"x,y\r\n1,2\r\n3,4\r\n",
+    b"x,y\n1,2\r3,4\n",  # a lone CR inside a line
+    b"x,y\n1,2\n\n3,4\n",
+    b"x,y\n1,2\n   \n3,4\n",
+    b"x,y\n1,2\n# note\n3,4\n",
+    b"x,y\n1,2\n3\n",
+    b"x,y\n1,2\n3,4,5\n",
+    b"x,y\n1,2\n3,\n",
+    b"x,y\n1,2\n3,nan\n",
+    b"x,y\n1,2\n3,inf\n",
+    b"x,y\n1,2\n3,1e400\n",
+    b"x,y\n1,2\n3,1_000\n",
+    b'x,y\n1,2\n"3",4\n',
+    b"x,y\n1, 2\n 3 ,4\n",
+    b"x,y\n+1,-.5\n5.,1E-3\n",
+    b"x,y\n1,2\n3,0x10\n",
+    b"x,y\n1,2\n3,\xc3\xa9\n",
+    b"x,y\n1,2\n3,\xff\n",
+    b"x;y\n1,5;2\n3;4\n",
+    b"x\ty\n1\t2\n3\t4\n",
+    b"x y\n1  2\n3 4\n",
+    b"a,b,c\n1,2,3\n4,5,6\n",
+]
+
+
+@pytest.mark.parametrize("data", CASES)
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_every_reading_agrees_on_untidy_input(data, skip_invalid):
+    agree(data, skip_invalid=skip_invalid)
+
+
+@pytest.mark.parametrize("data", CASES)
+def test_cutting_into_blocks_changes_nothing(data):
+    whole = read(data, "careful")
+    for block in (3, 8, 17):
+        for reading in READINGS:
+            assert read(data, reading, block=block) == whole, (block, reading)
+
+
+def test_line_numbers_are_counted_across_blocks():
+    rows = [f"{i},{i * i}\n" for i in range(5000)]
+    rows[3210] = "3210,oops\n"
+    data = ("x,y\n" + "".join(rows)).encode()
+    for reading in READINGS:
+        message = read(data, reading, block=1000)
+        assert message == "<stdin>:3212: column 'y': 'oops' is not a number (--skip-invalid drops such rows)"
+    x, y, skipped, first_skip = agree(data, skip_invalid=True, block=1000)
+    assert skipped == 1 and first_skip.startswith("at line 3212:")
+    assert np.frombuffer(x).size == 4999
+
+
+def test_columns_chosen_by_name_and_number():
+    data = b"t,a,b\n1,2,3\n4,5,6\n"
+    x, y, *_ = agree(data, x="b", y="1")
+    assert np.frombuffer(x).tolist() == [3.0, 6.0] and np.frombuffer(y).tolist() == [1.0, 4.0]
+
+
+def test_gzip_is_read_block_by_block():
+    rows = "".join(f"{i / 7!r},{i / 3!r}\n" for i in range(20000))
+    data = gzip.compress(("x,y\n" + rows).encode())
+    x, y, *_ = agree(data, block=4096)
+    assert np.frombuffer(x).tolist() == [i / 7 for i in range(20000)]
+
+
+cell = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.floats(width=32).map(lambda v: f"{v:.3e}"),
+    st.integers(-10**20, 10**20).map(str),
+    st.text(alphabet="0123456789.eE+-_ \tinfa", max_size=8),
+)
+row = st.lists(cell, min_size=1, max_size=3).map(",".join)
+table = st.lists(row, min_size=1, max_size=12).map(lambda rows: "\n".join(["x,y", *rows]) + "\n")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table, st.booleans(), st.sampled_from([7, 64, loader.BLOCK]))
+def test_random_tables_read_the_same_every_way(text, skip_invalid, block):
+    agree(text.encode(), skip_invalid=skip_invalid, block=block)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=2, max_size=40))
+def test_fast_parsers_round_trip_every_float(values):
+    """Correct rounding: repr of any float64 reads back as that float64, through each parser."""
+    text = "x,y\n" + "".join(f"{v!r},{w!r}\n" for v, w in zip(values, reversed(values)))
+    x, y, *_ = agree(text.encode())
+    assert np.frombuffer(x).tolist() == values
