@@ -28,6 +28,7 @@ import numpy as np
 
 from fitbp.errors import FitbpError
 from fitbp.loader import Points
+from fitbp.moments import distinct_up_to
 from fitbp.trainer import fit_points, power_of_two_near
 
 MAX_RULE_DEGREE = 10
@@ -210,7 +211,7 @@ def _cross_validate(x, y, degree, fold):
     errors = []
     for k in range(folds):
         train, held = fold != k, fold == k
-        if np.unique(x[train]).size < degree + 1:
+        if distinct_up_to(x[train], degree + 1) < degree + 1:
             return None, None
         fit = fit_points(Points(x[train], y[train]), degree)
         residual = fit.polynomial(x[held]) - y[held]
@@ -303,7 +304,8 @@ def select_degree(points, max_degree=None, folds=5, seed=0):
     _check_max(max_degree)
     turns = count_turning_points(x, y)
     rule = rule_degree(turns)
-    top = min(MAX_RULE_DEGREE if max_degree is None else max_degree, np.unique(x).size - 1)
+    most = MAX_RULE_DEGREE if max_degree is None else max_degree
+    top = min(most, distinct_up_to(x, most + 1) - 1)
     low, high = max(0, min(rule - 2, top)), max(0, min(rule + 2, top))
     selection = _choose(points, range(low, high + 1), folds, seed, turns, rule, top)
     selection.reason = f"{_plural(turns, 'turning point')} {'gives' if turns == 1 else 'give'} " \
@@ -319,7 +321,7 @@ def select_table(points, max_degree, folds=5, seed=0):
         raise FitbpError("select_table needs a max degree")
     turns = count_turning_points(x, y)
     rule = rule_degree(turns)
-    top = min(max_degree, np.unique(x).size - 1)
+    top = min(max_degree, distinct_up_to(x, max_degree + 1) - 1)
     selection = _choose(points, range(0, top + 1), folds, seed, turns, rule, top)
     if top < max_degree:
         selection.notes.append(f"degrees above {top} need more than the {top + 1} distinct x values "
