@@ -368,6 +368,7 @@ def graph(
     y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="Loss at the top of the graph."),
     fitted: bool = typer.Option(False, "--fitted", help="Show the graph at the trained coefficients, not the start."),
+    triangle: bool = typer.Option(False, "--triangle", help="Show the graph mse training runs: the same loss through the data's triangle R, z, ρ (d + 1 rows)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the starting coefficients."),
     dot_file: Optional[str] = typer.Option(None, "--dot", help="Also write the graph as Graphviz DOT to this file."),
 ):
@@ -388,6 +389,9 @@ def graph(
     from fitbp import graph as engine
     from fitbp import graphview, model, modelfile, report, trainer
 
+    if triangle and loss is not Loss.mse:
+        raise typer.BadParameter(f"the triangle is the mse loss's rewrite; {loss.value} needs every residual",
+                                 param_hint="--triangle")
     with reported():
         points = _points_or_sample(data, x, y)
         problem = trainer.prepare(points, degree)
@@ -396,8 +400,9 @@ def graph(
             result = trainer.fit_points(points, degree, loss=loss.value, seed=seed)
             k = np.array(result.polynomial.coefficients) / problem.y_unit
         a = engine.parameter(k, "a")
-        root = model.loss_graph(problem.design, problem.target, a, loss.value,
-                                trainer.huber_delta(problem, k) if loss is Loss.huber else 1.0)
+        root = model.triangle_loss_graph(problem.triangle, a) if triangle else model.loss_graph(
+            problem.design, problem.target, a, loss.value,
+            trainer.huber_delta(problem, k) if loss is Loss.huber else 1.0)
         root.backward()
         if dot_file:  # written first: a path that cannot be written fails before anything is printed
             modelfile.write_atomic(dot_file, graphview.dot(root))

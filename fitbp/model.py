@@ -111,10 +111,10 @@ def _to_float(q):
 LOSSES = ("mse", "mae", "huber")
 
 
-def residual_graph(design, y, coefficients):
+def residual_graph(design, y, coefficients, names=("V", "y")):
     """V @ a - y: the model's prediction minus the data, as graph nodes."""
-    prediction = graph.constant(design, "V") @ coefficients
-    return prediction - graph.constant(y, "y")
+    prediction = graph.constant(design, names[0]) @ coefficients
+    return prediction - graph.constant(y, names[1])
 
 
 def loss_graph(design, y, coefficients, loss="mse", delta=1.0):
@@ -139,8 +139,8 @@ def loss_graph(design, y, coefficients, loss="mse", delta=1.0):
 def triangle_loss_graph(triangle, coefficients):
     """mean((V a − y)²) over all n points through the data's triangle (fitbp.moments):
     (‖R a − z‖² + ρ²) / n, the same function of a in a graph of d + 1 rows."""
-    residual = residual_graph(triangle.r, triangle.z, coefficients)
-    return ((residual ** 2).sum() + triangle.rest) * (1.0 / triangle.count)
+    residual = residual_graph(triangle.r, triangle.z, coefficients, ("R", "z"))
+    return ((residual ** 2).sum() + graph.constant(triangle.rest, "ρ²")) * graph.constant(1.0 / triangle.count, "1/n")
 
 
 def loss_and_gradient(design, y, k, loss="mse", delta=1.0):

@@ -64,6 +64,20 @@ def test_graph_command_prints_the_tree_and_writes_dot(tmp_path):
     assert fitted.returncode == 0 and "trained coefficients" in fitted.stdout
 
 
+def test_graph_through_the_triangle_has_the_whole_graphs_loss_and_gradient(tmp_path):
+    """The mse rewrite shown by --triangle: R, z and ρ² in place of V and y, the same top value and the
+    same gradient at a."""
+    whole = run("graph", SINE, "-d", "3", cwd=tmp_path).stdout
+    small = run("graph", SINE, "-d", "3", "--triangle", cwd=tmp_path).stdout
+    assert "const R  [4×4]" in small and "const z  [4]" in small and "const ρ²" in small
+    assert "const V" not in small and "[200]" not in small
+    loss = lambda text: next(l for l in text.splitlines() if "[scalar]" in l).split("value ")[1].split()[0]  # noqa: E731
+    gradient = lambda text: next(l for l in text.splitlines() if "param a" in l).split("grad ")[1]  # noqa: E731
+    assert loss(small) == loss(whole) and gradient(small) == gradient(whole)
+    refused = run("graph", SINE, "--triangle", "--loss", "mae", cwd=tmp_path)
+    assert refused.returncode == 2 and "every residual" in refused.stderr
+
+
 @pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
 def test_gradcheck_on_random_data(loss, rng):
     t = rng.uniform(-1, 1, 200)
