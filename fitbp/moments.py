@@ -141,8 +141,9 @@ def residuals(polynomial, x, y, exponent):
 
 def _merge(count, mean, spread, size, values):
     """Mean and Σ(v − mean)² of count values so far and ``values`` after them."""
-    part_mean = float(np.mean(values))
-    part_spread = float(np.sum((values - part_mean) ** 2))
+    part_mean = float(values.sum()) / size
+    centred = values - part_mean
+    part_spread = float(centred @ centred)
     total = count + size
     delta = part_mean - mean
     return mean + delta * size / total, spread + part_spread + delta * delta * count * size / total
