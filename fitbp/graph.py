@@ -20,23 +20,22 @@ import numpy as np
 class Node:
     """A value in the graph, the operator that produced it and its inputs."""
 
-    __slots__ = ("value", "grad", "op", "detail", "parents", "rules", "requires_grad", "name")
+    __slots__ = ("value", "shape", "grad", "op", "detail", "parents", "rules", "reads", "requires_grad", "name")
 
-    def __init__(self, value, op="const", parents=(), rules=(), requires_grad=False, name=None, detail=""):
+    def __init__(self, value, op="const", parents=(), rules=(), requires_grad=False, name=None, detail="",
+                 reads=()):
         self.value = np.asarray(value, dtype=np.float64)
+        self.shape = self.value.shape
         self.grad = None
         self.op = op
         self.detail = detail  # what else defines the operator, e.g. the exponent of a power
         self.parents = tuple(parents)
         self.rules = tuple(rules)
+        self.reads = tuple(reads)  # the inputs whose values the backward rules read
         # A node needs a gradient only if some parameter lies below it; constants
         # such as the design matrix are never differentiated, which halves the work.
         self.requires_grad = requires_grad or any(p.requires_grad for p in self.parents)
         self.name = name
-
-    @property
-    def shape(self):
-        return self.value.shape
 
     def __repr__(self):
         label = f" {self.name!r}" if self.name else ""
@@ -76,16 +75,25 @@ class Node:
     def mean(self):
         return mean(self)
 
-    def backward(self):
+    def backward(self, keep_values=True):
         """Fill ``grad`` of every node that needs one with d(self)/d(node).
 
         Gradients from all paths are added, so a node used twice is right; they
         are reset first, so calling backward again after new forward values
-        gives fresh gradients rather than sums of old ones.
+        gives fresh gradients rather than sums of old ones.  Without
+        ``keep_values``, the intermediate values that no backward rule reads
+        are let go before the sweep, as autograd engines keep only their
+        "saved tensors": at a million points that is memory the sweep's own
+        arrays then reuse instead of faulting in fresh pages.
         """
         if self.value.size != 1:
             raise ValueError(f"backward() starts from a scalar loss, not shape {self.shape}")
         order = topological_order(self)
+        if not keep_values:
+            read = {id(parent) for node in order for parent in node.reads}
+            for node in order:
+                if node.parents and node is not self and id(node) not in read:
+                    node.value = None
         for node in order:
             node.grad = None
         self.grad = np.ones_like(self.value)
@@ -172,7 +180,7 @@ def mul(a, b):
     a, b = _lift(a), _lift(b)
     return Node(a.value * b.value, "mul", (a, b),
                 (lambda g: _unbroadcast(g * b.value, a.shape),
-                 lambda g: _unbroadcast(g * a.value, b.shape)))
+                 lambda g: _unbroadcast(g * a.value, b.shape)), reads=(a, b))
 
 
 def power(a, exponent):
@@ -184,8 +192,9 @@ def power(a, exponent):
     a = _lift(a)
     p = float(exponent)
     if p == 2.0:  # the loss's square: the common case, kept cheap
-        return Node(a.value * a.value, "pow", (a,), (lambda g: _times(g, 2.0, a.value),), detail="2")
-    return Node(a.value ** p, "pow", (a,), (lambda g: g * (p * a.value ** (p - 1.0)),), detail=f"{p:g}")
+        return Node(a.value * a.value, "pow", (a,), (lambda g: _times(g, 2.0, a.value),), detail="2", reads=(a,))
+    return Node(a.value ** p, "pow", (a,), (lambda g: g * (p * a.value ** (p - 1.0)),), detail=f"{p:g}",
+                reads=(a,))
 
 
 def matmul(a, b):
@@ -197,20 +206,21 @@ def matmul(a, b):
         rule_a = lambda g: np.outer(g, b.value)  # noqa: E731
     else:
         rule_a = lambda g: g @ b.value.T  # noqa: E731
-    return Node(a.value @ b.value, "matmul", (a, b), (rule_a, lambda g: a.value.T @ g))
+    return Node(a.value @ b.value, "matmul", (a, b), (rule_a, lambda g: a.value.T @ g), reads=(a, b))
 
 
 def absolute(a):
     """|a|, with the subgradient 0 at 0 (the choice that leaves exact fits alone)."""
     a = _lift(a)
-    return Node(np.abs(a.value), "abs", (a,), (lambda g: g * np.sign(a.value),))
+    return Node(np.abs(a.value), "abs", (a,), (lambda g: g * np.sign(a.value),), reads=(a,))
 
 
 def minimum(a, bound):
     """min(a, bound) for a constant bound; the gradient passes where a is below it."""
     a = _lift(a)
     b = float(bound)
-    return Node(np.minimum(a.value, b), "min", (a,), (lambda g: g * (a.value < b),), detail=f"{b:g}")
+    return Node(np.minimum(a.value, b), "min", (a,), (lambda g: g * (a.value < b),), detail=f"{b:g}",
+                reads=(a,))
 
 
 def total(a):

@@ -156,5 +156,5 @@ def triangle_loss_and_gradient(triangle, k):
 def _backprop(k, build):
     a = graph.parameter(k, "a")
     value = build(a)
-    value.backward()
+    value.backward(keep_values=False)  # training reads only the loss and a's gradient
     return float(value.value), a.grad

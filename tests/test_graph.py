@@ -143,3 +143,28 @@ def test_minimum_and_robust_losses_match_finite_differences(rng):
     y = np.sin(2 * t) + rng.standard_t(2, t.size) * 0.2
     for loss in ("mse", "mae", "huber"):
         check_gradients(lambda a: loss_graph(design, y, a, loss, delta=0.1), (4,), rng=rng, tol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+def test_letting_go_of_unread_values_changes_no_gradient(loss, rng):
+    """backward(keep_values=False) frees what no rule reads (here V @ a and the squares) and keeps
+    what rules read (the residual, the parameter, the data): the gradients are the same."""
+    design = design_matrix(rng.uniform(-1, 1, 300), 4)
+    y = rng.normal(size=300)
+    k = rng.normal(size=5)
+    gradients = []
+    for keep in (True, False):
+        a = graph.parameter(k, "a")
+        root = loss_graph(design, y, a, loss, 0.5)
+        root.backward(keep_values=keep)
+        gradients.append(a.grad)
+        nodes = graph.topological_order(root)
+        released = [n.op for n in nodes if n.value is None]
+        if keep:
+            assert not released
+        else:
+            assert "matmul" in released and root.value is not None and a.value is not None
+            if loss == "mse":
+                assert sorted(released) == ["matmul", "pow"]
+                assert next(n for n in nodes if n.op == "sub").value is not None  # pow's rule reads it
+    np.testing.assert_array_equal(gradients[0], gradients[1])
