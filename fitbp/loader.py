@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import gzip
 import io
 import os
@@ -567,6 +568,12 @@ def _arrow():
     """pyarrow and its CSV reader, when installed and not turned off by FITBP_CSV_PARSER=numpy."""
     if os.environ.get("FITBP_CSV_PARSER", "").strip().lower() == "numpy":
         return None
+    return _pyarrow()
+
+
+@functools.cache
+def _pyarrow():
+    """Imported once, on the first large block; None when not installed (looked for once, too)."""
     try:
         import pyarrow
         import pyarrow.csv
