@@ -36,6 +36,7 @@ MAX_RULE_DEGREE = 10
 CV_MOST_POINTS = 50_000
 """Beyond this, cross-validation runs on an even random sample of this many points."""
 POINTS_PER_BIN = 10
+TURNS_MOST_POINTS = 1_000_000
 """Bins are clip(n // POINTS_PER_BIN, 8, 60): enough to see a peak, few enough to average noise out."""
 NOISE_UNITS = 5.0
 """How many standard deviations of a bin mean a swing must exceed to count."""
@@ -143,9 +144,15 @@ def zigzag_turns(values, threshold):
     return turns
 
 
-def count_turning_points(x, y):
-    """Peaks plus valleys of the data, counted so that noise cannot make one."""
-    xs, ys = _sorted_xy(x, y)
+def count_turning_points(x, y, seed=0):
+    """Peaks plus valleys of the data, counted so that noise cannot make one.
+
+    Beyond TURNS_MOST_POINTS points they are counted on a random sample of that
+    many: 60 bins of them already average the noise away, while sorting ten
+    million points would cost seconds and a gigabyte.
+    """
+    keep = random_sample(np.asarray(x).size, TURNS_MOST_POINTS, seed)
+    xs, ys = _sorted_xy(np.asarray(x)[keep], np.asarray(y)[keep])
     ys = ys / power_of_two_near(ys)  # exact, and keeps differences of y near 1e308 finite
     means, bin_size = binned_means(ys)
     spread = float(means.max() - means.min())
@@ -188,9 +195,14 @@ def fold_assignment(n, folds, seed=0):
 
 def cv_sample(n, seed=0):
     """Indices of the points cross-validation uses: all, or an even random sample of CV_MOST_POINTS."""
-    if n <= CV_MOST_POINTS:
+    return random_sample(n, CV_MOST_POINTS, seed)
+
+
+def random_sample(n, most, seed=0):
+    """Indices of all n points, or of a random sample of ``most`` of them, in order."""
+    if n <= most:
         return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, CV_MOST_POINTS, replace=False))
+    return np.sort(np.random.default_rng(seed).choice(n, most, replace=False))
 
 
 def cv_can_run(n, degree, folds):
@@ -302,7 +314,7 @@ def select_degree(points, max_degree=None, folds=5, seed=0):
     """The degree for these points: the peaks+valleys+2 rule, confirmed among its neighbours by CV."""
     x, y = _checked(points)
     _check_max(max_degree)
-    turns = count_turning_points(x, y)
+    turns = count_turning_points(x, y, seed)
     rule = rule_degree(turns)
     most = MAX_RULE_DEGREE if max_degree is None else max_degree
     top = min(most, distinct_up_to(x, most + 1) - 1)
@@ -319,7 +331,7 @@ def select_table(points, max_degree, folds=5, seed=0):
     _check_max(max_degree)
     if max_degree is None:
         raise FitbpError("select_table needs a max degree")
-    turns = count_turning_points(x, y)
+    turns = count_turning_points(x, y, seed)
     rule = rule_degree(turns)
     top = min(max_degree, distinct_up_to(x, max_degree + 1) - 1)
     selection = _choose(points, range(0, top + 1), folds, seed, turns, rule, top)
@@ -346,6 +358,8 @@ def _choose(points, degrees, folds, seed, turns, rule, top):
     span = f"{degrees[0]}–{degrees[-1]}" if len(degrees) > 1 else f"{degrees[0]}"
     cv_points = scores[0]["cv_points"]
     notes = []
+    if x.size > TURNS_MOST_POINTS:
+        notes.append(f"turning points were counted on a random sample of {TURNS_MOST_POINTS} of the {x.size} points")
     if cv_points < np.asarray(points.x).size:
         notes.append(f"cross-validation used an even random sample of {cv_points} of the "
                      f"{np.asarray(points.x).size} points")

@@ -265,3 +265,13 @@ def test_the_choice_does_not_depend_on_the_units_of_y(scale):
     for a, b in zip(plain.candidates, scaled.candidates):
         n = x.size
         assert b["aic"] == pytest.approx(a["aic"] + 2 * n * math.log(scale), rel=1e-9)
+
+
+def test_many_points_count_turns_on_a_sample(monkeypatch):
+    """Beyond TURNS_MOST_POINTS the turning points come from a random sample, and the notes say so."""
+    x, y = noisy(np.sin, 0, 4 * np.pi, 0.1, n=3000, seed=3)
+    whole = count_turning_points(x, y)
+    monkeypatch.setattr(selection, "TURNS_MOST_POINTS", 600)
+    assert count_turning_points(x, y) == whole == 4
+    chosen = select_degree(points(x, y))
+    assert any("random sample of 600 of the 3000 points" in note for note in chosen.notes)
