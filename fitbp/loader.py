@@ -87,23 +87,9 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     with _opened(source, name, stdin) as stream:
         blocks = _blocks(stream, name, encoding)
         head = next(blocks)
-        sample = _sample(head.text)
-        if not sample:
-            raise at(name, None, "no data: the input is empty" if not head.text.strip()
-                     else "no data: only blank and comment lines")
-        delim = delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample])
-        first_number, first_line = sample[0]
-        first = _split(first_line, delim)
-        if len(first) < 2:
-            raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
-                     f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
-        header = first if not any(_number(f)[1] is None for f in first) else None  # no finite number in it
-        columns = [_column(spec, header, len(first), default, role, name)
-                   for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
-        labels = [header[i] if header and header[i] else str(i + 1) for i in columns]
-        table = _Table(name, delim, len(first), columns, labels, skip_invalid,
-                       rows_hint=_rows_hint(stream, head))
-        line = table.read(head.after(first_number if header else first_number - 1))
+        delim, width, columns, labels, body = _layout(head, name, x, y, delimiter)
+        table = _Table(name, delim, width, columns, labels, skip_invalid, rows_hint=_rows_hint(stream, head))
+        line = table.read(head.after(body))
         for block in blocks:
             block.first = line  # counted as the blocks are read: a clean block's rows are its lines
             line = table.read(block)
@@ -114,6 +100,26 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     path = None if name == "<stdin>" else str(Path(source).resolve())
     options = {"x": x, "y": y, "delimiter": delimiter, "skip_invalid": skip_invalid, "encoding": encoding}
     return Points(xs, ys, name, labels[0], labels[1], table.skipped, table.first_skip, path, options)
+
+
+def _layout(head, name, x, y, delimiter):
+    """From the first lines: the delimiter, the column count, the chosen columns and their labels,
+    and the number of the last line before the data (the header's, if there is one)."""
+    sample = _sample(head.text)
+    if not sample:
+        raise at(name, None, "no data: the input is empty" if not head.text.strip()
+                 else "no data: only blank and comment lines")
+    delim = delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample])
+    first_number, first_line = sample[0]
+    first = _split(first_line, delim)
+    if len(first) < 2:
+        raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
+                 f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
+    header = first if not any(_number(f)[1] is None for f in first) else None  # no finite number in it
+    columns = [_column(spec, header, len(first), default, role, name)
+               for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
+    labels = [header[i] if header and header[i] else str(i + 1) for i in columns]
+    return delim, len(first), columns, labels, first_number if header else first_number - 1
 
 
 def parse_numbers(texts, what="argument"):
