@@ -107,8 +107,8 @@ def _layout(head, name, x, y, delimiter):
     and the number of the last line before the data (the header's, if there is one)."""
     sample = _sample(head.text)
     if not sample:
-        raise at(name, None, "no data: the input is empty" if not head.text.strip()
-                 else "no data: only blank and comment lines")
+        raise head.error or at(name, None, "no data: the input is empty" if not head.text.strip()
+                               else "no data: only blank and comment lines")
     delim = delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample])
     first_number, first_line = sample[0]
     first = _split(first_line, delim)
@@ -256,7 +256,7 @@ def _blocks(stream, name, encoding):
     if codec == "utf-8-sig":
         codec, head = "utf-8", head.removeprefix(codecs.BOM_UTF8)
     block = _Block(name, 1, head, codec)
-    while len(_sample(block.text)) < SNIFF_LINES and (more := _read(stream, name, BLOCK)):
+    while len(_sample(block.text)) < SNIFF_LINES and block.error is None and (more := _read(stream, name, BLOCK)):
         block = _Block(name, 1, block.data + more, codec)
     yield block
     while data := _read(stream, name, BLOCK):
@@ -277,14 +277,19 @@ class _Block:
 
     def __init__(self, name, first, data=None, codec=None, text=None):
         self.name, self.first, self.data, self.codec, self._text = name, first, data, codec, text
+        self.error = None
 
     @property
     def text(self):
+        """The lines as text.  Where a byte does not decode, only the lines before its line, and
+        ``error`` holds the problem: raised once those lines are read, so that the first problem
+        in the file is the one reported, wherever the blocks begin."""
         if self._text is None:
             try:
                 self._text = self.data.decode(self.codec)
             except UnicodeDecodeError as e:
-                raise _undecodable(self.name, self.data, e, self.codec, self.first) from None
+                self._text = self.data[:self.data.rfind(b"\n", 0, e.start) + 1].decode(self.codec)
+                self.error = _undecodable(self.name, self.data, e, self.codec, self.first)
         return self._text
 
     def newlines(self):
@@ -527,6 +532,8 @@ class _Table:
                 self.first_skip = self.first_skip or f"at line {number}: {problem}"
             else:
                 raise at(self.name, number, f"{problem} (--skip-invalid drops such rows)")
+        if block.error:
+            raise block.error
         return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
 
 

@@ -348,7 +348,10 @@ def _quality(residuals, y_unit):
 
 def _warnings(result, epochs):
     found = []
-    if not result.converged:
+    if not result.converged and result.epochs < epochs:
+        found.append(f"training stopped after {result.epochs} epochs without converging: a step gained "
+                     "nothing, so rounding error is as large as what is left to gain; loosen --tol")
+    elif not result.converged:
         found.append(f"training stopped after {epochs} epochs without converging; raise --epochs, loosen --tol"
                      + (", or use --optimizer newton" if result.loss == "mse"
                         and result.optimizer not in optimizers.EXACT else ""))

@@ -69,6 +69,9 @@ CASES = [
     b"x,y\n1,2\n3,0x10\n",
     b"x,y\n1,2\n3,\xc3\xa9\n",
     b"x,y\n1,2\n3,\xff\n",
+    b"x,y\n1,2\nabc,4\n5,\xff\n",  # a bad cell, then a byte that is not UTF-8: the first one counts
+    b"x,y\n1,\xff\nabc,4\n",
+    b"\xff,y\n1,2\n",
     b"x;y\n1,5;2\n3;4\n",
     b"x\ty\n1\t2\n3\t4\n",
     b"x y\n1  2\n3 4\n",
@@ -88,6 +91,13 @@ def test_cutting_into_blocks_changes_nothing(data):
     for block in (3, 8, 17):
         for reading in READINGS:
             assert read(data, reading, block=block) == whole, (block, reading)
+
+
+def test_the_first_problem_in_the_file_is_reported_wherever_blocks_begin():
+    assert agree(b"x,y\n1,2\nabc,4\n5,\xff\n").startswith("<stdin>:3: column 'x': 'abc' is not a number")
+    assert agree(b"x,y\n1,\xff\nabc,4\n").startswith("<stdin>:2: not UTF-8 text (byte 0xff)")
+    for block in (3, 9, 64):
+        assert read(b"x,y\n1,2\nabc,4\n5,\xff\n", "careful", block=block).startswith("<stdin>:3:")
 
 
 def test_line_numbers_are_counted_across_blocks():

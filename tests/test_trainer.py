@@ -164,3 +164,14 @@ def test_summary_has_the_documented_keys(rng):
         assert key in summary
     assert summary["source"] == "s.csv"
     assert len(summary["coefficients"]) == 3
+
+
+def test_a_stalled_newton_says_how_far_it_went(rng):
+    """On data float64 cannot resolve (cond 1e15), a step that gains nothing ends training early; the
+    warning gives the epochs it ran, not the --epochs it was allowed."""
+    x = np.r_[rng.normal(0, 1e-4, 20000), [-1.0, 1.0]]
+    y = np.cos(x) + rng.normal(0, 0.1, x.size)
+    result = fit_points(Points(x, y), 6)
+    assert not result.converged and result.epochs < 100
+    assert any(f"stopped after {result.epochs} epochs without converging: a step gained nothing" in w
+               for w in result.warnings)
