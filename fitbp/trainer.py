@@ -242,7 +242,8 @@ def prepare(points, degree, whole=True):
 
 
 def _objective(problem, loss="mse", delta=None):
-    if loss == "mse" and problem.design is None:
+    """One backprop pass: for mse through the data's triangle, for the robust losses over every point."""
+    if loss == "mse":
         return lambda k: model.triangle_loss_and_gradient(problem.triangle, k)
     return lambda k: model.loss_and_gradient(problem.design, problem.target, k, loss, delta)
 
@@ -262,8 +263,7 @@ def _steps(optimizer, problem, start, lr, tol, precondition, loss="mse", delta=N
 def _least_squares(problem, precondition, start):
     """The mse optimum by newton, through the data's triangle: where robust losses begin."""
     k = start
-    objective = lambda k: model.triangle_loss_and_gradient(problem.triangle, k)  # noqa: E731
-    for k, _ in optimizers.newton(objective, start, precondition, DEFAULT_TOL, problem.floor):
+    for k, _ in _steps("newton", problem, start, None, DEFAULT_TOL, precondition):
         pass
     return k
 
