@@ -5,8 +5,11 @@ CRLF line ends, gzip, comment lines, a header or none, commas or tabs or
 semicolons or aligned columns.  The loader accepts all of these and refuses
 everything else with the file, the line and the problem.
 
-Clean files go to numpy's C parser in one call; a file it refuses is read
-again line by line, which is slower but can say exactly where and what.
+The input is read in blocks of whole lines.  A clean block goes to a C parser
+(pyarrow's when installed, numpy's otherwise); a block it refuses is read
+again line by line, which is slower but can say exactly where and what, and
+decides every error and every skipped row.  So the answer is the same
+whichever parser runs and wherever the blocks begin.
 """
 
 from __future__ import annotations
