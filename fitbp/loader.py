@@ -162,7 +162,10 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None):
 def _text(source, name, encoding, stdin):
     """The whole input as text, for the short inputs that predict reads."""
     with _opened(source, name, stdin) as stream:
-        data = _read(stream, name, -1)
+        return _whole_text(_read(stream, name, -1), name, encoding)
+
+
+def _whole_text(data, name, encoding):
     text = _decode(data, name, encoding)
     if "\r" in text and "\n" not in text:
         text = text.replace("\r", "\n")  # classic Mac line ends
@@ -248,13 +251,9 @@ def _blocks(stream, name, encoding):
     head = _read(stream, name, BLOCK)
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or not _streamable(encoding) or (
             b"\r" in head and b"\n" not in head):
-        data = head + _read(stream, name, -1)
-        text = _decode(data, name, encoding)
-        if "\r" in text and "\n" not in text:
-            text = text.replace("\r", "\n")  # classic Mac line ends
-        yield _Block(name, 1, text=text)
+        yield _Block(name, 1, text=_whole_text(head + _read(stream, name, -1), name, encoding))
         return
-    _decode(head[:8192], name, encoding, probe=True)
+    _check_bytes(head, name, encoding)
     codec = codecs.lookup(encoding).name
     if codec == "utf-8-sig":
         codec, head = "utf-8", head.removeprefix(codecs.BOM_UTF8)
@@ -321,24 +320,25 @@ class _Block:
             self.name, line + 1, text=rest)
 
 
-def _decode(data, name, encoding, probe=False):
-    """Text from bytes, or the error naming the line of the first byte that is not.
-
-    With ``probe`` only the checks that need no decoding run (binary data, a known encoding).
-    """
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        encoding = "utf-16"  # its BOM says so; spreadsheets on Windows write it
-    elif b"\x00" in data[:8192] and _is_utf8(encoding):
-        raise at(name, None, "binary data, not CSV text (if it is UTF-16 without a BOM, pass --encoding utf-16-le)")
-    check_encoding(encoding)
-    if probe:
-        return None
+def _decode(data, name, encoding):
+    """Text from bytes, or the error naming the line of the first byte that is not."""
+    encoding = _check_bytes(data, name, encoding)
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
         raise _undecodable(name, data, e, encoding) from None
     except UnicodeError as e:  # codecs such as 'undefined' or 'punycode' fail their own way
         raise at(name, None, f"cannot decode as {encoding}: {e}") from None
+
+
+def _check_bytes(data, name, encoding):
+    """The encoding to decode ``data`` with (a UTF-16 BOM overrides the given one), or the error
+    that no decoding can mend: binary data, an unknown encoding."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return check_encoding("utf-16")  # its BOM says so; spreadsheets on Windows write it
+    if b"\x00" in data[:8192] and _is_utf8(encoding):
+        raise at(name, None, "binary data, not CSV text (if it is UTF-16 without a BOM, pass --encoding utf-16-le)")
+    return check_encoding(encoding)
 
 
 def _undecodable(name, data, error, encoding, first=1):
@@ -574,7 +574,7 @@ def _rows_hint(stream, head):
         size = os.fstat(stream.fileno()).st_size if not isinstance(stream, gzip.GzipFile) else 0
     except (OSError, AttributeError, io.UnsupportedOperation):
         size = 0
-    lines = head.data.count(b"\n") if head.data is not None else head.text.count("\n")
+    lines = head.newlines()
     if head.data is None or not size or not lines:
         return lines + 1
     return int(size / (len(head.data) / lines) * 1.05) + 1024
