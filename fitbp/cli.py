@@ -161,14 +161,14 @@ def fit(
 
       fitbp sample sine | fitbp fit - --degree 5 --json | jq .r2
     """
-    from fitbp import loader, modelfile, report, trainer
+    from fitbp import loader, modelfile, optimizers, report, trainer
 
     if save is not None and no_save:
         raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
-    chosen = optimizer.value if optimizer else ("newton" if loss is Loss.mse else "adam")
+    chosen = optimizer.value if optimizer else trainer.default_optimizer(loss.value)
     if delta is not None and loss is not Loss.huber and not quiet:
         warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
-    if lr is not None and chosen in ("newton", "cg") and not quiet:
+    if lr is not None and chosen in optimizers.EXACT and not quiet:
         warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
     with reported():
         points = loader.load_points(data, x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid,

@@ -110,6 +110,11 @@ def power_of_two_near(values):
     return math.ldexp(1.0, model.unit_exponent(values))
 
 
+def default_optimizer(loss):
+    """newton for the quadratic mse; adam for the robust losses, which newton's exact steps do not fit."""
+    return "newton" if loss == "mse" else "adam"
+
+
 def check_settings(degree, optimizer, lr, epochs, tol, loss="mse"):
     if degree < 0:
         raise FitbpError(f"degree must be 0 or more, not {degree}")
@@ -146,6 +151,11 @@ class Problem:
     target: np.ndarray | None = None
 
     @property
+    def y_exponent(self):
+        """e with y_unit = 2**e."""
+        return math.frexp(self.y_unit)[1] - 1
+
+    @property
     def floor(self):
         """A loss change this small is below float64's resolution of the data."""
         t = self.triangle
@@ -165,7 +175,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     every pass, for progress displays.  Raises FitbpError for data that
     cannot carry such a fit and for training that diverges.
     """
-    optimizer = optimizer or ("newton" if loss == "mse" else "adam")
+    optimizer = optimizer or default_optimizer(loss)
     selection = None
     if degree in (None, "auto"):  # peaks + valleys + 2, checked by cross-validation
         from fitbp.selection import select_degree
@@ -196,7 +206,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     seconds = time.perf_counter() - started
 
     polynomial = _polynomial(k, problem, points.source)
-    residuals = moments.residuals(polynomial, points.x, points.y, model.unit_exponent(points.y))
+    residuals = moments.residuals(polynomial, points.x, points.y, problem.y_exponent)
     mse, rmse, r2 = _quality(residuals, problem.y_unit)
     result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
                        seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
