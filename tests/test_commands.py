@@ -4,7 +4,6 @@ import json
 import shutil
 import signal
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -182,25 +181,73 @@ def big_csv(tmp_path):
 @pytest.mark.parametrize("sig, status, word", [(signal.SIGINT, 130, "interrupted"),
                                                (signal.SIGTERM, 143, "terminated")])
 def test_signals_end_with_one_line_and_keep_the_model(sig, status, word, big_csv, tmp_path):
+    """The signal comes while fitbp is certain to be at work: reading a pipe the test keeps open.
+
+    Writing more than a pipe holds returns only once fitbp has read most of it, so fitbp is past its
+    start-up (its handlers are in) and in the loader; without end of input it cannot finish, however
+    fast the machine.
+    """
     (tmp_path / "fitbp.json").write_text("previous model")
-    process = subprocess.Popen([*FITBP, "fit", str(big_csv), "-d", "5", "--optimizer", "gd", "--epochs",
-                                "10000000"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=environment())
-    time.sleep(2.5)  # well into training
+    process = subprocess.Popen([*FITBP, "fit", "-", "-d", "5"], cwd=tmp_path, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment())
+    data = big_csv.read_bytes()
+    assert len(data) > 16 * 65536  # far more than a pipe's buffer
+    process.stdin.write(data)
+    process.stdin.flush()
     process.send_signal(sig)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == status
-    assert err == f"error: {word}\n"
+    assert process.returncode == status, err
+    assert err.decode() == f"error: {word}\n" and out == b""
     assert (tmp_path / "fitbp.json").read_text() == "previous model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "fitbp.json"]
 
 
-def test_progress_bar_only_on_a_terminal(big_csv, tmp_path):
+def test_interrupt_during_training_keeps_the_model(tmp_path, monkeypatch):
+    """Ctrl-C in the middle of training (raised at a chosen epoch, not after a guessed delay)."""
+    from fitbp import cli, trainer
+
+    (tmp_path / "fitbp.json").write_text("previous model")
+    monkeypatch.chdir(tmp_path)
+    epochs = []
+
+    def interrupt_at_epoch_5(epoch, loss):
+        epochs.append(epoch)
+        if epoch == 5:
+            raise KeyboardInterrupt
+
+    real_fit = trainer.fit_points
+    monkeypatch.setattr(trainer, "fit_points",
+                        lambda *a, **k: real_fit(*a, **{**k, "on_epoch": interrupt_at_epoch_5}))
+    with pytest.raises(SystemExit) as ended:
+        cli.app(["fit", str(SINE), "-d", "5", "--optimizer", "gd"], standalone_mode=True)
+    assert ended.value.code == 130 and epochs == [1, 2, 3, 4, 5]
+    assert (tmp_path / "fitbp.json").read_text() == "previous model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fitbp.json"]
+
+
+def test_progress_bar_never_in_a_pipe_nor_when_quiet(big_csv, tmp_path):
+    """The negative half of the bar's rule, which holds however fast the machine trains."""
     args = ["fit", big_csv, "-d", "10", "--optimizer", "gd", "--epochs", "40000", "--no-save"]
     bar = "/40000"  # the bar's epoch counter, e.g. "121/40000"
-    screen, _ = run_in_terminal(args, tmp_path, stderr_too=True)
-    assert bar in screen and "epochs" in screen and "loss " in screen
     quiet, _ = run_in_terminal([*args, "--quiet"], tmp_path, stderr_too=True)
     assert bar not in quiet and "MSE" in quiet
     piped = run(*args, cwd=tmp_path)
     assert bar not in piped.stderr and "without converging" in piped.stderr
+
+
+def test_progress_bar_once_training_outlasts_half_a_second(monkeypatch, capsys):
+    """The positive half, on a clock the test moves: no real training is fast or slow enough to matter."""
+    from fitbp import report
+
+    now = [100.0]
+    monkeypatch.setattr(report.time, "perf_counter", lambda: now[0])
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    with report.training_progress(40000, enabled=True) as on_epoch:
+        on_epoch(1, 0.5)
+        assert capsys.readouterr().err == ""  # not yet: a short fit never shows a bar
+        now[0] += 0.6
+        on_epoch(121, 0.25)
+        on_epoch(122, 0.125)
+    shown = capsys.readouterr().err
+    assert "/40000" in shown and "epochs" in shown and "loss 0.125" in shown

@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -81,17 +80,14 @@ def test_gif_has_signature_and_one_frame_per_chosen_snapshot(cubic, trained, tmp
     assert temporaries(tmp_path) == []
 
 
-def test_ten_thousand_epochs_render_in_seconds(cubic, trained, tmp_path):
+def test_ten_thousand_epochs_make_a_film_of_bounded_length(cubic, trained, tmp_path):
+    """Its speed is a benchmark's business (bench/run.py), not a test's: only the frames and the size."""
     center, scale, snapshots, history = trained
     path = tmp_path / "film.gif"
-    started = time.perf_counter()
     written = film.animate(cubic, center, scale, snapshots, history, path, title="gd, 10,000 epochs")
-    seconds = time.perf_counter() - started
-    size = path.stat().st_size
-    print(f"\n{written} frames of {len(history):,} epochs in {seconds:.2f} s, {size / 1e6:.2f} MB")
+    assert len(history) == 10_000
     assert written == frames_in(path) == film.MOST_FRAMES
-    assert seconds < 30
-    assert size < 5e6
+    assert path.stat().st_size < 5e6
 
 
 @pytest.mark.parametrize("epochs, most", [
