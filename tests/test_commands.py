@@ -178,6 +178,15 @@ def big_csv(tmp_path):
     return path
 
 
+def _as_at_a_terminal():
+    """Ctrl-C's default action in the child, as a shell at a terminal gives it.
+
+    A job that a script starts in the background (CI's runners do) inherits SIGINT ignored, and
+    Python, like every well-behaved program, then keeps ignoring it: the fit would run to the end.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig, status, word", [(signal.SIGINT, 130, "interrupted"),
                                                (signal.SIGTERM, 143, "terminated")])
 def test_signals_end_with_one_line_and_keep_the_model(sig, status, word, big_csv, tmp_path):
@@ -189,7 +198,8 @@ def test_signals_end_with_one_line_and_keep_the_model(sig, status, word, big_csv
     """
     (tmp_path / "fitbp.json").write_text("previous model")
     process = subprocess.Popen([*FITBP, "fit", "-", "-d", "5"], cwd=tmp_path, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment())
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(),
+                               preexec_fn=_as_at_a_terminal)
     data = big_csv.read_bytes()
     assert len(data) > 16 * 65536  # far more than a pipe's buffer
     process.stdin.write(data)
