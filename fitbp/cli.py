@@ -91,6 +91,16 @@ def _known_encoding(value):
         raise typer.BadParameter(str(e)) from None
 
 
+def _decimal_mark(value):
+    if value not in (".", ","):
+        raise typer.BadParameter(f"must be . or , not {value!r}")
+    return value
+
+
+DECIMAL = typer.Option(".", "--decimal", callback=_decimal_mark, metavar="MARK",
+                       help="Decimal mark of the numbers: . or , (1,5 as 1.5; the delimiter is then ; or tab).")
+
+
 def _known_delimiter(value):
     from fitbp import loader
 
@@ -141,6 +151,7 @@ def fit(
     encoding: str = typer.Option("utf-8-sig", "--encoding", callback=_known_encoding,
                                  help="Text encoding of the file."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells."),
+    decimal: str = DECIMAL,
     optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="newton reaches the mse optimum in two passes, cg in three; gd, momentum and adam are the textbook methods [default: newton, or adam for mae and huber]."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mse; or mae and huber, robust to outliers."),
     delta: Optional[float] = typer.Option(None, "--delta", callback=_positive_finite, help="Huber's threshold, in y units [default: 1.345 robust sd of the least-squares residuals]."),
@@ -165,6 +176,9 @@ def fit(
 
     if save is not None and no_save:
         raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
+    if decimal == "," and delimiter in (",", "comma"):
+        raise typer.BadParameter("a comma cannot be both the decimal mark and the delimiter",
+                                 param_hint="--decimal")
     chosen = optimizer.value if optimizer else trainer.default_optimizer(loss.value)
     if delta is not None and loss is not Loss.huber and not quiet:
         warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
@@ -172,7 +186,7 @@ def fit(
         warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
     with reported():
         points = loader.load_points(data, x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid,
-                                    encoding=encoding)
+                                    encoding=encoding, decimal=decimal)
         if points.skipped and not quiet:
             warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
         most = epochs or trainer.DEFAULT_EPOCHS[chosen]
@@ -259,6 +273,7 @@ def _short(value, digits=4):
 def predict(
     xs: Optional[list[str]] = typer.Argument(None, metavar="[X]...", help="x values; without any, read them from stdin."),
     model: str = typer.Option("fitbp.json", "--model", "-m", help="Model file written by 'fitbp fit'."),
+    decimal: str = DECIMAL,
 ):
     """Print x,y for each x, evaluated with the fitted polynomial.
 
@@ -278,12 +293,12 @@ def predict(
     from fitbp import loader, modelfile
 
     for text in xs or ():
-        if text.startswith("-") and not loader.is_number(text):
+        if text.startswith("-") and not loader.looks_like_number(text):
             raise typer.BadParameter(f"no such option: {text} (put -- before negative x values "
                                      "if they are written oddly)")
     with reported():
         polynomial = modelfile.polynomial_of(modelfile.load(model))
-        x = loader.parse_numbers(xs) if xs else loader.load_x_values("-")
+        x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal)
         y = polynomial(x)
         write_rows(x, y, sys.stdout, header=None)
         overflowed = int(np.count_nonzero(~np.isfinite(y)))
@@ -326,6 +341,7 @@ def select(
     y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number."),
     folds: int = typer.Option(5, "--folds", min=2, help="Folds of the cross-validation."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the fold split."),
+    decimal: str = DECIMAL,
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
 ):
     """Compare degrees 0 to --max-degree: training MSE, validation MSE, AIC and BIC.
@@ -342,7 +358,7 @@ def select(
     from fitbp import selection as chooser
 
     with reported():
-        points = loader.load_points(data, x=x, y=y)
+        points = loader.load_points(data, x=x, y=y, decimal=decimal)
         table = chooser.select_table(points, max_degree, folds=folds, seed=seed)
         if json_output:
             sys.stdout.write(modelfile.dumps(table.to_dict()) + "\n")

@@ -46,6 +46,11 @@ then pay); smaller ones to numpy's."""
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a long quoted cell is the data's problem, not csv's
 NUMBER_START = re.compile(r"[+-]?\.?\d")
 """How a number starts: a first line that starts so is data with a typo, not a header."""
+DECIMALS = (".", ",")
+DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
+"""A number written with a decimal comma, as European spreadsheets export it: 1,5 or -0,25e3."""
+LOOKS_LIKE_DATE = re.compile(r"\d{4}-\d\d?-\d\d?([ T].*)?|\d\d?[./-]\d\d?[./-]\d{2,4}( .*)?|\d\d?:\d\d(:\d\d.*)?")
+COMMA_TO_DOT = bytes.maketrans(b",", b".")
 
 
 @dataclass
@@ -75,23 +80,27 @@ def even_sample(count, most):
 
 
 def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
-                stdin=None):
+                stdin=None, decimal="."):
     """Read x and y columns from a CSV path, or ``-`` for standard input.
 
     ``x`` and ``y`` name a header column or give a 1-based index (default:
     the first two columns).  With ``skip_invalid`` rows whose chosen cells are
     empty, not numbers, NaN or infinite are dropped and counted instead of
-    being an error.
+    being an error.  ``decimal`` "," reads 1,5 as 1.5 (then the delimiter
+    cannot be a comma, and a '.' in a number is an error: it may be a
+    thousands separator, and guessing would misread the number).
 
     The input is read in blocks of whole lines, so that memory holds the
     numbers and one block of text, never the whole file.
     """
     name = "<stdin>" if str(source) == "-" else str(source)
+    check_decimal(decimal, delimiter)
     with _opened(source, name, stdin) as stream:
         blocks = _blocks(stream, name, encoding)
         head = next(blocks)
-        delim, width, columns, labels, body = _layout(head, name, x, y, delimiter)
-        table = _Table(name, delim, width, columns, labels, skip_invalid, rows_hint=_rows_hint(stream, head))
+        delim, width, columns, labels, body = _layout(head, name, x, y, delimiter, decimal)
+        table = _Table(name, delim, width, columns, labels, skip_invalid, rows_hint=_rows_hint(stream, head),
+                       decimal=decimal)
         line = table.read(head.after(body))
         for block in blocks:
             block.first = line  # counted as the blocks are read: a clean block's rows are its lines
@@ -101,61 +110,82 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
         raise at(name, None, "no data rows after the header" if not table.skipped
                  else f"no valid rows: all {table.skipped} had invalid values, the first {table.first_skip}")
     path = None if name == "<stdin>" else str(Path(source).resolve())
-    options = {"x": x, "y": y, "delimiter": delimiter, "skip_invalid": skip_invalid, "encoding": encoding}
+    options = {"x": x, "y": y, "delimiter": delimiter, "skip_invalid": skip_invalid, "encoding": encoding,
+               **({"decimal": decimal} if decimal != "." else {})}
     return Points(xs, ys, name, labels[0], labels[1], table.skipped, table.first_skip, path, options)
 
 
-def _layout(head, name, x, y, delimiter):
+def check_decimal(decimal, delimiter=None):
+    """The decimal mark, or a FitbpError when it cannot be read unambiguously."""
+    if decimal not in DECIMALS:
+        raise FitbpError(f"unknown decimal mark {decimal!r} (use . or ,)")
+    if decimal == "," and delimiter is not None and delimiter_named(delimiter) == ",":
+        raise FitbpError("with --decimal , the delimiter cannot be a comma too (use ; or tab)")
+    return decimal
+
+
+def _layout(head, name, x, y, delimiter, decimal="."):
     """From the first lines: the delimiter, the column count, the chosen columns and their labels,
     and the number of the last line before the data (the header's, if there is one)."""
     sample = _sample(head.text)
     if not sample:
         raise head.error or at(name, None, "no data: the input is empty" if not head.text.strip()
                                else "no data: only blank and comment lines")
-    delim = delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample])
+    delim = delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample], decimal)
     first_number, first_line = sample[0]
     first = _split(first_line, delim)
     if len(first) < 2:
         raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
                  f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
-    header = first if not any(_number(f)[1] is None for f in first) else None  # no finite number in it
+    header = None if any(looks_like_number(f) for f in first) else first  # no cell written as a number
     columns = [_column(spec, header, len(first), default, role, name)
                for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
     labels = [header[i] if header and header[i] else str(i + 1) for i in columns]
     return delim, len(first), columns, labels, first_number if header else first_number - 1
 
 
-def parse_numbers(texts, what="argument"):
+def parse_numbers(texts, what="argument", decimal="."):
     """Finite floats from strings, or an error naming the first bad one by position."""
     values = []
     for position, text in enumerate(texts, 1):
-        value, problem = _number(text.strip())
+        value, problem = _number(text.strip(), decimal)
         if problem:
-            raise FitbpError(f"{what} {position}: {problem}")
+            raise FitbpError(f"{what} {position}: {_with_hint(problem, text.strip(), decimal)}")
         values.append(value)
     return np.array(values, dtype=np.float64)
 
 
-def load_x_values(source, encoding="utf-8-sig", stdin=None):
+def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal="."):
     """x values, one a line or the first field of CSV lines, for predictions.
 
     The delimiter is detected as for points, so that "1,5;2" is not read as 1.
     Blank and '#' lines are skipped, and a first line that is text (not
     starting like a number) is a header; any other line whose first field is
-    not a finite number is an error.
+    not a finite number is an error.  Lines that are all two whole numbers
+    around a comma, with no header to say they are columns, are an error
+    too: "1,5" is 1.5 to half the world and x = 1 to the other half.
     """
     name = "<stdin>" if str(source) == "-" else str(source)
+    check_decimal(decimal)
     text = _text(source, name, encoding, stdin)
     sample = _sample(text)
-    delim = _sniff([line for _, line in sample]) if sample else WHITESPACE
+    delim = _sniff([line for _, line in sample], decimal, least=1) if sample else WHITESPACE
     values = []
     for count, (number, line) in enumerate(_lines(text)):
         fields = _split(line, delim)
-        value, problem = _number(fields[0] if fields else "")
+        cell = fields[0] if fields else ""
+        value, problem = _number(cell, decimal)
         if problem is None:
             values.append(value)
-        elif count > 0 or NUMBER_START.match(fields[0] if fields else ""):
-            raise at(name, number, problem)
+        elif count > 0 or NUMBER_START.match(cell):
+            raise at(name, number, _with_hint(problem, cell, decimal))
+        else:
+            sample = []  # a header: the lines below it are columns, whatever they look like
+    if delim == "," and sample and all(DECIMAL_COMMA.fullmatch(line.strip()) for _, line in sample):
+        number, line = sample[0]
+        raise at(name, number, f"{line.strip()!r} is ambiguous: pass --decimal , to read it as "
+                 f"{line.strip().replace(',', '.')}, or start with a header line (x,y) to read x from "
+                 "the first column")
     return np.array(values, dtype=np.float64)
 
 
@@ -396,16 +426,37 @@ def delimiter_named(name):
         raise FitbpError(f"unknown delimiter {name!r} (use one of , ; tab | whitespace)") from None
 
 
-def _sniff(lines):
-    """The delimiter that splits every sampled line into the same number (≥ 2) of fields."""
-    candidates = ("\t", ",", ";", "|", WHITESPACE)
+def _sniff(lines, decimal=".", least=2):
+    """The delimiter that splits every sampled line into the same number (≥ ``least``) of fields.
+
+    Where several do, the one whose fields are most often numbers, decimal
+    commas included: "1,5;2" is two numbers split at ';', not 1 and '5;2'.
+    """
+    candidates = ("\t", ",", ";", "|", WHITESPACE) if decimal == "." else ("\t", ";", "|", WHITESPACE)
+    consistent = []
     for delim in candidates:
         counts = {len(_split(line, delim)) for line in lines}
-        if len(counts) == 1 and counts.pop() >= 2:
-            return delim
+        if len(counts) == 1 and counts.pop() >= max(least, 2):
+            consistent.append(delim)
+    if len(consistent) > 1:
+        return max(consistent, key=lambda d: _number_share(lines, d))  # max keeps the first of equals
+    if consistent:
+        return consistent[0]
+    if least < 2:
+        return "," if decimal == "." else WHITESPACE
     # Nothing is consistent: take the richest split of the first line, so the
     # error that follows names the ragged line rather than a column count.
     return max(candidates, key=lambda d: len(_split(lines[0], d)))
+
+
+def _number_share(lines, delim):
+    fields = [f for line in lines for f in _split(line, delim)]
+    return sum(map(looks_like_number, fields)) / len(fields)
+
+
+def looks_like_number(field):
+    """Whether ``field`` is written as a number, with a decimal point or a decimal comma."""
+    return is_number(field) or bool(DECIMAL_COMMA.fullmatch(field))
 
 
 def _split(line, delim):
@@ -454,8 +505,9 @@ class _Table:
     """The chosen columns of the data rows, read block by block: fast when a block
     is clean, line by line (slower, but exact about the problem) when it is not."""
 
-    def __init__(self, name, delim, width, columns, labels, skip_invalid, rows_hint):
+    def __init__(self, name, delim, width, columns, labels, skip_invalid, rows_hint, decimal="."):
         self.name, self.delim, self.width, self.columns, self.labels = name, delim, width, columns, labels
+        self.decimal = decimal
         self.skip_invalid, self.skipped, self.first_skip = skip_invalid, 0, None
         self.xs, self.ys = _Column(rows_hint), _Column(rows_hint)
 
@@ -475,6 +527,10 @@ class _Table:
         """A C parser's reading of a clean block, or None where the careful reading must decide."""
         if b'"' in data or b"#" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
             return None  # quotes, comments and lone CRs are read one way only: line by line
+        if self.decimal == ",":
+            if b"." in data:
+                return None  # a '.' beside decimal commas: the careful reading says where
+            data = data.translate(COMMA_TO_DOT)  # the delimiter is not a comma, so only numbers change
         arrow = _arrow() if len(data) >= ARROW_FROM and self.delim != WHITESPACE else None
         values = self._arrow(arrow, data) if arrow else self._numpy(data)
         if values is None or not all(np.isfinite(v).all() for v in values[:2]):
@@ -522,9 +578,10 @@ class _Table:
                 raise at(self.name, number, f"expected {self.width} fields, found {len(fields)}")
             values, problem = [], None
             for index, label in zip(self.columns, self.labels):
-                value, problem = _number(fields[index])
+                value, problem = _number(fields[index], self.decimal)
                 if problem:
-                    problem = f"column {label!r}: {problem}"
+                    hint = _hint(fields[index], self.decimal)
+                    problem = f"column {label!r}: {problem}" + (f" ({hint})" if hint else "")
                     break
                 values.append(value)
             if problem is None:
@@ -534,7 +591,7 @@ class _Table:
                 self.skipped += 1
                 self.first_skip = self.first_skip or f"at line {number}: {problem}"
             else:
-                raise at(self.name, number, f"{problem} (--skip-invalid drops such rows)")
+                raise at(self.name, number, problem if hint else f"{problem} (--skip-invalid drops such rows)")
         if block.error:
             raise block.error
         return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
@@ -598,14 +655,19 @@ def _pyarrow():
     return pyarrow, pyarrow.csv
 
 
-def _number(cell):
+def _number(cell, decimal="."):
     """(value, None) for a finite number, else (None, what is wrong with the cell).
 
-    Numbers as CSV writes them: ASCII digits, no Python-only forms such as 1_000.
+    Numbers as CSV writes them: ASCII digits, no Python-only forms such as 1_000;
+    with ``decimal`` ",", 1,5 and never 1.5.
     """
     if cell == "":
         return None, "empty cell"
     shown = cell if len(cell) <= 40 else cell[:37] + "..."
+    if decimal == ",":
+        if "." in cell:
+            return None, f"{shown!r} is not a number with --decimal , (is its '.' a thousands separator?)"
+        cell = cell.replace(",", ".")
     try:
         value = _as_float(cell)
     except ValueError:
@@ -613,3 +675,19 @@ def _number(cell):
     if value != value or value in (float("inf"), float("-inf")):
         return None, f"{shown!r} is not a finite number"
     return value, None
+
+
+def _with_hint(problem, cell, decimal):
+    hint = _hint(cell, decimal)
+    return f"{problem} ({hint})" if hint else problem
+
+
+def _hint(cell, decimal):
+    """What to do about a cell that is not a number but is written as one elsewhere: a decimal
+    comma, a date.  None when nothing better than skipping the row can be said."""
+    if decimal == "." and DECIMAL_COMMA.fullmatch(cell):
+        return f"a decimal comma: pass --decimal , to read it as {cell.replace(',', '.')}"
+    if LOOKS_LIKE_DATE.fullmatch(cell):
+        return ("it looks like a date or time, and fitbp reads numbers only: convert the column to "
+                "numbers first, such as days since a start or decimal years")
+    return None

@@ -218,7 +218,7 @@ def snapshots_of(document, path):
 
 
 READING_OPTIONS = {"x": (str, int, type(None)), "y": (str, int, type(None)), "delimiter": (str, type(None)),
-                   "skip_invalid": (bool,), "encoding": (str,)}
+                   "skip_invalid": (bool,), "encoding": (str,), "decimal": (str,)}
 
 
 def points_of(document, path, **override):

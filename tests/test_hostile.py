@@ -261,7 +261,11 @@ def line_model(tmp_path):
 
 
 @pytest.mark.parametrize("stdin, fragment", [
-    ("x;y\n1,5;2,0\n", "<stdin>:2: '1,5' is not a number"),  # decimal commas, not 1
+    ("x;y\n1,5;2,0\n", "<stdin>:2: '1,5' is not a number (a decimal comma: pass --decimal , to read it as 1.5)"),
+    ("1,5;2\n", "<stdin>:1: '1,5' is not a number (a decimal comma: pass --decimal , to read it as 1.5)"),
+    ("1,5\n", "<stdin>:1: '1,5' is ambiguous: pass --decimal , to read it as 1.5, or start with a header"),
+    ("1,5\n2,25\n", "<stdin>:1: '1,5' is ambiguous"),
+    ("1.5\n", None),
     ('"1,5",2\n', "<stdin>:1: '1,5' is not a number"),
     ("1.5x\n2\n", "<stdin>:1: '1.5x' is not a number"),  # a typo, not a header
     ("0x1\n", "<stdin>:1: '0x1' is not a number"),
@@ -269,7 +273,63 @@ def line_model(tmp_path):
     ("１\n", "is not a number"),
 ])
 def test_predict_reads_no_number_it_should_not(stdin, fragment, line_model, tmp_path):
+    if fragment is None:  # the control: the same number with a decimal point
+        assert run("predict", cwd=tmp_path, stdin=stdin).stdout == "1.5,4.0\n"
+        return
     assert_one_error_line(run("predict", cwd=tmp_path, stdin=stdin), fragment)
+
+
+@pytest.mark.parametrize("stdin, expected", [
+    ("1,5\n", "1.5,4.0\n"), ("1,5;2\n-0,25;9\n", "1.5,4.0\n-0.25,0.5\n"), ("x;y\n1,5;2\n", "1.5,4.0\n"),
+    ("1,5\t7\n", "1.5,4.0\n"),
+])
+def test_predict_reads_decimal_commas_when_told(stdin, expected, line_model, tmp_path):
+    done = run("predict", "--decimal", ",", cwd=tmp_path, stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected
+    assert run("predict", "--decimal", ",", "1,5", "-0,25", cwd=tmp_path).stdout == "1.5,4.0\n-0.25,0.5\n"
+    assert_one_error_line(run("predict", "--decimal", ",", cwd=tmp_path, stdin="1.5\n"),
+                          "'1.5' is not a number with --decimal ,")
+
+
+def test_predict_keeps_reading_integer_columns_under_a_header(line_model, tmp_path):
+    done = run("predict", cwd=tmp_path, stdin="x,y\n1,5\n2,7\n")
+    assert done.returncode == 0 and done.stdout == "1.0,3.0\n2.0,5.0\n"
+
+
+@pytest.mark.parametrize("content, options, fragment", [
+    ("temp;rate\n0,000;1,5\n1,25;2\n", [], "d.csv:2: column 'temp': '0,000' is not a number (a decimal comma: "
+     "pass --decimal , to read it as 0.000)"),
+    ("temp;rate\n0,000;1,5\n1,25;2\n", ["--skip-invalid"], "no valid rows: all 2 had invalid values, the first "
+     "at line 2: column 'temp': '0,000' is not a number (a decimal comma"),
+    ("a;b\n1,5;2\n1.000,5;3\n", ["--decimal", ","], "d.csv:3: column 'a': '1.000,5' is not a number with "
+     "--decimal , (is its '.' a thousands separator?) (--skip-invalid"),
+    ("date,y\n2026-01-05,1\n2026-01-06,2\n", [], "d.csv:2: column 'date': '2026-01-05' is not a number (it looks "
+     "like a date or time, and fitbp reads numbers only"),
+    ("t,y\n12:30,1\n12:31,2\n", [], "'12:30' is not a number (it looks like a date or time"),
+    ("t,y\n05/01/2026,1\n", [], "it looks like a date or time"),
+])
+def test_decimal_commas_and_dates_get_a_hint_that_helps(content, options, fragment, tmp_path):
+    assert_one_error_line(fit(tmp_path, content, "-d", "1", *options), fragment)
+
+
+def test_decimal_comma_files_fit_like_their_decimal_point_twins(tmp_path, rng):
+    x = rng.uniform(-2, 3, 300)
+    y = x ** 3 - x + rng.normal(0, 0.1, 300)
+    points = "x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist()))
+    (tmp_path / "point.csv").write_text(points)
+    (tmp_path / "comma.csv").write_text(points.replace(",", ";").replace(".", ","))
+    runs = [run("fit", name, "-d", "3", "--json", "--no-save", *options, cwd=tmp_path)
+            for name, options in (("point.csv", []), ("comma.csv", ["--decimal", ","]))]
+    first, second = (json.loads(done.stdout) for done in runs)
+    assert first["taylor_coefficients"] == second["taylor_coefficients"] and first["n_points"] == 300
+    both = run("fit", "comma.csv", "--decimal", ",", "--delimiter", ",", cwd=tmp_path)
+    assert_one_error_line(both, "a comma cannot be both the decimal mark and the delimiter", status=2)
+    assert run("fit", "comma.csv", "--decimal", ":", cwd=tmp_path).returncode == 2
+    assert run("fit", "comma.csv", "-d", "3", "--decimal", ",", cwd=tmp_path).returncode == 0
+    drawn = run("plot", "--residuals", cwd=tmp_path)  # reads the file again, with the same decimal mark
+    assert drawn.returncode == 0, drawn.stderr
+    assert (tmp_path / "fitbp.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_predict_reads_the_delimiters_fit_reads(line_model, tmp_path):

@@ -148,3 +148,37 @@ def test_fast_parsers_round_trip_every_float(values):
     text = "x,y\n" + "".join(f"{v!r},{w!r}\n" for v, w in zip(values, reversed(values)))
     x, y, *_ = agree(text.encode())
     assert np.frombuffer(x).tolist() == values
+
+
+DECIMAL_COMMA_CASES = [
+    b"x;y\n1,5;2,25\n-0,5;1e3\n,5;3,\n",
+    b"x\ty\n1,5\t2\n3\t4,75\n",
+    b"x y\n1,5  2\n3 4,0e-2\n",
+    b"x;y\n1,5;2\n1.000,5;3\n",  # a '.' beside decimal commas: an error, never 1.0005 or 1000.5
+    b"x;y\n1,5;2\n1,5,5;3\n",
+    b"x;y\n1,5;2\nabc;3\n",
+]
+
+
+@pytest.mark.parametrize("data", DECIMAL_COMMA_CASES)
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_decimal_commas_read_the_same_every_way(data, skip_invalid):
+    agree(data, skip_invalid=skip_invalid, decimal=",")
+    for block in (5, 11):
+        for reading in READINGS:
+            assert read(data, reading, block=block, decimal=",") == read(data, "careful", decimal=",")
+
+
+def test_decimal_commas_are_the_numbers_with_points():
+    x_values = np.linspace(-3, 3, 5000).tolist()
+    y_values = np.sin(np.linspace(-3, 3, 5000)).tolist()
+    with_commas = "x;y\n" + "".join(f"{v!r};{w!r}\n".replace(".", ",") for v, w in zip(x_values, y_values))
+    x, y, *_ = agree(with_commas.encode(), decimal=",", block=4096)
+    assert np.frombuffer(x).tolist() == x_values and np.frombuffer(y).tolist() == y_values
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table, st.booleans(), st.sampled_from([7, 64, loader.BLOCK]))
+def test_random_tables_with_decimal_commas_read_the_same_every_way(text, skip_invalid, block):
+    swapped = text.replace(",", "\0").replace(".", ",").replace("\0", ";")  # 1.5,2 -> 1,5;2
+    agree(swapped.encode(), skip_invalid=skip_invalid, block=block, decimal=",")
