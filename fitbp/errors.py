@@ -9,6 +9,15 @@ class FitbpError(Exception):
     """A problem with the user's data, files or settings, worded for them."""
 
 
+class DegreeTooHigh(FitbpError):
+    """A degree whose Taylor coefficients float64 cannot carry over the data; ``carried`` is the
+    highest degree that it can, so that a search over degrees can stop there."""
+
+    def __init__(self, message, carried):
+        super().__init__(message)
+        self.carried = carried
+
+
 def at(source, line, message):
     """Word a message the way compilers do, so editors can jump to the place."""
     place = f"{printable(source)}:{line}" if line is not None else printable(source)

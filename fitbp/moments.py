@@ -97,6 +97,28 @@ def _from_householder(x, y, center, scale, y_unit, degree):
     return full[:-1, :-1], full[:-1, -1], float(full[-1, -1] ** 2)
 
 
+def optimal_squares(x, y, center, scale, y_unit, degree):
+    """The least-squares optimum's Σ r² (in y units) of every degree 0 … ``degree``, each no larger than
+    a lower degree's, as exact arithmetic would have them.
+
+    Found in the Legendre basis, whose design matrix stays well conditioned on [-1, 1] where the powers
+    of t do not: the triangle [[R, z], [0, ρ]] of [P(t) y] by Householder QR gives every degree's
+    optimum at once, ρ² + Σ_{i>k} z_i².  The judge of fits whose own basis is too ill-conditioned for
+    float64 to vouch for them.
+    """
+    width = degree + 2
+    top = np.zeros((0, width))
+    for part in spans(x.size):
+        block = np.empty((part.stop - part.start, width))
+        block[:, :-1] = model.legendre_matrix((x[part] - center) / scale, degree)
+        block[:, -1] = y[part] / y_unit
+        top = np.linalg.qr(np.vstack([top, block]), mode="r")
+    tail = np.zeros(width)
+    tail[:top.shape[0]] = top[:, -1]
+    beyond = np.cumsum((tail * tail)[::-1])[::-1]  # beyond[k] = Σ_{i ≥ k} of z_i² and ρ²
+    return np.minimum.accumulate(beyond[1:])
+
+
 def _condition(r):
     with np.errstate(all="ignore"):
         condition = float(np.linalg.cond(r))

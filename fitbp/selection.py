@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from fitbp.errors import FitbpError
+from fitbp.errors import DegreeTooHigh, FitbpError
 from fitbp.loader import Points
 from fitbp.moments import distinct_up_to
 from fitbp.trainer import fit_points, power_of_two_near
@@ -264,8 +264,11 @@ def _scores(points, x, y, degrees, folds, seed):
     fold = fold_assignment(cx.size, folds, seed)
     scores = []
     for d in degrees:
-        train_mse = fit_points(scaled, d).mse
-        cv_mse, cv_se = _cross_validate(cx, cy, d, fold) if cx.size >= folds else (None, None)
+        try:
+            train_mse = fit_points(scaled, d).mse
+            cv_mse, cv_se = _cross_validate(cx, cy, d, fold) if cx.size >= folds else (None, None)
+        except DegreeTooHigh:
+            break  # the degrees from here up cannot be fitted in float64's Taylor form: the caller says so
         scores.append({"degree": int(d), "train_mse": train_mse, "cv_mse": cv_mse, "cv_se": cv_se,
                        "cv_points": int(cx.size), "n": int(x.size)})
     return scores
@@ -335,7 +338,11 @@ def select_table(points, max_degree, folds=5, seed=0):
     rule = rule_degree(turns)
     top = min(max_degree, distinct_up_to(x, max_degree + 1) - 1)
     selection = _choose(points, range(0, top + 1), folds, seed, turns, rule, top)
-    if top < max_degree:
+    fitted = selection.candidates[-1]["degree"]
+    if fitted < top:
+        selection.notes.append(f"degrees above {fitted} are more than the Taylor form can carry in float64 "
+                               "over these data (or the folds' parts of them), so they are left out")
+    elif top < max_degree:
         selection.notes.append(f"degrees above {top} need more than the {top + 1} distinct x values "
                                "the data has, so they are left out")
     selection.reason = f"{_plural(turns, 'turning point')} (the peaks+valleys+2 rule says degree {rule}); " \
@@ -348,8 +355,9 @@ def _choose(points, degrees, folds, seed, turns, rule, top):
     x, y = _checked(points)
     unit = power_of_two_near(y)
     scaled = _scores(points, x, y / unit, degrees, folds, seed)
+    degrees = degrees[:len(scaled)]  # those float64 could carry
     tie = TIE_TOLERANCE * float(np.mean((y / unit) ** 2))
-    fallback = max(0, min(rule, top))
+    fallback = max(0, min(rule, top, degrees[-1]))
     # The rule's degree must itself be cross-validated; otherwise CV among lower degrees alone
     # would pick too low a degree for data too few to judge, and the rule is the better guess.
     rule_scored = next(s for s in scaled if s["degree"] == fallback)["cv_mse"] is not None

@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from fitbp import model, moments, optimizers
-from fitbp.errors import FitbpError, at
+from fitbp.errors import DegreeTooHigh, FitbpError, at
 from fitbp.loader import Points  # noqa: F401  (re-exported for library callers)
 
 DEFAULT_TOL = 1e-12
@@ -25,7 +25,11 @@ DEFAULT_EPOCHS = {"newton": 100, "cg": 1000, "gd": 10000, "momentum": 10000, "ad
 DIGITS_WARNING = 6.0
 """Warn when the raw-power coefficients lose more digits than this."""
 CONDITION_WARNING = 1e8
-"""Beyond this condition number of the design matrix, float64 cannot pin the coefficients down."""
+"""Beyond this condition number of the design matrix, float64 cannot pin the coefficients down,
+and the fit is checked against the least-squares optimum found in a stable basis."""
+OPTIMUM_TOLERANCE = 1e-6
+"""How far above the least-squares optimum a fit's MSE may be, relatively: what 'the optimum' means
+for a fit that float64 cannot vouch for by itself."""
 
 
 @dataclass
@@ -207,6 +211,10 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
 
     polynomial = _polynomial(k, problem, points.source)
     residuals = moments.residuals(polynomial, points.x, points.y, problem.y_exponent)
+    optima = _optima(points, problem) if loss == "mse" else None
+    excess = None if optima is None else _excess(residuals.squares, optima[-1], problem.triangle.count)
+    if excess is not None and excess > OPTIMUM_TOLERANCE and optimizer in optimizers.EXACT:
+        raise _beyond_float64(points, optima, excess)
     mse, rmse, r2 = _quality(residuals, problem.y_unit)
     result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
                        seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
@@ -214,8 +222,53 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                        snapshots=[(epoch, tuple(float(a) * problem.y_unit for a in c)) for epoch, c in snapshots])
     result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals)
     result.selection = selection.to_dict() if selection else None
-    result.warnings.extend(_warnings(result, epochs))
+    result.warnings.extend(_warnings(result, epochs, excess))
     return result
+
+
+def _optima(points, problem):
+    """Every degree's least-squares Σ r² up to the problem's, found in a stable basis; None where the
+    problem's own triangle is well conditioned enough to vouch for its fit."""
+    if problem.triangle.condition <= CONDITION_WARNING:
+        return None
+    return moments.optimal_squares(points.x, points.y, problem.center, problem.scale, problem.y_unit,
+                                   len(problem.triangle.z) - 1)
+
+
+def _excess(squares, optimum, count):
+    """How far Σ r² lies above the optimum, as a fraction of it (0 within float64's rounding)."""
+    rounding = count * 1e-24  # y is in units near max |y|: an rms error of 1e-12 of it
+    return max(0.0, squares - optimum - rounding) / max(optimum, rounding)
+
+
+def _reaches(points, problem, optimum):
+    """Whether newton's fit on ``problem`` comes within OPTIMUM_TOLERANCE of ``optimum``."""
+    start = np.random.default_rng(0).normal(scale=0.01, size=len(problem.triangle.z))
+    k = _least_squares(problem, optimizers.preconditioner(problem.triangle.r, problem.triangle.count), start)
+    found = moments.residuals(_polynomial(k, problem, points.source), points.x, points.y, problem.y_exponent)
+    return _excess(found.squares, optimum, problem.triangle.count) <= OPTIMUM_TOLERANCE
+
+
+def _beyond_float64(points, optima, excess):
+    """The error for a degree whose Taylor coefficients float64 cannot carry, naming the highest it can."""
+    degree = len(optima) - 1
+    carried = _highest_carried(points, optima)
+    missed = (f"is {excess + 1:.3g} times the least-squares optimum" if excess >= 0.01 else
+              f"exceeds the least-squares optimum by {excess:.1e} of it (at most {OPTIMUM_TOLERANCE:g} is allowed)")
+    return DegreeTooHigh(str(at(
+        points.source, None, f"degree {degree} is more than the Taylor form can carry in float64 over this "
+        f"data: its coefficients cancel each other so much that the best fit's MSE {missed}; every degree up "
+        f"to {carried} reaches its optimum here (use --degree {carried} or lower)")), carried)
+
+
+def _highest_carried(points, optima):
+    """The highest degree K such that the fit of every degree up to K, as ``fit --degree`` builds it,
+    reaches its optimum: one triangle and one residual pass per ill-conditioned degree."""
+    for degree in range(1, len(optima)):
+        problem = prepare(points, degree, whole=False)
+        if problem.triangle.condition > CONDITION_WARNING and not _reaches(points, problem, optima[degree]):
+            return degree - 1
+    return len(optima) - 1
 
 
 def _statistics(polynomial, points, loss, r, residuals):
@@ -356,19 +409,31 @@ def _quality(residuals, y_unit):
     return mse_scaled * y_unit * y_unit, math.sqrt(mse_scaled) * y_unit, r2
 
 
-def _warnings(result, epochs):
+def _warnings(result, epochs, excess=None):
     found = []
-    if not result.converged and result.epochs < epochs:
-        found.append(f"training stopped after {result.epochs} epochs without converging: a step gained "
-                     "nothing, so rounding error is as large as what is left to gain; loosen --tol")
-    elif not result.converged:
-        found.append(f"training stopped after {epochs} epochs without converging; raise --epochs, loosen --tol"
-                     + (", or use --optimizer newton" if result.loss == "mse"
-                        and result.optimizer not in optimizers.EXACT else ""))
-    if result.condition > CONDITION_WARNING:
+    if excess is not None and excess <= OPTIMUM_TOLERANCE:
+        found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): its curve is "
+                     "the least-squares optimum (its MSE is "
+                     + (f"within {excess:.0e} of it" if excess else "the optimum's to float64's rounding")
+                     + ", checked in a Legendre basis), but many other coefficient vectors give nearly the same curve, so "
+                     "the coefficients and their standard errors are unreliable; a lower degree is safer")
+    elif excess is not None:
+        found.append(f"the fit's MSE is {excess + 1:.3g} times the least-squares optimum of its degree: "
+                     f"--optimizer {result.optimizer} stopped short of it")
+    elif result.condition > CONDITION_WARNING:
         found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): float64 cannot "
                      "pin its coefficients down, so they are unreliable and may miss the least-squares "
                      "optimum; a lower degree, or x spread more evenly, is safer")
+    at_optimum = excess is not None and excess <= OPTIMUM_TOLERANCE and result.optimizer in optimizers.EXACT
+    if result.converged or at_optimum:  # newton or cg stalled at the optimum: nothing was left to gain
+        pass
+    elif result.epochs < epochs:
+        found.append(f"training stopped after {result.epochs} epochs without converging: a step gained "
+                     "nothing, so rounding error is as large as what is left to gain; loosen --tol")
+    else:
+        found.append(f"training stopped after {epochs} epochs without converging; raise --epochs, loosen --tol"
+                     + (", or use --optimizer newton" if result.loss == "mse"
+                        and result.optimizer not in optimizers.EXACT else ""))
     lost = result.raw_digits_lost
     if lost > DIGITS_WARNING:
         found.append(f"the raw coefficients k_j lose about {lost:.0f} of 16 significant digits "

@@ -1,11 +1,13 @@
 """Training against the least-squares optimum computed independently by numpy."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from fitbp import graph
-from fitbp.errors import FitbpError
-from fitbp.loader import Points
+from fitbp.errors import DegreeTooHigh, FitbpError
+from fitbp.loader import Points, load_points
 from fitbp.trainer import fit_points
 
 
@@ -166,12 +168,49 @@ def test_summary_has_the_documented_keys(rng):
     assert len(summary["coefficients"]) == 3
 
 
-def test_a_stalled_newton_says_how_far_it_went(rng):
-    """On data float64 cannot resolve (cond 1e15), a step that gains nothing ends training early; the
-    warning gives the epochs it ran, not the --epochs it was allowed."""
+def test_a_degree_float64_cannot_carry_names_the_one_it_can(rng):
+    """On data float64 cannot resolve (99.99 % of x within 1e-4 of 0), the Taylor form's coefficients
+    cancel: degree 6 misses its optimum, and the error names the highest degree that reaches it."""
     x = np.r_[rng.normal(0, 1e-4, 20000), [-1.0, 1.0]]
     y = np.cos(x) + rng.normal(0, 0.1, x.size)
-    result = fit_points(Points(x, y), 6)
-    assert not result.converged and result.epochs < 100
-    assert any(f"stopped after {result.epochs} epochs without converging: a step gained nothing" in w
-               for w in result.warnings)
+    with pytest.raises(DegreeTooHigh, match="degree 6 is more than the Taylor form can carry") as raised:
+        fit_points(Points(x, y), 6)
+    carried = fit_points(Points(x, y), raised.value.carried)
+    assert raised.value.carried == 5
+    assert carried.mse <= lstsq_mse(x, y, 5) * (1 + 1e-6)
+    assert any("its curve is the least-squares optimum" in w for w in carried.warnings)
+    assert not any("without converging" in w for w in carried.warnings)
+
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+@pytest.mark.parametrize("name", ["sine", "runge", "cubic", "outliers", "years"])
+def test_every_degree_up_to_n_minus_1_reaches_its_optimum_or_names_one_that_does(name):
+    """A fit is never worse than the best fit of a lower degree, nor more than 1e-6 above its optimum
+    (numpy's lstsq in a Legendre basis); where the Taylor form cannot carry that, an error names the
+    highest degree that does, and that degree's fit keeps the rule."""
+    points = load_points(SAMPLES / f"{name}.csv")
+    n = points.x.size
+    optima = np.minimum.accumulate([lstsq_mse(points.x, points.y, d) for d in range(n)])
+    carried = set()
+    for degree in [*range(0, 50), *range(50, n - 1, 9), n - 1]:
+        try:
+            result = fit_points(points, degree)
+        except DegreeTooHigh as e:
+            assert e.carried < degree
+            carried.add(e.carried)
+            continue
+        assert result.mse <= optima[degree] * (1 + 1e-6) + 1e-24, degree
+    for degree in carried:
+        assert fit_points(points, degree).mse <= optima[degree] * (1 + 1e-6) + 1e-24
+    assert len(carried) <= 1  # one answer to "how high can I go", whichever degree asked
+
+
+def test_a_textbook_optimiser_short_of_the_optimum_says_by_how_much():
+    points = load_points(SAMPLES / "sine.csv")
+    result = fit_points(points, 25, optimizer="gd", epochs=300)
+    ratio = result.mse / lstsq_mse(points.x, points.y, 25)
+    assert ratio > 1.01
+    assert f"the fit's MSE is {ratio:.3g} times the least-squares optimum of its degree" in " ".join(result.warnings)
