@@ -84,17 +84,23 @@ def _from_power_sums(x, y, center, scale, y_unit, degree):
 
 
 def _from_householder(x, y, center, scale, y_unit, degree):
-    """R, z and ρ² by QR of [V y], one chunk stacked under the triangle so far at a time."""
+    """R, z and ρ² by QR of [V y]."""
+    full = _householder(x, y, center, scale, y_unit, degree, model.design_matrix)
+    return full[:-1, :-1], full[:-1, -1], float(full[-1, -1] ** 2)
+
+
+def _householder(x, y, center, scale, y_unit, degree, basis):
+    """The (d+2)×(d+2) triangle of [basis(t) y] by QR, one chunk stacked under the triangle so far at a time."""
     width = degree + 2
     top = np.zeros((0, width))
     for part in spans(x.size):
         block = np.empty((part.stop - part.start, width))
-        block[:, :-1] = model.design_matrix((x[part] - center) / scale, degree)
+        block[:, :-1] = basis((x[part] - center) / scale, degree)
         block[:, -1] = y[part] / y_unit
         top = np.linalg.qr(np.vstack([top, block]), mode="r")
     full = np.zeros((width, width))
     full[:top.shape[0]] = top
-    return full[:-1, :-1], full[:-1, -1], float(full[-1, -1] ** 2)
+    return full
 
 
 def optimal_squares(x, y, center, scale, y_unit, degree):
@@ -106,15 +112,7 @@ def optimal_squares(x, y, center, scale, y_unit, degree):
     optimum at once, ρ² + Σ_{i>k} z_i².  The judge of fits whose own basis is too ill-conditioned for
     float64 to vouch for them.
     """
-    width = degree + 2
-    top = np.zeros((0, width))
-    for part in spans(x.size):
-        block = np.empty((part.stop - part.start, width))
-        block[:, :-1] = model.legendre_matrix((x[part] - center) / scale, degree)
-        block[:, -1] = y[part] / y_unit
-        top = np.linalg.qr(np.vstack([top, block]), mode="r")
-    tail = np.zeros(width)
-    tail[:top.shape[0]] = top[:, -1]
+    tail = _householder(x, y, center, scale, y_unit, degree, model.legendre_matrix)[:, -1]
     beyond = np.cumsum((tail * tail)[::-1])[::-1]  # beyond[k] = Σ_{i ≥ k} of z_i² and ρ²
     return np.minimum.accumulate(beyond[1:])
 
