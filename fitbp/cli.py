@@ -78,8 +78,8 @@ def warn(message):
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True,
-                                                soft_wrap=True)
+    console = Console(stderr=True, highlight=False)  # words wrap on a terminal; one line in a log
+    console.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True, soft_wrap=not console.is_terminal)
 
 
 def _known_encoding(value):
@@ -423,11 +423,11 @@ def graph(
         if dot_file:  # written first: a path that cannot be written fails before anything is printed
             modelfile.write_atomic(dot_file, graphview.dot(root))
         console = report.wide_console()
-        console.print(f"{loss.value} loss of a degree {degree} Taylor polynomial on {len(points.x)} points "
+        report.emit(console, f"{loss.value} loss of a degree {degree} Taylor polynomial on {len(points.x)} points "
                       f"of {printable(points.source)}, at the {'trained' if fitted else 'starting'} coefficients; "
                       f"t = (x - {problem.center:.6g}) / {problem.scale:.6g}, y in units of {problem.y_unit:g}",
                       highlight=False, markup=False)
-        console.print(graphview.tree(root))
+        report.emit(console, graphview.tree(root))
         if dot_file:
             sys.stderr.write(f"wrote {printable(dot_file)}\n")
 

@@ -39,13 +39,31 @@ def describe(node):
 
 
 def tree(root):
-    """A rich Tree from the loss down to the data and the parameters."""
+    """A rich Tree from the loss down to the data and the parameters.
+
+    A node that feeds several operators (huber's |r|) is shown in full where it is first met and
+    referred to after that, as the DOT output draws it once with several arrows: printing it again
+    would look like several copies, each with the whole gradient.
+    """
     from rich.markup import escape
     from rich.tree import Tree
 
+    uses = {}
+    for node in nodes_of(root):
+        for parent in node.parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    shown = set()
+
     def grow(branch, node):
         for parent in node.parents:
-            grow(branch.add(escape(describe(parent))), parent)
+            if id(parent) in shown:
+                branch.add(escape(f"{label(parent)}  (↑ see above)"))
+                continue
+            shared = uses[id(parent)] > 1
+            if shared:
+                shown.add(id(parent))
+            text = describe(parent) + (f"  (used by {uses[id(parent)]} operators)" if shared else "")
+            grow(branch.add(escape(text)), parent)
 
     top = Tree(escape(describe(root)))
     grow(top, root)

@@ -25,6 +25,33 @@ def wide_console(width=160):
     return console
 
 
+def emit(console, renderable, **options):
+    """Print to a person or to a program.
+
+    On a terminal rich wraps prose at word boundaries.  In a pipe a line of prose stays one line
+    (a reader such as grep or a log wants it whole), and no line ends in the spaces that pad a
+    table's cells.
+    """
+    if console.is_terminal:
+        console.print(renderable, **options)
+        return
+    with console.capture() as captured:
+        console.print(renderable, soft_wrap=not hasattr(renderable, "__rich_console__"), **options)
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+def numbers_table(console, *headings):
+    """A table of right-aligned columns whose cells fold rather than lose a digit to '…' on a
+    narrow terminal; boxed only on a terminal."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, header_style="bold cyan")
+    for heading in headings:
+        table.add_column(heading, justify="right", overflow="fold")
+    return table
+
+
 def print_json(result, stream=None):
     (stream or sys.stdout).write(modelfile.dumps(result.summary()) + "\n")
 
@@ -43,28 +70,23 @@ def print_table(result, console=None):
     console = console or wide_console()
     frame = box.SIMPLE_HEAD if console.is_terminal else None
     p, points = result.polynomial, result.points
-    console.print(escape(printable(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
+    emit(console, escape(printable(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
                                    f"in {points.source}")), highlight=False)
     if result.selection:
-        console.print(escape(f"degree chosen automatically: {result.selection['reason']}"), highlight=False,
+        emit(console, escape(f"degree chosen automatically: {result.selection['reason']}"), highlight=False,
                       style="dim")
 
-    coefficients = Table(box=frame, header_style="bold cyan")
-    coefficients.add_column("power", justify="right")
-    coefficients.add_column(escape(f"Taylor a_i [t = (x - {p.center:.10g}) / {p.scale:.10g}]"),
-                            justify="right")
-    coefficients.add_column("± stderr", justify="right")
-    coefficients.add_column(escape("raw k_i [x^i]"), justify="right")
-    coefficients.add_column("± stderr", justify="right")
+    coefficients = numbers_table(console, "power", escape(f"Taylor a_i [t = (x - {p.center:.10g}) / {p.scale:.10g}]"),
+                                 "± stderr", escape("raw k_i [x^i]"), "± stderr")
     stats = result.statistics
     taylor_errors = stats.get("taylor_stderr") or [None] * len(p.coefficients)
     raw_errors = stats.get("stderr") or [None] * len(p.coefficients)
     for i, (a, k) in enumerate(zip(p.coefficients, result.raw_coefficients)):
         coefficients.add_row(str(i), _number(a, 15), _number(taylor_errors[i], 3), _number(k, 15),
                              _number(raw_errors[i], 3))
-    console.print(coefficients)
+    emit(console, coefficients)
     if stats.get("stderr_note"):
-        console.print(escape(f"note: {stats['stderr_note']}"), style="dim", highlight=False)
+        emit(console, escape(f"note: {stats['stderr_note']}"), style="dim", highlight=False)
 
     quality = Table(box=frame, show_header=False)
     quality.add_column(style="bold")
@@ -84,7 +106,7 @@ def print_table(result, console=None):
     ]
     for row in rows:
         quality.add_row(*row)
-    console.print(quality)
+    emit(console, quality)
 
 
 @contextmanager
@@ -134,38 +156,37 @@ def stderr_is_terminal():
 
 def print_gradcheck(rows, tol, console=None):
     """Backprop against finite differences, one row a coefficient, failures in red."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     console = console or Console()
-    table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, header_style="bold cyan")
-    for heading in ("coefficient", "backprop", "finite difference", "relative error", ""):
-        table.add_column(heading, justify="right")
+    table = numbers_table(console, "coefficient", "backprop", "finite difference", "relative error", "")
     for row in rows:
         ok = row.relative_error <= tol
         table.add_row(f"a_{row.index}", f"{row.backprop:.12g}", f"{row.numeric:.12g}", f"{row.relative_error:.2e}",
                       "[green]ok[/green]" if ok else "[red]FAIL[/red]")
-    console.print(table)
+    emit(console, table)
+
+
+def _criterion(value):
+    """AIC and BIC to a tenth: their differences, not their digits, are what compare degrees."""
+    if value is None:
+        return "n/a"
+    return f"{value:.1f}" if math.isfinite(value) else ("-inf" if value < 0 else "inf")
 
 
 def print_selection(selection, console=None):
     """Degree against training MSE, validation MSE, AIC and BIC; the chosen row marked."""
-    from rich import box
     from rich.markup import escape
-    from rich.table import Table
 
     console = console or wide_console()
-    table = Table(box=box.SIMPLE_HEAD if console.is_terminal else None, header_style="bold cyan")
-    for heading in ("degree", "training MSE", "validation MSE", "± se", "AIC", "BIC", ""):
-        table.add_column(heading, justify="right")
+    table = numbers_table(console, "degree", "train MSE", "CV MSE", "± se", "AIC", "BIC", "")
     for row in selection.candidates:
         chosen = row["degree"] == selection.chosen
         table.add_row(str(row["degree"]), _number(row["train_mse"], 6), _number(row["cv_mse"], 6),
-                      _number(row["cv_se"], 2), _number(row["aic"], 7), _number(row["bic"], 7),
+                      _number(row["cv_se"], 2), _criterion(row["aic"]), _criterion(row["bic"]),
                       "[bold green]← chosen[/bold green]" if chosen else "",
                       style="bold" if chosen else None)
-    console.print(table)
-    console.print(escape(selection.reason), highlight=False)
+    emit(console, table)
+    emit(console, escape(selection.reason), highlight=False)
     for note in selection.notes:
-        console.print(escape(f"note: {note}"), highlight=False, style="dim")
+        emit(console, escape(f"note: {note}"), highlight=False, style="dim")

@@ -274,12 +274,21 @@ def _scores(points, x, y, degrees, folds, seed):
     return scores
 
 
+EXACT_MSE = 1e-24
+"""A training MSE this small, with y in units near max |y|, is float64's rounding: an exact fit."""
+
+
 def _in_units(scores, unit):
-    """Scores back in the data's own y units (an MSE beyond float range is inf, as fit reports it)."""
+    """Scores back in the data's own y units (an MSE beyond float range is inf, as fit reports it).
+
+    An exact fit's AIC and BIC are -inf: its likelihood is unbounded, and the number ln(MSE) would
+    give is ln(rounding error), which compares nothing.
+    """
     square = unit * unit
     shown = []
     for s in scores:
-        aic, bic = information_criteria(s["n"], s["train_mse"], s["degree"], unit)
+        aic, bic = information_criteria(s["n"], s["train_mse"], s["degree"], unit) \
+            if s["train_mse"] > EXACT_MSE else (-math.inf, -math.inf)
         shown.append({"degree": s["degree"], "train_mse": s["train_mse"] * square,
                       "cv_mse": None if s["cv_mse"] is None else s["cv_mse"] * square,
                       "cv_se": None if s["cv_se"] is None else s["cv_se"] * square,
@@ -376,6 +385,11 @@ def _choose(points, degrees, folds, seed, turns, rule, top):
         reason = (f"too few points ({y.size}) for {folds}-fold cross-validation of degree "
                   f"{fallback}, so the rule's degree {rule}{clipped} is used")
         return Selection(fallback, turns, rule, scores, reason, folds, None, notes)
+    exact = [s["degree"] for s in scores if s["aic"] == -math.inf]
+    if exact:
+        notes.append(f"degree {exact[0]}{' and up' if len(exact) > 1 else ''} fit{'' if len(exact) > 1 else 's'} "
+                     "the points exactly (MSE at float64's rounding), so AIC and BIC are -inf (null in JSON): "
+                     "there is no noise left to weigh the coefficients against")
     skipped = [s["degree"] for s in scores if s["cv_mse"] is None]
     if skipped:
         notes.append(f"degrees {', '.join(map(str, skipped))} had too few points for {folds}-fold "

@@ -1,6 +1,7 @@
 """fitbp fit end to end, as real processes with real pipes."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -170,4 +171,87 @@ def test_select_command(tmp_path):
     table = json.loads(done.stdout)
     assert [c["degree"] for c in table["candidates"]] == list(range(7)) and table["chosen"] == 3
     text = run("select", ROOT / "sample_data" / "cubic.csv", "--max-degree", "4", cwd=tmp_path)
-    assert "← chosen" in text.stdout and "validation MSE" in text.stdout and "BIC" in text.stdout
+    assert "← chosen" in text.stdout and "CV MSE" in text.stdout and "BIC" in text.stdout
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+YEARS = ROOT / "sample_data" / "years.csv"
+TABLES = {
+    "select": (["select", SINE, "--max-degree", "12"], ["select", SINE, "--max-degree", "12", "--json"]),
+    "fit": (["fit", YEARS, "-d", "3", "--no-save"], ["fit", YEARS, "-d", "3", "--no-save", "--json"]),
+    "gradcheck": (["gradcheck", SINE, "-d", "5"], ["gradcheck", SINE, "-d", "5", "--json"]),
+}
+
+
+def screen_lines(args, tmp_path, columns=80):
+    """What a terminal of ``columns`` shows, stdout and stderr, as plain lines."""
+    shown, _ = run_in_terminal(args, tmp_path, {"COLUMNS": str(columns), "NO_COLOR": "1"}, stderr_too=True)
+    return ANSI.sub("", shown).replace("\r", "").splitlines()
+
+
+def numbers_in(document):
+    """Every float of a JSON document, however deep."""
+    if isinstance(document, float):
+        yield document
+    elif isinstance(document, dict):
+        for value in document.values():
+            yield from numbers_in(value)
+    elif isinstance(document, list):
+        for value in document:
+            yield from numbers_in(value)
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_every_table_fits_80_columns_without_losing_a_number(name, tmp_path):
+    table, as_json = TABLES[name]
+    lines = screen_lines(table, tmp_path)
+    assert lines and all(len(line) <= 80 for line in lines), "\n".join(lines)
+    text = "\n".join(lines)
+    assert "…" not in text
+    cells = set(text.split())
+    document = json.loads(run(*as_json, cwd=tmp_path).stdout)
+    shown = [v for v in numbers_in(document.get("candidates") or document.get("rows") or
+                                   document["taylor_coefficients"]) if v]
+    # each number appears whole in the cells, at the digits the table gives it
+    assert all(any(cell != "n/a" and _same_number(cell, v) for cell in cells) for v in shown), text
+
+
+def _same_number(cell, value):
+    try:
+        shown = float(cell)
+    except ValueError:
+        return False
+    digits = len(cell.split("e")[0].replace("-", "").replace(".", "").lstrip("0")) or 1
+    return shown == float(f"{value:.{digits}g}") or shown == round(value, 1)
+
+
+def test_warnings_wrap_at_words_on_a_terminal_and_stay_one_line_in_a_pipe(tmp_path):
+    piped = run("fit", SINE, "-d", "30", "--no-save", cwd=tmp_path).stderr.splitlines()
+    assert piped and all(line.startswith("warning: ") for line in piped)
+    lines = screen_lines(["fit", SINE, "-d", "30", "--no-save"], tmp_path)
+    first = lines.index(next(line for line in lines if line.startswith("warning: ")))
+    wrapped = lines[first:first + 1 + next(i for i, line in enumerate(lines[first + 1:]) if
+                                            line.startswith("warning: "))]
+    assert len(wrapped) > 1 and all(len(line) <= 80 for line in wrapped)
+    assert " ".join(line.rstrip() for line in wrapped) == piped[0]  # every break is at a space
+
+
+@pytest.mark.parametrize("args", [["graph", "-d", "2", "--loss", "huber"], ["select", SINE, "--max-degree", "4"],
+                                  ["fit", SINE, "-d", "3", "--no-save"], ["gradcheck", SINE, "-d", "2"]])
+def test_pipes_get_whole_lines_without_trailing_spaces(args, tmp_path):
+    done = run(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(line == line.rstrip() for line in lines)
+    if args[0] == "graph":
+        assert lines[0].startswith("huber loss of a degree 2") and lines[0].endswith("y in units of 0.5")
+
+
+def test_graph_shows_a_shared_node_once(tmp_path):
+    lines = run("graph", "-d", "2", "--loss", "huber", cwd=tmp_path).stdout.splitlines()
+    assert sum("param a" in line for line in lines) == 1  # the parameter, with its whole gradient, once
+    assert sum("abs  [12]" in line for line in lines) == 1 and any("abs  (↑ see above)" in line for line in lines)
+    assert any("(used by 2 operators)" in line for line in lines)
+    dot = (tmp_path / "g.dot")
+    run("graph", "-d", "2", "--loss", "huber", "--dot", dot, cwd=tmp_path)
+    assert dot.read_text().count("abs") == 1  # the DOT output agrees: one node, two arrows out

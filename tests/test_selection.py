@@ -152,9 +152,14 @@ def test_train_mse_aic_and_bic_match_lstsq():
         assert s["bic"] == pytest.approx(n * math.log(mse) + k * math.log(n), rel=1e-9, abs=1e-6)
 
 
-def test_aic_and_bic_are_finite_for_an_exact_fit():
-    s = score_degrees(points([0, 1, 2, 3], [1, 3, 7, 13]), [3])[0]
-    assert math.isfinite(s["aic"]) and math.isfinite(s["bic"])
+def test_an_exact_fit_has_aic_and_bic_of_minus_infinity_and_says_why():
+    """ln(MSE) of an exact fit is ln(rounding error): a number that would compare nothing."""
+    exact = points(np.arange(12.0), np.arange(12.0) ** 2 - 3)
+    scores = score_degrees(exact, [1, 2, 3])
+    assert math.isfinite(scores[0]["aic"]) and math.isfinite(scores[0]["bic"])
+    assert [s["aic"] for s in scores[1:]] == [-math.inf, -math.inf] == [s["bic"] for s in scores[1:]]
+    table = select_table(exact, 3, folds=3)
+    assert any("degree 2 and up fit the points exactly" in note and "-inf" in note for note in table.notes)
 
 
 def test_fold_assignment_is_a_seeded_even_deal():
