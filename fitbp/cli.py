@@ -242,20 +242,19 @@ def plot(
             renderer.check_format(output)
         document = modelfile.load(model)
         points = modelfile.points_of(document, model, source=data, x=x, y=y)
-        title = (f"degree {document['degree']} fit of {points.y_name} against {points.x_name}: "
-                 f"MSE {_short(document.get('mse'))}, R² {_short(document.get('r2'), 6)}")
+        title = _title(document, points)
         if animate:
             if (band or residuals) and not quiet:
                 warn("--animate makes the film only; --band and --residuals are for the still picture")
             frames = film.animate(points, float(document["center"]), float(document["scale"]),
                                   modelfile.snapshots_of(document, model), document.get("loss_history") or [],
-                                  animate, title=printable(f"{document.get('optimizer', '')}: {title}"))
+                                  animate, title=f"{printable(document.get('optimizer', ''))}: {title}")
             if not quiet:
                 sys.stderr.write(f"wrote {printable(animate)} ({frames} frame{'s' if frames != 1 else ''})\n")
             return
         window = show and renderer.has_display()
         polynomial = modelfile.polynomial_of(document)
-        figure = renderer.figure(polynomial, points, document.get("loss_history") or [], printable(title),
+        figure = renderer.figure(polynomial, points, document.get("loss_history") or [], title,
                                  residuals=residuals, window=window, loss=str(document.get("loss", "mse")),
                                  band=modelfile.band_of(document, polynomial, model) if band else None)
         renderer.save(figure, output, modelfile.write_atomic)
@@ -263,6 +262,18 @@ def plot(
             sys.stderr.write(f"wrote {printable(output)}\n")
         if show and not (window and renderer.show()):
             warn("--show needs a working display and there is none here; the picture is saved")
+
+
+def _title(document, points):
+    """What the fit is and how good: for a robust loss, that loss (and δ) and the median |residual|
+    first, since its MSE and R² count the outliers it was made to ignore."""
+    loss = str(document.get("loss", "mse"))
+    kind = "" if loss == "mse" else f" {loss}" + (f" (δ {_short(document.get('huber_delta'))})"
+                                                   if document.get("huber_delta") else "")
+    robust = "" if loss == "mse" else (f"{loss} loss {_short(document.get('loss_value'))}, median |residual| "
+                                       f"{_short(document.get('median_abs_residual'))}, ")
+    what = printable(f"degree {document['degree']}{kind} fit of {points.y_name} against {points.x_name}:")
+    return f"{what}\n{robust}MSE {_short(document.get('mse'))}, R² {_short(document.get('r2'), 6)}"
 
 
 def _short(value, digits=4):
@@ -464,11 +475,17 @@ def gradcheck(
                                                                  delta), k)
         failed = [r for r in rows if r.relative_error > tol]
         if json_output:
-            sys.stdout.write(modelfile.dumps({"loss": loss.value, "tol": tol, "passed": not failed, "rows": [
-                {"coefficient": f"a_{r.index}", "backprop": r.backprop, "finite_difference": r.numeric,
-                 "relative_error": r.relative_error} for r in rows]}) + "\n")
+            sys.stdout.write(modelfile.dumps({
+                "loss": loss.value, "huber_delta": delta if loss is Loss.huber else None, "tol": tol,
+                "step": checker.STEP, "seed": seed, "passed": not failed, "rows": [
+                    {"coefficient": f"a_{r.index}", "value": r.at, "backprop": r.backprop,
+                     "finite_difference": r.numeric, "relative_error": r.relative_error} for r in rows]}) + "\n")
         else:
-            report.print_gradcheck(rows, tol)
+            huber = f" (δ {delta:.4g} in y units of {problem.y_unit:g})" if loss is Loss.huber else ""
+            report.print_gradcheck(rows, tol, printable(
+                f"d {loss.value}{huber} / d a_i by backprop against central differences (step {checker.STEP:g} "
+                f"relative to |a_i|), at the random coefficients of --seed {seed}; t = (x - {problem.center:.6g}) "
+                f"/ {problem.scale:.6g}"))
         if failed:
             raise FitbpError(f"gradient check failed: {len(failed)} of {len(rows)} relative errors exceed {tol:g}")
 

@@ -18,6 +18,8 @@ class Row:
     index: int
     backprop: float
     numeric: float
+    at: float = 0.0
+    """The coefficient's value where the two gradients are compared."""
 
     @property
     def relative_error(self):
@@ -25,7 +27,11 @@ class Row:
         return abs(self.backprop - self.numeric) / scale
 
 
-def central_differences(loss_of, k, step=1e-6):
+STEP = 1e-6
+"""The finite-difference step, relative to |k_i| (absolute below 1)."""
+
+
+def central_differences(loss_of, k, step=STEP):
     """d loss / d k_i by (L(k + h e_i) - L(k - h e_i)) / 2h, with h relative to |k_i|."""
     gradient = np.zeros_like(k)
     for i in range(k.size):
@@ -42,4 +48,4 @@ def check(objective, k):
     k = np.asarray(k, dtype=np.float64)
     _, backprop = objective(k)
     numeric = central_differences(lambda p: objective(p)[0], k)
-    return [Row(i, float(b), float(n)) for i, (b, n) in enumerate(zip(backprop, numeric))]
+    return [Row(i, float(b), float(n), float(a)) for i, (b, n, a) in enumerate(zip(backprop, numeric, k))]

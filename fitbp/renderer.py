@@ -18,7 +18,7 @@ import numpy as np
 from fitbp.errors import FitbpError, printable
 from fitbp.loader import even_sample
 
-FORMATS = ("png", "svg", "pdf")
+FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")
 MOST_POINTS_DRAWN = 50_000
 """Beyond this, an even sample of the points is drawn (rasterised): the eye cannot tell, the file can."""
 CURVE_SAMPLES = 1000
@@ -32,7 +32,8 @@ def check_format(path):
         raise FitbpError(f"{printable(text)}: names a folder; give a file name such as fit.png")
     if extension not in FORMATS:
         shown = f"'.{printable(extension)}'" if extension else "no extension"
-        raise FitbpError(f"{printable(text)}: cannot tell the picture format from {shown} (use .png, .svg or .pdf)")
+        raise FitbpError(f"{printable(text)}: cannot tell the picture format from {shown} "
+                         "(use .png, .svg, .pdf or .jpg)")
     return extension
 
 
@@ -60,13 +61,15 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     fit_axes = fig.add_subplot(grid[0, 0])
     shown = even_sample(x.size, MOST_POINTS_DRAWN)
     crowd = x.size > 2000
-    fit_axes.scatter(x[shown], y[shown], s=6 if crowd else 14, alpha=0.5 if crowd else 0.8, color="tab:blue",
-                     linewidths=0, label=points_label(points, shown.size), rasterized=crowd, zorder=3)
-    fit_axes.plot(dense, curve, color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit", zorder=2)
+    # The points lie under the band and the curve: dense data would hide the fit it is fitted by.
+    fit_axes.scatter(x[shown], y[shown], s=4 if crowd else 14, alpha=0.25 if crowd else 0.8,
+                     color="tab:blue", linewidths=0, label=points_label(points, shown.size), rasterized=crowd,
+                     zorder=1)
     if band is not None:
         lower, upper = band(dense)
-        fit_axes.fill_between(dense, lower, upper, color="tab:red", alpha=0.2, linewidth=0, zorder=1,
+        fit_axes.fill_between(dense, lower, upper, color="tab:orange", alpha=0.45, linewidth=0, zorder=2,
                               label="95 % confidence band (pointwise)")
+    fit_axes.plot(dense, curve, color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit", zorder=3)
     fit_axes.set_xlim(lo - margin, hi + margin)
     fit_axes.set_ylabel(points.y_name, parse_math=False)
     fit_axes.legend(loc="best", fontsize="small")
@@ -107,15 +110,18 @@ def points_label(points, drawn):
 
 
 def _draw_loss(axes, loss_history, loss="mse"):
-    """The loss per epoch on a log scale; a loss of exactly 0 cannot be drawn there, so it is said."""
-    from matplotlib.ticker import MaxNLocator
+    """The loss per epoch on a log scale (a linear one when it spans less than a decade, where log
+    ticks would read 3.65×10⁰); a loss of exactly 0 cannot be drawn on a log scale, so it is said."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     losses = np.asarray([v if v is not None else np.nan for v in loss_history], dtype=float)
     epochs = np.arange(1, losses.size + 1)
     positive = np.isfinite(losses) & (losses > 0)
     axes.plot(epochs[positive], losses[positive], color="tab:green", marker="." if losses.size < 60 else None)
-    axes.set_yscale("log")
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if positive.any() and losses[positive].max() >= 10 * losses[positive].min():
+        axes.set_yscale("log")
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: epoch_label(value, losses.size)))
     if losses.size:
         axes.set_xlim(0.5, max(losses.size, 2) + 0.5)
     zero = np.flatnonzero(losses == 0)
@@ -126,6 +132,16 @@ def _draw_loss(axes, loss_history, loss="mse"):
     axes.set_ylabel(f"loss ({printable(loss)})", parse_math=False)
     axes.set_title("training loss", loc="left", fontsize="medium")
     axes.grid(True, which="major", alpha=0.3)
+
+
+def epoch_label(epoch, most):
+    """12, 1,500, 20k, 1.5M, one unit for every tick of an axis up to ``most`` epochs: short enough
+    that five ticks never run into each other."""
+    if most >= 1e6:
+        return f"{epoch / 1e6:g}M"
+    if most >= 1e4:
+        return f"{epoch / 1e3:g}k"
+    return f"{epoch:,.0f}"
 
 
 def save(fig, path, write):

@@ -91,7 +91,12 @@ def print_table(result, console=None):
     quality = Table(box=frame, show_header=False)
     quality.add_column(style="bold")
     quality.add_column(justify="right")
+    robust = [] if result.loss == "mse" else [
+        (f"{result.loss} loss" + (f" (δ {result.delta:.4g})" if result.delta else ""), _number(result.final_loss)),
+        ("median |residual|", _number(result.median_abs_residual)),
+    ]
     rows = [
+        *robust,
         ("MSE", _number(result.mse)),
         ("RMSE", _number(result.rmse)),
         ("R²", _number(result.r2) if result.r2 is not None else "n/a (y is constant)"),
@@ -154,17 +159,23 @@ def stderr_is_terminal():
     return Console(stderr=True).is_terminal
 
 
-def print_gradcheck(rows, tol, console=None):
-    """Backprop against finite differences, one row a coefficient, failures in red."""
+def print_gradcheck(rows, tol, header, console=None):
+    """What was compared and where, backprop against finite differences one row a coefficient,
+    failures in red, and one line that says how it came out."""
     from rich.console import Console
+    from rich.markup import escape
 
     console = console or Console()
-    table = numbers_table(console, "coefficient", "backprop", "finite difference", "relative error", "")
+    emit(console, escape(header), highlight=False)
+    table = numbers_table(console, "coefficient", "at", "backprop", "finite diff.", "rel. error", "check")
     for row in rows:
         ok = row.relative_error <= tol
-        table.add_row(f"a_{row.index}", f"{row.backprop:.12g}", f"{row.numeric:.12g}", f"{row.relative_error:.2e}",
-                      "[green]ok[/green]" if ok else "[red]FAIL[/red]")
+        table.add_row(f"a_{row.index}", f"{row.at:.4g}", f"{row.backprop:.10g}", f"{row.numeric:.10g}",
+                      f"{row.relative_error:.2e}", "[green]ok[/green]" if ok else "[red]FAIL[/red]")
     emit(console, table)
+    failed = [f"a_{r.index}" for r in rows if r.relative_error > tol]
+    emit(console, f"all {len(rows)} gradients agree within {tol:g}" if not failed else
+         f"{len(failed)} of {len(rows)} gradients differ by more than {tol:g}: {', '.join(failed)}", highlight=False)
 
 
 def _criterion(value):

@@ -57,6 +57,13 @@ class FitResult:
     statistics: dict = field(default_factory=dict, repr=False)
     """Standard errors, residual summary and reduced chi-square (fitbp.statistics)."""
     warnings: list = field(default_factory=list)
+    median_abs_residual: float | None = None
+    """median |y − ŷ| for the robust losses: a measure of the fit that outliers do not sway."""
+
+    @property
+    def final_loss(self):
+        """The trained loss in the data's units: the MSE for mse, the mean |r| or Huber loss otherwise."""
+        return self.loss_history[-1] if self.loss_history else None
 
     @cached_property  # exact rational expansion: asked for by the table, the JSON and the model file
     def raw_coefficients(self):
@@ -82,6 +89,8 @@ class FitResult:
             "mse": self.mse,
             "rmse": self.rmse,
             "r2": self.r2,
+            "loss_value": self.final_loss,
+            "median_abs_residual": self.median_abs_residual,
             "residual_mean": self.statistics.get("residual_mean"),
             "residual_std": self.statistics.get("residual_std"),
             "reduced_chi2": self.statistics.get("reduced_chi2"),
@@ -221,6 +230,9 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                        delta=scaled_delta * problem.y_unit if scaled_delta else None,
                        snapshots=[(epoch, tuple(float(a) * problem.y_unit for a in c)) for epoch, c in snapshots])
     result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals)
+    if loss != "mse":
+        with np.errstate(all="ignore"):
+            result.median_abs_residual = float(np.median(np.abs(polynomial(points.x) - points.y)))
     result.selection = selection.to_dict() if selection else None
     result.warnings.extend(_warnings(result, epochs, excess))
     return result

@@ -255,3 +255,26 @@ def test_graph_shows_a_shared_node_once(tmp_path):
     dot = (tmp_path / "g.dot")
     run("graph", "-d", "2", "--loss", "huber", "--dot", dot, cwd=tmp_path)
     assert dot.read_text().count("abs") == 1  # the DOT output agrees: one node, two arrows out
+
+
+def test_a_robust_fit_shows_its_loss_delta_and_median_residual(tmp_path):
+    outliers = ROOT / "sample_data" / "outliers.csv"
+    table = run("fit", outliers, "-d", "3", "--loss", "huber", "--no-save", cwd=tmp_path).stdout
+    done = run("fit", outliers, "-d", "3", "--loss", "huber", cwd=tmp_path, env={"COLUMNS": "80"})
+    summary = json.loads(run("fit", outliers, "-d", "3", "--loss", "huber", "--json", "--no-save",
+                             cwd=tmp_path).stdout)
+    document = json.loads((tmp_path / "fitbp.json").read_text())
+    points = load_points(outliers)
+    fitted = np.polynomial.Polynomial(summary["taylor_coefficients"],
+                                      domain=[summary["center"] - summary["scale"], summary["center"] + summary["scale"]],
+                                      window=[-1, 1])
+    assert done.returncode == 0
+    assert summary["median_abs_residual"] == pytest.approx(np.median(np.abs(fitted(points.x) - points.y)), rel=1e-9)
+    assert summary["loss_value"] == document["loss_history"][-1]
+    assert f"huber loss (δ {summary['huber_delta']:.4g})" in table and "median |residual|" in table
+    from fitbp import cli
+
+    title = cli._title(document, points)
+    assert title.startswith("degree 3 huber (δ 1.46) fit of y against x:\nhuber loss 3.4, median |residual| 0.3861")
+    plain = run("fit", SINE, "-d", "3", "--no-save", cwd=tmp_path).stdout
+    assert "median |residual|" not in plain and "huber" not in plain

@@ -8,7 +8,7 @@ from fitbp.errors import FitbpError
 from fitbp.loader import Points
 from fitbp.trainer import fit_points
 
-SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml"}
+SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml", "jpg": b"\xff\xd8\xff"}
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def draw(result, **options):
     return renderer.figure(result.polynomial, result.points, result.loss_history, "title", **options)
 
 
-@pytest.mark.parametrize("extension", ["png", "svg", "pdf"])
+@pytest.mark.parametrize("extension", ["png", "svg", "pdf", "jpg"])
 def test_files_carry_their_format_signature(extension, fitted, tmp_path):
     path = tmp_path / f"fit.{extension}"
     renderer.save(draw(fitted), path, modelfile.write_atomic)
@@ -33,7 +33,7 @@ def test_files_carry_their_format_signature(extension, fitted, tmp_path):
 
 
 def test_unknown_extension_is_refused_before_drawing(tmp_path):
-    for name in ["fit.jpg", "fit", "fit.png.txt"]:
+    for name in ["fit.bmp", "fit", "fit.png.txt"]:
         with pytest.raises(FitbpError, match="cannot tell the picture format"):
             renderer.check_format(tmp_path / name)
 
@@ -95,3 +95,48 @@ def test_user_text_is_not_tex(fitted):
     fig = renderer.figure(fitted.polynomial, named, [1.0], "cost ($) of $x$")
     renderer.save(fig, "unused.png", lambda path, data: None)  # drawing must not parse TeX
     assert fig.axes[0].get_ylabel() == "price ($)"
+
+
+def test_the_curve_and_its_band_lie_above_dense_points(rng):
+    x = rng.uniform(0, 6, 200_000)
+    result = fit_points(Points(x, np.sin(x) + rng.normal(0, 0.1, x.size)), 5)
+    fig = draw(result, band=lambda t: (result.polynomial(t) - 0.05, result.polynomial(t) + 0.05))
+    axes = fig.axes[0]
+    points = next(c for c in axes.collections if c.get_label().startswith("data"))
+    band = next(c for c in axes.collections if "band" in c.get_label())
+    curve = next(line for line in axes.lines if line.get_label().startswith("degree"))
+    assert points.get_zorder() < band.get_zorder() < curve.get_zorder()
+    assert points.get_alpha() <= 0.3 and points.get_rasterized()
+
+
+def tick_labels(axes, which):
+    axes.figure.canvas.draw()
+    ticks = axes.get_xticklabels() if which == "x" else axes.get_yticklabels()
+    return [t for t in ticks if t.get_text() and t.get_visible()]
+
+
+@pytest.mark.parametrize("epochs", [12, 1_500, 20_000, 250_000, 3_000_000])
+def test_epoch_ticks_never_run_into_each_other(epochs, fitted):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    history = list(np.geomspace(1.0, 1e-3, epochs))
+    fig = renderer.figure(fitted.polynomial, fitted.points, history, "title")
+    FigureCanvasAgg(fig)
+    labels = tick_labels(fig.axes[-1], "x")
+    boxes = sorted((t.get_window_extent().x0, t.get_window_extent().x1) for t in labels)
+    assert len(labels) >= 2
+    assert all(right + 2 < left for (_, right), (left, _) in zip(boxes, boxes[1:])), [t.get_text() for t in labels]
+    units = {t.get_text()[-1] for t in labels if t.get_text() != "0"}
+    assert len(units) == 1 or all(u.isdigit() for u in units)  # one unit (k or M) along the axis
+
+
+def test_a_loss_within_a_decade_gets_plain_ticks(fitted):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = renderer.figure(fitted.polynomial, fitted.points, list(np.linspace(3.69, 3.4, 220)), "title")
+    FigureCanvasAgg(fig)
+    axes = fig.axes[-1]
+    assert axes.get_yscale() == "linear"
+    assert all("10" not in t.get_text() or "." in t.get_text() for t in tick_labels(axes, "y"))
+    wide = renderer.figure(fitted.polynomial, fitted.points, list(np.geomspace(1, 1e-4, 50)), "title")
+    assert wide.axes[-1].get_yscale() == "log"

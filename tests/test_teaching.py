@@ -104,10 +104,18 @@ def test_gradcheck_command(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["passed"] and len(report["rows"]) == 6
-    table = run("gradcheck", SINE, "-d", "3", cwd=tmp_path)
-    assert table.returncode == 0 and "finite difference" in table.stdout and "ok" in table.stdout
+    assert report["step"] == 1e-6 and report["seed"] == 0 and report["loss"] == "mse"
+    assert [row["value"] for row in report["rows"]] == np.random.default_rng(0).normal(size=6).tolist()
+    table = run("gradcheck", SINE, "-d", "3", cwd=tmp_path).stdout.splitlines()
+    assert table[0].startswith("d mse / d a_i by backprop against central differences (step 1e-06")
+    assert "--seed 0" in table[0]
+    assert table[1].split() == ["coefficient", "at", "backprop", "finite", "diff.", "rel.", "error", "check"]
+    assert table[-1] == "all 4 gradients agree within 1e-06"
+    huber = run("gradcheck", SINE, "-d", "3", "--loss", "huber", cwd=tmp_path).stdout
+    assert huber.startswith("d huber (δ ")
     strict = run("gradcheck", SINE, "-d", "3", "--tol", "0", cwd=tmp_path)
     assert strict.returncode == 1 and strict.stderr.startswith("error: gradient check failed")
+    assert strict.stdout.splitlines()[-1].startswith("4 of 4 gradients differ by more than 0: a_0, a_1")
 
 
 def irls(design, y, weight, iterations=200):
