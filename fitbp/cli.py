@@ -112,6 +112,13 @@ def _known_delimiter(value):
     return value
 
 
+def _prompt(what):
+    """Say what is awaited when standard input is a person at a terminal, not a pipe or a file."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        sys.stderr.write(f"reading {what} from the terminal; press Ctrl-D at the start of a line to end\n")
+        sys.stderr.flush()
+
+
 @contextmanager
 def reported():
     """Turn the library's errors and an interrupt into one line and an exit status."""
@@ -185,6 +192,8 @@ def fit(
     if lr is not None and chosen in optimizers.EXACT and not quiet:
         warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
     with reported():
+        if data == "-":
+            _prompt("x,y lines (a header line first, if you like)")
         points = loader.load_points(data, x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid,
                                     encoding=encoding, decimal=decimal)
         if points.skipped and not quiet:
@@ -309,6 +318,8 @@ def predict(
                                      "if they are written oddly)")
     with reported():
         polynomial = modelfile.polynomial_of(modelfile.load(model))
+        if not xs:
+            _prompt("x values, one a line")
         x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal)
         y = polynomial(x)
         write_rows(x, y, sys.stdout, header=None)

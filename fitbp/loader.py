@@ -131,9 +131,16 @@ def _layout(head, name, x, y, delimiter, decimal="."):
     if not sample:
         raise head.error or at(name, None, "no data: the input is empty" if not head.text.strip()
                                else "no data: only blank and comment lines")
-    delim = delimiter_named(delimiter) if delimiter is not None else _sniff([l for _, l in sample], decimal)
+    lines = [line for _, line in sample]
+    delim = delimiter_named(delimiter) if delimiter is not None else _sniff(lines, decimal)
     first_number, first_line = sample[0]
     first = _split(first_line, delim)
+    rows = {len(_split(line, delim)) for line in lines[1:]}
+    if delimiter is None and len(rows) != 1 and len(lines) > 1 and _consistent(lines[1:], _sniff(lines[1:], decimal)):
+        delim = _sniff(lines[1:], decimal)  # the rows agree; the header, with spaces in its names, does not
+        first, rows = _split(first_line, delim), {len(_split(lines[1], delim))}
+    if len(rows) == 1 and len(first) != (width := rows.pop()) and not any(map(looks_like_number, first)):
+        first = _header_fields(first, first_line, delim, width, name, first_number, delimiter)
     if len(first) < 2:
         raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
                  f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
@@ -142,6 +149,21 @@ def _layout(head, name, x, y, delimiter, decimal="."):
                for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
     labels = [header[i] if header and header[i] else str(i + 1) for i in columns]
     return delim, len(first), columns, labels, first_number if header else first_number - 1
+
+
+def _header_fields(first, line, delim, width, name, number, delimiter):
+    """A header whose field count is not the rows': names such as 'time (s)' split on runs of two or
+    more spaces or on tabs, as aligned columns are written; or the error that says they disagree."""
+    if delim == WHITESPACE:
+        aligned = [f for f in re.split(r"\s{2,}|\t", line.strip()) if f]
+        if len(aligned) == width:
+            return aligned
+    hint = "" if delimiter else "; if the delimiter is not what fitbp detected, pass --delimiter"
+    raise at(name, number, f"the header has {len(first)} fields and the rows {width}{hint}")
+
+
+def _consistent(lines, delim):
+    return len({len(_split(line, delim)) for line in lines}) == 1
 
 
 def parse_numbers(texts, what="argument", decimal="."):
@@ -209,6 +231,9 @@ def _opened(source, name, stdin):
         raw = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
         if raw is None:
             raise FitbpError("standard input is closed")
+        if _is_terminal(raw):
+            yield io.BytesIO(_typed(raw))
+            return
         owned = None
     else:
         try:
@@ -232,6 +257,25 @@ def _opened(source, name, stdin):
     finally:
         if owned is not None:
             owned.close()
+
+
+def _is_terminal(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _typed(stream):
+    """What a person types until the first Ctrl-D at the start of a line.
+
+    A terminal's end of input is not lasting: a buffered reader that asks again after it waits for
+    another Ctrl-D, so the lines are read from the descriptor, and the first empty read ends them.
+    """
+    chunks = []
+    while chunk := os.read(stream.fileno(), 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _Rejoined(io.RawIOBase):
@@ -433,11 +477,8 @@ def _sniff(lines, decimal=".", least=2):
     commas included: "1,5;2" is two numbers split at ';', not 1 and '5;2'.
     """
     candidates = ("\t", ",", ";", "|", WHITESPACE) if decimal == "." else ("\t", ";", "|", WHITESPACE)
-    consistent = []
-    for delim in candidates:
-        counts = {len(_split(line, delim)) for line in lines}
-        if len(counts) == 1 and counts.pop() >= max(least, 2):
-            consistent.append(delim)
+    consistent = [delim for delim in candidates
+                  if _consistent(lines, delim) and len(_split(lines[0], delim)) >= max(least, 2)]
     if len(consistent) > 1:
         return max(consistent, key=lambda d: _number_share(lines, d))  # max keeps the first of equals
     if consistent:

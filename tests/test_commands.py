@@ -263,3 +263,33 @@ def test_progress_bar_once_training_outlasts_half_a_second(monkeypatch, capsys):
         on_epoch(122, 0.125)
     shown = capsys.readouterr().err
     assert "/40000" in shown and "epochs" in shown and "loss 0.125" in shown
+
+
+@pytest.mark.parametrize("args, typed, shown", [
+    (["predict"], b"1.5\n2\n", "reading x values, one a line from the terminal"),
+    (["fit", "-", "-d", "1", "--no-save", "--json"], b"x,y\n0,1\n1,3\n2,5\n", "reading x,y lines"),
+])
+def test_a_person_at_a_terminal_is_told_and_one_ctrl_d_ends(args, typed, shown, model, tmp_path):
+    """stdin on a pseudo-terminal: fitbp says what it reads, and the first Ctrl-D at the start of a line
+    ends the input (the test waits for fitbp to end, which it would not do if it wanted a second)."""
+    import os
+    import pty
+
+    main, child = pty.openpty()
+    process = subprocess.Popen([*FITBP, *args], cwd=tmp_path, stdin=child, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=environment())
+    os.close(child)
+    os.write(main, typed)
+    os.write(main, b"\x04")  # one Ctrl-D, at the start of a line
+    out, err = process.communicate(timeout=60)
+    os.close(main)
+    assert process.returncode == 0, err
+    assert shown in err.decode() and "Ctrl-D" in err.decode()
+    if args[0] == "predict":
+        assert [line.split(",")[0] for line in out.decode().splitlines()] == ["1.5", "2.0"]
+    else:
+        assert json.loads(out)["n_points"] == 3
+
+
+def test_no_prompt_when_input_comes_from_a_pipe(model, tmp_path):
+    assert "reading" not in run("predict", cwd=tmp_path, stdin="1\n").stderr

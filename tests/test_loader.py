@@ -121,6 +121,9 @@ BAD = [
     ("inf", "x,y\n1,2\n3,-inf\n", "points.csv:3: column 'y': '-inf' is not a finite number"),
     ("line numbers count comments", "# c\nx,y\n\n1,2\n# c\n3,oops\n", "points.csv:6: column 'y'"),
     ("binary", b"\x00\x01\x02garbage\xff", "points.csv: binary data, not CSV text"),
+    ("header wider than rows", "a,b,c\n1,2\n3,4\n", "points.csv:1: the header has 3 fields and the rows 2; if "
+     "the delimiter is not what fitbp detected, pass --delimiter"),
+    ("header of single-spaced names", "x y z\n1 2\n3 4\n", "points.csv:1: the header has 3 fields and the rows 2"),
 ]
 
 
@@ -174,3 +177,15 @@ def test_corrupt_gzip(tmp_path):
     path = write(tmp_path, gzip.compress(b"x,y\n1,2\n" * 100)[:30], "points.csv.gz")
     with pytest.raises(FitbpError, match="not a readable gzip file"):
         load_points(path)
+
+
+@pytest.mark.parametrize("content", [
+    "time (s)   temp C\n0.0   21.5\n1.0   22.0\n2.0   22.9\n",
+    "time (s)\ttemp C\n0.0\t21.5\n1.0\t22.0\n2.0\t22.9\n",
+    "  time (s)    temp C  \n  0.0   21.5\n  1.0   22.0\n  2.0   22.9\n",
+])
+def test_aligned_columns_with_spaces_in_their_names(content, tmp_path):
+    points = load_text(tmp_path, content)
+    assert (points.x_name, points.y_name) == ("time (s)", "temp C")
+    np.testing.assert_array_equal(points.y, [21.5, 22.0, 22.9])
+    assert load_text(tmp_path, content, y="temp C").y.tolist() == [21.5, 22.0, 22.9]
