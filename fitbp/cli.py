@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Optional
 
 import typer
+import typer.core
 
 from fitbp.errors import FitbpError, printable
 
@@ -24,6 +25,14 @@ from fitbp.errors import FitbpError, printable
 # before numpy is first imported; a user's own setting wins.
 for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+
+class _Command(typer.core.TyperCommand):
+    """typer's command, with usage lines written as people write them: DATA, not {DATA}."""
+
+    def collect_usage_pieces(self, ctx):
+        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+                for piece in super().collect_usage_pieces(ctx)]
+
 
 app = typer.Typer(
     add_completion=False,
@@ -145,7 +154,7 @@ def main_options():
     """
 
 
-@app.command()
+@app.command(cls=_Command)
 def fit(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
     degree: str = typer.Option("auto", "--degree", "-d", callback=_degree,
@@ -207,6 +216,8 @@ def fit(
                 warn(message)
         if not no_save:
             modelfile.save(result, save or "fitbp.json")
+            if not quiet:
+                sys.stderr.write(f"saved {printable(save or 'fitbp.json')}\n")
         if json_output:
             report.print_json(result)
         else:
@@ -221,7 +232,7 @@ class Sample(str, Enum):
     years = "years"
 
 
-@app.command()
+@app.command(cls=_Command)
 def plot(
     model: str = typer.Option("fitbp.json", "--model", "-m", help="Model file written by 'fitbp fit'."),
     data: Optional[str] = typer.Option(None, "--data", help="Draw these points instead of the model's own data."),
@@ -289,7 +300,7 @@ def _short(value, digits=4):
     return f"{value:.{digits}g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
 
 
-@app.command(context_settings={"ignore_unknown_options": True})
+@app.command(cls=_Command, context_settings={"ignore_unknown_options": True})
 def predict(
     xs: Optional[list[str]] = typer.Argument(None, metavar="[X]...", help="x values; without any, read them from stdin."),
     model: str = typer.Option("fitbp.json", "--model", "-m", help="Model file written by 'fitbp fit'."),
@@ -328,9 +339,9 @@ def predict(
             warn(f"{overflowed} of the predictions overflow float64 (x far outside the data's range?)")
 
 
-@app.command()
+@app.command(cls=_Command)
 def sample(
-    name: Sample = typer.Argument(..., help="sine, cubic, runge, exp or years."),
+    name: str = typer.Argument(..., metavar="NAME", help="sine, cubic, runge, exp or years."),
     n: Optional[int] = typer.Option(None, "--n", min=1, max=100_000_000,
                                     help="Number of points [default: 200; years: 71]."),
     noise: Optional[float] = typer.Option(None, "--noise", callback=_non_negative_or_none,
@@ -350,12 +361,15 @@ def sample(
     """
     from fitbp import samples
 
+    if name not in Sample.__members__:  # checked here: click's Choice lists them a tab and a line each
+        choices = ", ".join(s.value for s in Sample)
+        raise typer.BadParameter(f"{printable(name)!r} is not one of {choices}", param_hint="'NAME'")
     with reported():
-        x, y = samples.generate(name.value, n=n, noise=noise, seed=seed, xmin=xmin, xmax=xmax, outliers=outliers)
+        x, y = samples.generate(name, n=n, noise=noise, seed=seed, xmin=xmin, xmax=xmax, outliers=outliers)
         write_rows(x, y, sys.stdout, header="x,y")
 
 
-@app.command()
+@app.command(cls=_Command)
 def select(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
     max_degree: int = typer.Option(10, "--max-degree", min=0, help="Highest degree to try."),
@@ -398,7 +412,7 @@ def _points_or_sample(data, x, y):
     return loader.load_points(data, x=x, y=y)
 
 
-@app.command()
+@app.command(cls=_Command)
 def graph(
     data: Optional[str] = typer.Argument(None, metavar="[DATA]", help="CSV file; without it, 12 points of a sine."),
     degree: int = typer.Option(3, "--degree", "-d", min=0, help="Highest power of the polynomial."),
@@ -420,7 +434,7 @@ def graph(
 
       fitbp graph --degree 3
 
-      fitbp graph points.csv -d 5 --dot graph.dot && dot -Tpng graph.dot -o graph.png
+      fitbp graph -d 5 --dot g.dot && dot -Tpng g.dot -o g.png
     """
     import numpy as np
 
@@ -454,7 +468,7 @@ def graph(
             sys.stderr.write(f"wrote {printable(dot_file)}\n")
 
 
-@app.command()
+@app.command(cls=_Command)
 def gradcheck(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file, or - for standard input."),
     degree: int = typer.Option(..., "--degree", "-d", min=0, help="Highest power of the polynomial."),

@@ -405,9 +405,38 @@ def _decode(data, name, encoding):
         raise at(name, None, f"cannot decode as {encoding}: {e}") from None
 
 
+SIGNATURES = [
+    (b"PK\x03\x04", "a zip archive, such as an .xlsx or .ods spreadsheet: save the sheet as CSV (or unzip it) first"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel (.xls) workbook: save the sheet as CSV first"),
+    (b"PAR1", "a Parquet file: fitbp reads CSV, so convert it first"),
+    (b"%PDF-", "a PDF document, not CSV text"),
+    (b"\x89PNG", "a PNG picture, not CSV text"),
+    (b"\xff\xd8\xff", "a JPEG picture, not CSV text"),
+    (b"BZh", "a bzip2 archive: decompress it first (fitbp reads gzip by itself)"),
+    (b"\xfd7zXZ\x00", "an xz archive: decompress it first (fitbp reads gzip by itself)"),
+    (b"\x28\xb5\x2f\xfd", "a zstd archive: decompress it first (fitbp reads gzip by itself)"),
+    (b"SQLite format 3\x00", "an SQLite database: export the table as CSV first"),
+]
+"""Files people pass for data that are no text at all, by the bytes they start with."""
+
+
+def _looks_like_text(data):
+    if b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start >= len(data) - 3  # only a character cut at the end
+    return True
+
+
 def _check_bytes(data, name, encoding):
     """The encoding to decode ``data`` with (a UTF-16 BOM overrides the given one), or the error
-    that no decoding can mend: binary data, an unknown encoding."""
+    that no decoding can mend: a spreadsheet, archive or other known binary file, binary data, an
+    unknown encoding."""
+    for signature, what in SIGNATURES:
+        if data.startswith(signature) and not _looks_like_text(data[:4096]):  # a column named PAR1 is fine
+            raise at(name, None, f"this is {what}")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return check_encoding("utf-16")  # its BOM says so; spreadsheets on Windows write it
     if b"\x00" in data[:8192] and _is_utf8(encoding):

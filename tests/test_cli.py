@@ -278,3 +278,39 @@ def test_a_robust_fit_shows_its_loss_delta_and_median_residual(tmp_path):
     assert title.startswith("degree 3 huber (δ 1.46) fit of y against x:\nhuber loss 3.4, median |residual| 0.3861")
     plain = run("fit", SINE, "-d", "3", "--no-save", cwd=tmp_path).stdout
     assert "median |residual|" not in plain and "huber" not in plain
+
+
+def test_usage_lines_name_arguments_as_people_write_them(tmp_path):
+    assert "fitbp fit [OPTIONS] DATA\n" in run("fit", cwd=tmp_path).stderr
+    missing = run("sample", cwd=tmp_path)
+    assert missing.returncode == 2 and "fitbp sample [OPTIONS] NAME\n" in missing.stderr
+    assert "\t" not in missing.stderr and "{" not in missing.stderr
+    wrong = run("sample", "nope", cwd=tmp_path)
+    assert wrong.returncode == 2 and "'nope' is not one of sine, cubic, runge, exp, years" in wrong.stderr
+    helped = run("graph", "--help", cwd=tmp_path, env={"COLUMNS": "80"}).stdout
+    assert "fitbp graph -d 5 --dot g.dot && dot -Tpng g.dot -o g.png\n" in helped
+
+
+def test_fit_says_where_it_saved_the_model(tmp_path):
+    assert run("fit", SINE, "-d", "3", cwd=tmp_path).stderr == "saved fitbp.json\n"
+    assert run("fit", SINE, "-d", "3", "--save", "m.json", cwd=tmp_path).stderr == "saved m.json\n"
+    assert run("fit", SINE, "-d", "3", "-q", cwd=tmp_path).stderr == ""
+    assert run("fit", SINE, "-d", "3", "--no-save", cwd=tmp_path).stderr == ""
+
+
+@pytest.mark.parametrize("name, content, what", [
+    ("book.xlsx", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "a zip archive, such as an .xlsx or .ods"),
+    ("book.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "an old Excel (.xls) workbook"),
+    ("d.parquet", b"PAR1\x15\x04\x15\x00", "a Parquet file"),
+    ("d.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
+    ("d.csv.bz2", None, "a bzip2 archive: decompress it first"),
+])
+def test_spreadsheets_and_archives_are_named_by_their_signature(name, content, what, tmp_path):
+    import bz2
+
+    (tmp_path / name).write_bytes(content if content is not None else bz2.compress(b"x,y\n1,2\n2,3\n"))
+    done = run("fit", name, "-d", "1", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr == f"error: {name}: this is {what}" + done.stderr.split(what)[1]
+    assert "--encoding" not in done.stderr
+    (tmp_path / "text.csv").write_text("PAR1,y\n1,2\n2,3\n")  # the same bytes starting a header are text
+    assert run("fit", "text.csv", "-d", "1", "--no-save", cwd=tmp_path).returncode == 0
