@@ -5,15 +5,16 @@ The pieces import on their own: ``fitbp.loader`` reads points,
 loss, ``fitbp.optimizers`` and ``fitbp.trainer`` the learning,
 ``fitbp.modelfile`` the saved fit and ``fitbp.renderer`` the pictures.
 
-    from fitbp import load_points, fit_points
+    from fitbp import load_points, fit_points, fit_auto
     result = fit_points(load_points("points.csv"), degree=5)
+    chosen = fit_auto(load_points("points.csv"))  # the degree chosen by BIC
 
 Nothing heavy is imported with the package itself, so ``fitbp --help``
 starts without numpy.
 """
 
 __version__ = "0.1.0"
-__all__ = ["FitbpError", "fit_points", "load_points", "__version__"]
+__all__ = ["FitbpError", "fit_auto", "fit_points", "load_points", "__version__"]
 
 
 def __getattr__(name):
@@ -21,6 +22,10 @@ def __getattr__(name):
         from fitbp.trainer import fit_points
 
         return fit_points
+    if name == "fit_auto":
+        from fitbp.selection import fit_auto
+
+        return fit_auto
     if name == "load_points":
         from fitbp.loader import load_points
 

@@ -158,8 +158,8 @@ def main_options():
 def fit(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
     degree: str = typer.Option("auto", "--degree", "-d", callback=_degree,
-                               help="Highest power of the polynomial, or auto: peaks + valleys + 2, "
-                                    "checked by cross-validation."),
+                               help="Highest power of the polynomial, or auto: the degree of least BIC "
+                                    "(see fitbp select)."),
     x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number [default: 1]."),
     y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number [default: 2]."),
     delimiter: Optional[str] = typer.Option(None, "--delimiter", callback=_known_delimiter,
@@ -209,8 +209,14 @@ def fit(
             warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
         most = epochs or trainer.DEFAULT_EPOCHS[chosen]
         with report.training_progress(most, enabled=not quiet and report.stderr_is_terminal()) as on_epoch:
-            result = trainer.fit_points(points, degree, optimizer=chosen, lr=lr, epochs=epochs, tol=tol,
-                                        seed=seed, on_epoch=on_epoch, loss=loss.value, delta=delta)
+            training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
+                        "on_epoch": on_epoch, "loss": loss.value, "delta": delta}
+            if degree is None:
+                from fitbp import selection
+
+                result = selection.fit_auto(points, **training)
+            else:
+                result = trainer.fit_points(points, degree, **training)
         if not quiet:
             for message in result.warnings:
                 warn(message)
@@ -372,34 +378,49 @@ def sample(
 @app.command(cls=_Command)
 def select(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
-    max_degree: int = typer.Option(10, "--max-degree", min=0, help="Highest degree to try."),
+    max_degree: Optional[int] = typer.Option(None, "--max-degree", min=0,
+                                             help="Score degrees 0 to this [default: the range --degree auto "
+                                                  "searches, widened while the best is near its top]."),
     x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number."),
     y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number."),
     folds: int = typer.Option(5, "--folds", min=2, help="Folds of the cross-validation."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the fold split."),
+    loss: Loss = typer.Option(Loss.mse, "--loss", help="mae or huber choose on the points a robust fit keeps."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the turning-point count's sample (over 1e6 points)."),
     decimal: str = DECIMAL,
+    plot_file: Optional[str] = typer.Option(None, "--plot", metavar="FILE",
+                                            help="Also draw the errors against the degree (.png, .svg, .pdf, .jpg)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
 ):
-    """Compare degrees 0 to --max-degree: training MSE, validation MSE, AIC and BIC.
+    """Score every degree: training MSE, cross-validated MSE, BIC and AICc; mark the one --degree auto chooses.
 
-    The chosen degree is the lowest whose cross-validated MSE lies within one
-    standard error of the best, the choice --degree auto makes among its
-    neighbours of the peaks + valleys + 2 rule.
+    The choice is the degree of least BIC, n ln(RSS/n) + (d+1) ln n: a term is kept when it explains
+    more than ln n noise variances. All degrees and all folds come from one pass over the data.
 
-    Example:
+    Examples:
 
-      fitbp select sample_data/cubic.csv --max-degree 8
+      fitbp select sample_data/runge.csv
+
+      fitbp select sample_data/cubic.csv --max-degree 8 --plot select.png
     """
     from fitbp import loader, modelfile, report
     from fitbp import selection as chooser
 
     with reported():
+        if plot_file:
+            from fitbp import renderer
+
+            renderer.check_format(plot_file)
         points = loader.load_points(data, x=x, y=y, decimal=decimal)
-        table = chooser.select_table(points, max_degree, folds=folds, seed=seed)
+        table = chooser.select_table(points, max_degree, folds=folds, loss=loss.value, seed=seed)
+        if plot_file:
+            renderer.save(renderer.selection_figure(table, printable(points.source)), plot_file,
+                          modelfile.write_atomic)
         if json_output:
             sys.stdout.write(modelfile.dumps(table.to_dict()) + "\n")
         else:
             report.print_selection(table)
+        if plot_file:
+            sys.stderr.write(f"wrote {printable(plot_file)}\n")
 
 
 def _points_or_sample(data, x, y):

@@ -57,6 +57,20 @@ def legendre_matrix(t, degree):
     return columns
 
 
+def chebyshev_matrix(t, degree):
+    """Columns T_0(t) … T_degree(t): bounded by 1 on [-1, 1], and T_j·T_k = (T_{j+k} + T_{|j-k|}) / 2,
+    so the sums of T_m(t) alone give every product's sum (fitbp.moments.ChebyshevSums)."""
+    t = np.asarray(t, dtype=np.float64)
+    columns = np.empty((t.size, degree + 1))
+    columns[:, 0] = 1.0
+    if degree >= 1:
+        columns[:, 1] = t
+    twice = 2.0 * t
+    for k in range(1, degree):
+        np.subtract(twice * columns[:, k], columns[:, k - 1], out=columns[:, k + 1])
+    return columns
+
+
 @dataclass(frozen=True)
 class TaylorPolynomial:
     """Coefficients a_0 … a_d of powers of (x - center) / scale."""

@@ -103,6 +103,63 @@ def _householder(x, y, center, scale, y_unit, degree, basis):
     return full
 
 
+@dataclass(frozen=True)
+class ChebyshevSums:
+    """Σ T_m(t) for m ≤ 2D, Σ T_j(t)·y for j ≤ D, Σ y² and the row count, for each of K folds of the rows.
+
+    Sums add, so any union of folds is one addition away, and T_j·T_k = (T_{j+k} + T_{|j-k|}) / 2 turns
+    them into the Gram matrix of the Chebyshev basis, which stays well conditioned on [-1, 1] where the
+    powers of t do not: the triangle of every degree up to D, for every fold left out, from one pass
+    over the data and no refit.
+    """
+
+    powers: np.ndarray
+    moments: np.ndarray
+    squares: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def degree(self):
+        return self.moments.shape[1] - 1
+
+    def gram(self, rows=slice(None)):
+        """VᵀV, Vᵀy and yᵀy of the rows of the chosen folds (a slice or a boolean mask over folds)."""
+        h = self.powers[rows].sum(axis=0)
+        index = np.arange(self.degree + 1)
+        gram = 0.5 * (h[np.add.outer(index, index)] + h[np.abs(np.subtract.outer(index, index))])
+        return gram, self.moments[rows].sum(axis=0), float(self.squares[rows].sum())
+
+
+def chebyshev_sums(x, y, center, scale, y_unit, degree, folds=1):
+    """ChebyshevSums of the points in t = (x - center) / scale and y / y_unit, rows dealt to ``folds``
+    folds by a hash of their index (fold_of): the same folds whatever the blocks or the engine."""
+    width = 2 * degree + 1
+    powers, moments_, squares = np.zeros((folds, width)), np.zeros((folds, degree + 1)), np.zeros(folds)
+    counts = np.zeros(folds, dtype=np.int64)
+    for part in spans(x.size):
+        t = (x[part] - center) / scale
+        w = y[part] / y_unit
+        columns = model.chebyshev_matrix(t, 2 * degree)
+        fold = fold_of(part.start, part.stop - part.start, folds)
+        members = np.zeros((folds, t.size))
+        members[fold, np.arange(t.size)] = 1.0
+        powers += members @ columns
+        moments_ += members @ (columns[:, :degree + 1] * w[:, None])
+        squares += members @ (w * w)
+        counts += np.bincount(fold, minlength=folds)
+    return ChebyshevSums(powers, moments_, squares, counts)
+
+
+def fold_of(first, count, folds):
+    """The fold of rows first … first + count - 1: a fixed hash of the row index (Fibonacci hashing,
+    then the high bits folded down), so that every row's fold depends on nothing but its place."""
+    index = np.arange(first, first + count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = index * np.uint64(0x9E3779B97F4A7C15)
+    mixed ^= mixed >> np.uint64(32)
+    return (mixed % np.uint64(folds)).astype(np.intp)
+
+
 def optimal_squares(x, y, center, scale, y_unit, degree):
     """The least-squares optimum's Σ r² (in y units) of every degree 0 … ``degree``, each no larger than
     a lower degree's, as exact arithmetic would have them.

@@ -86,6 +86,40 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     return fig
 
 
+def selection_figure(selection, source):
+    """Training and cross-validated MSE against the degree on a log scale, the choice marked; beside it
+    BIC less its least value, the criterion that chose."""
+    rows = selection.candidates
+    degrees = np.array([r["degree"] for r in rows])
+    fig = _new_figure((11, 4.4), False)
+    errors, criterion = fig.subplots(1, 2, width_ratios=[3, 2])
+    train = np.array([r["train_mse"] for r in rows], dtype=float)
+    shown = train > 0
+    errors.plot(degrees[shown], train[shown], marker=".", color="tab:blue", label="training MSE")
+    scored = [r for r in rows if r["cv_mse"] is not None and r["cv_mse"] > 0]
+    if scored:
+        errors.errorbar([r["degree"] for r in scored], [r["cv_mse"] for r in scored],
+                        yerr=[r["cv_se"] for r in scored], marker=".", color="tab:orange", capsize=2,
+                        label=f"{selection.folds}-fold cross-validated MSE (± se)")
+    for axes in (errors, criterion):
+        axes.axvline(selection.chosen, color="tab:red", linewidth=1, linestyle="--")
+        axes.set_xlabel("degree")
+        axes.grid(True, alpha=0.3)
+    errors.set_yscale("log")
+    errors.set_ylabel("MSE")
+    errors.legend(loc="best", fontsize="small")
+    errors.set_title(f"{source}: degree {selection.chosen} chosen (dashed line)", loc="left", fontsize="medium",
+                     parse_math=False)
+    bic = np.array([r["bic"] for r in rows], dtype=float)
+    finite = np.isfinite(bic)
+    if finite.any():
+        criterion.plot(degrees[finite], bic[finite] - bic[finite].min(), marker=".", color="tab:green")
+        criterion.set_yscale("symlog", linthresh=10)
+    criterion.set_ylabel("BIC − least BIC")
+    criterion.set_title("the criterion that chose", loc="left", fontsize="medium")
+    return fig
+
+
 def _new_figure(size, window):
     if window:
         import warnings

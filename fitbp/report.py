@@ -186,15 +186,15 @@ def _criterion(value):
 
 
 def print_selection(selection, console=None):
-    """Degree against training MSE, validation MSE, AIC and BIC; the chosen row marked."""
+    """Degree against training MSE, cross-validated MSE, BIC and AICc; the chosen row marked."""
     from rich.markup import escape
 
     console = console or wide_console()
-    table = numbers_table(console, "degree", "train MSE", "CV MSE", "± se", "AIC", "BIC", "")
+    table = numbers_table(console, "degree", "train MSE", "CV MSE", "± se", "BIC", "AICc", "")
     for row in selection.candidates:
         chosen = row["degree"] == selection.chosen
         table.add_row(str(row["degree"]), _number(row["train_mse"], 6), _number(row["cv_mse"], 6),
-                      _number(row["cv_se"], 2), _criterion(row["aic"]), _criterion(row["bic"]),
+                      _number(row["cv_se"], 2), _criterion(row["bic"]), _criterion(row["aicc"]),
                       "[bold green]← chosen[/bold green]" if chosen else "",
                       style="bold" if chosen else None)
     emit(console, table)

@@ -1,40 +1,54 @@
-"""Choosing the polynomial degree: a rule from the data's shape, confirmed by cross-validation.
+"""Choosing the polynomial degree: every degree scored from one pass, BIC decides.
 
-A polynomial of degree d has at most d - 1 turning points, so the curve's peaks
-and valleys give a lower bound on the degree it needs.  The seed article's rule,
-"lowest sufficient highest power = peaks + valleys + 2", adds one degree more
-than that bound, to leave room for a bend that is not a turning point (an
-inflection, an asymmetric flank).  That is deliberately generous: it proposes,
-and k-fold cross-validation among the neighbouring degrees decides, with the
-one-standard-error rule (the lowest degree whose validation error is within one
-standard error of the best), which trims a degree that only fits noise.
+Least squares in a basis whose columns are nested has every lower degree inside
+the highest one's triangle [[R, z], [0, ρ]]: degree d's residual sum of squares
+is ρ² + Σ_{i>d} z_i², and its coefficients solve R's leading block.  fitbp
+gathers that triangle in the Chebyshev basis (well conditioned on [-1, 1] at
+any degree, where powers of t are not) from sums over one pass of the data,
+and, in the same pass, one set of sums per cross-validation fold: a fold's
+training triangle is the others' sums added, its validation error comes
+exactly from its own.  No degree and no fold is ever refitted.
 
-Counting peaks and valleys in noisy data is the delicate part: every wiggle of
-the noise is a local extremum.  So the points are sorted by x and averaged in
-equal-count bins, the noise of one bin mean is estimated robustly from the
-data itself, and a direction change counts only once the binned curve has moved
-back by several noise units ("zigzag" hysteresis).  Noise therefore cannot
-create extrema; a real one smaller than that threshold is missed, and the
-cross-validation is there to catch what the count gets wrong.
+The degree chosen is the lowest whose BIC, n·ln(RSS/n) + (d+1)·ln n, is within
+2 of the least: a term stays when it explains more than ln n noise variances,
+so smooth curves get the degree that reaches the noise (Runge's function, 18
+to 22 at 200 points) and noisy polynomials their own degree, and a difference
+too small to mean anything goes to the simpler curve.  Cross-validation, AIC and AICc are
+reported beside it.  The search widens while the best degree lies near the
+top of the range searched, up to a cap set by n, the distinct x and float64.
+
+The seed article's rule, peaks + valleys + 2, is still counted and shown, as
+the hint it is: a curve's turning points bound its degree from below.
+Counting them in noisy data is the delicate part: every wiggle of the noise
+is a local extremum, so the points are averaged in bins along x and a
+direction change counts only once the binned curve has moved back by several
+noise units.
+
+With a robust loss the degree is chosen on the points that a bisquare fit at
+that degree does not reject, again and again until the choice settles, so that
+a few gross outliers cannot buy themselves extra degrees.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from fitbp import model, moments
 from fitbp.errors import DegreeTooHigh, FitbpError
 from fitbp.loader import Points
-from fitbp.moments import distinct_up_to
 from fitbp.trainer import fit_points, power_of_two_near
 
-MAX_RULE_DEGREE = 10
-"""select_degree never proposes more than this unless max_degree says so."""
-CV_MOST_POINTS = 50_000
-"""Beyond this, cross-validation runs on an even random sample of this many points."""
+EVIDENCE = 2.0
+"""BIC differences below this are 'not worth more than a bare mention' (Kass and Raftery, 1995):
+the lowest degree within it of the least BIC is chosen, so that a few points cannot buy a degree."""
+SEARCH_FROM = 10
+"""The first range searched is 0 … 10; it doubles while the best degree is near its top."""
+NEAR_THE_TOP = 4
+MOST_DEGREE = 60
+FOLDS = 5
 POINTS_PER_BIN = 10
 TURNS_MOST_POINTS = 1_000_000
 """Bins are clip(n // POINTS_PER_BIN, 8, 60): enough to see a peak, few enough to average noise out."""
@@ -42,8 +56,14 @@ NOISE_UNITS = 5.0
 """How many standard deviations of a bin mean a swing must exceed to count."""
 RANGE_SHARE = 0.02
 """...and at least this share of the binned curve's range (noise-free data)."""
-TIE_TOLERANCE = 1e-10
-"""Validation errors closer than this, relative to the data's mean square, are ties (exact data)."""
+EXACT_SHARE = 1e-13
+"""A residual sum of squares below this share of Σy² is float64's rounding: an exact fit."""
+OUTLIER_UNITS = 5.0
+"""A residual more than this many robust standard deviations from the curve is a gross outlier..."""
+OUTLIER_SPREAD = 1.5
+"""...and they matter when they make the residuals' sd this many times their robust sd."""
+BISQUARE = 4.685
+"""Tukey's bisquare: residuals beyond this many robust sd get no weight (95 % efficiency)."""
 
 
 @dataclass
@@ -54,12 +74,14 @@ class Selection:
     turning_points: int
     rule_degree: int
     candidates: list
-    """One dict per degree tried: see score_degrees."""
+    """One dict per degree searched: see score_degrees."""
     reason: str
-    folds: int = 5
-    cv_points: int | None = None
-    """How many points the cross-validation used (fewer than n beyond CV_MOST_POINTS); None if it did not run."""
+    folds: int = FOLDS
     notes: list = field(default_factory=list)
+    outliers: int = 0
+    """Residuals of the chosen fit beyond OUTLIER_UNITS robust sd, when they distort it; 0 otherwise."""
+    searched: int = 0
+    """The highest degree searched."""
 
     def to_dict(self):
         return asdict(self)
@@ -183,21 +205,6 @@ def rule_degree(turning_points):
     return int(turning_points) + 2
 
 
-# ---------------------------------------------------------------- scoring
-
-def fold_assignment(n, folds, seed=0):
-    """The fold (0 … folds-1) of each of n points: a shuffle, then dealt round-robin."""
-    order = np.random.default_rng(seed).permutation(n)
-    fold = np.empty(n, dtype=np.int64)
-    fold[order] = np.arange(n) % folds
-    return fold
-
-
-def cv_sample(n, seed=0):
-    """Indices of the points cross-validation uses: all, or an even random sample of CV_MOST_POINTS."""
-    return random_sample(n, CV_MOST_POINTS, seed)
-
-
 def random_sample(n, most, seed=0):
     """Indices of all n points, or of a random sample of ``most`` of them, in order."""
     if n <= most:
@@ -205,95 +212,95 @@ def random_sample(n, most, seed=0):
     return np.sort(np.random.default_rng(seed).choice(n, most, replace=False))
 
 
-def cv_can_run(n, degree, folds):
-    """Whether n points are enough for k-fold CV of this degree.
+# ---------------------------------------------------------------- scoring
 
-    Every fold must hold a point out, and every training set (all but the
-    largest fold) must keep at least degree + 2 points, one more than the
-    coefficients, so that its fit is not a mere interpolation.
-    """
-    return folds <= n and n - math.ceil(n / folds) >= degree + 2
+def score_degrees(points, most, folds=FOLDS):
+    """Training MSE, cross-validated MSE (mean and standard error over folds), AIC, AICc and BIC
+    of every degree 0 … ``most``, from one pass over the points.
 
-
-def _cross_validate(x, y, degree, fold):
-    """Mean and standard error over folds of the held-out MSE, or (None, None)."""
-    folds = int(fold.max()) + 1
-    if not cv_can_run(x.size, degree, folds):
-        return None, None
-    errors = []
-    for k in range(folds):
-        train, held = fold != k, fold == k
-        if distinct_up_to(x[train], degree + 1) < degree + 1:
-            return None, None
-        fit = fit_points(Points(x[train], y[train]), degree)
-        residual = fit.polynomial(x[held]) - y[held]
-        errors.append(float(np.mean(residual * residual)))
-    errors = np.array(errors)
-    return float(errors.mean()), float(errors.std(ddof=1) / math.sqrt(folds))
-
-
-def information_criteria(n, mse, degree, unit=1.0):
-    """AIC and BIC of a least-squares fit with degree + 1 coefficients (Gaussian errors).
-
-    ``mse`` is in units of ``unit`` squared (ln of the true MSE = ln mse + 2 ln unit, which
-    stays finite where the MSE itself would not); an exact fit's 0 is floored at the smallest float.
-    """
-    log_mse = math.log(max(mse, sys.float_info.min)) + 2.0 * math.log(unit)
-    k = degree + 1
-    return n * log_mse + 2 * k, n * log_mse + k * math.log(n)
-
-
-def score_degrees(points, degrees, folds=5, seed=0):
-    """Training MSE, k-fold validation MSE (mean and standard error), AIC and BIC per degree.
-
-    Each dict: degree, train_mse, cv_mse, cv_se, aic, bic, cv_points.  cv_mse
-    and cv_se are None where the points are too few for the degree.
+    Each dict: degree, train_mse, cv_mse, cv_se, aic, aicc, bic, all in the data's units.  cv_mse
+    and cv_se are None where a fold's training rows cannot determine the degree; the list stops
+    early where float64 cannot tell the degree's basis functions apart on these points.
     """
     x, y = _checked(points)
-    unit = power_of_two_near(y)
-    return _in_units(_scores(points, x, y / unit, degrees, folds, seed), unit)
-
-
-def _scores(points, x, y, degrees, folds, seed):
-    """The scores with y already divided by a power of two near max |y|, so that no square overflows."""
     if folds < 2:
         raise FitbpError(f"cross-validation needs 2 folds or more, not {folds}")
-    scaled = Points(x, y, points.source)
-    sample = cv_sample(x.size, seed)
-    cx, cy = x[sample], y[sample]
-    fold = fold_assignment(cx.size, folds, seed)
+    center, scale = model.scaling(x)
+    unit = power_of_two_near(y)
+    sums = moments.chebyshev_sums(x, y, center, scale, unit, most, folds)
+    gram, moment, squares = sums.gram()
+    r = _cholesky(gram)
+    z = np.linalg.solve(r.T, moment[:len(r)]) if len(r) else np.zeros(0)
+    beyond = np.cumsum((z * z)[::-1])[::-1]
+    rest = max(squares - float(z @ z), 0.0)
+    floor = EXACT_SHARE * squares + x.size * 1e-300
+    train = [max(rest + (float(beyond[d + 1]) if d + 1 < len(z) else 0.0), 0.0) for d in range(len(z))]
+    cv = _cross_validated(sums, len(z) - 1)
+    n, square = x.size, unit * unit
     scores = []
-    for d in degrees:
-        try:
-            train_mse = fit_points(scaled, d).mse
-            cv_mse, cv_se = _cross_validate(cx, cy, d, fold) if cx.size >= folds else (None, None)
-        except DegreeTooHigh:
-            break  # the degrees from here up cannot be fitted in float64's Taylor form: the caller says so
-        scores.append({"degree": int(d), "train_mse": train_mse, "cv_mse": cv_mse, "cv_se": cv_se,
-                       "cv_points": int(cx.size), "n": int(x.size)})
+    for d, rss in enumerate(train):
+        exact = rss <= floor
+        aic, aicc, bic = information_criteria(n, rss / n, d, unit) if not exact else (-math.inf,) * 3
+        cv_mse, cv_se = cv[d]
+        scores.append({"degree": d, "train_mse": 0.0 if exact else rss / n * square,
+                       "cv_mse": None if cv_mse is None else cv_mse * square,
+                       "cv_se": None if cv_se is None else cv_se * square, "aic": aic, "aicc": aicc, "bic": bic})
     return scores
 
 
-EXACT_MSE = 1e-24
-"""A training MSE this small, with y in units near max |y|, is float64's rounding: an exact fit."""
+def _cholesky(gram):
+    """R with RᵀR the leading block of ``gram`` that float64 can factor well (cond(R) ≤ 1e7)."""
+    size = len(gram)
+    while size:
+        try:
+            r = np.linalg.cholesky(gram[:size, :size]).T
+        except np.linalg.LinAlgError:
+            size -= 1
+            continue
+        diagonal = np.abs(np.diag(r))
+        good = np.flatnonzero(diagonal < 1e-7 * diagonal.max())
+        if not good.size:
+            return r
+        size = int(good[0])
+    return np.zeros((0, 0))
 
 
-def _in_units(scores, unit):
-    """Scores back in the data's own y units (an MSE beyond float range is inf, as fit reports it).
+def _cross_validated(sums, most):
+    """(mean, standard error) over folds of the held-out MSE for each degree 0 … most."""
+    folds = len(sums.counts)
+    errors = np.full((folds, most + 1), np.nan)
+    for k in range(folds):
+        if not sums.counts[k]:
+            continue
+        others = np.arange(folds) != k
+        gram, moment, _ = sums.gram(others)
+        r = _cholesky(gram[:most + 1, :most + 1])
+        held_gram, held_moment, held_squares = sums.gram(slice(k, k + 1))
+        for d in range(min(len(r), int(sums.counts[others].sum()) - 1)):
+            block = r[:d + 1, :d + 1]
+            b = np.linalg.solve(block, np.linalg.solve(block.T, moment[:d + 1]))
+            sse = b @ held_gram[:d + 1, :d + 1] @ b - 2.0 * b @ held_moment[:d + 1] + held_squares
+            errors[k, d] = max(float(sse), 0.0) / sums.counts[k]
+    result = []
+    for d in range(most + 1):
+        column = errors[:, d]
+        if np.isnan(column).any():
+            result.append((None, None))
+        else:
+            result.append((float(np.average(column, weights=sums.counts)),
+                           float(column.std(ddof=1) / math.sqrt(folds))))
+    return result
 
-    An exact fit's AIC and BIC are -inf: its likelihood is unbounded, and the number ln(MSE) would
-    give is ln(rounding error), which compares nothing.
-    """
-    square = unit * unit
-    shown = []
-    for s in scores:
-        aic, bic = information_criteria(s["n"], s["train_mse"], s["degree"], unit) \
-            if s["train_mse"] > EXACT_MSE else (-math.inf, -math.inf)
-        shown.append({"degree": s["degree"], "train_mse": s["train_mse"] * square,
-                      "cv_mse": None if s["cv_mse"] is None else s["cv_mse"] * square,
-                      "cv_se": None if s["cv_se"] is None else s["cv_se"] * square,
-                      "aic": aic, "bic": bic, "cv_points": s["cv_points"]})
-    return shown
+
+def information_criteria(n, mse, degree, unit=1.0):
+    """AIC, AICc and BIC of a least-squares fit with degree + 1 coefficients and Gaussian errors of
+    unknown variance, constants dropped.  ``mse`` is in units of ``unit`` squared: ln of the true MSE
+    is ln mse + 2 ln unit, finite where the MSE itself would not be."""
+    k = degree + 1
+    log_mse = math.log(mse) + 2.0 * math.log(unit)
+    aic = n * log_mse + 2 * k
+    aicc = aic + (2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else math.inf)
+    return aic, aicc, n * log_mse + k * math.log(n)
 
 
 def _checked(points):
@@ -308,103 +315,132 @@ def _checked(points):
 
 # ---------------------------------------------------------------- choosing
 
-def one_standard_error(scores, tie=0.0):
-    """The lowest degree whose cv_mse is within one standard error of the best, and the best.
-
-    (None, None) when no degree could be cross-validated.
-    """
-    scored = [s for s in scores if s["cv_mse"] is not None]
-    if not scored:
-        return None, None
-    best = min(scored, key=lambda s: s["cv_mse"])
-    limit = best["cv_mse"] + best["cv_se"] + tie
-    chosen = min(s["degree"] for s in scored if s["cv_mse"] <= limit)
-    return chosen, best["degree"]
+def search_cap(n, distinct):
+    """The highest degree worth searching: one coefficient per point at most, 1.5·√n (least squares
+    tames Runge's oscillation only when the points far outnumber the degree), and MOST_DEGREE."""
+    return max(0, min(distinct - 1, n - 2 if n > 2 else 0, int(1.5 * math.sqrt(n)), MOST_DEGREE))
 
 
-def select_degree(points, max_degree=None, folds=5, seed=0):
-    """The degree for these points: the peaks+valleys+2 rule, confirmed among its neighbours by CV."""
+def choose(points, most=None, folds=FOLDS):
+    """(chosen degree, scores, highest degree searched): the lowest degree within EVIDENCE of the
+    least BIC, over a range that widens from 0 … SEARCH_FROM while that degree is within NEAR_THE_TOP
+    of its top."""
+    x, _ = _checked(points)
+    cap = search_cap(x.size, moments.distinct_up_to(x, MOST_DEGREE + 2))
+    if most is not None:
+        cap = min(cap, most)
+    top = cap if most is not None else min(SEARCH_FROM, cap)
+    while True:
+        scores = score_degrees(points, top, folds)
+        least = min(s["bic"] for s in scores)
+        chosen = min(s["degree"] for s in scores if s["bic"] <= least + EVIDENCE)
+        searched = scores[-1]["degree"]
+        if searched < top or chosen <= top - NEAR_THE_TOP or top >= cap or most is not None:
+            return chosen, scores, searched
+        top = min(2 * top, cap)
+
+
+def select_degree(points, most=None, folds=FOLDS, loss="mse", seed=0):
+    """The Selection for these points: least BIC, on the points a robust fit keeps when ``loss`` is
+    mae or huber; the peaks+valleys+2 rule beside it; and, for mse, the gross outliers that distort it."""
     x, y = _checked(points)
-    _check_max(max_degree)
+    if most is not None and most < 0:
+        raise FitbpError(f"the max degree must be 0 or more, not {most}")
     turns = count_turning_points(x, y, seed)
     rule = rule_degree(turns)
-    most = MAX_RULE_DEGREE if max_degree is None else max_degree
-    top = min(most, distinct_up_to(x, most + 1) - 1)
-    low, high = max(0, min(rule - 2, top)), max(0, min(rule + 2, top))
-    selection = _choose(points, range(low, high + 1), folds, seed, turns, rule, top)
-    selection.reason = f"{_plural(turns, 'turning point')} {'gives' if turns == 1 else 'give'} " \
-                       f"degree {rule} by the peaks+valleys+2 rule; {selection.reason}"
-    return selection
-
-
-def select_table(points, max_degree, folds=5, seed=0):
-    """Every degree 0 … max_degree scored (for ``fitbp select``), chosen by the same 1-SE rule."""
-    x, y = _checked(points)
-    _check_max(max_degree)
-    if max_degree is None:
-        raise FitbpError("select_table needs a max degree")
-    turns = count_turning_points(x, y, seed)
-    rule = rule_degree(turns)
-    top = min(max_degree, distinct_up_to(x, max_degree + 1) - 1)
-    selection = _choose(points, range(0, top + 1), folds, seed, turns, rule, top)
-    fitted = selection.candidates[-1]["degree"]
-    if fitted < top:
-        selection.notes.append(f"degrees above {fitted} are more than the Taylor form can carry in float64 "
-                               "over these data (or the folds' parts of them), so they are left out")
-    elif top < max_degree:
-        selection.notes.append(f"degrees above {top} need more than the {top + 1} distinct x values "
-                               "the data has, so they are left out")
-    selection.reason = f"{_plural(turns, 'turning point')} (the peaks+valleys+2 rule says degree {rule}); " \
-                       f"{selection.reason}"
-    return selection
-
-
-def _choose(points, degrees, folds, seed, turns, rule, top):
-    degrees = list(degrees)
-    x, y = _checked(points)
-    unit = power_of_two_near(y)
-    scaled = _scores(points, x, y / unit, degrees, folds, seed)
-    degrees = degrees[:len(scaled)]  # those float64 could carry
-    tie = TIE_TOLERANCE * float(np.mean((y / unit) ** 2))
-    fallback = max(0, min(rule, top, degrees[-1]))
-    # The rule's degree must itself be cross-validated; otherwise CV among lower degrees alone
-    # would pick too low a degree for data too few to judge, and the rule is the better guess.
-    rule_scored = next(s for s in scaled if s["degree"] == fallback)["cv_mse"] is not None
-    chosen, best = one_standard_error(scaled, tie) if rule_scored else (None, None)
-    scores = _in_units(scaled, unit)
-    span = f"{degrees[0]}–{degrees[-1]}" if len(degrees) > 1 else f"{degrees[0]}"
-    cv_points = scores[0]["cv_points"]
-    notes = []
+    kept, rounds = np.ones(x.size, dtype=bool), 0
+    chosen, scores, searched = choose(points, most, folds)
+    if loss != "mse":
+        for rounds in range(1, 7):  # a robust fit at the degree chosen, then the choice on what it keeps
+            keep = _bisquare_keeps(x, y, chosen)
+            if np.array_equal(keep, kept) or keep.sum() <= chosen + 2:
+                break
+            kept = keep
+            chosen, scores, searched = choose(Points(x[kept], y[kept]), most, folds)
+    selection = Selection(chosen, turns, rule, scores, "", folds, searched=searched)
     if x.size > TURNS_MOST_POINTS:
-        notes.append(f"turning points were counted on a random sample of {TURNS_MOST_POINTS} of the {x.size} points")
-    if cv_points < np.asarray(points.x).size:
-        notes.append(f"cross-validation used an even random sample of {cv_points} of the "
-                     f"{np.asarray(points.x).size} points")
-    if chosen is None:
-        clipped = "" if fallback == rule else f", clipped to {fallback},"
-        reason = (f"too few points ({y.size}) for {folds}-fold cross-validation of degree "
-                  f"{fallback}, so the rule's degree {rule}{clipped} is used")
-        return Selection(fallback, turns, rule, scores, reason, folds, None, notes)
-    exact = [s["degree"] for s in scores if s["aic"] == -math.inf]
+        selection.notes.append(f"turning points were counted on a random sample of {TURNS_MOST_POINTS} of "
+                               f"the {x.size} points")
+    where = "" if kept.all() else f" on the {int(kept.sum())} of {x.size} points a bisquare fit keeps"
+    selection.reason = (f"BIC among degrees 0–{searched}{where}: {chosen} ({_plural(turns, 'turning point')}; "
+                        f"the seed article's peaks + valleys + 2 rule says {rule})")
+    return selection
+
+
+def gross_outliers(residual):
+    """How many residuals lie beyond OUTLIER_UNITS robust sd, when they are enough to spread the
+    residuals OUTLIER_SPREAD times wider than their robust sd; 0 otherwise (Gaussian noise, however
+    much of it, has its sd at its robust sd, and a few far points then do not matter)."""
+    spread = _robust_sd(residual)
+    if not spread > 0:
+        return 0
+    far = int(np.count_nonzero(np.abs(residual - np.median(residual)) > OUTLIER_UNITS * spread))
+    return far if far and float(np.std(residual)) > OUTLIER_SPREAD * spread else 0
+
+
+def _robust_sd(values):
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+
+
+def _bisquare_keeps(x, y, degree, iterations=30):
+    """The points that Tukey's bisquare fit at ``degree`` gives weight, from least squares on
+    (residuals scaled by their median absolute deviation, as robust regression does)."""
+    center, scale = model.scaling(x)
+    basis = model.chebyshev_matrix((x - center) / scale, degree)
+    weights = np.ones(x.size)
+    for _ in range(iterations):
+        root = np.sqrt(weights)
+        residual = basis @ np.linalg.lstsq(basis * root[:, None], y * root, rcond=None)[0] - y
+        spread = _robust_sd(residual)
+        if not spread > 0:
+            return np.ones(x.size, dtype=bool)
+        u = residual / (BISQUARE * spread)
+        new = np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
+        if np.allclose(new, weights, atol=1e-6):
+            break
+        weights = new
+    return weights > 0
+
+
+def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
+    """Every degree searched, scored, and the choice (for ``fitbp select``): the same search and
+    choice as --degree auto unless ``most`` fixes the range to 0 … most."""
+    selection = select_degree(points, most, folds, loss=loss, seed=seed)
+    top = selection.searched
+    asked = most if most is not None else top
+    if top < asked:
+        selection.notes.append(f"degrees above {top} are left out: float64 cannot tell their basis functions "
+                               "apart on these points, or there are too few distinct x")
+    exact = [s["degree"] for s in selection.candidates if s["bic"] == -math.inf]
     if exact:
-        notes.append(f"degree {exact[0]}{' and up' if len(exact) > 1 else ''} fit{'' if len(exact) > 1 else 's'} "
-                     "the points exactly (MSE at float64's rounding), so AIC and BIC are -inf (null in JSON): "
-                     "there is no noise left to weigh the coefficients against")
-    skipped = [s["degree"] for s in scores if s["cv_mse"] is None]
-    if skipped:
-        notes.append(f"degrees {', '.join(map(str, skipped))} had too few points for {folds}-fold "
-                     "cross-validation and were not candidates")
-    if chosen == best:
-        why = "the one with the lowest validation error"
-    else:
-        why = f"the lowest degree within one standard error of the best ({best})"
-    reason = f"{folds}-fold cross-validation among {span} chose {chosen}, {why}"
-    return Selection(chosen, turns, rule, scores, reason, folds, cv_points, notes)
+        selection.notes.append(
+            f"degree {exact[0]}{' and up' if len(exact) > 1 else ''} fit{'' if len(exact) > 1 else 's'} the points "
+            "exactly (MSE at float64's rounding), so AIC and BIC are -inf (null in JSON): there is no noise left "
+            "to weigh the coefficients against")
+    return selection
 
 
-def _check_max(max_degree):
-    if max_degree is not None and max_degree < 0:
-        raise FitbpError(f"the max degree must be 0 or more, not {max_degree}")
+def fit_auto(points, loss="mse", seed=0, **training):
+    """fitbp.trainer.fit_points at the degree select_degree chooses, with the choice in the result
+    (``training``: the other options of fit_points)."""
+    selection = select_degree(points, loss=loss, seed=seed)
+    try:
+        result = fit_points(points, selection.chosen, loss=loss, seed=seed, **training)
+    except DegreeTooHigh as e:  # the Taylor form cannot carry the chosen degree: the highest it can
+        selection.notes.append(f"BIC chose {selection.chosen}, more than the Taylor form can carry in float64 "
+                               f"over these data; {e.carried} is the highest that reaches its optimum")
+        selection.chosen = e.carried
+        result = fit_points(points, e.carried, loss=loss, seed=seed, **training)
+    if loss == "mse":
+        sample = random_sample(result.points.x.size, TURNS_MOST_POINTS, seed)
+        x, y = result.points.x[sample], result.points.y[sample]
+        selection.outliers = gross_outliers(result.polynomial(x) - y)
+    if selection.outliers:
+        result.warnings.append(
+            f"{_plural(selection.outliers, 'residual')} lie more than {OUTLIER_UNITS:g} robust sd from the curve: "
+            "gross outliers pull a least-squares fit and can raise the degree chosen; --loss huber resists them")
+    result.selection = selection.to_dict()
+    return result
 
 
 def _plural(count, word):

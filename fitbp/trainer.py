@@ -179,8 +179,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                on_epoch=None, loss="mse", delta=None):
     """Train a degree-``degree`` Taylor polynomial on ``points`` by backprop.
 
-    ``degree`` "auto" (or None) chooses it: peaks + valleys + 2, confirmed by
-    cross-validation among its neighbours (fitbp.selection).
+    ``degree`` is a whole number; fitbp.selection.fit_auto chooses one and calls this.
     ``optimizer`` defaults to newton for the mse loss and adam for mae and
     huber, which start from the least-squares fit.  ``delta`` is huber's
     threshold in y units (default: 1.345 robust standard deviations of the
@@ -189,12 +188,9 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     cannot carry such a fit and for training that diverges.
     """
     optimizer = optimizer or default_optimizer(loss)
-    selection = None
-    if degree in (None, "auto"):  # peaks + valleys + 2, checked by cross-validation
-        from fitbp.selection import select_degree
-
-        selection = select_degree(points, seed=seed)
-        degree = selection.chosen
+    if not isinstance(degree, (int, np.integer)) or isinstance(degree, bool):
+        raise FitbpError(f"the degree must be a whole number, not {degree!r} (fitbp.selection.fit_auto "
+                         "chooses one)")
     check_settings(degree, optimizer, lr, epochs, tol, loss)
     problem = prepare(points, degree, whole=loss != "mse")
     lr = None if optimizer in optimizers.EXACT else lr or optimizers.DEFAULT_LR[optimizer]
@@ -233,7 +229,6 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     if loss != "mse":
         with np.errstate(all="ignore"):
             result.median_abs_residual = float(np.median(np.abs(polynomial(points.x) - points.y)))
-    result.selection = selection.to_dict() if selection else None
     result.warnings.extend(_warnings(result, epochs, excess))
     return result
 

@@ -1,7 +1,8 @@
 """Automatic degree choice: the turning-point count, the rule, the scores and the choice.
 
-Scores are checked against independent numpy computations (lstsq, the same fold
-split); the choice against noisy samples of polynomials of known degree.
+Scores are checked against independent numpy computations (lstsq refits on the same folds); the
+choice against noisy polynomials of known degree, smooth curves whose noise floor is known, and
+gross outliers.
 """
 
 import json
@@ -9,12 +10,14 @@ import math
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from fitbp import selection
 from fitbp.errors import FitbpError
-from fitbp.loader import Points
-from fitbp.selection import (count_turning_points, fold_assignment, rule_degree, score_degrees, select_degree,
-                             select_table)
+from fitbp.loader import Points, load_points
+from fitbp import moments
+from fitbp.selection import (count_turning_points, fit_auto, gross_outliers, rule_degree, score_degrees,
+                             select_degree, select_table)
 
 
 def noisy(f, lo, hi, sd, n=300, seed=0):
@@ -105,142 +108,166 @@ def test_rule_degree_is_turning_points_plus_two():
 
 # ---------------------------------------------------------------- the issue's acceptance test
 
-@pytest.mark.parametrize("degree", sorted(KNOWN))
-@pytest.mark.parametrize("seed", range(3))
-def test_select_degree_finds_the_generating_degree(degree, seed):
-    f, lo, hi, sd = KNOWN[degree]
-    chosen = select_degree(points(*noisy(f, lo, hi, sd, n=300, seed=seed)))
-    assert chosen.chosen == degree, chosen.reason
-    assert chosen.turning_points == max(degree - 1, 0)
-    assert chosen.rule_degree == chosen.turning_points + 2
-    assert [c["degree"] for c in chosen.candidates] == list(range(max(0, chosen.rule_degree - 2),
-                                                                  chosen.rule_degree + 3))
-    assert f"chose {degree}" in chosen.reason and "peaks+valleys+2" in chosen.reason
+# ---------------------------------------------------------------- scores: one pass equals refits
+
+def lstsq_sse(x, y, degree, rows, held=None):
+    """Σ r² of numpy's least-squares fit on ``rows``, over ``held`` (default: the same rows)."""
+    t = np.polynomial.polyutils.mapdomain(x, [x.min(), x.max()], [-1, 1])
+    basis = np.polynomial.legendre.legvander(t, degree)
+    coefficients = np.linalg.lstsq(basis[rows], y[rows], rcond=None)[0]
+    held = rows if held is None else held
+    return float(np.sum((basis[held] @ coefficients - y[held]) ** 2))
 
 
-def test_the_one_standard_error_rule():
-    f, lo, hi, sd = KNOWN[4]
-    chosen = select_degree(points(*noisy(f, lo, hi, sd)))
-    scored = chosen.candidates
-    best = min(scored, key=lambda s: s["cv_mse"])
-    within = [s["degree"] for s in scored if s["cv_mse"] <= best["cv_mse"] + best["cv_se"]]
-    assert chosen.chosen == min(within)
+@pytest.mark.parametrize("folds", [2, 5, 10])
+def test_every_degree_and_fold_from_one_pass_equals_explicit_refits(folds, rng):
+    x = rng.uniform(-3, 5, 1500)
+    y = np.exp(-x * x / 4) * 3 + x + rng.normal(0, 0.05, x.size)
+    scores = score_degrees(points(x, y), 14, folds=folds)
+    fold = moments.fold_of(0, x.size, folds)
+    everything = np.ones(x.size, dtype=bool)
+    for s in scores:
+        d = s["degree"]
+        assert s["train_mse"] == pytest.approx(lstsq_sse(x, y, d, everything) / x.size, rel=1e-10)
+        held_out = [lstsq_sse(x, y, d, fold != k, fold == k) for k in range(folds)]
+        assert s["cv_mse"] == pytest.approx(sum(held_out) / x.size, rel=1e-10)
+        per_fold = [e / np.count_nonzero(fold == k) for k, e in enumerate(held_out)]
+        assert s["cv_se"] == pytest.approx(np.std(per_fold, ddof=1) / math.sqrt(folds), rel=1e-8)
+        rss = s["train_mse"] * x.size
+        assert s["bic"] == pytest.approx(x.size * math.log(rss / x.size) + (d + 1) * math.log(x.size), rel=1e-10)
+        assert s["aic"] == pytest.approx(x.size * math.log(rss / x.size) + 2 * (d + 1), rel=1e-10)
 
 
-def test_exact_data_picks_the_lowest_exact_degree():
-    x = np.linspace(0, 2, 100)
-    assert select_degree(points(x, 1 + 2 * x**3)).chosen == 3  # higher degrees tie at rounding level
-
-
-# ---------------------------------------------------------------- scores against numpy
-
-def lstsq_mse(x, y, degree):
-    t = (x - (x.min() + x.max()) / 2) / ((x.max() - x.min()) / 2)
-    design = np.vander(t, degree + 1, increasing=True)
-    coef = np.linalg.lstsq(design, y, rcond=None)[0]
-    return float(np.mean((design @ coef - y) ** 2)), coef
-
-
-def test_train_mse_aic_and_bic_match_lstsq():
-    x, y = noisy(np.sin, 0, 2 * np.pi, 0.1, n=250, seed=1)
-    n = x.size
-    for s in score_degrees(points(x, y), range(0, 8)):
-        mse, _ = lstsq_mse(x, y, s["degree"])
-        k = s["degree"] + 1
-        assert s["train_mse"] == pytest.approx(mse, rel=1e-9)
-        assert s["aic"] == pytest.approx(n * math.log(mse) + 2 * k, rel=1e-9, abs=1e-6)
-        assert s["bic"] == pytest.approx(n * math.log(mse) + k * math.log(n), rel=1e-9, abs=1e-6)
+def test_folds_depend_on_the_row_not_on_the_blocks():
+    whole = moments.fold_of(0, 100_000, 5)
+    pieces = np.concatenate([moments.fold_of(start, min(7919, 100_000 - start), 5)
+                             for start in range(0, 100_000, 7919)])
+    assert np.array_equal(whole, pieces)
+    assert sorted(np.bincount(whole)) == pytest.approx([20_000] * 5, rel=0.02)
 
 
 def test_an_exact_fit_has_aic_and_bic_of_minus_infinity_and_says_why():
     """ln(MSE) of an exact fit is ln(rounding error): a number that would compare nothing."""
     exact = points(np.arange(12.0), np.arange(12.0) ** 2 - 3)
-    scores = score_degrees(exact, [1, 2, 3])
-    assert math.isfinite(scores[0]["aic"]) and math.isfinite(scores[0]["bic"])
-    assert [s["aic"] for s in scores[1:]] == [-math.inf, -math.inf] == [s["bic"] for s in scores[1:]]
+    scores = score_degrees(exact, 3, folds=3)
+    assert math.isfinite(scores[1]["aic"]) and math.isfinite(scores[1]["bic"])
+    assert [s["bic"] for s in scores[2:]] == [-math.inf, -math.inf] == [s["aic"] for s in scores[2:]]
     table = select_table(exact, 3, folds=3)
+    assert table.chosen == 2
     assert any("degree 2 and up fit the points exactly" in note and "-inf" in note for note in table.notes)
 
 
-def test_fold_assignment_is_a_seeded_even_deal():
-    fold = fold_assignment(103, 5, seed=4)
-    assert sorted(np.bincount(fold)) == [20, 20, 21, 21, 21]
-    expected = np.empty(103, dtype=int)
-    expected[np.random.default_rng(4).permutation(103)] = np.arange(103) % 5
-    assert np.array_equal(fold, expected)
-    assert not np.array_equal(fold, fold_assignment(103, 5, seed=5))
+# ---------------------------------------------------------------- the choice
+
+def chebyshev_series(degree):
+    """A polynomial of exactly ``degree`` on [-1, 1] whose every coefficient stands far above the noise."""
+    return lambda x: np.polynomial.chebyshev.chebval(x, np.ones(degree + 1))
 
 
-@pytest.mark.parametrize("folds", [3, 5, 10])
-def test_cv_mse_matches_numpy_kfold(folds):
-    x, y = noisy(cubic, -2, 3, 0.5, n=200, seed=2)
-    fold = fold_assignment(x.size, folds, seed=9)
-    for s in score_degrees(points(x, y), range(0, 7), folds=folds, seed=9):
-        errors = []
-        for k in range(folds):
-            train, held = fold != k, fold == k
-            coef = np.polynomial.Polynomial.fit(x[train], y[train], s["degree"])
-            errors.append(np.mean((coef(x[held]) - y[held]) ** 2))
-        assert s["cv_mse"] == pytest.approx(np.mean(errors), rel=1e-8)
-        assert s["cv_se"] == pytest.approx(np.std(errors, ddof=1) / math.sqrt(folds), rel=1e-6)
-        assert s["cv_points"] == x.size
+@pytest.mark.parametrize("degree", range(10))
+def test_noisy_polynomials_get_their_own_degree_and_never_less(degree):
+    chosen = [select_degree(points(*noisy(chebyshev_series(degree), -1, 1, 0.02, n=200, seed=seed))).chosen
+              for seed in range(10)]
+    assert min(chosen) >= degree, chosen
+    assert chosen.count(degree) >= 8, chosen
 
 
-def test_degrees_too_high_for_the_folds_get_no_cv():
-    x, y = noisy(cubic, -2, 3, 0.5, n=12)
-    scores = score_degrees(points(x, y), range(0, 10))
-    # 5 folds of 12 points: each training set keeps 9, enough for degree 7 (9 >= 7 + 2), not 8
-    assert [s["cv_mse"] is None for s in scores] == [False] * 8 + [True] * 2
-    assert all(s["train_mse"] is not None and s["cv_se"] is None for s in scores[8:])
+@pytest.mark.parametrize("degree, f, lo, hi, sd", [(d, *KNOWN[d]) for d in sorted(KNOWN)])
+def test_the_polynomials_of_known_degree(degree, f, lo, hi, sd):
+    assert [select_degree(points(*noisy(f, lo, hi, sd, seed=seed))).chosen for seed in range(3)] == [degree] * 3
 
 
-def test_large_data_is_cross_validated_on_a_sample(monkeypatch):
-    monkeypatch.setattr(selection, "CV_MOST_POINTS", 500)
-    x, y = noisy(np.sin, 0, 2 * np.pi, 0.1, n=2000)
-    chosen = select_degree(points(x, y))
-    assert chosen.cv_points == 500 and all(c["cv_points"] == 500 for c in chosen.candidates)
-    assert any("sample of 500 of the 2000 points" in note for note in chosen.notes)
-    full = score_degrees(points(x, y), [3])[0]
-    assert full["train_mse"] == pytest.approx(lstsq_mse(x, y, 3)[0], rel=1e-9)  # training uses all points
+SMOOTH = {
+    "runge": (lambda x: 1 / (1 + 25 * x * x), -1, 1),
+    "tanh": (lambda x: np.tanh(4 * x), -1, 1),
+    "bump": (lambda x: np.exp(-8 * x * x), -1, 1),
+    "two sine periods": (np.sin, 0, 4 * np.pi),
+    "exp": (np.exp, 0, 3),
+}
 
 
-# ---------------------------------------------------------------- the table and the fallbacks
-
-def test_select_table_scores_every_degree_up_to_max():
-    x, y = noisy(KNOWN[3][0], -2, 3, 0.5)
-    table = select_table(points(x, y), 8)
-    assert [c["degree"] for c in table.candidates] == list(range(9))
-    assert table.chosen == 3 and table.turning_points == 2 and table.rule_degree == 4
-    assert "among 0–8 chose 3" in table.reason
-    json.dumps(table.to_dict())  # JSON-ready
-
-
-def test_select_table_leaves_out_degrees_the_data_cannot_carry():
-    table = select_table(points(np.arange(5.0), np.arange(5.0) ** 2), 8)
-    assert [c["degree"] for c in table.candidates] == [0, 1, 2, 3, 4]
-    assert any("5 distinct x" in note for note in table.notes)
+@pytest.mark.parametrize("name", list(SMOOTH))
+@pytest.mark.parametrize("n", [400, 5000])
+def test_smooth_curves_reach_the_noise(name, n):
+    """The fit's RMSE within 15 % of the noise's sd: the degree is high enough to leave only noise."""
+    f, lo, hi = SMOOTH[name]
+    x, y = noisy(f, lo, hi, 0.02, n=n, seed=1)
+    result = fit_auto(points(x, y))
+    assert result.rmse <= 1.15 * 0.02, (result.polynomial.degree, result.rmse)
+    assert not any("outliers" in w for w in result.warnings)
 
 
-def test_too_few_points_fall_back_to_the_rule():
-    x = np.arange(4.0)  # training sets of 3 points cannot check degree 2
-    chosen = select_degree(points(x, x**2))
-    assert chosen.chosen == 2 and chosen.cv_points is None
-    assert "too few points" in chosen.reason and "rule's degree 2" in chosen.reason
-    single = select_degree(points([1.0], [2.0]))
-    assert single.chosen == 0 and "clipped to 0" in single.reason
+def test_the_search_widens_while_the_best_degree_is_near_its_top():
+    chosen = select_degree(points(*noisy(SMOOTH["runge"][0], -1, 1, 0.002, n=5000, seed=2)))
+    assert chosen.searched > 10 and chosen.chosen > 10
+    assert len(chosen.candidates) == chosen.searched + 1
 
 
-def test_max_degree_caps_the_candidates():
-    f, lo, hi, sd = KNOWN[5]
-    chosen = select_degree(points(*noisy(f, lo, hi, sd)), max_degree=3)
-    assert max(c["degree"] for c in chosen.candidates) == 3 and chosen.chosen <= 3
+def with_outliers(f, lo, hi, sd, count, seed):
+    x, y = noisy(f, lo, hi, sd, n=300, seed=seed)
+    rng = np.random.default_rng(100 + seed)
+    far = rng.choice(x.size, count, replace=False)
+    y[far] += rng.choice([-1, 1], count) * rng.uniform(15, 40, count) * np.std(y)
+    return x, y
+
+
+@pytest.mark.parametrize("case", ["cubic", "sine", "exp"])
+@pytest.mark.parametrize("loss", ["huber", "mae"])
+def test_gross_outliers_do_not_raise_the_degree_of_a_robust_fit(case, loss):
+    f, lo, hi, sd = {"cubic": (cubic, -2, 3, 0.5), "sine": (np.sin, 0, 2 * np.pi, 0.1),
+                     "exp": (np.exp, 0, 3, 0.3)}[case]
+    for seed in range(3):
+        clean = select_degree(points(*noisy(f, lo, hi, sd, n=300, seed=seed))).chosen
+        dirty = select_degree(points(*with_outliers(f, lo, hi, sd, 15 + 2 * seed, seed)), loss=loss).chosen
+        assert abs(dirty - clean) <= 1, (seed, clean, dirty)
+
+
+def test_the_outliers_sample_chooses_3_under_huber_and_warns_under_mse():
+    outliers = load_points(ROOT / "sample_data" / "outliers.csv")
+    assert select_degree(outliers, loss="huber").chosen == 3
+    result = fit_auto(outliers)
+    assert result.selection["outliers"] == 15
+    assert any("--loss huber resists them" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_clean_data_is_not_flagged(seed):
+    rng = np.random.default_rng(seed)
+    for residual in (rng.normal(size=300), rng.normal(size=100_000), rng.uniform(-1, 1, 5000)):
+        assert gross_outliers(residual) == 0
+    spiked = rng.normal(size=300)
+    spiked[:15] += 40
+    assert gross_outliers(spiked) == 15
 
 
 def test_to_dict_round_trips_through_json():
     chosen = select_degree(points(*noisy(np.sin, 0, 2 * np.pi, 0.1)))
     data = json.loads(json.dumps(chosen.to_dict()))
     assert data["chosen"] == chosen.chosen and data["reason"] == chosen.reason
-    assert set(data["candidates"][0]) == {"degree", "train_mse", "cv_mse", "cv_se", "aic", "bic", "cv_points"}
+    assert set(data["candidates"][0]) == {"degree", "train_mse", "cv_mse", "cv_se", "aic", "aicc", "bic"}
+    assert "peaks + valleys + 2 rule says 4" in data["reason"]
+
+
+def test_max_degree_fixes_the_range():
+    table = select_table(points(*noisy(cubic, -2, 3, 0.5)), 6)
+    assert [c["degree"] for c in table.candidates] == list(range(7)) and table.chosen == 3
+    few = select_table(points(np.arange(5.0), np.arange(5.0) ** 2 + np.r_[0, 0.1, 0, -0.1, 0]), 8)
+    assert len(few.candidates) <= 4 and any("left out" in note for note in few.notes)
+
+
+def test_the_trainer_does_not_choose_degrees():
+    """Selection sits above training: fit_points takes a degree, fit_auto chooses one."""
+    import ast
+
+    import fitbp.trainer
+
+    tree = ast.parse(open(fitbp.trainer.__file__).read())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "fitbp"
+                for alias in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "selection" not in imported and "fitbp.selection" not in imported
+    with pytest.raises(FitbpError, match="fit_auto chooses one"):
+        fitbp.trainer.fit_points(points([0, 1, 2], [0, 1, 4]), "auto")
 
 
 # ---------------------------------------------------------------- errors
@@ -249,10 +276,8 @@ def test_to_dict_round_trips_through_json():
     (lambda: select_degree(points([], [])), "no points"),
     (lambda: select_table(points([], []), 3), "no points"),
     (lambda: count_turning_points([], []), "no points"),
-    (lambda: select_degree(points([1, 2, 3], [1, 2, 3]), max_degree=-1), "max degree must be 0 or more"),
-    (lambda: select_table(points([1, 2, 3], [1, 2, 3]), -2), "max degree must be 0 or more"),
-    (lambda: select_table(points([1, 2, 3], [1, 2, 3]), None), "needs a max degree"),
-    (lambda: score_degrees(points([1, 2, 3], [1, 2, 3]), [1], folds=1), "2 folds or more"),
+    (lambda: select_degree(points([1, 2, 3], [1, 2, 3]), most=-1), "max degree must be 0 or more"),
+    (lambda: score_degrees(points([1, 2, 3], [1, 2, 3]), 1, folds=1), "2 folds or more"),
     (lambda: rule_degree(-1), "0 or more"),
 ])
 def test_user_errors_are_one_line_fitbp_errors(call, message):
@@ -268,8 +293,8 @@ def test_the_choice_does_not_depend_on_the_units_of_y(scale):
     plain, scaled = select_degree(points(x, y)), select_degree(points(x, y * scale))
     assert (scaled.chosen, scaled.turning_points) == (plain.chosen, plain.turning_points) == (3, 2)
     for a, b in zip(plain.candidates, scaled.candidates):
-        n = x.size
-        assert b["aic"] == pytest.approx(a["aic"] + 2 * n * math.log(scale), rel=1e-9)
+        assert b["aic"] == pytest.approx(a["aic"] + 2 * x.size * math.log(scale), rel=1e-9)
+        assert b["bic"] - a["bic"] == pytest.approx(2 * x.size * math.log(scale), rel=1e-9)
 
 
 def test_many_points_count_turns_on_a_sample(monkeypatch):
