@@ -1,6 +1,6 @@
 """Reproduce every figure of fitbp's performance issue on this machine.
 
-    python bench/run.py [--sizes 1e6,1e7] [--repeat 5] [--no-gnuplot] [--no-setup]
+    python bench/run.py [--sizes 1e6,1e7] [--repeat 5] [--no-gnuplot] [--no-setup] [--parts e2e,auto,...]
 
 1. Setup (standard library only): create bench/.venv if it is missing (no
    system site packages) and pip install there numpy, pandas, pyarrow, polars,
@@ -14,6 +14,8 @@
 4. Engine: bench/engine.py, one forward+backward pass of fitbp's graph against
    numpy by hand and torch autograd.
 5. Start: `fitbp --help` and `fitbp predict` against importing what they need.
+6. Auto: `fitbp fit DATA` (--degree auto, the default) against `fitbp fit DATA
+   --degree D` with the D that auto chose, whole processes, alternating.
 
 The Markdown report goes to stdout and bench/results/latest.md, the raw numbers
 to bench/results/latest.json; progress goes to stderr.
@@ -93,8 +95,9 @@ print sprintf("%.17g", FIT_WSSR / (FIT_NDF + 6))
 
 TARGETS = {  # the issue's limits: a measured value must be at most its limit
     "e2e_1e6": 1.0, "e2e_1e7": 0.6, "mse_gap": 1e-9, "peak_mb": 530.0,
-    "engine_vs_numpy": 1.3, "engine_vs_torch": 1.0, "start": 1.3,
+    "engine_vs_numpy": 1.3, "engine_vs_torch": 1.0, "start": 1.3, "auto": 1.2,
 }
+PARTS = ("e2e", "engine", "start", "auto")
 
 
 def log(message):
@@ -341,6 +344,27 @@ def e2e_ratios(rows):
     return out
 
 
+def auto_vs_fixed(n, repeat):
+    """`fitbp fit` choosing its degree against `fitbp fit --degree D` with the D it chose."""
+    path = dataset(n)
+    auto = Command("fitbp (--degree auto)", fitbp_argv(sys.executable, path, "auto"), parse_auto)
+    auto.once(keep=False)
+    if auto.error:
+        return {"n": n, "error": auto.error}
+    chosen = auto.parsed["degree"]
+    fixed = Command(f"fitbp --degree {chosen}", fitbp_argv(sys.executable, path, chosen), parse_auto)
+    log(f"--degree auto against --degree {chosen} at n={n}: warm-up + {repeat} rounds")
+    alternate([auto, fixed], repeat)
+    rows = [auto.summary(), fixed.summary()]
+    ratio = rows[0]["median_s"] / rows[1]["median_s"] if not (auto.error or fixed.error) else None
+    return {"n": n, "degree": chosen, "rows": rows, "ratio": ratio}
+
+
+def parse_auto(stdout):
+    summary = json.loads(stdout)
+    return {"degree": summary["degree"], "mse": summary["mse"]}
+
+
 def degree_ten_peak(n):
     log(f"fitbp --degree 10 at n={n} (one run, for its peak memory)")
     command = Command("fitbp --degree 10", fitbp_argv(sys.executable, dataset(n), 10), parse_fitbp)
@@ -476,6 +500,21 @@ def row_of(size_result, label):
 def targets(results):
     """(target, measured text, value, limit) for the table at the top."""
     rows = []
+    for s in results.get("auto") or []:
+        rows.append((f"--degree auto at {size_name(s['n'])}: auto / --degree {s.get('degree', '?')} ≤ "
+                     f"{TARGETS['auto']}", fmt(s.get("ratio"), ".2f"), s.get("ratio"), TARGETS["auto"]))
+    if "e2e" in results:
+        rows += e2e_targets(results)
+    if "engine" in results:
+        rows += engine_targets(results.get("engine") or {})
+    for r in (results.get("start") or {}).get("rows", []):
+        rows.append((f"start: {r['label']} / {r['baseline']} ≤ {TARGETS['start']}", fmt(r["ratio"], ".2f"),
+                     r["ratio"], TARGETS["start"]))
+    return rows
+
+
+def e2e_targets(results):
+    rows = []
     for n, key in ((1_000_000, "e2e_1e6"), (10_000_000, "e2e_1e7")):
         ratio = (e2e_at(results, n) or {}).get("ratio_fitbp")
         rows.append((f"end to end at {size_name(n)}: fitbp / fastest alternative ≤ {TARGETS[key]}",
@@ -492,10 +531,6 @@ def targets(results):
     peak10 = ten.get("peak_mb") if ten.get("n") == 10_000_000 else None
     rows.append((f"fitbp peak memory at 1e7, degree 10 ≤ {TARGETS['peak_mb']:.0f} MB", fmt(peak10, ".0f"),
                  peak10, TARGETS["peak_mb"]))
-    rows += engine_targets(results.get("engine") or {})
-    for r in (results.get("start") or {}).get("rows", []):
-        rows.append((f"start: {r['label']} / {r['baseline']} ≤ {TARGETS['start']}", fmt(r["ratio"], ".2f"),
-                     r["ratio"], TARGETS["start"]))
     return rows
 
 
@@ -523,8 +558,32 @@ def report(results):
     out += machine_section(results["machine"], results["setup"])
     out += ["## Targets", "", "| target | measured | met? |", "|---|---:|---|"]
     out += [f"| {name} | {text} | {met(value, limit)} |" for name, text, value, limit in targets(results)]
-    out += [""] + e2e_section(results) + engine_section(results.get("engine")) + start_section(results["start"])
+    out += [""] + auto_section(results.get("auto"))
+    if "e2e" in results:
+        out += e2e_section(results)
+    if "engine" in results:
+        out += engine_section(results.get("engine"))
+    if "start" in results:
+        out += start_section(results["start"])
     return "\n".join(out) + "\n"
+
+
+def auto_section(sizes):
+    if not sizes:
+        return []
+    out = ["## --degree auto (whole processes)", "",
+           "Median wall-clock seconds, the two commands alternating after one untimed warm-up each; "
+           "the fixed degree is the one auto chose.", "",
+           "| n | command | median s | peak MB | MSE | runs s |", "|---:|---|---:|---:|---:|---|"]
+    for s in sizes:
+        if s.get("error"):
+            out.append(f"| {s['n']:,} | failed: {s['error']} | | | | |")
+            continue
+        for r in s["rows"]:
+            runs = " ".join(f"{x:.2f}" for x in r["runs_s"])
+            out.append(f"| {s['n']:,} | {r['label']} | {r['median_s']:.3f} | {r['peak_mb']:.0f} | {r['mse']:.12g} "
+                       f"| {runs} |")
+    return out + [""]
 
 
 def machine_section(m, setup):
@@ -630,7 +689,11 @@ def arguments(argv):
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each end-to-end command [5]")
     ap.add_argument("--no-gnuplot", action="store_true", help="skip gnuplot's fit (4-5 min at 1e7)")
     ap.add_argument("--no-setup", action="store_true", help="skip creating bench/.venv and pip")
+    ap.add_argument("--parts", default=",".join(PARTS), help=f"what to measure [{','.join(PARTS)}]")
     args = ap.parse_args(argv)
+    args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if not args.parts or set(args.parts) - set(PARTS):
+        ap.error(f"--parts takes some of {', '.join(PARTS)}")
     try:
         args.sizes = parse_sizes(args.sizes)
     except ValueError as e:
@@ -645,10 +708,15 @@ def measure(args, argv, setup_notes):
     results = {"command": shlex.join(["python", "bench/run.py", *argv]), "repeat": args.repeat,
                "machine": machine(), "setup": setup_notes}
     with tempfile.TemporaryDirectory() as tmp:
-        results["e2e"] = [end_to_end(n, args.repeat, not args.no_gnuplot, tmp) for n in args.sizes]
-        results["degree10"] = degree_ten_peak(max(args.sizes))
-        results["engine"] = engine()
-        results["start"] = start(tmp)
+        if "e2e" in args.parts:
+            results["e2e"] = [end_to_end(n, args.repeat, not args.no_gnuplot, tmp) for n in args.sizes]
+            results["degree10"] = degree_ten_peak(max(args.sizes))
+        if "engine" in args.parts:
+            results["engine"] = engine()
+        if "start" in args.parts:
+            results["start"] = start(tmp)
+        if "auto" in args.parts:
+            results["auto"] = [auto_vs_fixed(n, args.repeat) for n in args.sizes]
     results["machine"]["loadavg_end"] = os.getloadavg()
     results["duration_s"] = time.perf_counter() - started
     results["date"] = results["machine"]["date"]

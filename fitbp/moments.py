@@ -7,10 +7,12 @@ For the design matrix V (columns t**0 … t**d) and the targets y, factor
 
 exactly: the mean squared error over n points, and so its gradient, is a
 small graph on the (d+1)×(d+1) triangle R.  The triangle comes from the
-data's power sums (Σ tᵏ, Σ tᵏ y, Σ y²), which are sums and so stream over
-chunks; where the data are too ill-conditioned for that (forming VᵀV squares
-the condition number), from Householder QR merged chunk by chunk instead.
-Either way memory holds one chunk's Vandermonde matrix, never the whole one.
+data's Chebyshev sums (Σ T_m(t), Σ T_j(t)·y, Σ y²), which are sums and so
+stream over chunks, and which stay well conditioned at degrees where the
+powers of t do not; the powers' R follows exactly from the Chebyshev one.
+Where even those are too ill-conditioned (x bunched in clusters far apart),
+Householder QR merged chunk by chunk builds it instead.  Either way memory
+holds one chunk's basis matrix, never the whole one.
 
 The fit is then judged on its actual residuals, summed in a second pass,
 not on ρ, which a formula would give with its digits cancelled away.
@@ -28,7 +30,8 @@ from fitbp import model
 CHUNK = 1 << 16
 """Rows per chunk: the chunk's powers stay in the processor's cache."""
 GRAM_CONDITION = 1e5
-"""Below this condition number of V, power sums lose nothing that matters (cond(VᵀV) < 1e10)."""
+"""Below this condition number of the Chebyshev basis matrix, its sums lose nothing that matters
+(the Gram matrix's is under 1e10)."""
 
 
 def spans(count):
@@ -49,38 +52,13 @@ class Triangle:
 
 
 def triangle(x, y, center, scale, y_unit, degree):
-    """The Triangle of the points in t = (x - center) / scale and y / y_unit."""
-    r, z, rest = _from_power_sums(x, y, center, scale, y_unit, degree)
-    condition = _condition(r) if r is not None else math.inf
-    if not condition < GRAM_CONDITION:
-        r, z, rest = _from_householder(x, y, center, scale, y_unit, degree)
-        condition = _condition(r)
-    return Triangle(r, z, rest, int(x.size), condition)
-
-
-def _from_power_sums(x, y, center, scale, y_unit, degree):
-    """R from the Cholesky factor of VᵀV = [Σ t^(i+j)], z = R⁻ᵀ Vᵀy, ρ² = Σy² − ‖z‖²; None when VᵀV is not
-    positive definite in float64."""
-    sums, moments, squares = np.zeros(2 * degree + 1), np.zeros(degree + 1), 0.0
-    for part in spans(x.size):
-        t = (x[part] - center) / scale
-        w = y[part] / y_unit
-        power = np.ones_like(t)
-        sums[0] += t.size
-        moments[0] += w.sum()
-        squares += float(w @ w)
-        for k in range(1, 2 * degree + 1):
-            power *= t
-            sums[k] += power.sum()
-            if k <= degree:
-                moments[k] += power @ w
-    index = np.arange(degree + 1)
-    try:
-        r = np.linalg.cholesky(sums[np.add.outer(index, index)]).T
-    except np.linalg.LinAlgError:
-        return None, None, None
-    z = np.linalg.solve(r.T, moments)
-    return r, z, max(squares - float(z @ z), 0.0)
+    """The Triangle of the points in t = (x - center) / scale and y / y_unit: from their Chebyshev
+    sums, or where those are too ill-conditioned to factor well, by Householder QR."""
+    found = chebyshev_sums(x, y, center, scale, y_unit, degree).triangle(degree)
+    if found is not None:
+        return found
+    r, z, rest = _from_householder(x, y, center, scale, y_unit, degree)
+    return Triangle(r, z, rest, int(x.size), _condition(r))
 
 
 def _from_householder(x, y, center, scale, y_unit, degree):
@@ -122,6 +100,25 @@ class ChebyshevSums:
     def degree(self):
         return self.moments.shape[1] - 1
 
+    def triangle(self, degree):
+        """The Triangle of the powers of t up to ``degree`` from all the rows, or None where the
+        Chebyshev Gram matrix is too ill-conditioned to factor well (then QR must do it).
+
+        With b = M a the Chebyshev coefficients of the Taylor coefficients a (M is exact: it holds
+        dyadic fractions), ‖V_T b − y‖² = ‖R_C M a − z‖² + ρ²: R = R_C M is the powers' triangle.
+        """
+        gram, moment, squares = self.gram()
+        size = degree + 1
+        try:
+            r = np.linalg.cholesky(gram[:size, :size]).T
+        except np.linalg.LinAlgError:
+            return None
+        if not _condition(r) < GRAM_CONDITION:
+            return None
+        z = np.linalg.solve(r.T, moment[:size])
+        r = r @ _powers_in_chebyshev(degree)
+        return Triangle(r, z, max(squares - float(z @ z), 0.0), int(self.counts.sum()), _condition(r))
+
     def gram(self, rows=slice(None)):
         """VᵀV, Vᵀy and yᵀy of the rows of the chosen folds (a slice or a boolean mask over folds)."""
         h = self.powers[rows].sum(axis=0)
@@ -130,24 +127,57 @@ class ChebyshevSums:
         return gram, self.moments[rows].sum(axis=0), float(self.squares[rows].sum())
 
 
+def _powers_in_chebyshev(degree):
+    """M with column i the Chebyshev coefficients of t**i (t·T_j = (T_{j+1} + T_{|j-1|}) / 2): exact."""
+    m = np.zeros((degree + 1, degree + 1))
+    m[0, 0] = 1.0
+    for i in range(degree):
+        for j in np.flatnonzero(m[:, i]):
+            half = m[j, i] / 2
+            if j == 0:
+                m[1, i + 1] += m[0, i]
+            else:
+                m[j + 1, i + 1] += half
+                m[j - 1, i + 1] += half
+    return m
+
+
 def chebyshev_sums(x, y, center, scale, y_unit, degree, folds=1):
     """ChebyshevSums of the points in t = (x - center) / scale and y / y_unit, rows dealt to ``folds``
     folds by a hash of their index (fold_of): the same folds whatever the blocks or the engine."""
-    width = 2 * degree + 1
-    powers, moments_, squares = np.zeros((folds, width)), np.zeros((folds, degree + 1)), np.zeros(folds)
-    counts = np.zeros(folds, dtype=np.int64)
+    size_d = degree + 1
+    low, products, moments_ = np.zeros((size_d, folds)), np.zeros((size_d, folds)), np.zeros((size_d, folds))
+    squares, counts = np.zeros(folds), np.zeros(folds, dtype=np.int64)
+    rows = np.empty((size_d, min(CHUNK, x.size)))  # T_j(t) of a chunk, one contiguous row per j
     for part in spans(x.size):
-        t = (x[part] - center) / scale
-        w = y[part] / y_unit
-        columns = model.chebyshev_matrix(t, 2 * degree)
-        fold = fold_of(part.start, part.stop - part.start, folds)
-        members = np.zeros((folds, t.size))
-        members[fold, np.arange(t.size)] = 1.0
-        powers += members @ columns
-        moments_ += members @ (columns[:, :degree + 1] * w[:, None])
-        squares += members @ (w * w)
+        size = part.stop - part.start
+        t, w, chebyshev = (x[part] - center) / scale, y[part] / y_unit, rows[:, :size]
+        chebyshev[0] = 1.0
+        if degree:
+            chebyshev[1] = t
+        twice = 2.0 * t
+        for j in range(1, degree):
+            np.multiply(twice, chebyshev[j], out=chebyshev[j + 1])
+            chebyshev[j + 1] -= chebyshev[j - 1]
+        # Σ T_{D+j} = 2 Σ T_D·T_j − Σ T_{D−j}: the upper half of the sums without its recurrence.
+        if folds == 1:  # plain sums, no fold to deal to
+            low[:, 0] += chebyshev.sum(axis=1)
+            products[:, 0] += chebyshev @ chebyshev[degree]
+            moments_[:, 0] += chebyshev @ w
+            squares[0] += float(w @ w)
+            counts[0] += size
+            continue
+        fold = fold_of(part.start, size, folds)
+        members = np.zeros((size, folds))
+        members[np.arange(size), fold] = 1.0
+        low += chebyshev @ members
+        products += (chebyshev * chebyshev[degree]) @ members
+        moments_ += (chebyshev * w) @ members
+        squares += (w * w) @ members
         counts += np.bincount(fold, minlength=folds)
-    return ChebyshevSums(powers, moments_, squares, counts)
+    upper = 2.0 * products[1:] - low[degree - 1::-1] if degree else np.zeros((0, folds))
+    powers = np.vstack([low, upper])
+    return ChebyshevSums(powers.T.copy(), moments_.T.copy(), squares, counts)
 
 
 def fold_of(first, count, folds):

@@ -46,11 +46,11 @@ EVIDENCE = 2.0
 the lowest degree within it of the least BIC is chosen, so that a few points cannot buy a degree."""
 SEARCH_FROM = 10
 """The first range searched is 0 … 10; it doubles while the best degree is near its top."""
-NEAR_THE_TOP = 4
+NEAR_THE_TOP = 3
 MOST_DEGREE = 60
 FOLDS = 5
 POINTS_PER_BIN = 10
-TURNS_MOST_POINTS = 1_000_000
+TURNS_MOST_POINTS = 100_000
 """Bins are clip(n // POINTS_PER_BIN, 8, 60): enough to see a peak, few enough to average noise out."""
 NOISE_UNITS = 5.0
 """How many standard deviations of a bin mean a swing must exceed to count."""
@@ -76,7 +76,8 @@ class Selection:
     candidates: list
     """One dict per degree searched: see score_degrees."""
     reason: str
-    folds: int = FOLDS
+    folds: int | None = FOLDS
+    """Folds of the cross-validation beside BIC; None where it was not run (fit --degree auto)."""
     notes: list = field(default_factory=list)
     outliers: int = 0
     """Residuals of the chosen fit beyond OUTLIER_UNITS robust sd, when they distort it; 0 otherwise."""
@@ -219,15 +220,21 @@ def score_degrees(points, most, folds=FOLDS):
     of every degree 0 … ``most``, from one pass over the points.
 
     Each dict: degree, train_mse, cv_mse, cv_se, aic, aicc, bic, all in the data's units.  cv_mse
-    and cv_se are None where a fold's training rows cannot determine the degree; the list stops
+    and cv_se are None where a fold's training rows cannot determine the degree, and everywhere
+    with ``folds`` None (no cross-validation: BIC alone chooses, at a fifth of the cost); the list stops
     early where float64 cannot tell the degree's basis functions apart on these points.
     """
+    return _scored(points, most, folds)[0]
+
+
+def _scored(points, most, folds):
+    """score_degrees, and the sums they came from (fit_auto trains on them too)."""
     x, y = _checked(points)
-    if folds < 2:
+    if folds is not None and folds < 2:
         raise FitbpError(f"cross-validation needs 2 folds or more, not {folds}")
     center, scale = model.scaling(x)
     unit = power_of_two_near(y)
-    sums = moments.chebyshev_sums(x, y, center, scale, unit, most, folds)
+    sums = moments.chebyshev_sums(x, y, center, scale, unit, most, folds or 1)
     gram, moment, squares = sums.gram()
     r = _cholesky(gram)
     z = np.linalg.solve(r.T, moment[:len(r)]) if len(r) else np.zeros(0)
@@ -235,7 +242,7 @@ def score_degrees(points, most, folds=FOLDS):
     rest = max(squares - float(z @ z), 0.0)
     floor = EXACT_SHARE * squares + x.size * 1e-300
     train = [max(rest + (float(beyond[d + 1]) if d + 1 < len(z) else 0.0), 0.0) for d in range(len(z))]
-    cv = _cross_validated(sums, len(z) - 1)
+    cv = _cross_validated(sums, len(z) - 1) if folds else [(None, None)] * len(z)
     n, square = x.size, unit * unit
     scores = []
     for d, rss in enumerate(train):
@@ -245,7 +252,7 @@ def score_degrees(points, most, folds=FOLDS):
         scores.append({"degree": d, "train_mse": 0.0 if exact else rss / n * square,
                        "cv_mse": None if cv_mse is None else cv_mse * square,
                        "cv_se": None if cv_se is None else cv_se * square, "aic": aic, "aicc": aicc, "bic": bic})
-    return scores
+    return scores, sums
 
 
 def _cholesky(gram):
@@ -322,8 +329,8 @@ def search_cap(n, distinct):
 
 
 def choose(points, most=None, folds=FOLDS):
-    """(chosen degree, scores, highest degree searched): the lowest degree within EVIDENCE of the
-    least BIC, over a range that widens from 0 … SEARCH_FROM while that degree is within NEAR_THE_TOP
+    """(chosen degree, scores, sums of the last pass): the lowest degree within EVIDENCE of the least
+    BIC, over a range that widens from 0 … SEARCH_FROM while the least BIC is within NEAR_THE_TOP
     of its top."""
     x, _ = _checked(points)
     cap = search_cap(x.size, moments.distinct_up_to(x, MOST_DEGREE + 2))
@@ -331,32 +338,38 @@ def choose(points, most=None, folds=FOLDS):
         cap = min(cap, most)
     top = cap if most is not None else min(SEARCH_FROM, cap)
     while True:
-        scores = score_degrees(points, top, folds)
-        least = min(s["bic"] for s in scores)
-        chosen = min(s["degree"] for s in scores if s["bic"] <= least + EVIDENCE)
+        scores, sums = _scored(points, top, folds)
+        least = min(scores, key=lambda s: (s["bic"], s["degree"]))
+        chosen = min(s["degree"] for s in scores if s["bic"] <= least["bic"] + EVIDENCE)
         searched = scores[-1]["degree"]
-        if searched < top or chosen <= top - NEAR_THE_TOP or top >= cap or most is not None:
-            return chosen, scores, searched
+        if searched < top or least["degree"] <= top - NEAR_THE_TOP or top >= cap:
+            return chosen, scores, sums
         top = min(2 * top, cap)
 
 
 def select_degree(points, most=None, folds=FOLDS, loss="mse", seed=0):
-    """The Selection for these points: least BIC, on the points a robust fit keeps when ``loss`` is
-    mae or huber; the peaks+valleys+2 rule beside it; and, for mse, the gross outliers that distort it."""
+    """The Selection for these points: BIC, on the points a robust fit keeps when ``loss`` is mae or
+    huber, with the peaks+valleys+2 rule beside it."""
+    return _select(points, most, folds, loss, seed)[0]
+
+
+def _select(points, most, folds, loss, seed):
+    """select_degree, and the sums of all the points when the choice was made on all of them."""
     x, y = _checked(points)
     if most is not None and most < 0:
         raise FitbpError(f"the max degree must be 0 or more, not {most}")
     turns = count_turning_points(x, y, seed)
     rule = rule_degree(turns)
-    kept, rounds = np.ones(x.size, dtype=bool), 0
-    chosen, scores, searched = choose(points, most, folds)
+    kept = np.ones(x.size, dtype=bool)
+    chosen, scores, sums = choose(points, most, folds)
     if loss != "mse":
-        for rounds in range(1, 7):  # a robust fit at the degree chosen, then the choice on what it keeps
+        for _ in range(6):  # a robust fit at the degree chosen, then the choice on what it keeps
             keep = _bisquare_keeps(x, y, chosen)
             if np.array_equal(keep, kept) or keep.sum() <= chosen + 2:
                 break
             kept = keep
-            chosen, scores, searched = choose(Points(x[kept], y[kept]), most, folds)
+            chosen, scores, sums = choose(Points(x[kept], y[kept]), most, folds)
+    searched = scores[-1]["degree"]
     selection = Selection(chosen, turns, rule, scores, "", folds, searched=searched)
     if x.size > TURNS_MOST_POINTS:
         selection.notes.append(f"turning points were counted on a random sample of {TURNS_MOST_POINTS} of "
@@ -364,7 +377,7 @@ def select_degree(points, most=None, folds=FOLDS, loss="mse", seed=0):
     where = "" if kept.all() else f" on the {int(kept.sum())} of {x.size} points a bisquare fit keeps"
     selection.reason = (f"BIC among degrees 0–{searched}{where}: {chosen} ({_plural(turns, 'turning point')}; "
                         f"the seed article's peaks + valleys + 2 rule says {rule})")
-    return selection
+    return selection, sums if kept.all() else None
 
 
 def gross_outliers(residual):
@@ -422,10 +435,12 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
 
 def fit_auto(points, loss="mse", seed=0, **training):
     """fitbp.trainer.fit_points at the degree select_degree chooses, with the choice in the result
-    (``training``: the other options of fit_points)."""
-    selection = select_degree(points, loss=loss, seed=seed)
+    (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
+    gathered: ``fitbp select`` shows the cross-validation beside it."""
+    selection, sums = _select(points, None, None, loss, seed)
+    triangle = sums.triangle(selection.chosen) if sums is not None and loss == "mse" else None
     try:
-        result = fit_points(points, selection.chosen, loss=loss, seed=seed, **training)
+        result = fit_points(points, selection.chosen, loss=loss, seed=seed, triangle=triangle, **training)
     except DegreeTooHigh as e:  # the Taylor form cannot carry the chosen degree: the highest it can
         selection.notes.append(f"BIC chose {selection.chosen}, more than the Taylor form can carry in float64 "
                                f"over these data; {e.carried} is the highest that reaches its optimum")

@@ -176,14 +176,15 @@ class Problem:
 
 
 def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT_TOL, seed=0,
-               on_epoch=None, loss="mse", delta=None):
+               on_epoch=None, loss="mse", delta=None, triangle=None):
     """Train a degree-``degree`` Taylor polynomial on ``points`` by backprop.
 
     ``degree`` is a whole number; fitbp.selection.fit_auto chooses one and calls this.
     ``optimizer`` defaults to newton for the mse loss and adam for mae and
     huber, which start from the least-squares fit.  ``delta`` is huber's
     threshold in y units (default: 1.345 robust standard deviations of the
-    least-squares residuals).  ``on_epoch(epoch, loss)`` is called after
+    least-squares residuals).  ``triangle``, the data's triangle when a caller
+    has it already (fitbp.selection), saves its pass over the points.  ``on_epoch(epoch, loss)`` is called after
     every pass, for progress displays.  Raises FitbpError for data that
     cannot carry such a fit and for training that diverges.
     """
@@ -192,7 +193,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
         raise FitbpError(f"the degree must be a whole number, not {degree!r} (fitbp.selection.fit_auto "
                          "chooses one)")
     check_settings(degree, optimizer, lr, epochs, tol, loss)
-    problem = prepare(points, degree, whole=loss != "mse")
+    problem = prepare(points, degree, whole=loss != "mse", triangle=triangle)
     lr = None if optimizer in optimizers.EXACT else lr or optimizers.DEFAULT_LR[optimizer]
     epochs = epochs or DEFAULT_EPOCHS[optimizer]
 
@@ -290,7 +291,7 @@ def _statistics(polynomial, points, loss, r, residuals):
     return found
 
 
-def prepare(points, degree, whole=True):
+def prepare(points, degree, whole=True, triangle=None):
     """The scaled problem for a degree-``degree`` fit, or a FitbpError if the data cannot carry it.
 
     ``whole`` also builds the design matrix of all the points, for the losses
@@ -304,7 +305,7 @@ def prepare(points, degree, whole=True):
                  f"degree {degree} needs at least {degree + 1} distinct x values, the data has {distinct}")
     center, scale = model.scaling(x)
     y_unit = power_of_two_near(y)
-    problem = Problem(moments.triangle(x, y, center, scale, y_unit, degree), center, scale, y_unit)
+    problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree), center, scale, y_unit)
     if whole:
         problem.design = model.design_matrix((x - center) / scale, degree)
         problem.target = y / y_unit
