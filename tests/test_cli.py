@@ -316,3 +316,24 @@ def test_spreadsheets_and_archives_are_named_by_their_signature(name, content, w
     assert "--encoding" not in done.stderr
     (tmp_path / "text.csv").write_text("PAR1,y\n1,2\n2,3\n")  # the same bytes starting a header are text
     assert run("fit", "text.csv", "-d", "1", "--no-save", cwd=tmp_path).returncode == 0
+
+
+def test_select_plots_and_chooses_like_fit(tmp_path):
+    runge = ROOT / "sample_data" / "runge.csv"
+    done = run("select", runge, "--plot", "select.png", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    table = json.loads(done.stdout)
+    assert table["chosen"] == 20 and table["searched"] >= 20 and table["folds"] == 5
+    assert all(c["cv_mse"] is not None for c in table["candidates"][:15])
+    assert (tmp_path / "select.png").read_bytes().startswith(b"\x89PNG") and done.stderr == "wrote select.png\n"
+    fitted = json.loads(run("fit", runge, "--json", "--no-save", cwd=tmp_path).stdout)
+    assert fitted["degree"] == 20 and fitted["rmse"] < 1.15 * 0.02
+    refused = run("select", runge, "--plot", "select.bmp", cwd=tmp_path)
+    assert refused.returncode == 1 and "cannot tell the picture format" in refused.stderr and refused.stdout == ""
+    outliers = ROOT / "sample_data" / "outliers.csv"
+    robust = json.loads(run("select", outliers, "--loss", "huber", "--json", cwd=tmp_path).stdout)
+    assert robust["chosen"] == 3 and "points a bisquare fit keeps" in robust["reason"]
+    plain = run("fit", outliers, "--no-save", "--json", cwd=tmp_path)
+    assert json.loads(plain.stdout)["degree_selection"]["outliers"] == 15
+    assert "warning: 15 residuals lie more than 5 robust sd from the curve" in plain.stderr
+    assert json.loads(run("fit", outliers, "--loss", "huber", "--no-save", "--json", cwd=tmp_path).stdout)["degree"] == 3
