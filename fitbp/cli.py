@@ -146,8 +146,19 @@ def reported():
         raise typer.Exit(1) from None
 
 
+def _version(value):
+    if value:
+        from fitbp import __version__
+
+        sys.stdout.write(f"fitbp {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
-def main_options():
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print fitbp's version and exit."),
+):
     """Fit a Taylor polynomial to (x, y) points from a CSV file by backpropagation.
 
     Example: fitbp fit sample_data/sine.csv --degree 5
@@ -421,6 +432,46 @@ def select(
             report.print_selection(table)
         if plot_file:
             sys.stderr.write(f"wrote {printable(plot_file)}\n")
+
+
+class Language(str, Enum):
+    c = "c"
+    python = "python"
+    javascript = "javascript"
+    rust = "rust"
+    excel = "excel"
+    latex = "latex"
+    numpy = "numpy"
+
+
+@app.command(cls=_Command)
+def export(
+    to: Language = typer.Option(..., "--to", help="c, python, javascript, rust, excel, latex or numpy."),
+    model: str = typer.Option("fitbp.json", "--model", "-m", help="Model file written by 'fitbp fit'."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    name: str = typer.Option("fitbp", "--name", help="Name of the function (or variable, for numpy)."),
+    cell: str = typer.Option("A2", "--cell", help="The cell that holds x, for --to excel."),
+):
+    """Write the fitted polynomial as code or a formula, every constant to the last digit.
+
+    Code evaluates the Taylor form by Horner's rule exactly as 'fitbp predict' does; a spreadsheet
+    formula and LaTeX use the raw powers of x where they lose few digits, the Taylor form otherwise.
+
+    Examples:
+
+      fitbp export --to c -o sensor.h --name temperature
+
+      fitbp export --to excel --cell B2
+    """
+    from fitbp import exporter, modelfile
+
+    with reported():
+        text = exporter.export(modelfile.load(model), to.value, name=name, cell=cell)
+        if output:
+            modelfile.write_atomic(output, text)
+            sys.stderr.write(f"wrote {printable(output)}\n")
+        else:
+            sys.stdout.write(text)
 
 
 def _points_or_sample(data, x, y):

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from fitbp import model, moments, optimizers
+from fitbp import __version__, model, moments, optimizers
 from fitbp.errors import DegreeTooHigh, FitbpError, at
 from fitbp.loader import Points  # noqa: F401  (re-exported for library callers)
 
@@ -77,6 +77,7 @@ class FitResult:
         """The fit as plain JSON-ready values: what --json prints."""
         p = self.polynomial
         return {
+            "fitbp_version": __version__,
             "degree": p.degree,
             "coefficients": _finite_or_none(self.raw_coefficients),
             "center": p.center,

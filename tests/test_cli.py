@@ -337,3 +337,12 @@ def test_select_plots_and_chooses_like_fit(tmp_path):
     assert json.loads(plain.stdout)["degree_selection"]["outliers"] == 15
     assert "warning: 15 residuals lie more than 5 robust sd from the curve" in plain.stderr
     assert json.loads(run("fit", outliers, "--loss", "huber", "--no-save", "--json", cwd=tmp_path).stdout)["degree"] == 3
+
+
+def test_version_everywhere(tmp_path):
+    from fitbp import __version__
+
+    assert run("--version", cwd=tmp_path).stdout == f"fitbp {__version__}\n"
+    summary = json.loads(run("fit", SINE, "-d", "2", "--json", cwd=tmp_path).stdout)
+    assert summary["fitbp_version"] == __version__
+    assert json.loads((tmp_path / "fitbp.json").read_text())["fitbp_version"] == __version__
