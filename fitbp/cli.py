@@ -241,12 +241,12 @@ def fit(
             report.print_table(result)
 
 
-class Sample(str, Enum):
-    sine = "sine"
-    cubic = "cubic"
-    runge = "runge"
-    exp = "exp"
-    years = "years"
+def _choices(name, values):
+    """A str Enum of ``values``, as typer wants choices."""
+    return Enum(name, {value: value for value in values}, type=str)
+
+
+Sample = _choices("Sample", ("sine", "cubic", "runge", "exp", "years"))
 
 
 @app.command(cls=_Command)
@@ -434,14 +434,7 @@ def select(
             sys.stderr.write(f"wrote {printable(plot_file)}\n")
 
 
-class Language(str, Enum):
-    c = "c"
-    python = "python"
-    javascript = "javascript"
-    rust = "rust"
-    excel = "excel"
-    latex = "latex"
-    numpy = "numpy"
+Language = _choices("Language", ("c", "python", "javascript", "rust", "excel", "latex", "numpy"))
 
 
 @app.command(cls=_Command)
