@@ -258,6 +258,8 @@ def plot(
     output: str = typer.Option("fitbp.png", "--output", "-o", help="Picture file: .png, .svg or .pdf."),
     residuals: bool = typer.Option(False, "--residuals", help="Add a panel of the residuals."),
     band: bool = typer.Option(False, "--band", help="Shade the 95 % confidence band of the curve."),
+    equation: bool = typer.Option(False, "--equation", help="Write the polynomial and R² on the picture (and, in full, into the file's metadata)."),
+    digits: int = typer.Option(4, "--digits", min=1, max=17, help="Significant digits of --equation's coefficients."),
     animate: Optional[str] = typer.Option(None, "--animate", help="Write instead the training film: the curve epoch by epoch beside the loss (.gif, or .mp4 with ffmpeg)."),
     show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
@@ -270,7 +272,7 @@ def plot(
 
       fitbp plot -m fit.json -o fit.svg --residuals
     """
-    from fitbp import film, modelfile, renderer
+    from fitbp import exporter, film, modelfile, renderer
 
     with reported():
         if animate:
@@ -291,10 +293,12 @@ def plot(
             return
         window = show and renderer.has_display()
         polynomial = modelfile.polynomial_of(document)
+        label = exporter.equation(document, digits) if equation else None
         figure = renderer.figure(polynomial, points, document.get("loss_history") or [], title,
+                                 equation=label[:2] if label else None,
                                  residuals=residuals, window=window, loss=str(document.get("loss", "mse")),
                                  band=modelfile.band_of(document, polynomial, model) if band else None)
-        renderer.save(figure, output, modelfile.write_atomic)
+        renderer.save(figure, output, modelfile.write_atomic, description=label[2] if label else None)
         if not quiet:
             sys.stderr.write(f"wrote {printable(output)}\n")
         if show and not (window and renderer.show()):

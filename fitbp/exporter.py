@@ -188,3 +188,41 @@ def _latex_term(value, power, variable, first):
 
 WRITERS = {"c": _c, "python": _python, "javascript": _javascript, "rust": _rust, "excel": _excel,
            "latex": _latex, "numpy": _numpy}
+
+
+SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def equation(document, digits=4):
+    """The fit as a label for a picture: (the lines of the equation, a note on what it shows, the full
+    coefficients as text for the file's metadata).  Coefficients to ``digits`` significant digits,
+    each with its standard error where the fit has one; raw powers of x where they lose few digits."""
+    if not 1 <= digits <= 17:
+        raise FitbpError(f"--digits must be 1 to 17, not {digits}")
+    fit = _Fit(document)
+    raw, why = fit.raw_form
+    coefficients = fit.raw if raw else fit.taylor
+    errors = document.get("stderr" if raw else "taylor_stderr")
+    if not (isinstance(errors, list) and len(errors) == len(coefficients)
+            and all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in errors)):
+        errors = [None] * len(coefficients)
+    variable = "x" if raw else "t"
+    terms = []
+    for power, (a, error) in enumerate(zip(coefficients, errors)):
+        value = f"{a:.{digits}g}" + (f" ± {error:.2g}" if error is not None else "")
+        if error is not None or power:
+            value = f"({value})"
+        factor = "" if power == 0 else variable + (str(power).translate(SUPERSCRIPTS) if power > 1 else "")
+        terms.append(value + ("·" + factor if factor else ""))
+    lines = ["y = " + " + ".join(terms[:3])] + [
+        "    + " + " + ".join(terms[i:i + 3]) for i in range(3, len(terms), 3)]
+    if not raw:
+        lines.append(f"t = (x − {fit.center:.{digits}g}) / {fit.scale:.{digits}g}")
+    r2 = document.get("r2")
+    if isinstance(r2, (int, float)) and not isinstance(r2, bool):
+        lines.append(f"R² = {r2:.{max(digits, 4)}g}")
+    note = (f"coefficients to {digits} significant digits" + (", ± standard error" if errors[0] is not None else "")
+            + f"; full precision: fitbp export")
+    full = "; ".join([*fit.header, why, ("k" if raw else "a") + " = [" + ", ".join(map(number, coefficients)) + "]",
+                      f"center {number(fit.center)}, scale {number(fit.scale)}"])
+    return lines, note, full

@@ -37,10 +37,12 @@ def check_format(path):
     return extension
 
 
-def figure(polynomial, points, loss_history, title, residuals=False, window=False, band=None, loss="mse"):
+def figure(polynomial, points, loss_history, title, residuals=False, window=False, band=None, loss="mse",
+           equation=None):
     """A matplotlib Figure: fit and points, optional residuals, and the loss on a log scale.
 
     ``band(x) -> (lower, upper)``, when given, is shaded around the curve.
+    ``equation``, (lines, note) from fitbp.exporter.equation, heads the legend.
 
     With ``window`` the figure belongs to pyplot, so that ``show`` can open it.
     User text (column names, file names) is drawn as it is, never as TeX.
@@ -71,8 +73,11 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
                               label="95 % confidence band (pointwise)")
     fit_axes.plot(dense, curve, color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit", zorder=3)
     fit_axes.set_xlim(lo - margin, hi + margin)
+
     fit_axes.set_ylabel(points.y_name, parse_math=False)
-    fit_axes.legend(loc="best", fontsize="small")
+    legend = fit_axes.legend(loc="best", fontsize="small", alignment="left", title_fontsize="small",
+                             title="\n".join([*equation[0], equation[1]]) if equation else None)
+    legend.get_title().set_parse_math(False)  # the equation heads the legend, which finds room for both
     fit_axes.set_title(title, loc="left", fontsize="medium", parse_math=False)
     bottom = fit_axes
     if residuals:
@@ -178,10 +183,14 @@ def epoch_label(epoch, most):
     return f"{epoch:,.0f}"
 
 
-def save(fig, path, write):
-    """Render ``fig`` in the format of ``path`` and hand the bytes to ``write`` (an atomic writer)."""
+def save(fig, path, write, description=None):
+    """Render ``fig`` in the format of ``path`` and hand the bytes to ``write`` (an atomic writer);
+    ``description`` goes into the file's own metadata (SVG's and PDF's, PNG's text chunks)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=check_format(path), dpi=110)
+    extension = check_format(path)
+    key = {"svg": "Description", "png": "Description", "pdf": "Subject"}.get(extension)
+    metadata = {key: description} if description and key else None
+    fig.savefig(buffer, format=extension, dpi=110, metadata=metadata)
     write(path, buffer.getvalue())
 
 

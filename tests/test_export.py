@@ -235,3 +235,38 @@ def test_export_writes_a_file_and_refuses_what_it_cannot_write(tmp_path):
         done = run("export", *options, cwd=tmp_path)
         assert done.returncode == status and fragment in done.stderr, (options, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_the_equation_on_the_picture_says_its_digits_and_keeps_them_all_in_the_file(tmp_path):
+    import zlib
+
+    assert run("fit", SAMPLES / "sine.csv", "-d", "5", "-q", cwd=tmp_path).returncode == 0
+    document = json.loads((tmp_path / "fitbp.json").read_text())
+    for name in ("fit.svg", "fit.png"):
+        done = run("plot", "--equation", "--digits", "3", "-o", name, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    svg = (tmp_path / "fit.svg").read_text()
+    description = re.search(r"<dc:description>(.*?)</dc:description>", svg, re.S).group(1)
+    assert all(repr(a) in description for a in document["taylor_coefficients"])
+    png = (tmp_path / "fit.png").read_bytes()
+    assert b"tEXtDescription\x00fitbp" in png  # a PNG text chunk, as the SVG metadata
+    assert run("plot", "--equation", "--digits", "0", cwd=tmp_path).returncode == 2
+    assert run("plot", "--equation", "--digits", "18", cwd=tmp_path).returncode == 2
+
+
+def test_the_equation_heads_the_legend(tmp_path):
+    from fitbp import exporter, modelfile, renderer
+
+    assert run("fit", SAMPLES / "sine.csv", "-d", "5", "-q", cwd=tmp_path).returncode == 0
+    document = modelfile.load(tmp_path / "fitbp.json")
+    lines, note, full = exporter.equation(document, digits=4)
+    polynomial = modelfile.polynomial_of(document)
+    points = modelfile.points_of(document, tmp_path / "fitbp.json")
+    figure = renderer.figure(polynomial, points, [1.0, 0.5], "title", equation=(lines, note))
+    title = figure.axes[0].get_legend().get_title().get_text()
+    a = document["taylor_coefficients"]
+    errors = document["taylor_stderr"]
+    assert title.startswith(f"y = ({a[0]:.4g} ± {errors[0]:.2g}) + ({a[1]:.4g} ± {errors[1]:.2g})·t")
+    assert f"t = (x − {document['center']:.4g}) / {document['scale']:.4g}" in title
+    assert "coefficients to 4 significant digits, ± standard error" in title
+    assert f"R² = {document['r2']:.4g}" in title
