@@ -260,6 +260,10 @@ def plot(
     band: bool = typer.Option(False, "--band", help="Shade the 95 % confidence band of the curve."),
     equation: bool = typer.Option(False, "--equation", help="Write the polynomial and R² on the picture (and, in full, into the file's metadata)."),
     digits: int = typer.Option(4, "--digits", min=1, max=17, help="Significant digits of --equation's coefficients."),
+    in_terminal: bool = typer.Option(False, "--terminal", help="Draw in the terminal (Unicode braille) instead of a file."),
+    ascii_only: bool = typer.Option(False, "--ascii", help="Draw in the terminal with plain ASCII characters."),
+    width: Optional[int] = typer.Option(None, "--width", min=30, help="Columns of --terminal [default: the terminal's]."),
+    height: Optional[int] = typer.Option(None, "--height", min=10, help="Lines of --terminal [default: the terminal's]."),
     animate: Optional[str] = typer.Option(None, "--animate", help="Write instead the training film: the curve epoch by epoch beside the loss (.gif, or .mp4 with ffmpeg)."),
     show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
@@ -272,7 +276,13 @@ def plot(
 
       fitbp plot -m fit.json -o fit.svg --residuals
     """
-    from fitbp import exporter, film, modelfile, renderer
+    from fitbp import exporter, film, modelfile
+
+    if in_terminal or ascii_only:
+        with reported():
+            _plot_in_terminal(model, data, x, y, ascii_only, width, height)
+        return
+    from fitbp import renderer
 
     with reported():
         if animate:
@@ -303,6 +313,22 @@ def plot(
             sys.stderr.write(f"wrote {printable(output)}\n")
         if show and not (window and renderer.show()):
             warn("--show needs a working display and there is none here; the picture is saved")
+
+
+def _plot_in_terminal(model, data, x, y, ascii_only, width, height):
+    """plot --terminal: the picture as text on stdout, sized to the terminal, coloured only on one."""
+    import shutil
+
+    from fitbp import modelfile, terminal
+
+    document = modelfile.load(model)
+    points = modelfile.points_of(document, model, source=data, x=x, y=y)
+    size = shutil.get_terminal_size((80, 24))
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    text = terminal.render(modelfile.polynomial_of(document), points, document.get("loss_history") or [],
+                           _title(document, points), width or max(size.columns, terminal.SMALLEST[0]),
+                           height or max(size.lines, terminal.SMALLEST[1]), ascii=ascii_only, colour=colour)
+    sys.stdout.write(text)
 
 
 def _title(document, points):
