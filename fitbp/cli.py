@@ -193,11 +193,24 @@ def fit(
 ):
     """Fit a polynomial of --degree to the points in DATA and save the model.
 
+    Exit status: 0 fitted, 1 a problem with the data or a file (one 'error:' line), 2 a usage error,
+    130 interrupted, 143 terminated.
+
     Examples:
 
-      fitbp fit points.csv --degree 5
+      fitbp fit points.csv                  # the degree chosen by BIC
 
-      fitbp sample sine | fitbp fit - --degree 5 --json | jq .r2
+      fitbp fit points.csv --degree 5       # a degree of your choice
+
+      fitbp fit log.csv --x time --y temp   # columns by name or number
+
+      fitbp fit export.csv --decimal ,      # 1,5;2,25 as in European files
+
+      fitbp fit noisy.csv --loss huber      # outliers pull less
+
+      fitbp sample sine | fitbp fit - --json | jq .r2
+
+      fitbp fit points.csv --save model.json && fitbp plot -m model.json
     """
     from fitbp import loader, modelfile, optimizers, report, trainer
 
