@@ -51,6 +51,8 @@ DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
 """A number written with a decimal comma, as European spreadsheets export it: 1,5 or -0,25e3."""
 LOOKS_LIKE_DATE = re.compile(r"\d{4}-\d\d?-\d\d?([ T].*)?|\d\d?[./-]\d\d?[./-]\d{2,4}( .*)?|\d\d?:\d\d(:\d\d.*)?")
 COMMA_TO_DOT = bytes.maketrans(b",", b".")
+COMMA_START = re.compile(r"\s*[+-]?\d+,\d+")
+"""A line that starts like 1,5: a decimal comma, or x = 1 and a second column."""
 
 
 @dataclass
@@ -183,31 +185,31 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal="."):
     The delimiter is detected as for points, so that "1,5;2" is not read as 1.
     Blank and '#' lines are skipped, and a first line that is text (not
     starting like a number) is a header; any other line whose first field is
-    not a finite number is an error.  Lines that are all two whole numbers
-    around a comma, with no header to say they are columns, are an error
-    too: "1,5" is 1.5 to half the world and x = 1 to the other half.
+    not a finite number is an error.  A line that starts with two whole numbers
+    around a comma is an error too, unless a header of several comma-separated
+    names says the commas separate columns: "1,5" is 1.5 to half the world and
+    x = 1 to the other half, and a guess would misread one of them.
     """
     name = "<stdin>" if str(source) == "-" else str(source)
     check_decimal(decimal)
     text = _text(source, name, encoding, stdin)
     sample = _sample(text)
     delim = _sniff([line for _, line in sample], decimal, least=1) if sample else WHITESPACE
-    values = []
+    values, columns_named = [], False
     for count, (number, line) in enumerate(_lines(text)):
         fields = _split(line, delim)
         cell = fields[0] if fields else ""
+        if delim == "," and decimal == "." and not columns_named and COMMA_START.match(line):
+            start = COMMA_START.match(line).group(0).strip()
+            raise at(name, number, f"{start!r} is ambiguous: pass --decimal , to read it as "
+                     f"{start.replace(',', '.')}, or start with a header line (x,y) to read x from the first column")
         value, problem = _number(cell, decimal)
         if problem is None:
             values.append(value)
         elif count > 0 or NUMBER_START.match(cell):
             raise at(name, number, _with_hint(problem, cell, decimal))
-        else:
-            sample = []  # a header: the lines below it are columns, whatever they look like
-    if delim == "," and sample and all(DECIMAL_COMMA.fullmatch(line.strip()) for _, line in sample):
-        number, line = sample[0]
-        raise at(name, number, f"{line.strip()!r} is ambiguous: pass --decimal , to read it as "
-                 f"{line.strip().replace(',', '.')}, or start with a header line (x,y) to read x from "
-                 "the first column")
+        else:  # a header: the lines below it are columns if it names several
+            columns_named = len(fields) > 1
     return np.array(values, dtype=np.float64)
 
 

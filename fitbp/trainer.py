@@ -245,9 +245,13 @@ def _optima(points, problem):
 
 
 def _excess(squares, optimum, count):
-    """How far Σ r² lies above the optimum, as a fraction of it (0 within float64's rounding)."""
+    """How far Σ r² lies from the optimum, as a fraction of it (0 within float64's rounding).
+
+    Below counts as much as above: no curve beats the optimum, so a float64 evaluation that seems to
+    is rounding noise in the curve, large enough to fit the data's own noise, which predict would
+    print as the curve's values."""
     rounding = count * 1e-24  # y is in units near max |y|: an rms error of 1e-12 of it
-    return max(0.0, squares - optimum - rounding) / max(optimum, rounding)
+    return max(0.0, abs(squares - optimum) - rounding) / max(optimum, rounding)
 
 
 def _reaches(points, problem, optimum):
@@ -263,7 +267,7 @@ def _beyond_float64(points, optima, excess):
     degree = len(optima) - 1
     carried = _highest_carried(points, optima)
     missed = (f"is {excess + 1:.3g} times the least-squares optimum" if excess >= 0.01 else
-              f"exceeds the least-squares optimum by {excess:.1e} of it (at most {OPTIMUM_TOLERANCE:g} is allowed)")
+              f"misses the least-squares optimum by {excess:.1e} of it (at most {OPTIMUM_TOLERANCE:g} is allowed)")
     return DegreeTooHigh(str(at(
         points.source, None, f"degree {degree} is more than the Taylor form can carry in float64 over this "
         f"data: its coefficients cancel each other so much that the best fit's MSE {missed}; every degree up "

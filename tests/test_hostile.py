@@ -274,6 +274,10 @@ def line_model(tmp_path):
     ("1,5;2\n", "<stdin>:1: '1,5' is not a number (a decimal comma: pass --decimal , to read it as 1.5)"),
     ("1,5\n", "<stdin>:1: '1,5' is ambiguous: pass --decimal , to read it as 1.5, or start with a header"),
     ("1,5\n2,25\n", "<stdin>:1: '1,5' is ambiguous"),
+    ("0,5\n1,25\n2\n", "<stdin>:1: '0,5' is ambiguous"),  # a column of decimal commas, ragged under ','
+    ("1\n2\n2,5\n", "<stdin>:3: '2,5' is ambiguous"),
+    ("x\n1,5\n2,5\n", "<stdin>:2: '1,5' is ambiguous"),  # a header of one name says nothing of commas
+    ("1,5;\n2,5;\n", "<stdin>:1: '1,5' is ambiguous"),
     ("1.5\n", None),
     ('"1,5",2\n', "<stdin>:1: '1,5' is not a number"),
     ("1.5x\n2\n", "<stdin>:1: '1.5x' is not a number"),  # a typo, not a header

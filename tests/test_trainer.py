@@ -214,3 +214,36 @@ def test_a_textbook_optimiser_short_of_the_optimum_says_by_how_much():
     ratio = result.mse / lstsq_mse(points.x, points.y, 25)
     assert ratio > 1.01
     assert f"the fit's MSE is {ratio:.3g} times the least-squares optimum of its degree" in " ".join(result.warnings)
+
+
+def arnoldi_optimum(x, y, degree):
+    """The least-squares optimum's MSE by Vandermonde with Arnoldi (Brubeck, Nakatsukasa and Trefethen):
+    an orthonormal basis of the polynomials on these x built column by column, stable at any degree."""
+    t = (x - x.mean()) / np.ptp(x)
+    basis = [np.ones_like(t) / np.sqrt(t.size)]
+    for _ in range(degree):
+        v = t * basis[-1]
+        for _ in range(2):  # orthogonalise twice
+            for q in basis:
+                v = v - (q @ v) * q
+        basis.append(v / np.linalg.norm(v))
+    q = np.array(basis).T
+    residual = y - q @ (q.T @ y)
+    return float(residual @ residual) / x.size
+
+
+def test_a_fit_that_seems_better_than_the_optimum_is_rounding_noise_and_refused():
+    """Two tight clusters: at degree 20 float64's Horner sum is noise that fits the data's own noise,
+    so the MSE it reports lies below the optimum: that is refused as much as one above it."""
+    rng = np.random.default_rng(5)
+    x = np.r_[rng.normal(0, 0.01, 100), rng.normal(1, 0.01, 100)]
+    y = np.cos(3 * x) + rng.normal(0, 0.0085, x.size)
+    for degree in range(8, 23):
+        try:
+            result = fit_points(Points(x, y), degree)
+        except DegreeTooHigh as e:
+            assert e.carried < degree
+            kept = fit_points(Points(x, y), e.carried)
+            assert abs(kept.mse / arnoldi_optimum(x, y, e.carried) - 1) <= 1e-6
+            continue
+        assert abs(result.mse / arnoldi_optimum(x, y, degree) - 1) <= 1e-6, degree
