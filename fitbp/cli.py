@@ -169,8 +169,8 @@ def main_options(
 def fit(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
     degree: str = typer.Option("auto", "--degree", "-d", callback=_degree,
-                               help="Highest power of the polynomial, or auto: the degree of least BIC "
-                                    "(see fitbp select)."),
+                               help="Highest power of the polynomial, or auto: the lowest degree within 2 "
+                                    "of the least BIC (see fitbp select)."),
     x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number [default: 1]."),
     y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number [default: 2]."),
     delimiter: Optional[str] = typer.Option(None, "--delimiter", callback=_known_delimiter,
@@ -198,7 +198,7 @@ def fit(
 
     Examples:
 
-      fitbp fit points.csv                  # the degree chosen by BIC
+      fitbp fit points.csv                  # the degree BIC chooses
 
       fitbp fit points.csv --degree 5       # a degree of your choice
 
@@ -447,8 +447,9 @@ def select(
 ):
     """Score every degree: training MSE, cross-validated MSE, BIC and AICc; mark the one --degree auto chooses.
 
-    The choice is the degree of least BIC, n ln(RSS/n) + (d+1) ln n: a term is kept when it explains
-    more than ln n noise variances. All degrees and all folds come from one pass over the data.
+    The choice is the lowest degree whose BIC, n ln(RSS/n) + (d+1) ln n, is within 2 of the least: a
+    term is kept when it explains more than ln n noise variances. All degrees and all folds come from
+    one pass over the data.
 
     Examples:
 

@@ -422,14 +422,20 @@ SIGNATURES = [
 """Files people pass for data that are no text at all, by the bytes they start with."""
 
 
-def _looks_like_text(data):
+def _looks_like_text(data, encoding):
+    """Whether ``data`` reads as text in ``encoding`` (or UTF-8): no NUL byte, and it decodes."""
     if b"\x00" in data:
         return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return e.start >= len(data) - 3  # only a character cut at the end
-    return True
+    for codec in dict.fromkeys((encoding, "utf-8")):
+        try:
+            data.decode(codec)
+            return True
+        except UnicodeDecodeError as e:
+            if e.start >= len(data) - 3:  # only a character cut at the end
+                return True
+        except (LookupError, UnicodeError):
+            continue
+    return False
 
 
 def _check_bytes(data, name, encoding):
@@ -437,7 +443,7 @@ def _check_bytes(data, name, encoding):
     that no decoding can mend: a spreadsheet, archive or other known binary file, binary data, an
     unknown encoding."""
     for signature, what in SIGNATURES:
-        if data.startswith(signature) and not _looks_like_text(data[:4096]):  # a column named PAR1 is fine
+        if data.startswith(signature) and not _looks_like_text(data[:4096], encoding):  # a column named PAR1 is fine
             raise at(name, None, f"this is {what}")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return check_encoding("utf-16")  # its BOM says so; spreadsheets on Windows write it

@@ -63,11 +63,11 @@ def triangle(x, y, center, scale, y_unit, degree):
 
 def _from_householder(x, y, center, scale, y_unit, degree):
     """R, z and ρ² by QR of [V y]."""
-    full = _householder(x, y, center, scale, y_unit, degree, model.design_matrix)
+    full = householder(x, y, center, scale, y_unit, degree, model.design_matrix)
     return full[:-1, :-1], full[:-1, -1], float(full[-1, -1] ** 2)
 
 
-def _householder(x, y, center, scale, y_unit, degree, basis):
+def householder(x, y, center, scale, y_unit, degree, basis):
     """The (d+2)×(d+2) triangle of [basis(t) y] by QR, one chunk stacked under the triangle so far at a time."""
     width = degree + 2
     top = np.zeros((0, width))
@@ -199,7 +199,7 @@ def optimal_squares(x, y, center, scale, y_unit, degree):
     optimum at once, ρ² + Σ_{i>k} z_i².  The judge of fits whose own basis is too ill-conditioned for
     float64 to vouch for them.
     """
-    tail = _householder(x, y, center, scale, y_unit, degree, model.legendre_matrix)[:, -1]
+    tail = householder(x, y, center, scale, y_unit, degree, model.legendre_matrix)[:, -1]
     beyond = np.cumsum((tail * tail)[::-1])[::-1]  # beyond[k] = Σ_{i ≥ k} of z_i² and ρ²
     return np.minimum.accumulate(beyond[1:])
 

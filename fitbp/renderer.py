@@ -10,6 +10,7 @@ open a window for ``--show``.
 from __future__ import annotations
 
 import io
+import math
 import os
 import sys
 
@@ -99,9 +100,9 @@ def selection_figure(selection, source):
     fig = _new_figure((11, 4.4), False)
     errors, criterion = fig.subplots(1, 2, width_ratios=[3, 2])
     train = np.array([r["train_mse"] for r in rows], dtype=float)
-    shown = train > 0
+    shown = np.isfinite(train) & (train > 0)  # an exact fit's 0 has no place on a log scale
     errors.plot(degrees[shown], train[shown], marker=".", color="tab:blue", label="training MSE")
-    scored = [r for r in rows if r["cv_mse"] is not None and r["cv_mse"] > 0]
+    scored = [r for r in rows if r["cv_mse"] is not None and 0 < r["cv_mse"] < math.inf]
     if scored:
         errors.errorbar([r["degree"] for r in scored], [r["cv_mse"] for r in scored],
                         yerr=[r["cv_se"] for r in scored], marker=".", color="tab:orange", capsize=2,
@@ -110,7 +111,11 @@ def selection_figure(selection, source):
         axes.axvline(selection.chosen, color="tab:red", linewidth=1, linestyle="--")
         axes.set_xlabel("degree")
         axes.grid(True, alpha=0.3)
-    errors.set_yscale("log")
+    if shown.any() or scored:
+        errors.set_yscale("log")
+    else:
+        errors.annotate("no error to draw: every degree fits exactly, or the MSE is beyond float64",
+                        xy=(0.5, 0.5), xycoords="axes fraction", ha="center", fontsize="small")
     errors.set_ylabel("MSE")
     errors.legend(loc="best", fontsize="small")
     errors.set_title(f"{source}: degree {selection.chosen} chosen (dashed line)", loc="left", fontsize="medium",

@@ -56,8 +56,11 @@ NOISE_UNITS = 5.0
 """How many standard deviations of a bin mean a swing must exceed to count."""
 RANGE_SHARE = 0.02
 """...and at least this share of the binned curve's range (noise-free data)."""
-EXACT_SHARE = 1e-13
+EXACT_SHARE = 1e-28
 """A residual sum of squares below this share of Σy² is float64's rounding: an exact fit."""
+SUMS_RESOLVE = 1e-8
+"""Below this share of Σy², ρ² = Σy² − ‖z‖² from sums has lost too many digits to cancellation:
+the residual sums of squares are then taken from a Householder triangle, whose ρ keeps them all."""
 OUTLIER_UNITS = 5.0
 """A residual more than this many robust standard deviations from the curve is a gross outlier..."""
 OUTLIER_SPREAD = 1.5
@@ -238,8 +241,11 @@ def _scored(points, most, folds):
     gram, moment, squares = sums.gram()
     r = _cholesky(gram)
     z = np.linalg.solve(r.T, moment[:len(r)]) if len(r) else np.zeros(0)
-    beyond = np.cumsum((z * z)[::-1])[::-1]
     rest = max(squares - float(z @ z), 0.0)
+    if rest < SUMS_RESOLVE * squares and len(z):  # near an exact fit: ρ without cancellation
+        full = moments.householder(x, y, center, scale, unit, len(z) - 1, model.chebyshev_matrix)
+        z, rest = full[:-1, -1], float(full[-1, -1] ** 2)
+    beyond = np.cumsum((z * z)[::-1])[::-1]
     floor = EXACT_SHARE * squares + x.size * 1e-300
     train = [max(rest + (float(beyond[d + 1]) if d + 1 < len(z) else 0.0), 0.0) for d in range(len(z))]
     cv = _cross_validated(sums, len(z) - 1) if folds else [(None, None)] * len(z)
@@ -333,9 +339,10 @@ def choose(points, most=None, folds=FOLDS):
     BIC, over a range that widens from 0 … SEARCH_FROM while the least BIC is within NEAR_THE_TOP
     of its top."""
     x, _ = _checked(points)
-    cap = search_cap(x.size, moments.distinct_up_to(x, MOST_DEGREE + 2))
-    if most is not None:
-        cap = min(cap, most)
+    if most is None:
+        cap = search_cap(x.size, moments.distinct_up_to(x, MOST_DEGREE + 2))
+    else:  # the user's range, as far as the distinct x allow
+        cap = max(0, min(most, moments.distinct_up_to(x, most + 1) - 1))
     top = cap if most is not None else min(SEARCH_FROM, cap)
     while True:
         scores, sums = _scored(points, top, folds)
@@ -374,8 +381,15 @@ def _select(points, most, folds, loss, seed):
     if x.size > TURNS_MOST_POINTS:
         selection.notes.append(f"turning points were counted on a random sample of {TURNS_MOST_POINTS} of "
                                f"the {x.size} points")
+    least = min(scores, key=lambda s: (s["bic"], s["degree"]))["degree"]
+    if most is None and least == searched and searched == search_cap(x.size, searched + 2):
+        selection.notes.append(
+            f"the least BIC is at {searched}, the top of the automatic search (1.5·√n for {x.size} points, "
+            "beyond which least squares starts to oscillate between the points): the curve may deserve more; "
+            f"fitbp select --max-degree {2 * searched} scores higher degrees")
     where = "" if kept.all() else f" on the {int(kept.sum())} of {x.size} points a bisquare fit keeps"
-    selection.reason = (f"BIC among degrees 0–{searched}{where}: {chosen} ({_plural(turns, 'turning point')}; "
+    why = "the least BIC" if chosen == least else f"within {EVIDENCE:g} of the least BIC (at {least}), and simpler"
+    selection.reason = (f"BIC among degrees 0–{searched}{where}: {chosen}, {why} ({_plural(turns, 'turning point')}; "
                         f"the seed article's peaks + valleys + 2 rule says {rule})")
     return selection, sums if kept.all() else None
 
@@ -420,10 +434,11 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
     choice as --degree auto unless ``most`` fixes the range to 0 … most."""
     selection = select_degree(points, most, folds, loss=loss, seed=seed)
     top = selection.searched
-    asked = most if most is not None else top
-    if top < asked:
-        selection.notes.append(f"degrees above {top} are left out: float64 cannot tell their basis functions "
-                               "apart on these points, or there are too few distinct x")
+    if most is not None and top < most:
+        distinct = moments.distinct_up_to(np.asarray(points.x, dtype=np.float64), most + 1)
+        selection.notes.append(
+            f"degrees above {distinct - 1} need more than the {distinct} distinct x the data has" if top == distinct - 1
+            else f"degrees above {top} are left out: float64 cannot tell their basis functions apart on these points")
     exact = [s["degree"] for s in selection.candidates if s["bic"] == -math.inf]
     if exact:
         selection.notes.append(
@@ -450,6 +465,7 @@ def fit_auto(points, loss="mse", seed=0, **training):
         sample = random_sample(result.points.x.size, TURNS_MOST_POINTS, seed)
         x, y = result.points.x[sample], result.points.y[sample]
         selection.outliers = gross_outliers(result.polynomial(x) - y)
+    result.warnings.extend(note for note in selection.notes if note.startswith("the least BIC is at"))
     if selection.outliers:
         result.warnings.append(
             f"{_plural(selection.outliers, 'residual')} lie more than {OUTLIER_UNITS:g} robust sd from the curve: "

@@ -245,14 +245,29 @@ def test_to_dict_round_trips_through_json():
     data = json.loads(json.dumps(chosen.to_dict()))
     assert data["chosen"] == chosen.chosen and data["reason"] == chosen.reason
     assert set(data["candidates"][0]) == {"degree", "train_mse", "cv_mse", "cv_se", "aic", "aicc", "bic"}
-    assert "peaks + valleys + 2 rule says 4" in data["reason"]
+    assert "peaks + valleys + 2 rule says 4" in data["reason"] and ", the least BIC (" in data["reason"]
 
 
 def test_max_degree_fixes_the_range():
     table = select_table(points(*noisy(cubic, -2, 3, 0.5)), 6)
     assert [c["degree"] for c in table.candidates] == list(range(7)) and table.chosen == 3
     few = select_table(points(np.arange(5.0), np.arange(5.0) ** 2 + np.r_[0, 0.1, 0, -0.1, 0]), 8)
-    assert len(few.candidates) <= 4 and any("left out" in note for note in few.notes)
+    assert len(few.candidates) == 5 and any("degrees above 4 need more than the 5 distinct x" in note
+                                            for note in few.notes)
+    assert few.chosen == 3  # the noise happens to be a cubic: degree 3 fits the five points exactly
+
+
+def test_max_degree_looks_past_the_automatic_cap_and_the_cap_says_so():
+    """A narrow bump at 300 points: the automatic search stops at 1.5·√n = 25 and says the curve may
+    deserve more; --max-degree goes further and finds the least BIC above 25."""
+    x, y = noisy(lambda t: np.exp(-60 * t * t), -1, 1, 0.01, n=300, seed=2)
+    auto = select_degree(points(x, y))
+    assert auto.searched == 25 and auto.chosen == 25
+    assert any("the top of the automatic search" in note for note in auto.notes)
+    wider = select_table(points(x, y), 40)
+    assert wider.searched == 40 and wider.chosen > 25 and not any("left out" in n for n in wider.notes)
+    result = fit_auto(points(x, y))
+    assert any("the least BIC is at 25, the top of the automatic search" in w for w in result.warnings)
 
 
 def test_the_trainer_does_not_choose_degrees():
