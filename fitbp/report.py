@@ -76,15 +76,17 @@ def print_table(result, console=None):
         emit(console, escape(f"degree chosen automatically: {result.selection['reason']}"), highlight=False,
                       style="dim")
 
-    coefficients = numbers_table(console, "power", escape(f"Taylor a_i [t = (x - {p.center:.10g}) / {p.scale:.10g}]"),
-                                 "± stderr", escape("raw k_i [x^i]"), "± stderr")
     stats = result.statistics
-    taylor_errors = stats.get("taylor_stderr") or [None] * len(p.coefficients)
-    raw_errors = stats.get("stderr") or [None] * len(p.coefficients)
-    for i, (a, k) in enumerate(zip(p.coefficients, result.raw_coefficients)):
-        coefficients.add_row(str(i), _number(a, 15), _number(taylor_errors[i], 3), _number(k, 15),
-                             _number(raw_errors[i], 3))
-    emit(console, coefficients)
+    taylor = (escape(f"Taylor a_i [t = (x - {p.center:.10g}) / {p.scale:.10g}]"), p.coefficients,
+              stats.get("taylor_stderr") or [None] * len(p.coefficients))
+    raw = (escape("raw k_i [x^i]"), result.raw_coefficients, stats.get("stderr") or [None] * len(p.coefficients))
+    both = _coefficient_table(console, taylor, raw)
+    unbounded = console.options.update(width=10_000, max_width=10_000)
+    if console.is_terminal and console.measure(both, options=unbounded).maximum > console.width:  # not a digit cut
+        for form in (taylor, raw):
+            emit(console, _coefficient_table(console, form))
+    else:
+        emit(console, both)
     if stats.get("stderr_note"):
         emit(console, escape(f"note: {stats['stderr_note']}"), style="dim", highlight=False)
 
@@ -176,6 +178,15 @@ def print_gradcheck(rows, tol, header, console=None):
     failed = [f"a_{r.index}" for r in rows if r.relative_error > tol]
     emit(console, f"all {len(rows)} gradients agree within {tol:g}" if not failed else
          f"{len(failed)} of {len(rows)} gradients differ by more than {tol:g}: {', '.join(failed)}", highlight=False)
+
+
+def _coefficient_table(console, *forms):
+    """power, then each form's coefficients (15 digits) and standard errors (3)."""
+    table = numbers_table(console, "power", *[heading for title, *_ in forms for heading in (title, "± stderr")])
+    for i in range(len(forms[0][1])):
+        table.add_row(str(i), *[cell for _, values, errors in forms
+                                for cell in (_number(values[i], 15), _number(errors[i], 3))])
+    return table
 
 
 def _criterion(value):

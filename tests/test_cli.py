@@ -346,3 +346,14 @@ def test_version_everywhere(tmp_path):
     summary = json.loads(run("fit", SINE, "-d", "2", "--json", cwd=tmp_path).stdout)
     assert summary["fitbp_version"] == __version__
     assert json.loads((tmp_path / "fitbp.json").read_text())["fitbp_version"] == __version__
+
+
+def test_wide_coefficients_split_the_table_rather_than_a_number(tmp_path):
+    x = np.linspace(0, 6, 300)
+    np.savetxt(tmp_path / "huge.csv", np.c_[x, 1.5e300 * np.sin(x)], delimiter=",", header="x,y", comments="")
+    lines = screen_lines(["fit", "huge.csv", "-d", "7", "--no-save"], tmp_path)
+    assert all(len(line) <= 80 for line in lines)
+    cells = set(" ".join(lines).split())
+    summary = json.loads(run("fit", "huge.csv", "-d", "7", "--no-save", "--json", cwd=tmp_path).stdout)
+    for value in summary["taylor_coefficients"] + summary["coefficients"]:
+        assert f"{value:.15g}" in cells
