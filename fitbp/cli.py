@@ -465,6 +465,8 @@ def select(
             from fitbp import renderer
 
             renderer.check_format(plot_file)
+        if data == "-":
+            _prompt("x,y lines")
         points = loader.load_points(data, x=x, y=y, decimal=decimal)
         table = chooser.select_table(points, max_degree, folds=folds, loss=loss.value, seed=seed)
         if plot_file:
@@ -602,6 +604,8 @@ def gradcheck(
     from fitbp import loader, model, modelfile, report, trainer
 
     with reported():
+        if data == "-":
+            _prompt("x,y lines")
         problem = trainer.prepare(loader.load_points(data, x=x, y=y), degree)
         k = np.random.default_rng(seed).normal(size=degree + 1)
         delta = trainer.huber_delta(problem, k) if loss is Loss.huber else 1.0

@@ -144,6 +144,9 @@ def _layout(head, name, x, y, delimiter, decimal="."):
     if len(rows) == 1 and len(first) != (width := rows.pop()) and not any(map(looks_like_number, first)):
         first = _header_fields(first, first_line, delim, width, name, first_number, delimiter)
     if len(first) < 2:
+        if decimal == "," and "," in first_line:
+            raise at(name, first_number, "found 1 column: with --decimal , a comma is a decimal mark, but this "
+                     "line looks comma-separated (drop --decimal , or separate the columns with ; or tabs)")
         raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
                  f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
     header = None if any(looks_like_number(f) for f in first) else first  # no cell written as a number
@@ -744,7 +747,8 @@ def _number(cell, decimal="."):
     shown = cell if len(cell) <= 40 else cell[:37] + "..."
     if decimal == ",":
         if "." in cell:
-            return None, f"{shown!r} is not a number with --decimal , (is its '.' a thousands separator?)"
+            thousands = "" if LOOKS_LIKE_DATE.fullmatch(cell) else ": is its '.' a thousands separator?"
+            return None, f"{shown!r} is not a number with --decimal ,{thousands}"
         cell = cell.replace(",", ".")
     try:
         value = _as_float(cell)
@@ -764,7 +768,8 @@ def _hint(cell, decimal):
     """What to do about a cell that is not a number but is written as one elsewhere: a decimal
     comma, a date.  None when nothing better than skipping the row can be said."""
     if decimal == "." and DECIMAL_COMMA.fullmatch(cell):
-        return f"a decimal comma: pass --decimal , to read it as {cell.replace(',', '.')}"
+        return (f"a decimal comma? pass --decimal , to read it as {cell.replace(',', '.')}; a comma between "
+                "thousands must go")
     if LOOKS_LIKE_DATE.fullmatch(cell):
         return ("it looks like a date or time, and fitbp reads numbers only: convert the column to "
                 "numbers first, such as days since a start or decimal years")

@@ -382,7 +382,7 @@ def _select(points, most, folds, loss, seed):
         selection.notes.append(f"turning points were counted on a random sample of {TURNS_MOST_POINTS} of "
                                f"the {x.size} points")
     least = min(scores, key=lambda s: (s["bic"], s["degree"]))["degree"]
-    if most is None and least == searched and searched == search_cap(x.size, searched + 2):
+    if most is None and least == searched >= SEARCH_FROM and searched == int(1.5 * math.sqrt(x.size)):
         selection.notes.append(
             f"the least BIC is at {searched}, the top of the automatic search (1.5·√n for {x.size} points, "
             "beyond which least squares starts to oscillate between the points): the curve may deserve more; "
@@ -409,15 +409,24 @@ def _robust_sd(values):
     return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
 
+def _weighted_residuals(basis, y, weights):
+    """Residuals of the weighted least-squares fit of y on the basis's columns."""
+    root = np.sqrt(weights)
+    return basis @ np.linalg.lstsq(basis * root[:, None], y * root, rcond=None)[0] - y
+
+
+def _basis(x, degree):
+    center, scale = model.scaling(x)
+    return model.chebyshev_matrix((x - center) / scale, degree)
+
+
 def _bisquare_keeps(x, y, degree, iterations=30):
     """The points that Tukey's bisquare fit at ``degree`` gives weight, from least squares on
     (residuals scaled by their median absolute deviation, as robust regression does)."""
-    center, scale = model.scaling(x)
-    basis = model.chebyshev_matrix((x - center) / scale, degree)
+    basis = _basis(x, degree)
     weights = np.ones(x.size)
     for _ in range(iterations):
-        root = np.sqrt(weights)
-        residual = basis @ np.linalg.lstsq(basis * root[:, None], y * root, rcond=None)[0] - y
+        residual = _weighted_residuals(basis, y, weights)
         spread = _robust_sd(residual)
         if not spread > 0:
             return np.ones(x.size, dtype=bool)
@@ -439,6 +448,20 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
         selection.notes.append(
             f"degrees above {distinct - 1} need more than the {distinct} distinct x the data has" if top == distinct - 1
             else f"degrees above {top} are left out: float64 cannot tell their basis functions apart on these points")
+    x, y = _checked(points)
+    if loss == "mse":  # what fit would warn of, from a least-squares fit of a sample at the chosen degree
+        sample = random_sample(x.size, TURNS_MOST_POINTS, seed)
+        selection.outliers = gross_outliers(_weighted_residuals(_basis(x[sample], selection.chosen), y[sample],
+                                                                np.ones(sample.size)))
+        if selection.outliers:
+            selection.notes.append(f"{_plural(selection.outliers, 'residual')} lie more than {OUTLIER_UNITS:g} "
+                                   "robust sd from the least-squares curve: gross outliers; --loss huber resists them")
+    unscored = [s["degree"] for s in selection.candidates if s["cv_mse"] is None]
+    if unscored and folds:
+        few = f"{folds} folds of {x.size} points leave a fold empty" if folds > x.size else \
+            f"a fold's training rows are too few to determine {'them' if len(unscored) > 1 else 'it'}"
+        selection.notes.append(f"degree{'s' if len(unscored) > 1 else ''} {_span(unscored)} could not be "
+                               f"cross-validated: {few}")
     exact = [s["degree"] for s in selection.candidates if s["bic"] == -math.inf]
     if exact:
         selection.notes.append(
@@ -472,6 +495,10 @@ def fit_auto(points, loss="mse", seed=0, **training):
             "gross outliers pull a least-squares fit and can raise the degree chosen; --loss huber resists them")
     result.selection = selection.to_dict()
     return result
+
+
+def _span(degrees):
+    return f"{degrees[0]}–{degrees[-1]}" if len(degrees) > 1 else str(degrees[0])
 
 
 def _plural(count, word):

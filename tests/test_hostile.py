@@ -270,8 +270,8 @@ def line_model(tmp_path):
 
 
 @pytest.mark.parametrize("stdin, fragment", [
-    ("x;y\n1,5;2,0\n", "<stdin>:2: '1,5' is not a number (a decimal comma: pass --decimal , to read it as 1.5)"),
-    ("1,5;2\n", "<stdin>:1: '1,5' is not a number (a decimal comma: pass --decimal , to read it as 1.5)"),
+    ("x;y\n1,5;2,0\n", "<stdin>:2: '1,5' is not a number (a decimal comma? pass --decimal , to read it as 1.5; a comma between thousands must go)"),
+    ("1,5;2\n", "<stdin>:1: '1,5' is not a number (a decimal comma? pass --decimal , to read it as 1.5; a comma between thousands must go)"),
     ("1,5\n", "<stdin>:1: '1,5' is ambiguous: pass --decimal , to read it as 1.5, or start with a header"),
     ("1,5\n2,25\n", "<stdin>:1: '1,5' is ambiguous"),
     ("0,5\n1,25\n2\n", "<stdin>:1: '0,5' is ambiguous"),  # a column of decimal commas, ragged under ','
@@ -311,16 +311,19 @@ def test_predict_keeps_reading_integer_columns_under_a_header(line_model, tmp_pa
 
 
 @pytest.mark.parametrize("content, options, fragment", [
-    ("temp;rate\n0,000;1,5\n1,25;2\n", [], "d.csv:2: column 'temp': '0,000' is not a number (a decimal comma: "
-     "pass --decimal , to read it as 0.000)"),
+    ("temp;rate\n0,000;1,5\n1,25;2\n", [], "d.csv:2: column 'temp': '0,000' is not a number (a decimal comma? "
+     "pass --decimal , to read it as 0.000; a comma between thousands must go)"),
     ("temp;rate\n0,000;1,5\n1,25;2\n", ["--skip-invalid"], "no valid rows: all 2 had invalid values, the first "
      "at line 2: column 'temp': '0,000' is not a number (a decimal comma"),
     ("a;b\n1,5;2\n1.000,5;3\n", ["--decimal", ","], "d.csv:3: column 'a': '1.000,5' is not a number with "
-     "--decimal , (is its '.' a thousands separator?) (--skip-invalid"),
+     "--decimal ,: is its '.' a thousands separator? (--skip-invalid"),
     ("date,y\n2026-01-05,1\n2026-01-06,2\n", [], "d.csv:2: column 'date': '2026-01-05' is not a number (it looks "
      "like a date or time, and fitbp reads numbers only"),
     ("t,y\n12:30,1\n12:31,2\n", [], "'12:30' is not a number (it looks like a date or time"),
     ("t,y\n05/01/2026,1\n", [], "it looks like a date or time"),
+    ("t;y\n05.01.2024;1\n", ["--decimal", ","], "'05.01.2024' is not a number with --decimal , (it looks like a date"),
+    ("x,y\n1,2\n3,4\n", ["--decimal", ","], "found 1 column: with --decimal , a comma is a decimal mark, but this "
+     "line looks comma-separated"),
 ])
 def test_decimal_commas_and_dates_get_a_hint_that_helps(content, options, fragment, tmp_path):
     assert_one_error_line(fit(tmp_path, content, "-d", "1", *options), fragment)

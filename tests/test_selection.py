@@ -320,3 +320,13 @@ def test_many_points_count_turns_on_a_sample(monkeypatch):
     assert count_turning_points(x, y) == whole == 4
     chosen = select_degree(points(x, y))
     assert any("random sample of 600 of the 3000 points" in note for note in chosen.notes)
+
+
+def test_select_notes_outliers_and_folds_it_could_not_fill(tmp_path):
+    x, y = with_outliers(cubic, -2, 3, 0.5, 15, seed=4)
+    table = select_table(points(x, y))
+    assert table.outliers >= 15 and any("gross outliers; --loss huber resists them" in n for n in table.notes)
+    assert select_table(points(*noisy(cubic, -2, 3, 0.5))).outliers == 0
+    tiny = select_table(points([1.0, 2.0, 3.0], [1.0, 2.0, 2.5]), folds=5)
+    assert any("5 folds of 3 points leave a fold empty" in n for n in tiny.notes)
+    assert not any("top of the automatic search" in n for n in tiny.notes)
