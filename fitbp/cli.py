@@ -35,7 +35,7 @@ class _Command(typer.core.TyperCommand):
 
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -168,26 +168,26 @@ def main_options(
 @app.command(cls=_Command)
 def fit(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
-    degree: str = typer.Option("auto", "--degree", "-d", callback=_degree,
+    degree: str = typer.Option("auto", "--degree", "-d", metavar="N|auto", callback=_degree,
                                help="Highest power of the polynomial, or auto: the lowest degree within 2 "
                                     "of the least BIC (see fitbp select)."),
-    x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number [default: 1]."),
-    y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number [default: 2]."),
-    delimiter: Optional[str] = typer.Option(None, "--delimiter", callback=_known_delimiter,
+    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number [default: 1]."),
+    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number [default: 2]."),
+    delimiter: Optional[str] = typer.Option(None, "--delimiter", metavar="D", callback=_known_delimiter,
                                             help="Force ',', ';', 'tab', '|' or 'whitespace'."),
-    encoding: str = typer.Option("utf-8-sig", "--encoding", callback=_known_encoding,
+    encoding: str = typer.Option("utf-8-sig", "--encoding", metavar="NAME", callback=_known_encoding,
                                  help="Text encoding of the file."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells."),
     decimal: str = DECIMAL,
     optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="newton reaches the mse optimum in two passes, cg in three; gd, momentum and adam are the textbook methods [default: newton, or adam for mae and huber]."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mse; or mae and huber, robust to outliers."),
-    delta: Optional[float] = typer.Option(None, "--delta", callback=_positive_finite, help="Huber's threshold, in y units [default: 1.345 robust sd of the least-squares residuals]."),
-    lr: Optional[float] = typer.Option(None, "--lr", callback=_positive_finite, help="Learning rate of gd, momentum and adam [default: 0.1, 0.02, 0.01]."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Most backprop passes [default: 100 for newton, 1000 for cg, 10000 otherwise]."),
-    tol: float = typer.Option(1e-12, "--tol", callback=_non_negative_finite, help="Converged when, for newton and cg, the loss still to gain is at most this fraction of it; for the others, when two epochs in a row change the loss by at most this, relatively."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random initial coefficients."),
+    delta: Optional[float] = typer.Option(None, "--delta", metavar="D", callback=_positive_finite, help="Huber's threshold, in y units [default: 1.345 robust sd of the least-squares residuals]."),
+    lr: Optional[float] = typer.Option(None, "--lr", metavar="R", callback=_positive_finite, help="Learning rate of gd, momentum and adam [default: 0.1, 0.02, 0.01]."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", metavar="N", min=1, help="Most backprop passes [default: 100 for newton, 1000 for cg, 10000 otherwise]."),
+    tol: float = typer.Option(1e-12, "--tol", metavar="T", callback=_non_negative_finite, help="Converged when, for newton and cg, the loss still to gain is at most this fraction of it; for the others, when two epochs in a row change the loss by at most this, relatively."),
+    seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random initial coefficients."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
-    save: Optional[str] = typer.Option(None, "--save", help="Where to save the model [default: fitbp.json]."),
+    save: Optional[str] = typer.Option(None, "--save", metavar="PATH", help="Where to save the model [default: fitbp.json]."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result."),
 ):
@@ -264,20 +264,20 @@ Sample = _choices("Sample", ("sine", "cubic", "runge", "exp", "years"))
 
 @app.command(cls=_Command)
 def plot(
-    model: str = typer.Option("fitbp.json", "--model", "-m", help="Model file written by 'fitbp fit'."),
-    data: Optional[str] = typer.Option(None, "--data", help="Draw these points instead of the model's own data."),
-    x: Optional[str] = typer.Option(None, "--x", help="x column of --data [default: the model's]."),
-    y: Optional[str] = typer.Option(None, "--y", help="y column of --data [default: the model's]."),
-    output: str = typer.Option("fitbp.png", "--output", "-o", help="Picture file: .png, .svg or .pdf."),
+    model: str = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'."),
+    data: Optional[str] = typer.Option(None, "--data", metavar="CSV", help="Draw these points instead of the model's own data."),
+    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column of --data [default: the model's]."),
+    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column of --data [default: the model's]."),
+    output: str = typer.Option("fitbp.png", "--output", "-o", metavar="FILE", help="Picture file: .png, .svg or .pdf."),
     residuals: bool = typer.Option(False, "--residuals", help="Add a panel of the residuals."),
     band: bool = typer.Option(False, "--band", help="Shade the 95 % confidence band of the curve."),
     equation: bool = typer.Option(False, "--equation", help="Write the polynomial and R² on the picture (and, in full, into the file's metadata)."),
-    digits: int = typer.Option(4, "--digits", min=1, max=17, help="Significant digits of --equation's coefficients."),
+    digits: int = typer.Option(4, "--digits", metavar="N", min=1, max=17, help="Significant digits of --equation's coefficients."),
     in_terminal: bool = typer.Option(False, "--terminal", help="Draw in the terminal (Unicode braille) instead of a file."),
     ascii_only: bool = typer.Option(False, "--ascii", help="Draw in the terminal with plain ASCII characters."),
-    width: Optional[int] = typer.Option(None, "--width", min=30, help="Columns of --terminal [default: the terminal's]."),
-    height: Optional[int] = typer.Option(None, "--height", min=10, help="Lines of --terminal [default: the terminal's]."),
-    animate: Optional[str] = typer.Option(None, "--animate", help="Write instead the training film: the curve epoch by epoch beside the loss (.gif, or .mp4 with ffmpeg)."),
+    width: Optional[int] = typer.Option(None, "--width", metavar="N", min=30, help="Columns of --terminal [default: the terminal's]."),
+    height: Optional[int] = typer.Option(None, "--height", metavar="N", min=10, help="Lines of --terminal [default: the terminal's]."),
+    animate: Optional[str] = typer.Option(None, "--animate", metavar="FILE", help="Write instead the training film: the curve epoch by epoch beside the loss (.gif, or .mp4 with ffmpeg)."),
     show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ):
@@ -363,7 +363,7 @@ def _short(value, digits=4):
 @app.command(cls=_Command, context_settings={"ignore_unknown_options": True})
 def predict(
     xs: Optional[list[str]] = typer.Argument(None, metavar="[X]...", help="x values; without any, read them from stdin."),
-    model: str = typer.Option("fitbp.json", "--model", "-m", help="Model file written by 'fitbp fit'."),
+    model: str = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'."),
     decimal: str = DECIMAL,
 ):
     """Print x,y for each x, evaluated with the fitted polynomial.
@@ -402,14 +402,14 @@ def predict(
 @app.command(cls=_Command)
 def sample(
     name: str = typer.Argument(..., metavar="NAME", help="sine, cubic, runge, exp or years."),
-    n: Optional[int] = typer.Option(None, "--n", min=1, max=100_000_000,
+    n: Optional[int] = typer.Option(None, "--n", metavar="N", min=1, max=100_000_000,
                                     help="Number of points [default: 200; years: 71]."),
-    noise: Optional[float] = typer.Option(None, "--noise", callback=_non_negative_or_none,
+    noise: Optional[float] = typer.Option(None, "--noise", metavar="SD", callback=_non_negative_or_none,
                                           help="Standard deviation of the normal noise on y."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random x and noise."),
-    xmin: Optional[float] = typer.Option(None, "--xmin", help="Smallest x."),
-    xmax: Optional[float] = typer.Option(None, "--xmax", help="Largest x."),
-    outliers: int = typer.Option(0, "--outliers", min=0, help="Move this many points far off the curve."),
+    seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random x and noise."),
+    xmin: Optional[float] = typer.Option(None, "--xmin", metavar="X", help="Smallest x."),
+    xmax: Optional[float] = typer.Option(None, "--xmax", metavar="X", help="Largest x."),
+    outliers: int = typer.Option(0, "--outliers", metavar="N", min=0, help="Move this many points far off the curve."),
 ):
     """Print a sample data set as x,y CSV, to try fitbp on.
 
@@ -432,14 +432,14 @@ def sample(
 @app.command(cls=_Command)
 def select(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
-    max_degree: Optional[int] = typer.Option(None, "--max-degree", min=0,
+    max_degree: Optional[int] = typer.Option(None, "--max-degree", metavar="N", min=0,
                                              help="Score degrees 0 to this [default: the range --degree auto "
                                                   "searches, widened while the best is near its top]."),
-    x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number."),
-    y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number."),
-    folds: int = typer.Option(5, "--folds", min=2, help="Folds of the cross-validation."),
+    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
+    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
+    folds: int = typer.Option(5, "--folds", metavar="K", min=2, help="Folds of the cross-validation."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mae or huber choose on the points a robust fit keeps."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the turning-point count's sample (over 1e6 points)."),
+    seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the turning-point count's sample (over 1e6 points)."),
     decimal: str = DECIMAL,
     plot_file: Optional[str] = typer.Option(None, "--plot", metavar="FILE",
                                             help="Also draw the errors against the degree (.png, .svg, .pdf, .jpg)."),
@@ -486,10 +486,10 @@ Language = _choices("Language", ("c", "python", "javascript", "rust", "excel", "
 @app.command(cls=_Command)
 def export(
     to: Language = typer.Option(..., "--to", help="c, python, javascript, rust, excel, latex or numpy."),
-    model: str = typer.Option("fitbp.json", "--model", "-m", help="Model file written by 'fitbp fit'."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
-    name: str = typer.Option("fitbp", "--name", help="Name of the function (or variable, for numpy)."),
-    cell: str = typer.Option("A2", "--cell", help="The cell that holds x, for --to excel."),
+    model: str = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write to this file instead of stdout."),
+    name: str = typer.Option("fitbp", "--name", metavar="NAME", help="Name of the function (or variable, for numpy)."),
+    cell: str = typer.Option("A2", "--cell", metavar="CELL", help="The cell that holds x, for --to excel."),
 ):
     """Write the fitted polynomial as code or a formula, every constant to the last digit.
 
@@ -526,14 +526,14 @@ def _points_or_sample(data, x, y):
 @app.command(cls=_Command)
 def graph(
     data: Optional[str] = typer.Argument(None, metavar="[DATA]", help="CSV file; without it, 12 points of a sine."),
-    degree: int = typer.Option(3, "--degree", "-d", min=0, help="Highest power of the polynomial."),
-    x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number."),
-    y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number."),
+    degree: int = typer.Option(3, "--degree", "-d", metavar="N|auto", min=0, help="Highest power of the polynomial."),
+    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
+    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="Loss at the top of the graph."),
     fitted: bool = typer.Option(False, "--fitted", help="Show the graph at the trained coefficients, not the start."),
     triangle: bool = typer.Option(False, "--triangle", help="Show the graph mse training runs: the same loss through the data's triangle R, z, ρ (d + 1 rows)."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the starting coefficients."),
-    dot_file: Optional[str] = typer.Option(None, "--dot", help="Also write the graph as Graphviz DOT to this file."),
+    seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the starting coefficients."),
+    dot_file: Optional[str] = typer.Option(None, "--dot", metavar="FILE", help="Also write the graph as Graphviz DOT to this file."),
 ):
     """Print the computing graph of the model and its loss, after one backward pass.
 
@@ -582,12 +582,12 @@ def graph(
 @app.command(cls=_Command)
 def gradcheck(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file, or - for standard input."),
-    degree: int = typer.Option(..., "--degree", "-d", min=0, help="Highest power of the polynomial."),
-    x: Optional[str] = typer.Option(None, "--x", help="x column: header name or 1-based number."),
-    y: Optional[str] = typer.Option(None, "--y", help="y column: header name or 1-based number."),
+    degree: int = typer.Option(..., "--degree", "-d", metavar="N|auto", min=0, help="Highest power of the polynomial."),
+    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
+    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="The loss to differentiate."),
-    tol: float = typer.Option(1e-6, "--tol", callback=_non_negative_finite, help="Largest relative error allowed."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random point at which to compare."),
+    tol: float = typer.Option(1e-6, "--tol", metavar="T", callback=_non_negative_finite, help="Largest relative error allowed."),
+    seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random point at which to compare."),
     json_output: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ):
     """Compare the backprop gradient with central finite differences, coefficient by coefficient.

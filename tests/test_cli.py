@@ -357,3 +357,22 @@ def test_wide_coefficients_split_the_table_rather_than_a_number(tmp_path):
     summary = json.loads(run("fit", "huge.csv", "-d", "7", "--no-save", "--json", cwd=tmp_path).stdout)
     for value in summary["taylor_coefficients"] + summary["coefficients"]:
         assert f"{value:.15g}" in cells
+
+
+def test_shell_completion_completes_commands_and_choices(tmp_path):
+    import os
+
+    script = run("--show-completion", "bash", cwd=tmp_path)
+    assert script.returncode == 0 and "complete" in script.stdout
+    fitbp_bin = os.path.join(os.path.dirname(sys.executable), "fitbp")
+    if not os.path.exists(fitbp_bin):
+        pytest.skip("the fitbp console script is not installed beside this python")
+
+    def complete(words, index):
+        return subprocess.run([fitbp_bin], env={**os.environ, "_FITBP_COMPLETE": "complete_bash",
+                                                "COMP_WORDS": words, "COMP_CWORD": str(index)},
+                              capture_output=True, text=True, cwd=tmp_path).stdout.split()
+
+    assert complete("fitbp se", 1) == ["select"]
+    assert complete("fitbp export --to ", 3) == ["c", "python", "javascript", "rust", "excel", "latex", "numpy"]
+    assert "--degree" in complete("fitbp fit data.csv --de", 3)
