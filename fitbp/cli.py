@@ -246,12 +246,13 @@ def fit(
                 warn(message)
         if not no_save:
             modelfile.save(result, save or "fitbp.json")
-            if not quiet:
-                sys.stderr.write(f"saved {printable(save or 'fitbp.json')}\n")
         if json_output:
             report.print_json(result)
         else:
             report.print_table(result)
+        if not no_save and not quiet:  # last, under the result, as plot's 'wrote'
+            sys.stdout.flush()
+            sys.stderr.write(f"saved {printable(save or 'fitbp.json')}\n")
 
 
 def _choices(name, values):
