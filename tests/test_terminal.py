@@ -2,6 +2,7 @@
 pseudo-terminal, without matplotlib."""
 
 import json
+import re
 import subprocess
 
 import numpy as np
@@ -27,6 +28,21 @@ def plot_rows(text):
     return [line[terminal.LABEL_WIDTH + 1:] for line in lines[1:axis]]
 
 
+def assert_curve_shown(text, model, ascii_only, width=80):
+    """In every third column of the plot, the cell where the fitted curve runs is drawn."""
+    rows = plot_rows(text)
+    columns = width - terminal.LABEL_WIDTH - 1
+    across, down = (1, 1) if ascii_only else (2, 4)
+    polynomial = TaylorPolynomial(tuple(model["taylor_coefficients"]), model["center"], model["scale"])
+    lo, hi = model["center"] - model["scale"], model["center"] + model["scale"]
+    curve = polynomial(np.linspace(lo, hi, columns * across))
+    points_y = np.loadtxt(ROOT / "sample_data" / "sine.csv", delimiter=",", skiprows=1)[:, 1]
+    top, bottom = max(points_y.max(), curve.max()), min(points_y.min(), curve.min())
+    for column in range(0, columns, 3):
+        dot = round((top - curve[column * across]) / (top - bottom) * (len(rows) * down - 1))
+        assert rows[dot // down][column] != " ", (column, dot)
+
+
 @pytest.mark.parametrize("ascii_only", [False, True])
 def test_80_by_24_in_a_pipe_shows_the_curve_where_it_is(ascii_only, model, tmp_path):
     done = run("plot", "--ascii" if ascii_only else "--terminal", "--width", "80", "--height", "24", cwd=tmp_path)
@@ -35,26 +51,17 @@ def test_80_by_24_in_a_pipe_shows_the_curve_where_it_is(ascii_only, model, tmp_p
     assert len(text.splitlines()) <= 24 and all(len(line) <= 80 for line in text.splitlines())
     assert ESCAPE not in text and not (tmp_path / "fitbp.png").exists()
     assert text.isascii() if ascii_only else any(0x2800 < ord(c) <= 0x28FF for c in text)
-    rows = plot_rows(text)
-    columns = 80 - terminal.LABEL_WIDTH - 1
-    across, down = (1, 1) if ascii_only else (2, 4)
-    polynomial = TaylorPolynomial(tuple(model["taylor_coefficients"]), model["center"], model["scale"])
-    lo, hi = model["center"] - model["scale"], model["center"] + model["scale"]
-    grid = np.linspace(lo, hi, columns * across)
-    curve = polynomial(grid)
-    points_y = np.loadtxt(ROOT / "sample_data" / "sine.csv", delimiter=",", skiprows=1)[:, 1]
-    top, bottom = max(points_y.max(), curve.max()), min(points_y.min(), curve.min())
-    for column in range(0, columns, 3):  # the curve's cell is drawn in every column
-        dot = round((top - curve[column * across]) / (top - bottom) * (len(rows) * down - 1))
-        assert rows[dot // down][column] != " ", (column, dot)
+    assert_curve_shown(text, model, ascii_only)
     assert text.splitlines()[-2].lstrip().startswith("loss")
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(model, tmp_path):
     shown, _ = run_in_terminal(["plot", "--terminal"], tmp_path, {"COLUMNS": "80", "LINES": "24"})
     assert ESCAPE in shown
-    lines = [line for line in shown.replace("\r", "").splitlines() if line]
-    assert len(lines) <= 24
+    plain_text = re.sub(r"\x1b\[[0-9;]*m", "", shown.replace("\r", ""))
+    lines = [line for line in plain_text.splitlines() if line]
+    assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
+    assert_curve_shown(plain_text, model, ascii_only=False)
     plain, _ = run_in_terminal(["plot", "--terminal"], tmp_path, {"COLUMNS": "80", "LINES": "24", "NO_COLOR": "1"})
     assert ESCAPE not in plain and "loss" in plain
 
