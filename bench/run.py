@@ -233,7 +233,8 @@ def failure(result):
 
 def parse_fitbp(stdout):
     summary = json.loads(stdout)
-    return {"mse": summary["mse"], "fit_seconds": summary.get("seconds"), "n_points": summary.get("n_points")}
+    return {"mse": summary["mse"], "fit_seconds": summary.get("seconds"), "n_points": summary.get("n_points"),
+            "degree": summary.get("degree")}
 
 
 def parse_mse(stdout):
@@ -275,9 +276,9 @@ class Command:
                 "peak_mb": max((r["peak_mb"] for r in self.runs), default=None), **self.parsed}
 
 
-def alternate(commands, repeat):
-    """One untimed warm-up of each, then `repeat` rounds, the order rotating each round."""
-    for c in commands:
+def alternate(commands, repeat, warm=True):
+    """One untimed warm-up of each (unless done already), then `repeat` rounds, the order rotating."""
+    for c in commands if warm else ():
         c.once(keep=False)
     for i in range(repeat):
         k = i % len(commands)
@@ -347,22 +348,18 @@ def e2e_ratios(rows):
 def auto_vs_fixed(n, repeat):
     """`fitbp fit` choosing its degree against `fitbp fit --degree D` with the D it chose."""
     path = dataset(n)
-    auto = Command("fitbp (--degree auto)", fitbp_argv(sys.executable, path, "auto"), parse_auto)
-    auto.once(keep=False)
+    auto = Command("fitbp (--degree auto)", fitbp_argv(sys.executable, path, "auto"), parse_fitbp)
+    auto.once(keep=False)  # the warm-up, which also tells the degree it chooses
     if auto.error:
         return {"n": n, "error": auto.error}
     chosen = auto.parsed["degree"]
-    fixed = Command(f"fitbp --degree {chosen}", fitbp_argv(sys.executable, path, chosen), parse_auto)
-    log(f"--degree auto against --degree {chosen} at n={n}: warm-up + {repeat} rounds")
-    alternate([auto, fixed], repeat)
+    fixed = Command(f"fitbp --degree {chosen}", fitbp_argv(sys.executable, path, chosen), parse_fitbp)
+    fixed.once(keep=False)
+    log(f"--degree auto against --degree {chosen} at n={n}: {repeat} rounds")
+    alternate([auto, fixed], repeat, warm=False)
     rows = [auto.summary(), fixed.summary()]
     ratio = rows[0]["median_s"] / rows[1]["median_s"] if not (auto.error or fixed.error) else None
     return {"n": n, "degree": chosen, "rows": rows, "ratio": ratio}
-
-
-def parse_auto(stdout):
-    summary = json.loads(stdout)
-    return {"degree": summary["degree"], "mse": summary["mse"]}
 
 
 def degree_ten_peak(n):

@@ -18,6 +18,7 @@ import typer
 import typer.core
 
 from fitbp.errors import FitbpError, printable
+from fitbp.exporter import LANGUAGES
 
 # The graph's heavy work is matrix-vector products, which are memory-bound: extra BLAS
 # threads gain nothing there, and on a busy machine they wait on each other (a backprop
@@ -440,7 +441,7 @@ def select(
     y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
     folds: int = typer.Option(5, "--folds", metavar="K", min=2, help="Folds of the cross-validation."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mae or huber choose on the points a robust fit keeps."),
-    seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the turning-point count's sample (over 1e6 points)."),
+    seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random samples (turning points, outliers) of large data."),
     decimal: str = DECIMAL,
     plot_file: Optional[str] = typer.Option(None, "--plot", metavar="FILE",
                                             help="Also draw the errors against the degree (.png, .svg, .pdf, .jpg)."),
@@ -481,7 +482,7 @@ def select(
             sys.stderr.write(f"wrote {printable(plot_file)}\n")
 
 
-Language = _choices("Language", ("c", "python", "javascript", "rust", "excel", "latex", "numpy"))
+Language = _choices("Language", LANGUAGES)
 
 
 @app.command(cls=_Command)
@@ -527,7 +528,7 @@ def _points_or_sample(data, x, y):
 @app.command(cls=_Command)
 def graph(
     data: Optional[str] = typer.Argument(None, metavar="[DATA]", help="CSV file; without it, 12 points of a sine."),
-    degree: int = typer.Option(3, "--degree", "-d", metavar="N|auto", min=0, help="Highest power of the polynomial."),
+    degree: int = typer.Option(3, "--degree", "-d", metavar="N", min=0, help="Highest power of the polynomial."),
     x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
     y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="Loss at the top of the graph."),
@@ -583,7 +584,7 @@ def graph(
 @app.command(cls=_Command)
 def gradcheck(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file, or - for standard input."),
-    degree: int = typer.Option(..., "--degree", "-d", metavar="N|auto", min=0, help="Highest power of the polynomial."),
+    degree: int = typer.Option(..., "--degree", "-d", metavar="N", min=0, help="Highest power of the polynomial."),
     x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
     y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="The loss to differentiate."),

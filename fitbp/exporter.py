@@ -19,7 +19,6 @@ import re
 from fitbp import __version__
 from fitbp.errors import FitbpError, printable
 
-LANGUAGES = ("c", "python", "javascript", "rust", "excel", "latex", "numpy")
 RAW_DIGITS = 2.0
 """A formula uses the raw powers of x when they lose at most this many of float64's 16 digits."""
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -38,7 +37,7 @@ def export(document, language, name="fitbp", cell="A2"):
     """The text of the fit in ``language``: a short header, then the code or formula."""
     if language not in LANGUAGES:
         raise FitbpError(f"unknown language {language!r} (choose from {', '.join(LANGUAGES)})")
-    if language in ("c", "python", "javascript", "rust", "numpy") and not IDENTIFIER.fullmatch(name):
+    if language not in FORMULAS and not IDENTIFIER.fullmatch(name):
         raise FitbpError(f"--name {printable(name)!r} is not an identifier (letters, digits and _, not first a digit)")
     if language == "excel" and not CELL.fullmatch(cell):
         raise FitbpError(f"--cell {printable(cell)!r} is not a cell reference such as A2 or $B$7")
@@ -188,6 +187,9 @@ def _latex_term(value, power, variable, first):
 
 WRITERS = {"c": _c, "python": _python, "javascript": _javascript, "rust": _rust, "excel": _excel,
            "latex": _latex, "numpy": _numpy}
+LANGUAGES = tuple(WRITERS)
+FORMULAS = ("excel", "latex")
+"""The languages without a name to give: a cell formula and an equation."""
 
 
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")

@@ -138,8 +138,9 @@ def _layout(head, name, x, y, delimiter, decimal="."):
     first_number, first_line = sample[0]
     first = _split(first_line, delim)
     rows = {len(_split(line, delim)) for line in lines[1:]}
-    if delimiter is None and len(rows) != 1 and len(lines) > 1 and _consistent(lines[1:], _sniff(lines[1:], decimal)):
-        delim = _sniff(lines[1:], decimal)  # the rows agree; the header, with spaces in its names, does not
+    below = _sniff(lines[1:], decimal) if delimiter is None and len(rows) != 1 and len(lines) > 1 else None
+    if below is not None and _consistent(lines[1:], below):
+        delim = below  # the rows agree; the header, with spaces in its names, does not
         first, rows = _split(first_line, delim), {len(_split(lines[1], delim))}
     if len(rows) == 1 and len(first) != (width := rows.pop()) and not any(map(looks_like_number, first)):
         first = _header_fields(first, first_line, delim, width, name, first_number, delimiter)
@@ -202,8 +203,9 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal="."):
     for count, (number, line) in enumerate(_lines(text)):
         fields = _split(line, delim)
         cell = fields[0] if fields else ""
-        if delim == "," and decimal == "." and not columns_named and COMMA_START.match(line):
-            start = COMMA_START.match(line).group(0).strip()
+        ambiguous = COMMA_START.match(line) if delim == "," and decimal == "." and not columns_named else None
+        if ambiguous:
+            start = ambiguous.group(0).strip()
             raise at(name, number, f"{start!r} is ambiguous: pass --decimal , to read it as "
                      f"{start.replace(',', '.')}, or start with a header line (x,y) to read x from the first column")
         value, problem = _number(cell, decimal)

@@ -44,19 +44,6 @@ def design_matrix(t, degree):
     return np.vander(np.asarray(t, dtype=np.float64), degree + 1, increasing=True)
 
 
-def legendre_matrix(t, degree):
-    """Columns P_0(t) … P_degree(t), by Bonnet's recurrence: a basis whose columns stay far from
-    parallel on [-1, 1] at any degree, where the powers of t become indistinguishable."""
-    t = np.asarray(t, dtype=np.float64)
-    columns = np.empty((t.size, degree + 1))
-    columns[:, 0] = 1.0
-    if degree >= 1:
-        columns[:, 1] = t
-    for k in range(1, degree):
-        columns[:, k + 1] = ((2 * k + 1) * t * columns[:, k] - k * columns[:, k - 1]) / (k + 1)
-    return columns
-
-
 def chebyshev_matrix(t, degree):
     """Columns T_0(t) … T_degree(t): bounded by 1 on [-1, 1], and T_j·T_k = (T_{j+k} + T_{|j-k|}) / 2,
     so the sums of T_m(t) alone give every product's sum (fitbp.moments.ChebyshevSums)."""

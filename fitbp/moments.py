@@ -29,6 +29,9 @@ from fitbp import model
 
 CHUNK = 1 << 16
 """Rows per chunk: the chunk's powers stay in the processor's cache."""
+SUMS_RESOLVE = 1e-8
+"""Below this share of Σy², ρ² = Σy² − ‖z‖² from sums has lost too many digits to cancellation, and
+a Householder triangle, whose ρ keeps them all, must give it."""
 GRAM_CONDITION = 1e5
 """Below this condition number of the Chebyshev basis matrix, its sums lose nothing that matters
 (the Gram matrix's is under 1e10)."""
@@ -49,6 +52,8 @@ class Triangle:
     count: int
     condition: float
     """cond(V) = cond(R): how much rounding in the data the coefficients can amplify."""
+    from_sums: bool = False
+    """Whether it came from Chebyshev sums (ρ² = Σy² − ‖z‖², cancellation and all) rather than QR."""
 
 
 def triangle(x, y, center, scale, y_unit, degree):
@@ -117,7 +122,7 @@ class ChebyshevSums:
             return None
         z = np.linalg.solve(r.T, moment[:size])
         r = r @ _powers_in_chebyshev(degree)
-        return Triangle(r, z, max(squares - float(z @ z), 0.0), int(self.counts.sum()), _condition(r))
+        return Triangle(r, z, max(squares - float(z @ z), 0.0), int(self.counts.sum()), _condition(r), True)
 
     def gram(self, rows=slice(None)):
         """VᵀV, Vᵀy and yᵀy of the rows of the chosen folds (a slice or a boolean mask over folds)."""
@@ -194,12 +199,12 @@ def optimal_squares(x, y, center, scale, y_unit, degree):
     """The least-squares optimum's Σ r² (in y units) of every degree 0 … ``degree``, each no larger than
     a lower degree's, as exact arithmetic would have them.
 
-    Found in the Legendre basis, whose design matrix stays well conditioned on [-1, 1] where the powers
-    of t do not: the triangle [[R, z], [0, ρ]] of [P(t) y] by Householder QR gives every degree's
+    Found in the Chebyshev basis, whose design matrix stays well conditioned on [-1, 1] where the powers
+    of t do not: the triangle [[R, z], [0, ρ]] of [T(t) y] by Householder QR gives every degree's
     optimum at once, ρ² + Σ_{i>k} z_i².  The judge of fits whose own basis is too ill-conditioned for
     float64 to vouch for them.
     """
-    tail = householder(x, y, center, scale, y_unit, degree, model.legendre_matrix)[:, -1]
+    tail = householder(x, y, center, scale, y_unit, degree, model.chebyshev_matrix)[:, -1]
     beyond = np.cumsum((tail * tail)[::-1])[::-1]  # beyond[k] = Σ_{i ≥ k} of z_i² and ρ²
     return np.minimum.accumulate(beyond[1:])
 

@@ -86,6 +86,8 @@ class Selection:
     """Residuals of the chosen fit beyond OUTLIER_UNITS robust sd, when they distort it; 0 otherwise."""
     searched: int = 0
     """The highest degree searched."""
+    warnings: list = field(default_factory=list)
+    """What a fit at this degree should warn of (also shown by select, as notes)."""
 
     def to_dict(self):
         return asdict(self)
@@ -202,7 +204,7 @@ def rule_degree(turning_points):
     """The seed article's rule: lowest sufficient highest power = peaks + valleys + 2.
 
     One more than the d - 1 turning points a degree-d polynomial can have, on
-    purpose: it errs high, and cross-validation trims it.
+    purpose: it errs high.  fitbp shows it beside the choice, which BIC makes.
     """
     if turning_points < 0:
         raise FitbpError(f"turning points must be 0 or more, not {turning_points}")
@@ -262,7 +264,8 @@ def _scored(points, most, folds):
 
 
 def _cholesky(gram):
-    """R with RᵀR the leading block of ``gram`` that float64 can factor well (cond(R) ≤ 1e7)."""
+    """R with RᵀR the largest leading block of ``gram`` that float64 factors well: no diagonal entry
+    of R below 1e-7 of the largest, which bounds how far its columns can lean on each other."""
     size = len(gram)
     while size:
         try:
@@ -335,9 +338,10 @@ def search_cap(n, distinct):
 
 
 def choose(points, most=None, folds=FOLDS):
-    """(chosen degree, scores, sums of the last pass): the lowest degree within EVIDENCE of the least
-    BIC, over a range that widens from 0 … SEARCH_FROM while the least BIC is within NEAR_THE_TOP
-    of its top."""
+    """(chosen degree, scores, sums of the last pass, capped): the lowest degree within EVIDENCE of the
+    least BIC, over a range that widens from 0 … SEARCH_FROM while the least BIC is within NEAR_THE_TOP
+    of its top; ``capped`` when the least BIC sits on the automatic search's cap, where the curve may
+    deserve more."""
     x, _ = _checked(points)
     if most is None:
         cap = search_cap(x.size, moments.distinct_up_to(x, MOST_DEGREE + 2))
@@ -350,7 +354,8 @@ def choose(points, most=None, folds=FOLDS):
         chosen = min(s["degree"] for s in scores if s["bic"] <= least["bic"] + EVIDENCE)
         searched = scores[-1]["degree"]
         if searched < top or least["degree"] <= top - NEAR_THE_TOP or top >= cap:
-            return chosen, scores, sums
+            capped = most is None and top == cap and least["degree"] == searched == cap > SEARCH_FROM
+            return chosen, scores, sums, capped
         top = min(2 * top, cap)
 
 
@@ -368,25 +373,25 @@ def _select(points, most, folds, loss, seed):
     turns = count_turning_points(x, y, seed)
     rule = rule_degree(turns)
     kept = np.ones(x.size, dtype=bool)
-    chosen, scores, sums = choose(points, most, folds)
+    chosen, scores, sums, capped = choose(points, most, folds)
     if loss != "mse":
         for _ in range(6):  # a robust fit at the degree chosen, then the choice on what it keeps
-            keep = _bisquare_keeps(x, y, chosen)
+            keep = _bisquare_keeps(x, y, chosen, seed)
             if np.array_equal(keep, kept) or keep.sum() <= chosen + 2:
                 break
             kept = keep
-            chosen, scores, sums = choose(Points(x[kept], y[kept]), most, folds)
+            chosen, scores, sums, capped = choose(Points(x[kept], y[kept]), most, folds)
     searched = scores[-1]["degree"]
     selection = Selection(chosen, turns, rule, scores, "", folds, searched=searched)
     if x.size > TURNS_MOST_POINTS:
         selection.notes.append(f"turning points were counted on a random sample of {TURNS_MOST_POINTS} of "
                                f"the {x.size} points")
     least = min(scores, key=lambda s: (s["bic"], s["degree"]))["degree"]
-    if most is None and least == searched >= SEARCH_FROM and searched == int(1.5 * math.sqrt(x.size)):
-        selection.notes.append(
-            f"the least BIC is at {searched}, the top of the automatic search (1.5·√n for {x.size} points, "
-            "beyond which least squares starts to oscillate between the points): the curve may deserve more; "
-            f"fitbp select --max-degree {2 * searched} scores higher degrees")
+    if capped:
+        selection.warnings.append(
+            f"the least BIC is at {searched}, the top of the automatic search (at most 1.5·√n and "
+            f"{MOST_DEGREE}: beyond, least squares starts to oscillate between the points): the curve may "
+            f"deserve more; fitbp select --max-degree {2 * searched} scores higher degrees")
     where = "" if kept.all() else f" on the {int(kept.sum())} of {x.size} points a bisquare fit keeps"
     why = "the least BIC" if chosen == least else f"within {EVIDENCE:g} of the least BIC (at {least}), and simpler"
     selection.reason = (f"BIC among degrees 0–{searched}{where}: {chosen}, {why} ({_plural(turns, 'turning point')}; "
@@ -409,24 +414,19 @@ def _robust_sd(values):
     return 1.4826 * float(np.median(np.abs(values - np.median(values))))
 
 
-def _weighted_residuals(basis, y, weights):
-    """Residuals of the weighted least-squares fit of y on the basis's columns."""
-    root = np.sqrt(weights)
-    return basis @ np.linalg.lstsq(basis * root[:, None], y * root, rcond=None)[0] - y
-
-
-def _basis(x, degree):
-    center, scale = model.scaling(x)
-    return model.chebyshev_matrix((x - center) / scale, degree)
-
-
-def _bisquare_keeps(x, y, degree, iterations=30):
+def _bisquare_keeps(x, y, degree, seed, iterations=30):
     """The points that Tukey's bisquare fit at ``degree`` gives weight, from least squares on
-    (residuals scaled by their median absolute deviation, as robust regression does)."""
-    basis = _basis(x, degree)
-    weights = np.ones(x.size)
+    (residuals scaled by their median absolute deviation, as robust regression does).  The weights
+    are found on a random sample of at most TURNS_MOST_POINTS points, then every point is judged
+    by the curve they give, a chunk at a time."""
+    sample = random_sample(x.size, TURNS_MOST_POINTS, seed)
+    center, scale = model.scaling(x)
+    basis = model.chebyshev_matrix((x[sample] - center) / scale, degree)
+    weights, coefficients, spread = np.ones(sample.size), None, 0.0
     for _ in range(iterations):
-        residual = _weighted_residuals(basis, y, weights)
+        root = np.sqrt(weights)
+        coefficients = np.linalg.lstsq(basis * root[:, None], y[sample] * root, rcond=None)[0]
+        residual = basis @ coefficients - y[sample]
         spread = _robust_sd(residual)
         if not spread > 0:
             return np.ones(x.size, dtype=bool)
@@ -435,7 +435,11 @@ def _bisquare_keeps(x, y, degree, iterations=30):
         if np.allclose(new, weights, atol=1e-6):
             break
         weights = new
-    return weights > 0
+    keep = np.empty(x.size, dtype=bool)
+    for part in moments.spans(x.size):
+        fitted = model.chebyshev_matrix((x[part] - center) / scale, degree) @ coefficients
+        keep[part] = np.abs(fitted - y[part]) < BISQUARE * spread
+    return keep
 
 
 def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
@@ -449,13 +453,15 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
             f"degrees above {distinct - 1} need more than the {distinct} distinct x the data has" if top == distinct - 1
             else f"degrees above {top} are left out: float64 cannot tell their basis functions apart on these points")
     x, y = _checked(points)
+    selection.notes.extend(selection.warnings)
     if loss == "mse":  # what fit would warn of, from a least-squares fit of a sample at the chosen degree
         sample = random_sample(x.size, TURNS_MOST_POINTS, seed)
-        selection.outliers = gross_outliers(_weighted_residuals(_basis(x[sample], selection.chosen), y[sample],
-                                                                np.ones(sample.size)))
+        center, scale = model.scaling(x[sample])
+        basis = model.chebyshev_matrix((x[sample] - center) / scale, selection.chosen)
+        fitted = basis @ np.linalg.lstsq(basis, y[sample], rcond=None)[0]
+        selection.outliers = gross_outliers(fitted - y[sample])
         if selection.outliers:
-            selection.notes.append(f"{_plural(selection.outliers, 'residual')} lie more than {OUTLIER_UNITS:g} "
-                                   "robust sd from the least-squares curve: gross outliers; --loss huber resists them")
+            selection.notes.append(outliers_warning(selection.outliers))
     unscored = [s["degree"] for s in selection.candidates if s["cv_mse"] is None]
     if unscored and folds:
         few = f"{folds} folds of {x.size} points leave a fold empty" if folds > x.size else \
@@ -480,21 +486,26 @@ def fit_auto(points, loss="mse", seed=0, **training):
     try:
         result = fit_points(points, selection.chosen, loss=loss, seed=seed, triangle=triangle, **training)
     except DegreeTooHigh as e:  # the Taylor form cannot carry the chosen degree: the highest it can
-        selection.notes.append(f"BIC chose {selection.chosen}, more than the Taylor form can carry in float64 "
-                               f"over these data; {e.carried} is the highest that reaches its optimum")
+        carried = (f"BIC chose {selection.chosen}, more than the Taylor form can carry in float64 over these "
+                   f"data, so {e.carried}, the highest degree that reaches its optimum, is fitted")
+        selection.reason += f"; {carried}"
+        selection.warnings.append(carried)
         selection.chosen = e.carried
         result = fit_points(points, e.carried, loss=loss, seed=seed, **training)
     if loss == "mse":
         sample = random_sample(result.points.x.size, TURNS_MOST_POINTS, seed)
         x, y = result.points.x[sample], result.points.y[sample]
         selection.outliers = gross_outliers(result.polynomial(x) - y)
-    result.warnings.extend(note for note in selection.notes if note.startswith("the least BIC is at"))
     if selection.outliers:
-        result.warnings.append(
-            f"{_plural(selection.outliers, 'residual')} lie more than {OUTLIER_UNITS:g} robust sd from the curve: "
-            "gross outliers pull a least-squares fit and can raise the degree chosen; --loss huber resists them")
+        selection.warnings.append(outliers_warning(selection.outliers))
+    result.warnings.extend(selection.warnings)
     result.selection = selection.to_dict()
     return result
+
+
+def outliers_warning(count):
+    return (f"{_plural(count, 'residual')} lie more than {OUTLIER_UNITS:g} robust sd from the least-squares curve: "
+            "gross outliers pull such a fit and can raise the degree chosen; --loss huber resists them")
 
 
 def _span(degrees):

@@ -218,10 +218,10 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
 
     polynomial = _polynomial(k, problem, points.source)
     residuals = moments.residuals(polynomial, points.x, points.y, problem.y_exponent)
-    optima = _optima(points, problem) if loss == "mse" else None
-    excess = None if optima is None else _excess(residuals.squares, optima[-1], problem.triangle.count)
+    optimum = _optimum(points, problem) if loss == "mse" else None
+    excess = None if optimum is None else _excess(residuals.squares, optimum, problem.triangle.count)
     if excess is not None and excess > OPTIMUM_TOLERANCE and optimizer in optimizers.EXACT:
-        raise _beyond_float64(points, optima, excess)
+        raise _beyond_float64(points, problem, excess, seed)
     mse, rmse, r2 = _quality(residuals, problem.y_unit)
     result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
                        seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
@@ -235,13 +235,25 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     return result
 
 
-def _optima(points, problem):
-    """Every degree's least-squares Σ r² up to the problem's, found in a stable basis; None where the
-    problem's own triangle is well conditioned enough to vouch for its fit."""
-    if problem.triangle.condition <= CONDITION_WARNING:
+def _optimum(points, problem):
+    """The least-squares Σ r² of the problem's degree, as exact arithmetic has it; None where the
+    triangle is well conditioned enough to vouch for its fit.
+
+    A triangle from Chebyshev sums has it as ρ², with every digit that matters unless ρ² is a tiny
+    share of Σy² (cancelled away); otherwise a Householder triangle in the Chebyshev basis, one more
+    pass over the data, gives it without cancellation.
+    """
+    triangle = problem.triangle
+    if triangle.condition <= CONDITION_WARNING:
         return None
-    return moments.optimal_squares(points.x, points.y, problem.center, problem.scale, problem.y_unit,
-                                   len(problem.triangle.z) - 1)
+    if triangle.from_sums and triangle.rest >= moments.SUMS_RESOLVE * (triangle.rest + float(triangle.z @ triangle.z)):
+        return triangle.rest
+    return float(_optima(points, problem, len(triangle.z) - 1)[-1])
+
+
+def _optima(points, problem, degree):
+    """Every degree's least-squares Σ r² up to ``degree``, each no larger than a lower one's."""
+    return moments.optimal_squares(points.x, points.y, problem.center, problem.scale, problem.y_unit, degree)
 
 
 def _excess(squares, optimum, count):
@@ -254,18 +266,18 @@ def _excess(squares, optimum, count):
     return max(0.0, abs(squares - optimum) - rounding) / max(optimum, rounding)
 
 
-def _reaches(points, problem, optimum):
+def _reaches(points, problem, optimum, seed):
     """Whether newton's fit on ``problem`` comes within OPTIMUM_TOLERANCE of ``optimum``."""
-    start = np.random.default_rng(0).normal(scale=0.01, size=len(problem.triangle.z))
+    start = np.random.default_rng(seed).normal(scale=0.01, size=len(problem.triangle.z))
     k = _least_squares(problem, optimizers.preconditioner(problem.triangle.r, problem.triangle.count), start)
     found = moments.residuals(_polynomial(k, problem, points.source), points.x, points.y, problem.y_exponent)
     return _excess(found.squares, optimum, problem.triangle.count) <= OPTIMUM_TOLERANCE
 
 
-def _beyond_float64(points, optima, excess):
+def _beyond_float64(points, problem, excess, seed):
     """The error for a degree whose Taylor coefficients float64 cannot carry, naming the highest it can."""
-    degree = len(optima) - 1
-    carried = _highest_carried(points, optima)
+    degree = len(problem.triangle.z) - 1
+    carried = _highest_carried(points, _optima(points, problem, degree), seed)
     missed = (f"is {excess + 1:.3g} times the least-squares optimum" if excess >= 0.01 else
               f"misses the least-squares optimum by {excess:.1e} of it (at most {OPTIMUM_TOLERANCE:g} is allowed)")
     return DegreeTooHigh(str(at(
@@ -274,12 +286,13 @@ def _beyond_float64(points, optima, excess):
         f"to {carried} reaches its optimum here (use --degree {carried} or lower)")), carried)
 
 
-def _highest_carried(points, optima):
-    """The highest degree K such that the fit of every degree up to K, as ``fit --degree`` builds it,
-    reaches its optimum: one triangle and one residual pass per ill-conditioned degree."""
+def _highest_carried(points, optima, seed):
+    """The highest degree K such that the fit of every degree up to K, built as ``fit --degree``
+    builds it (a pass of Chebyshev sums each), reaches its optimum: the same answer whichever degree
+    above K was asked for."""
     for degree in range(1, len(optima)):
         problem = prepare(points, degree, whole=False)
-        if problem.triangle.condition > CONDITION_WARNING and not _reaches(points, problem, optima[degree]):
+        if problem.triangle.condition > CONDITION_WARNING and not _reaches(points, problem, optima[degree], seed):
             return degree - 1
     return len(optima) - 1
 
@@ -428,7 +441,7 @@ def _warnings(result, epochs, excess=None):
         found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): its curve is "
                      "the least-squares optimum (its MSE is "
                      + (f"within {excess:.0e} of it" if excess else "the optimum's to float64's rounding")
-                     + ", checked in a Legendre basis), but many other coefficient vectors give nearly the same curve, so "
+                     + ", checked in the Chebyshev basis), but many other coefficient vectors give nearly the same curve, so "
                      "the coefficients and their standard errors are unreliable; a lower degree is safer")
     elif excess is not None:
         found.append(f"the fit's MSE is {excess + 1:.3g} times the least-squares optimum of its degree: "
@@ -438,12 +451,11 @@ def _warnings(result, epochs, excess=None):
                      "pin its coefficients down, so they are unreliable and may miss the least-squares "
                      "optimum; a lower degree, or x spread more evenly, is safer")
     at_optimum = excess is not None and excess <= OPTIMUM_TOLERANCE and result.optimizer in optimizers.EXACT
-    if result.converged or at_optimum:  # newton or cg stalled at the optimum: nothing was left to gain
-        pass
-    elif result.epochs < epochs:
+    stalled = not result.converged and not at_optimum  # newton or cg stalled at the optimum gained all there was
+    if stalled and result.epochs < epochs:
         found.append(f"training stopped after {result.epochs} epochs without converging: a step gained "
                      "nothing, so rounding error is as large as what is left to gain; loosen --tol")
-    else:
+    elif stalled:
         found.append(f"training stopped after {epochs} epochs without converging; raise --epochs, loosen --tol"
                      + (", or use --optimizer newton" if result.loss == "mse"
                         and result.optimizer not in optimizers.EXACT else ""))

@@ -335,7 +335,7 @@ def test_select_plots_and_chooses_like_fit(tmp_path):
     assert robust["chosen"] == 3 and "points a bisquare fit keeps" in robust["reason"]
     plain = run("fit", outliers, "--no-save", "--json", cwd=tmp_path)
     assert json.loads(plain.stdout)["degree_selection"]["outliers"] == 15
-    assert "warning: 15 residuals lie more than 5 robust sd from the curve" in plain.stderr
+    assert "warning: 15 residuals lie more than 5 robust sd from the least-squares curve" in plain.stderr
     assert json.loads(run("fit", outliers, "--loss", "huber", "--no-save", "--json", cwd=tmp_path).stdout)["degree"] == 3
 
 

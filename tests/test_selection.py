@@ -263,7 +263,7 @@ def test_max_degree_looks_past_the_automatic_cap_and_the_cap_says_so():
     x, y = noisy(lambda t: np.exp(-60 * t * t), -1, 1, 0.01, n=300, seed=2)
     auto = select_degree(points(x, y))
     assert auto.searched == 25 and auto.chosen == 25
-    assert any("the top of the automatic search" in note for note in auto.notes)
+    assert any("the top of the automatic search" in w for w in auto.warnings)
     wider = select_table(points(x, y), 40)
     assert wider.searched == 40 and wider.chosen > 25 and not any("left out" in n for n in wider.notes)
     result = fit_auto(points(x, y))
@@ -325,8 +325,36 @@ def test_many_points_count_turns_on_a_sample(monkeypatch):
 def test_select_notes_outliers_and_folds_it_could_not_fill(tmp_path):
     x, y = with_outliers(cubic, -2, 3, 0.5, 15, seed=4)
     table = select_table(points(x, y))
-    assert table.outliers >= 15 and any("gross outliers; --loss huber resists them" in n for n in table.notes)
+    assert table.outliers >= 15 and any("--loss huber resists them" in n for n in table.notes)
     assert select_table(points(*noisy(cubic, -2, 3, 0.5))).outliers == 0
     tiny = select_table(points([1.0, 2.0, 3.0], [1.0, 2.0, 2.5]), folds=5)
     assert any("5 folds of 3 points leave a fold empty" in n for n in tiny.notes)
     assert not any("top of the automatic search" in n for n in tiny.notes)
+
+
+def test_the_cap_is_said_wherever_it_comes_from():
+    """At 5,000 points the automatic search stops at 60 (MOST_DEGREE), not 1.5·√n: a bump that wants
+    more than 60 is told so too."""
+    x, y = noisy(lambda t: np.exp(-300 * t * t), -1, 1, 0.001, n=5000, seed=1)
+    chosen = select_degree(points(x, y))
+    assert chosen.searched == 60 and any("the top of the automatic search" in w for w in chosen.warnings)
+
+
+def test_a_choice_the_taylor_form_cannot_carry_is_reported_as_what_was_fitted(monkeypatch):
+    from fitbp.errors import DegreeTooHigh
+
+    x, y = noisy(cubic, -2, 3, 0.5)
+    real = selection.fit_points
+    calls = []
+
+    def refuse_the_first(points_, degree, **options):
+        calls.append(degree)
+        if len(calls) == 1:
+            raise DegreeTooHigh("too high", carried=2)
+        return real(points_, degree, **options)
+
+    monkeypatch.setattr(selection, "fit_points", refuse_the_first)
+    result = fit_auto(points(x, y))
+    assert calls == [3, 2] and result.polynomial.degree == 2 and result.selection["chosen"] == 2
+    assert "so 2, the highest degree that reaches its optimum, is fitted" in result.selection["reason"]
+    assert any("BIC chose 3, more than the Taylor form can carry" in w for w in result.warnings)
