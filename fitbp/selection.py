@@ -58,9 +58,6 @@ RANGE_SHARE = 0.02
 """...and at least this share of the binned curve's range (noise-free data)."""
 EXACT_SHARE = 1e-28
 """A residual sum of squares below this share of Σy² is float64's rounding: an exact fit."""
-SUMS_RESOLVE = 1e-8
-"""Below this share of Σy², ρ² = Σy² − ‖z‖² from sums has lost too many digits to cancellation:
-the residual sums of squares are then taken from a Householder triangle, whose ρ keeps them all."""
 OUTLIER_UNITS = 5.0
 """A residual more than this many robust standard deviations from the curve is a gross outlier..."""
 OUTLIER_SPREAD = 1.5
@@ -244,12 +241,11 @@ def _scored(points, most, folds):
     r = _cholesky(gram)
     z = np.linalg.solve(r.T, moment[:len(r)]) if len(r) else np.zeros(0)
     rest = max(squares - float(z @ z), 0.0)
-    if rest < SUMS_RESOLVE * squares and len(z):  # near an exact fit: ρ without cancellation
-        full = moments.householder(x, y, center, scale, unit, len(z) - 1, model.chebyshev_matrix)
-        z, rest = full[:-1, -1], float(full[-1, -1] ** 2)
-    beyond = np.cumsum((z * z)[::-1])[::-1]
+    if rest < moments.SUMS_RESOLVE * squares and len(z):  # near an exact fit: ρ without cancellation, by QR
+        train = moments.optimal_squares(x, y, center, scale, unit, len(z) - 1).tolist()
+    else:  # RSS_d = ρ² + Σ_{i>d} z_i²
+        train = (rest + np.append(np.cumsum((z * z)[::-1])[::-1][1:], 0.0)).tolist()
     floor = EXACT_SHARE * squares + x.size * 1e-300
-    train = [max(rest + (float(beyond[d + 1]) if d + 1 < len(z) else 0.0), 0.0) for d in range(len(z))]
     cv = _cross_validated(sums, len(z) - 1) if folds else [(None, None)] * len(z)
     n, square = x.size, unit * unit
     scores = []
