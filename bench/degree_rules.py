@@ -28,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fitbp import moments  # noqa: E402
-from fitbp.loader import Points  # noqa: E402
+from fitbp.engines import moments  # noqa: E402
+from fitbp.sources.loader import Points  # noqa: E402
 from fitbp.selection import EVIDENCE, score_degrees, search_cap  # noqa: E402
 
 SMOOTH = {

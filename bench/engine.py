@@ -4,7 +4,7 @@ All three compute the MSE loss of a degree-5 polynomial and its gradient with
 respect to the coefficients a, on the same float64 design matrix V (n x 6) and
 data y:
 
-    fitbp:  fitbp.model.loss_and_gradient(V, y, a)    builds the graph, forward, backward
+    fitbp:  fitbp.fitting.model.loss_and_gradient(V, y, a)    builds the graph, forward, backward
     numpy:  r = V @ a - y; loss = mean(r * r); g = (2 / n) * V.T @ r
     torch:  a leaf with requires_grad; loss = ((V @ a - y) ** 2).mean(); loss.backward(); a.grad
 
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's fitbp
-from fitbp import model
+from fitbp.fitting import model
 
 try:
     import torch

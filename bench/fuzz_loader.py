@@ -26,10 +26,10 @@ import atheris
 with atheris.instrument_imports():
     import numpy as np
 
-    from fitbp import modelfile
+    from fitbp.fitting import modelfile
     from fitbp.errors import FitbpError
-    from fitbp.loader import load_points, load_x_values
-    from fitbp.trainer import fit_points
+    from fitbp.sources.loader import load_points, load_x_values
+    from fitbp.fitting.trainer import fit_points
 
 MODEL = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
 

@@ -1,9 +1,12 @@
 """fitbp: fit a Taylor polynomial to CSV points with hand-written backpropagation.
 
-The pieces import on their own: ``fitbp.loader`` reads points,
-``fitbp.graph`` is the computing graph, ``fitbp.model`` the polynomial and its
-loss, ``fitbp.optimizers`` and ``fitbp.trainer`` the learning,
-``fitbp.modelfile`` the saved fit and ``fitbp.renderer`` the pictures.
+The package's folders are its layers, and imports point down only
+(tests/test_layout.py checks it): ``cli`` on top; ``views`` (tables, JSON,
+pictures, film, graph view, code); ``selection`` (the degree); ``fitting``
+(the Taylor model, trainer, statistics, model file); ``engines`` that build
+the data's triangle (``moments``, in this process); ``sources`` that
+read points; ``backprop``, the computing graph and its optimisers, which
+knows no polynomial and no file.
 
     from fitbp import load_points, fit_points, fit_auto
     result = fit_points(load_points("points.csv"), degree=5)
@@ -19,7 +22,7 @@ __all__ = ["FitbpError", "fit_auto", "fit_points", "load_points", "__version__"]
 
 def __getattr__(name):
     if name == "fit_points":
-        from fitbp.trainer import fit_points
+        from fitbp.fitting.trainer import fit_points
 
         return fit_points
     if name == "fit_auto":
@@ -27,7 +30,7 @@ def __getattr__(name):
 
         return fit_auto
     if name == "load_points":
-        from fitbp.loader import load_points
+        from fitbp.sources.loader import load_points
 
         return load_points
     if name == "FitbpError":

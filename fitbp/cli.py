@@ -18,7 +18,7 @@ import typer
 import typer.core
 
 from fitbp.errors import FitbpError, printable
-from fitbp.exporter import LANGUAGES
+from fitbp.views.exporter import LANGUAGES
 
 # The graph's heavy work is matrix-vector products, which are memory-bound: extra BLAS
 # threads gain nothing there, and on a busy machine they wait on each other (a backprop
@@ -93,7 +93,7 @@ def warn(message):
 
 
 def _known_encoding(value):
-    from fitbp import loader
+    from fitbp.sources import loader
 
     try:
         return loader.check_encoding(value)
@@ -112,7 +112,7 @@ DECIMAL = typer.Option(".", "--decimal", callback=_decimal_mark, metavar="MARK",
 
 
 def _known_delimiter(value):
-    from fitbp import loader
+    from fitbp.sources import loader
 
     if value is not None:
         try:
@@ -213,7 +213,10 @@ def fit(
 
       fitbp fit points.csv --save model.json && fitbp plot -m model.json
     """
-    from fitbp import loader, modelfile, optimizers, report, trainer
+    from fitbp.sources import loader
+    from fitbp.fitting import modelfile, trainer
+    from fitbp.backprop import optimizers
+    from fitbp.views import report
 
     if save is not None and no_save:
         raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
@@ -291,13 +294,14 @@ def plot(
 
       fitbp plot -m fit.json -o fit.svg --residuals
     """
-    from fitbp import exporter, film, modelfile
+    from fitbp.views import exporter, film
+    from fitbp.fitting import modelfile
 
     if in_terminal or ascii_only:
         with reported():
             _plot_in_terminal(model, data, x, y, ascii_only, width, height)
         return
-    from fitbp import renderer
+    from fitbp.views import renderer
 
     with reported():
         if animate:
@@ -334,7 +338,8 @@ def _plot_in_terminal(model, data, x, y, ascii_only, width, height):
     """plot --terminal: the picture as text on stdout, sized to the terminal, coloured only on one."""
     import shutil
 
-    from fitbp import modelfile, terminal
+    from fitbp.fitting import modelfile
+    from fitbp.views import terminal
 
     document = modelfile.load(model)
     points = modelfile.points_of(document, model, source=data, x=x, y=y)
@@ -383,7 +388,8 @@ def predict(
     """
     import numpy as np
 
-    from fitbp import loader, modelfile
+    from fitbp.sources import loader
+    from fitbp.fitting import modelfile
 
     for text in xs or ():
         if text.startswith("-") and not loader.looks_like_number(text):
@@ -421,7 +427,7 @@ def sample(
 
       fitbp sample runge --noise 0 | fitbp fit - --degree 10
     """
-    from fitbp import samples
+    from fitbp.sources import samples
 
     if name not in Sample.__members__:  # checked here: click's Choice lists them a tab and a line each
         choices = ", ".join(s.value for s in Sample)
@@ -459,12 +465,14 @@ def select(
 
       fitbp select sample_data/cubic.csv --max-degree 8 --plot select.png
     """
-    from fitbp import loader, modelfile, report
+    from fitbp.sources import loader
+    from fitbp.fitting import modelfile
+    from fitbp.views import report
     from fitbp import selection as chooser
 
     with reported():
         if plot_file:
-            from fitbp import renderer
+            from fitbp.views import renderer
 
             renderer.check_format(plot_file)
         if data == "-":
@@ -504,7 +512,8 @@ def export(
 
       fitbp export --to excel --cell B2
     """
-    from fitbp import exporter, modelfile
+    from fitbp.views import exporter
+    from fitbp.fitting import modelfile
 
     with reported():
         text = exporter.export(modelfile.load(model), to.value, name=name, cell=cell)
@@ -517,7 +526,7 @@ def export(
 
 def _points_or_sample(data, x, y):
     """The user's points, or a small sample to show the machinery on."""
-    from fitbp import loader, samples
+    from fitbp.sources import loader, samples
 
     if data is None:
         sx, sy = samples.generate("sine", n=12, seed=0)
@@ -551,8 +560,9 @@ def graph(
     """
     import numpy as np
 
-    from fitbp import graph as engine
-    from fitbp import graphview, model, modelfile, report, trainer
+    from fitbp.backprop import graph as engine
+    from fitbp.views import graphview, report
+    from fitbp.fitting import model, modelfile, trainer
 
     if triangle and loss is not Loss.mse:
         raise typer.BadParameter(f"the triangle is the mse loss's rewrite; {loss.value} needs every residual",
@@ -602,8 +612,10 @@ def gradcheck(
     """
     import numpy as np
 
-    from fitbp import gradcheck as checker
-    from fitbp import loader, model, modelfile, report, trainer
+    from fitbp.backprop import gradcheck as checker
+    from fitbp.sources import loader
+    from fitbp.fitting import model, modelfile, trainer
+    from fitbp.views import report
 
     with reported():
         if data == "-":

@@ -36,10 +36,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from fitbp import model, moments
+from fitbp.fitting import model
+from fitbp.engines import moments
 from fitbp.errors import DegreeTooHigh, FitbpError
-from fitbp.loader import Points
-from fitbp.trainer import fit_points, power_of_two_near
+from fitbp.sources.loader import Points
+from fitbp.fitting.trainer import fit_points, power_of_two_near
 
 EVIDENCE = 2.0
 """BIC differences below this are 'not worth more than a bare mention' (Kass and Raftery, 1995):
@@ -474,7 +475,7 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
 
 
 def fit_auto(points, loss="mse", seed=0, **training):
-    """fitbp.trainer.fit_points at the degree select_degree chooses, with the choice in the result
+    """fitbp.fitting.trainer.fit_points at the degree select_degree chooses, with the choice in the result
     (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
     gathered: ``fitbp select`` shows the cross-validation beside it."""
     selection, sums = _select(points, None, None, loss, seed)

@@ -216,7 +216,8 @@ def test_signals_end_with_one_line_and_keep_the_model(sig, status, word, big_csv
 
 def test_interrupt_during_training_keeps_the_model(tmp_path, monkeypatch):
     """Ctrl-C in the middle of training (raised at a chosen epoch, not after a guessed delay)."""
-    from fitbp import cli, trainer
+    from fitbp import cli
+    from fitbp.fitting import trainer
 
     (tmp_path / "fitbp.json").write_text("previous model")
     monkeypatch.chdir(tmp_path)
@@ -249,7 +250,7 @@ def test_progress_bar_never_in_a_pipe_nor_when_quiet(big_csv, tmp_path):
 
 def test_progress_bar_once_training_outlasts_half_a_second(monkeypatch, capsys):
     """The positive half, on a clock the test moves: no real training is fast or slow enough to matter."""
-    from fitbp import report
+    from fitbp.views import report
 
     now = [100.0]
     monkeypatch.setattr(report.time, "perf_counter", lambda: now[0])

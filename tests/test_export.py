@@ -255,7 +255,8 @@ def test_the_equation_on_the_picture_says_its_digits_and_keeps_them_all_in_the_f
 
 
 def test_the_equation_heads_the_legend(tmp_path):
-    from fitbp import exporter, modelfile, renderer
+    from fitbp.views import exporter, renderer
+    from fitbp.fitting import modelfile
 
     assert run("fit", SAMPLES / "sine.csv", "-d", "5", "-q", cwd=tmp_path).returncode == 0
     document = modelfile.load(tmp_path / "fitbp.json")

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fitbp import film
+from fitbp.views import film
 from fitbp.errors import FitbpError
-from fitbp.loader import Points
-from fitbp.model import TaylorPolynomial, design_matrix, scaling
+from fitbp.sources.loader import Points
+from fitbp.fitting.model import TaylorPolynomial, design_matrix, scaling
 
 
 def snapshot_epochs(epochs):
@@ -249,6 +249,6 @@ def test_a_snapshot_before_the_first_epoch_shows_its_own_loss(tmp_path):
 
 
 def test_importing_the_film_does_not_import_matplotlib():
-    code = "import sys, fitbp.film; print('matplotlib' in sys.modules)"
+    code = "import sys, fitbp.views.film; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from fitbp import graph
-from fitbp.model import design_matrix, loss_graph
+from fitbp.backprop import graph
+from fitbp.fitting.model import design_matrix, loss_graph
 
 
 def numeric_gradient(f, values, index, h=1e-6):

@@ -10,8 +10,8 @@ import pytest
 from helpers import FITBP, ROOT, environment, run
 
 from fitbp.errors import DegreeTooHigh
-from fitbp.loader import Points
-from fitbp.trainer import fit_points
+from fitbp.sources.loader import Points
+from fitbp.fitting.trainer import fit_points
 
 
 def fit(tmp_path, content, *options, name="d.csv"):

@@ -7,9 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from fitbp import loader
+from fitbp.sources import loader
 from fitbp.errors import FitbpError
-from fitbp.loader import load_points
+from fitbp.sources.loader import load_points
 
 
 def write(tmp_path, content, name="points.csv"):

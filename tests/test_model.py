@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from numpy.polynomial import Polynomial
 
-from fitbp import model, moments
-from fitbp.model import TaylorPolynomial, design_matrix, scaling
+from fitbp.fitting import model
+from fitbp.engines import moments
+from fitbp.fitting.model import TaylorPolynomial, design_matrix, scaling
 
 
 @pytest.mark.parametrize("lo, hi", [(-3, 3), (1950, 2020), (1e6, 1e6 + 1), (0, 1e-3), (-1e300, 1e300)])

@@ -6,11 +6,11 @@ import os
 import numpy as np
 import pytest
 
-from fitbp import modelfile
+from fitbp.fitting import modelfile
 from fitbp.errors import FitbpError
-from fitbp.loader import Points
-from fitbp.model import TaylorPolynomial
-from fitbp.trainer import fit_points
+from fitbp.sources.loader import Points
+from fitbp.fitting.model import TaylorPolynomial
+from fitbp.fitting.trainer import fit_points
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fitbp import loader
+from fitbp.sources import loader
 from fitbp.errors import FitbpError
 
 pyarrow = pytest.importorskip("pyarrow", reason="the optional fast parser is not installed")

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from fitbp import modelfile, renderer
+from fitbp.fitting import modelfile
+from fitbp.views import renderer
 from fitbp.errors import FitbpError
-from fitbp.loader import Points
-from fitbp.trainer import fit_points
+from fitbp.sources.loader import Points
+from fitbp.fitting.trainer import fit_points
 
 SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml", "jpg": b"\xff\xd8\xff"}
 

@@ -14,8 +14,8 @@ from helpers import ROOT
 
 from fitbp import selection
 from fitbp.errors import FitbpError
-from fitbp.loader import Points, load_points
-from fitbp import moments
+from fitbp.sources.loader import Points, load_points
+from fitbp.engines import moments
 from fitbp.selection import (count_turning_points, fit_auto, gross_outliers, rule_degree, score_degrees,
                              select_degree, select_table)
 
@@ -274,15 +274,15 @@ def test_the_trainer_does_not_choose_degrees():
     """Selection sits above training: fit_points takes a degree, fit_auto chooses one."""
     import ast
 
-    import fitbp.trainer
+    import fitbp.fitting.trainer
 
-    tree = ast.parse(open(fitbp.trainer.__file__).read())
+    tree = ast.parse(open(fitbp.fitting.trainer.__file__).read())
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "fitbp"
                 for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert "selection" not in imported and "fitbp.selection" not in imported
     with pytest.raises(FitbpError, match="fit_auto chooses one"):
-        fitbp.trainer.fit_points(points([0, 1, 2], [0, 1, 4]), "auto")
+        fitbp.fitting.trainer.fit_points(points([0, 1, 2], [0, 1, 4]), "auto")
 
 
 # ---------------------------------------------------------------- errors

@@ -12,10 +12,10 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from fitbp.loader import Points
-from fitbp.model import TaylorPolynomial, design_matrix, scaling
-from fitbp.statistics import confidence_band, fit_statistics, t_quantile
-from fitbp.trainer import fit_points
+from fitbp.sources.loader import Points
+from fitbp.fitting.model import TaylorPolynomial, design_matrix, scaling
+from fitbp.fitting.statistics import confidence_band, fit_statistics, t_quantile
+from fitbp.fitting.trainer import fit_points
 
 RTOL = 1e-8
 

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from helpers import FITBP, SINE, run
 
-from fitbp import graph, graphview, gradcheck
-from fitbp.loader import Points
-from fitbp.model import design_matrix, loss_and_gradient, loss_graph
-from fitbp.trainer import fit_points
+from fitbp.backprop import graph, gradcheck
+from fitbp.views import graphview
+from fitbp.sources.loader import Points
+from fitbp.fitting.model import design_matrix, loss_and_gradient, loss_graph
+from fitbp.fitting.trainer import fit_points
 
 
 @pytest.fixture
@@ -183,7 +184,8 @@ def test_band_in_the_plot_and_its_absence_explained(tmp_path):
 
 
 def test_band_is_drawn_around_the_curve(rng):
-    from fitbp import renderer, statistics
+    from fitbp.views import renderer
+    from fitbp.fitting import statistics
 
     x = rng.uniform(-1, 1, 100)
     result = fit_points(Points(x, x ** 2 + rng.normal(0, 0.1, x.size)), 2)

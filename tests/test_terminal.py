@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from helpers import FITBP, ROOT, environment, run, run_in_terminal
 
-from fitbp import terminal
-from fitbp.model import TaylorPolynomial
+from fitbp.views import terminal
+from fitbp.fitting.model import TaylorPolynomial
 
 ESCAPE = "\x1b["
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fitbp import graph
+from fitbp.backprop import graph
 from fitbp.errors import DegreeTooHigh, FitbpError
-from fitbp.loader import Points, load_points
-from fitbp.trainer import fit_points
+from fitbp.sources.loader import Points, load_points
+from fitbp.fitting.trainer import fit_points
 
 
 def lstsq_mse(x, y, degree):

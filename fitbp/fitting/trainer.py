@@ -16,9 +16,12 @@ from functools import cached_property
 
 import numpy as np
 
-from fitbp import __version__, model, moments, optimizers
+from fitbp import __version__
+from fitbp.fitting import model
+from fitbp.engines import moments
+from fitbp.backprop import optimizers
 from fitbp.errors import DegreeTooHigh, FitbpError, at
-from fitbp.loader import Points  # noqa: F401  (re-exported for library callers)
+from fitbp.sources.loader import Points  # noqa: F401  (re-exported for library callers)
 
 DEFAULT_TOL = 1e-12
 DEFAULT_EPOCHS = {"newton": 100, "cg": 1000, "gd": 10000, "momentum": 10000, "adam": 10000}
@@ -55,7 +58,7 @@ class FitResult:
     selection: dict | None = None
     """How --degree auto chose the degree, when it did."""
     statistics: dict = field(default_factory=dict, repr=False)
-    """Standard errors, residual summary and reduced chi-square (fitbp.statistics)."""
+    """Standard errors, residual summary and reduced chi-square (fitbp.fitting.statistics)."""
     warnings: list = field(default_factory=list)
     median_abs_residual: float | None = None
     """median |y − ŷ| for the robust losses: a measure of the fit that outliers do not sway."""
@@ -151,7 +154,7 @@ def check_settings(degree, optimizer, lr, epochs, tol, loss="mse"):
 class Problem:
     """The data as the optimisers see it: t in [-1, 1], y in units of a power of two.
 
-    ``triangle`` holds all that the mean squared error needs (fitbp.moments);
+    ``triangle`` holds all that the mean squared error needs (fitbp.engines.moments);
     ``design`` and ``target``, the whole data in these units, are built only
     for the losses that need every residual (mae, huber) and for showing the
     graph of the whole data.
@@ -299,7 +302,7 @@ def _highest_carried(points, optima, seed):
 
 def _statistics(polynomial, points, loss, r, residuals):
     """The least-squares statistics of the fit; for robust losses only what still holds."""
-    from fitbp import statistics
+    from fitbp.fitting import statistics
 
     found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals)
     if loss != "mse":

@@ -51,7 +51,7 @@ def adam(objective, k, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 def preconditioner(r, count):
     """g -> M g with M = (n/2) (RᵀR)⁻¹, the inverse Hessian of the mean squared error over n points.
 
-    R is the data's triangle (fitbp.moments), with RᵀR = VᵀV.  Steps by M are
+    R is the data's triangle (fitbp.engines.moments), with RᵀR = VᵀV.  Steps by M are
     steps in coordinates where the data's own polynomials are orthonormal,
     so the loss's Hessian becomes the identity; the parameters stay the
     Taylor coefficients, only the directions change.

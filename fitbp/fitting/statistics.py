@@ -37,7 +37,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from fitbp import model, moments
+from fitbp.fitting import model
+from fitbp.engines import moments
 
 SINGULAR_CONDITION = 1e15
 """Beyond this condition number of V, the coefficients' errors are not determined in float64."""
@@ -50,7 +51,7 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None):
 
     ``r``, when the caller has it, is an R with RᵀR = VᵀV (the trainer's
     triangle of the data); without it, it is gathered here.  ``residuals``,
-    when the caller has them, are fitbp.moments.Residuals in units of
+    when the caller has them, are fitbp.engines.moments.Residuals in units of
     2**unit_exponent(y).
 
     Keys:

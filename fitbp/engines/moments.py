@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fitbp import model
 
 CHUNK = 1 << 16
 """Rows per chunk: the chunk's powers stay in the processor's cache."""
@@ -35,6 +34,43 @@ a Householder triangle, whose ρ keeps them all, must give it."""
 GRAM_CONDITION = 1e5
 """Below this condition number of the Chebyshev basis matrix, its sums lose nothing that matters
 (the Gram matrix's is under 1e10)."""
+
+
+def scaling(x):
+    """Center and scale that map the data's x range onto [-1, 1]."""
+    lo, hi = float(np.min(x)), float(np.max(x))
+    center = lo / 2 + hi / 2  # halves first: no overflow near the float limit
+    scale = hi / 2 - lo / 2
+    return center, (scale if scale > 0 else 1.0)
+
+
+def unit_exponent(values):
+    """e with 2**e at or just below max |values|: dividing by it is exact in binary
+    floating point, and keeps squares of the quotients far from overflow."""
+    values = np.asarray(values)
+    biggest = max(float(np.max(values)), -float(np.min(values))) if values.size else 0.0
+    if biggest == 0.0 or not math.isfinite(biggest):
+        return 0
+    return math.frexp(biggest)[1] - 1
+
+
+def design_matrix(t, degree):
+    """Columns t**0 … t**degree: the constant input of the model's matmul."""
+    return np.vander(np.asarray(t, dtype=np.float64), degree + 1, increasing=True)
+
+
+def chebyshev_matrix(t, degree):
+    """Columns T_0(t) … T_degree(t): bounded by 1 on [-1, 1], and T_j·T_k = (T_{j+k} + T_{|j-k|}) / 2,
+    so the sums of T_m(t) alone give every product's sum (fitbp.engines.moments.ChebyshevSums)."""
+    t = np.asarray(t, dtype=np.float64)
+    columns = np.empty((t.size, degree + 1))
+    columns[:, 0] = 1.0
+    if degree >= 1:
+        columns[:, 1] = t
+    twice = 2.0 * t
+    for k in range(1, degree):
+        np.subtract(twice * columns[:, k], columns[:, k - 1], out=columns[:, k + 1])
+    return columns
 
 
 def spans(count):
@@ -68,7 +104,7 @@ def triangle(x, y, center, scale, y_unit, degree):
 
 def _from_householder(x, y, center, scale, y_unit, degree):
     """R, z and ρ² by QR of [V y]."""
-    full = householder(x, y, center, scale, y_unit, degree, model.design_matrix)
+    full = householder(x, y, center, scale, y_unit, degree, design_matrix)
     return full[:-1, :-1], full[:-1, -1], float(full[-1, -1] ** 2)
 
 
@@ -204,7 +240,7 @@ def optimal_squares(x, y, center, scale, y_unit, degree):
     optimum at once, ρ² + Σ_{i>k} z_i².  The judge of fits whose own basis is too ill-conditioned for
     float64 to vouch for them.
     """
-    tail = householder(x, y, center, scale, y_unit, degree, model.chebyshev_matrix)[:, -1]
+    tail = householder(x, y, center, scale, y_unit, degree, chebyshev_matrix)[:, -1]
     beyond = np.cumsum((tail * tail)[::-1])[::-1]  # beyond[k] = Σ_{i ≥ k} of z_i² and ρ²
     return np.minimum.accumulate(beyond[1:])
 

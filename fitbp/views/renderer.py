@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 from fitbp.errors import FitbpError, printable
-from fitbp.loader import even_sample
+from fitbp.sources.loader import even_sample
 
 FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")
 MOST_POINTS_DRAWN = 50_000
@@ -43,7 +43,7 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     """A matplotlib Figure: fit and points, optional residuals, and the loss on a log scale.
 
     ``band(x) -> (lower, upper)``, when given, is shaded around the curve.
-    ``equation``, (lines, note) from fitbp.exporter.equation, heads the legend.
+    ``equation``, (lines, note) from fitbp.views.exporter.equation, heads the legend.
 
     With ``window`` the figure belongs to pyplot, so that ``show`` can open it.
     User text (column names, file names) is drawn as it is, never as TeX.

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from fitbp.errors import FitbpError, printable
-from fitbp.loader import Points, even_sample, load_points
-from fitbp.model import TaylorPolynomial
+from fitbp.sources.loader import Points, even_sample, load_points
+from fitbp.fitting.model import TaylorPolynomial
 
 FORMAT_VERSION = 1
 REQUIRED = {"degree": int, "center": float, "scale": float, "taylor_coefficients": list}
@@ -184,7 +184,7 @@ def polynomial_of(document):
 
 def band_of(document, polynomial, path):
     """x -> (lower, upper) of the 95 % confidence band, from the covariance the model keeps."""
-    from fitbp import statistics
+    from fitbp.fitting import statistics
 
     covariance, dof = document.get("covariance"), document.get("dof")
     size = len(polynomial.coefficients)

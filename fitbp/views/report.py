@@ -11,7 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from fitbp import modelfile
+from fitbp.fitting import modelfile
 from fitbp.errors import printable
 
 

@@ -13,49 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-import math
 from math import comb, log10
 
 import numpy as np
 
-from fitbp import graph
-
-
-def scaling(x):
-    """Center and scale that map the data's x range onto [-1, 1]."""
-    lo, hi = float(np.min(x)), float(np.max(x))
-    center = lo / 2 + hi / 2  # halves first: no overflow near the float limit
-    scale = hi / 2 - lo / 2
-    return center, (scale if scale > 0 else 1.0)
-
-
-def unit_exponent(values):
-    """e with 2**e at or just below max |values|: dividing by it is exact in binary
-    floating point, and keeps squares of the quotients far from overflow."""
-    values = np.asarray(values)
-    biggest = max(float(np.max(values)), -float(np.min(values))) if values.size else 0.0
-    if biggest == 0.0 or not math.isfinite(biggest):
-        return 0
-    return math.frexp(biggest)[1] - 1
-
-
-def design_matrix(t, degree):
-    """Columns t**0 … t**degree: the constant input of the model's matmul."""
-    return np.vander(np.asarray(t, dtype=np.float64), degree + 1, increasing=True)
-
-
-def chebyshev_matrix(t, degree):
-    """Columns T_0(t) … T_degree(t): bounded by 1 on [-1, 1], and T_j·T_k = (T_{j+k} + T_{|j-k|}) / 2,
-    so the sums of T_m(t) alone give every product's sum (fitbp.moments.ChebyshevSums)."""
-    t = np.asarray(t, dtype=np.float64)
-    columns = np.empty((t.size, degree + 1))
-    columns[:, 0] = 1.0
-    if degree >= 1:
-        columns[:, 1] = t
-    twice = 2.0 * t
-    for k in range(1, degree):
-        np.subtract(twice * columns[:, k], columns[:, k - 1], out=columns[:, k + 1])
-    return columns
+from fitbp.backprop import graph
+from fitbp.engines.moments import chebyshev_matrix, design_matrix, scaling, unit_exponent  # noqa: F401 (the bases, for callers)
 
 
 @dataclass(frozen=True)
@@ -151,7 +114,7 @@ def loss_graph(design, y, coefficients, loss="mse", delta=1.0):
 
 
 def triangle_loss_graph(triangle, coefficients):
-    """mean((V a − y)²) over all n points through the data's triangle (fitbp.moments):
+    """mean((V a − y)²) over all n points through the data's triangle (fitbp.engines.moments):
     (‖R a − z‖² + ρ²) / n, the same function of a in a graph of d + 1 rows."""
     residual = residual_graph(triangle.r, triangle.z, coefficients, ("R", "z"))
     return ((residual ** 2).sum() + graph.constant(triangle.rest, "ρ²")) * graph.constant(1.0 / triangle.count, "1/n")

@@ -23,9 +23,9 @@ import subprocess
 import numpy as np
 
 from fitbp.errors import FitbpError, printable
-from fitbp.loader import even_sample
-from fitbp.model import TaylorPolynomial
-from fitbp.modelfile import replacing
+from fitbp.sources.loader import even_sample
+from fitbp.fitting.model import TaylorPolynomial
+from fitbp.fitting.modelfile import replacing
 
 FILM_FORMATS = ("gif", "mp4")
 MOST_FRAMES = 120
@@ -111,7 +111,7 @@ def _spaced(position, spacing):
 def animate(points, center, scale, snapshots, loss_history, path, title="", most_frames=MOST_FRAMES, fps=FPS):
     """Write a film of the fit to ``path`` (.gif, or .mp4 with ffmpeg): one frame a chosen snapshot.
 
-    ``points`` is a fitbp.loader.Points; ``snapshots`` a list of
+    ``points`` is a fitbp.sources.loader.Points; ``snapshots`` a list of
     ``(epoch, taylor_coefficients)`` (or the model file's ``{"epoch": …,
     "taylor_coefficients": …}``) with the fit's ``center`` and ``scale``;
     ``loss_history[e - 1]`` the loss after epoch ``e``.  Returns the number of
@@ -203,7 +203,7 @@ def _film_figure(points, center, scale, chosen, losses, title):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from fitbp.renderer import points_label
+    from fitbp.views.renderer import points_label
 
     x = np.asarray(points.x, dtype=np.float64)
     y = np.asarray(points.y, dtype=np.float64)

@@ -1,0 +1,4 @@
+"""Sources: where points come from (CSV files and pipes, many files, Parquet, generated samples).
+
+They know no polynomial: they hand x and y arrays, in blocks, to whatever asks.
+"""
