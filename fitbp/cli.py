@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from contextlib import contextmanager
 from enum import Enum
-from typing import Optional
+from typing import List, Optional
 
 import typer
 import typer.core
@@ -28,11 +29,10 @@ for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 class _Command(typer.core.TyperCommand):
-    """typer's command, with usage lines written as people write them: DATA, not {DATA}."""
+    """typer's command, with usage lines written as people write them: DATA and DATA..., not {DATA}."""
 
     def collect_usage_pieces(self, ctx):
-        return [piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
-                for piece in super().collect_usage_pieces(ctx)]
+        return [re.sub(r"^\{(.*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
 
 
 app = typer.Typer(
@@ -71,6 +71,23 @@ def _degree(value):
     if not (value.isascii() and value.isdigit()):
         raise typer.BadParameter(f"must be auto or a whole number of 0 or more, not {value!r}")
     return int(value)
+
+
+SIZES = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30}
+
+
+def _size(value):
+    """Bytes from '256MB', '1G', '64k' or a plain number (binary units: 1 MB is 2**20 bytes)."""
+    text = value.strip().lower().replace(" ", "")
+    number = text.rstrip("kmgb")
+    unit = text[len(number):]
+    try:
+        amount = float(number)
+    except ValueError:
+        amount = math.nan
+    if unit not in SIZES or not (math.isfinite(amount) and amount > 0):
+        raise typer.BadParameter(f"must be a size such as 256MB, 2G or 64k, not {value!r}")
+    return int(amount * SIZES[unit])
 
 
 def _non_negative_or_none(value):
@@ -168,7 +185,9 @@ def main_options(
 
 @app.command(cls=_Command)
 def fit(
-    data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
+    data: List[str] = typer.Argument(..., metavar="DATA", help="CSV files (.gz too), "
+                                     "shell-style globs of them in quotes ('logs/*.csv'), read as one data set; "
+                                     "or - for standard input."),
     degree: str = typer.Option("auto", "--degree", "-d", metavar="N|auto", callback=_degree,
                                help="Highest power of the polynomial, or auto: the lowest degree within 2 "
                                     "of the least BIC (see fitbp select)."),
@@ -190,6 +209,7 @@ def fit(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
     save: Optional[str] = typer.Option(None, "--save", metavar="PATH", help="Where to save the model [default: fitbp.json]."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
+    memory: str = typer.Option("256MB", "--memory", metavar="SIZE", callback=_size, help="Most memory for the numbers (16 bytes a point); larger data is read in blocks, one pass for a fixed degree (standard input is spooled to a temporary file)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result."),
 ):
     """Fit a polynomial of --degree to the points in DATA and save the model.
@@ -205,6 +225,8 @@ def fit(
 
       fitbp fit log.csv --x time --y temp   # columns by name or number
 
+      fitbp fit 'logs/2026-*.csv.gz' -d 3   # many files, one data set
+
       fitbp fit export.csv --decimal ,      # 1,5;2,25 as in European files
 
       fitbp fit noisy.csv --loss huber      # outliers pull less
@@ -213,7 +235,8 @@ def fit(
 
       fitbp fit points.csv --save model.json && fitbp plot -m model.json
     """
-    from fitbp.sources import loader
+    from fitbp.sources import files
+    from fitbp.engines import local
     from fitbp.fitting import modelfile, trainer
     from fitbp.backprop import optimizers
     from fitbp.views import report
@@ -229,10 +252,11 @@ def fit(
     if lr is not None and chosen in optimizers.EXACT and not quiet:
         warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
     with reported():
-        if data == "-":
+        paths = files.expand(data)
+        if paths == ["-"]:
             _prompt("x,y lines (a header line first, if you like)")
-        points = loader.load_points(data, x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid,
-                                    encoding=encoding, decimal=decimal)
+        points = local.load(paths, degree=degree, memory=memory, x=x, y=y, delimiter=delimiter,
+                            skip_invalid=skip_invalid, encoding=encoding, decimal=decimal)
         if points.skipped and not quiet:
             warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
         most = epochs or trainer.DEFAULT_EPOCHS[chosen]

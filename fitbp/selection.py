@@ -243,7 +243,7 @@ def _scored(points, most, folds):
     z = np.linalg.solve(r.T, moment[:len(r)]) if len(r) else np.zeros(0)
     rest = max(squares - float(z @ z), 0.0)
     if rest < moments.SUMS_RESOLVE * squares and len(z):  # near an exact fit: ρ without cancellation, by QR
-        train = moments.optimal_squares(x, y, center, scale, unit, len(z) - 1).tolist()
+        train = moments.optimal_squares(moments.pieces(x, y), center, scale, unit, len(z) - 1).tolist()
     else:  # RSS_d = ρ² + Σ_{i>d} z_i²
         train = (rest + np.append(np.cumsum((z * z)[::-1])[::-1][1:], 0.0)).tolist()
     floor = EXACT_SHARE * squares + x.size * 1e-300
@@ -478,8 +478,14 @@ def fit_auto(points, loss="mse", seed=0, **training):
     """fitbp.fitting.trainer.fit_points at the degree select_degree chooses, with the choice in the result
     (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
     gathered: ``fitbp select`` shows the cross-validation beside it."""
-    selection, sums = _select(points, None, None, loss, seed)
-    triangle = sums.triangle(selection.chosen) if sums is not None and loss == "mse" else None
+    streamed = points.sampled_from is not None and hasattr(points, "part")  # fitbp.engines.local.Streamed
+    if streamed:  # chosen on the even sample the first pass kept; fitted on all the points
+        selection, sums = _select(Points(points.x, points.y, points.source), None, None, loss, seed)
+        selection.notes.append(f"the degree was chosen on an even sample of {points.x.size} of the "
+                               f"{points.count} points, more than --memory lets fitbp hold")
+    else:
+        selection, sums = _select(points, None, None, loss, seed)
+    triangle = sums.triangle(selection.chosen) if sums is not None and loss == "mse" and not streamed else None
     try:
         result = fit_points(points, selection.chosen, loss=loss, seed=seed, triangle=triangle, **training)
     except DegreeTooHigh as e:  # the Taylor form cannot carry the chosen degree: the highest it can

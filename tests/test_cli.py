@@ -283,7 +283,7 @@ def test_a_robust_fit_shows_its_loss_delta_and_median_residual(tmp_path):
 
 
 def test_usage_lines_name_arguments_as_people_write_them(tmp_path):
-    assert "fitbp fit [OPTIONS] DATA\n" in run("fit", cwd=tmp_path).stderr
+    assert "fitbp fit [OPTIONS] DATA...\n" in run("fit", cwd=tmp_path).stderr
     missing = run("sample", cwd=tmp_path)
     assert missing.returncode == 2 and "fitbp sample [OPTIONS] NAME\n" in missing.stderr
     assert "\t" not in missing.stderr and "{" not in missing.stderr

@@ -38,7 +38,11 @@ GRAM_CONDITION = 1e5
 
 def scaling(x):
     """Center and scale that map the data's x range onto [-1, 1]."""
-    lo, hi = float(np.min(x)), float(np.max(x))
+    return scaling_of(float(np.min(x)), float(np.max(x)))
+
+
+def scaling_of(lo, hi):
+    """Center and scale that map [lo, hi] onto [-1, 1] (scale 1 for a single x)."""
     center = lo / 2 + hi / 2  # halves first: no overflow near the float limit
     scale = hi / 2 - lo / 2
     return center, (scale if scale > 0 else 1.0)
@@ -78,6 +82,12 @@ def spans(count):
     return (slice(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK))
 
 
+def pieces(x, y):
+    """(x, y) of two arrays a chunk at a time: what the passes below take, so that points held in
+    memory and points read again from files (fitbp.engines.local.Streamed.chunks) go the same way."""
+    return ((x[part], y[part]) for part in spans(x.size))
+
+
 @dataclass(frozen=True)
 class Triangle:
     """R, z and ρ² of [V y] for n points: the data as the least-squares loss sees it."""
@@ -104,18 +114,19 @@ def triangle(x, y, center, scale, y_unit, degree):
 
 def _from_householder(x, y, center, scale, y_unit, degree):
     """R, z and ρ² by QR of [V y]."""
-    full = householder(x, y, center, scale, y_unit, degree, design_matrix)
+    full = householder(pieces(x, y), center, scale, y_unit, degree, design_matrix)
     return full[:-1, :-1], full[:-1, -1], float(full[-1, -1] ** 2)
 
 
-def householder(x, y, center, scale, y_unit, degree, basis):
-    """The (d+2)×(d+2) triangle of [basis(t) y] by QR, one chunk stacked under the triangle so far at a time."""
+def householder(pairs, center, scale, y_unit, degree, basis):
+    """The (d+2)×(d+2) triangle of [basis(t) y] by QR, one (x, y) chunk of ``pairs`` stacked under the
+    triangle so far at a time."""
     width = degree + 2
     top = np.zeros((0, width))
-    for part in spans(x.size):
-        block = np.empty((part.stop - part.start, width))
-        block[:, :-1] = basis((x[part] - center) / scale, degree)
-        block[:, -1] = y[part] / y_unit
+    for x, y in pairs:
+        block = np.empty((x.size, width))
+        block[:, :-1] = basis((x - center) / scale, degree)
+        block[:, -1] = y / y_unit
         top = np.linalg.qr(np.vstack([top, block]), mode="r")
     full = np.zeros((width, width))
     full[:top.shape[0]] = top
@@ -231,7 +242,7 @@ def fold_of(first, count, folds):
     return (mixed % np.uint64(folds)).astype(np.intp)
 
 
-def optimal_squares(x, y, center, scale, y_unit, degree):
+def optimal_squares(pairs, center, scale, y_unit, degree):
     """The least-squares optimum's Σ r² (in y units) of every degree 0 … ``degree``, each no larger than
     a lower degree's, as exact arithmetic would have them.
 
@@ -240,7 +251,7 @@ def optimal_squares(x, y, center, scale, y_unit, degree):
     optimum at once, ρ² + Σ_{i>k} z_i².  The judge of fits whose own basis is too ill-conditioned for
     float64 to vouch for them.
     """
-    tail = householder(x, y, center, scale, y_unit, degree, chebyshev_matrix)[:, -1]
+    tail = householder(pairs, center, scale, y_unit, degree, chebyshev_matrix)[:, -1]
     beyond = np.cumsum((tail * tail)[::-1])[::-1]  # beyond[k] = Σ_{i ≥ k} of z_i² and ρ²
     return np.minimum.accumulate(beyond[1:])
 
@@ -273,11 +284,16 @@ class Residuals:
 
 def residuals(polynomial, x, y, exponent):
     """The Residuals of ``polynomial`` over the points, in one pass of chunks."""
+    return residuals_over(polynomial, pieces(x, y), exponent)
+
+
+def residuals_over(polynomial, pairs, exponent):
+    """The Residuals of ``polynomial`` over the (x, y) chunks of ``pairs``."""
     count, squares, mean, spread, y_mean, y_spread, finite = 0, 0.0, 0.0, 0.0, 0.0, 0.0, True
     with np.errstate(all="ignore"):
-        for part in spans(x.size):
-            w = np.ldexp(y[part], -exponent)
-            r = w - np.ldexp(polynomial(x[part]), -exponent)
+        for x, y in pairs:
+            w = np.ldexp(y, -exponent)
+            r = w - np.ldexp(polynomial(x), -exponent)
             finite = finite and bool(np.isfinite(r).all())
             size = r.size
             squares += float(r @ r)
@@ -305,3 +321,124 @@ def distinct_up_to(x, most):
         if len(seen) >= most:
             return most
     return len(seen)
+
+
+@dataclass(frozen=True)
+class Part:
+    """The triangle [[R, z], [0, ρ]] of some of the rows, in the powers of their own
+    u = (x − center) / scale over their own x range [low, high], y in units of 2**exponent.
+
+    Parts merge (merge) in any order, so the blocks of a file or the partitions
+    of a cluster reduce to the triangle of all the rows in one pass, with no
+    need to know the whole x range in advance: each side's basis is mapped
+    exactly onto the union's, and the stacked triangles are factored again by
+    QR.  ρ is never Σy² − ‖z‖²: it comes from actual residuals (part_of) or from
+    QR, so it keeps its digits however well the curve fits.
+    """
+
+    full: np.ndarray
+    low: float
+    high: float
+    exponent: int
+    count: int
+    shift: float = 0.0
+    """full is the triangle of y − shift: a level taken out before any sum, so that a curve far above
+    zero does not drown its residuals in rounding."""
+
+    @property
+    def degree(self):
+        return self.full.shape[0] - 2
+
+    def triangle(self, exponent=None):
+        """The Triangle in t over [low, high] (model.scaling's basis), y in units of 2**exponent."""
+        exponent = self.exponent if exponent is None else exponent
+        full = _rebased(self, self.low, self.high, exponent)
+        r = full[:-1, :-1]
+        z = full[:-1, -1] + math.ldexp(self.shift, -exponent) * r[:, 0]  # y = (y − shift) + shift·t**0
+        return Triangle(r, z, float(full[-1, -1] ** 2), self.count, _condition(r))
+
+
+def part_of(x, y, degree):
+    """The Part of the rows (x, y): Chebyshev sums in their own range, the least-squares curve they
+    give, and ρ² from that curve's actual residuals; Householder QR where the sums are too
+    ill-conditioned to factor well."""
+    low, high = float(np.min(x)), float(np.max(x))
+    center, scale = scaling_of(low, high)
+    shift = float(y[0])
+    level = y - shift
+    exponent = unit_exponent(level)
+    unit = math.ldexp(1.0, exponent)
+    full = _full_from_sums(x, level, center, scale, unit, degree)
+    if full is None:
+        full = householder(pieces(x, level), center, scale, unit, degree, design_matrix)
+    return Part(full, low, high, exponent, int(x.size), shift)
+
+
+def _full_from_sums(x, y, center, scale, unit, degree):
+    gram, moment, _ = chebyshev_sums(x, y, center, scale, unit, degree).gram()
+    try:
+        r = np.linalg.cholesky(gram).T
+    except np.linalg.LinAlgError:
+        return None
+    if not _condition(r) < GRAM_CONDITION:
+        return None
+    z = np.linalg.solve(r.T, moment)
+    b = np.linalg.solve(r, z)
+    squares = 0.0
+    for part in spans(x.size):
+        w = y[part] / unit - np.polynomial.chebyshev.chebval((x[part] - center) / scale, b)
+        squares += float(w @ w)
+    gap = r @ b - z
+    full = np.zeros((degree + 2, degree + 2))
+    full[:-1, :-1] = r @ _powers_in_chebyshev(degree)
+    full[:-1, -1] = z
+    full[-1, -1] = math.sqrt(max(squares - float(gap @ gap), 0.0))
+    return full
+
+
+def merge(a, b):
+    """The Part of the rows of both: associative and commutative, up to rounding."""
+    low, high = min(a.low, b.low), max(a.high, b.high)
+    exponent = max(a.exponent, b.exponent, unit_exponent(np.array([b.shift - a.shift])))
+    other = _rebased(b, low, high, exponent)
+    other[:-1, -1] += math.ldexp(b.shift - a.shift, -exponent) * other[:-1, 0]  # y − a.shift = (y − b.shift) + (b.shift − a.shift)
+    stacked = np.vstack([_rebased(a, low, high, exponent), other])
+    return Part(np.linalg.qr(stacked, mode="r"), low, high, exponent, a.count + b.count, a.shift)
+
+
+def _rebased(part, low, high, exponent):
+    """part.full in the powers of t over [low, high] ⊇ [part.low, part.high], y in units of 2**exponent.
+
+    With t = αu + β (|α| ≤ 1, |β| ≤ 1), t**i = Σ_j C(i, j) α**j β**(i−j) u**j, so V_t = V_u T with T upper
+    triangular: R_u T is the triangle in t, and z and ρ do not change.  A part with one x has only u = 0,
+    where α does not matter (0 keeps T finite)."""
+    center, scale = scaling_of(low, high)
+    own_center, own_scale = scaling_of(part.low, part.high)
+    alpha = own_scale / scale if part.high > part.low else 0.0
+    beta = (own_center - center) / scale
+    size = part.degree + 1
+    change = np.zeros((size, size))
+    for i in range(size):
+        for j in range(i + 1):
+            change[j, i] = math.comb(i, j) * alpha ** j * beta ** (i - j)
+    full = part.full.copy()
+    full[:, :-1] = full[:, :-1] @ change
+    full[:, -1] = np.ldexp(full[:, -1], part.exponent - exponent)
+    return full
+
+
+def triangle_residuals(triangle, k):
+    """The Residuals of the curve with coefficients k in the triangle's basis, from the triangle alone.
+
+    r = y − V k gives Σ r² = ‖z − R k‖² + ρ² and Vᵀr = Rᵀ(z − R k), whose first entry (V's first
+    column is all ones) is Σ r = R₀₀ (z − R k)₀; likewise Σ y = R₀₀ z₀, and Σ (y − ȳ)² is the constant
+    fit's ρ², ρ² + Σ_{i≥1} z_i².  No digits cancel where the triangle came from QR or actual
+    residuals (Part), which is why only such triangles are trusted to replace a pass over the data."""
+    gap = triangle.z - triangle.r @ k
+    count = triangle.count
+    squares = float(gap @ gap) + triangle.rest
+    mean = float(triangle.r[0, 0] * gap[0]) / count
+    y_mean = float(triangle.r[0, 0] * triangle.z[0]) / count
+    y_spread = triangle.rest + float(triangle.z[1:] @ triangle.z[1:])
+    finite = math.isfinite(squares) and bool(np.isfinite(k).all())
+    return Residuals(count, squares, mean, max(squares - count * mean * mean, 0.0), y_mean, y_spread, finite)

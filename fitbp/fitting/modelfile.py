@@ -49,7 +49,8 @@ def model_document(result):
     """What the model file holds: the --json summary, the loss history and the format.
 
     Also where the data came from (absolute path and reading options), or,
-    for standard input, which cannot be read twice, an even sample of the points.
+    for standard input, which cannot be read twice, for several files and for
+    data too large to hold, an even sample of the points: what plot draws.
     """
     document = {"format_version": FORMAT_VERSION}
     document.update(result.summary())
@@ -59,10 +60,12 @@ def model_document(result):
                              for epoch, coefficients in result.snapshots]
     points = result.points
     document["data"] = {"path": points.path, "options": points.options}
-    if points.path is None:
+    if points.sources:
+        document["data"]["paths"] = list(points.sources)
+    if points.path is None or points.sampled_from:
         keep = even_sample(points.x.size, KEPT_POINTS)
         document["data"]["points"] = {"x": points.x[keep].tolist(), "y": points.y[keep].tolist(),
-                                      "sampled_from": int(points.sampled_from or points.x.size)}
+                                      "sampled_from": points.count}
     return document
 
 

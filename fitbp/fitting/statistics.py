@@ -46,7 +46,7 @@ LARGE_DOF = 1e4
 """From here on the Cornish–Fisher expansion alone is exact to float64."""
 
 
-def fit_statistics(polynomial, x, y, r=None, residuals=None):
+def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, distinct=None):
     """The statistics of ``polynomial`` as a least-squares fit to the points (x, y), JSON-ready.
 
     ``r``, when the caller has it, is an R with RᵀR = VᵀV (the trainer's
@@ -68,14 +68,19 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None):
     - ``covariance``: σ²·(VᵀV)⁻¹, the covariance of the Taylor coefficients in
       t-space, as nested lists (what ``confidence_band`` takes).
     - ``stderr_note``: None, or a sentence saying why an uncertainty above is None.
+
+    For points not held (x and y None), ``r``, ``residuals``, their ``exponent``
+    and the ``distinct`` x (counted as far as there are coefficients) stand for them.
     """
-    x = np.asarray(x, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if x.shape != y.shape:
-        raise ValueError(f"x and y differ in length ({x.size} and {y.size})")
-    n, p = x.size, polynomial.degree + 1
-    exponent = model.unit_exponent(y)
+    if x is not None:
+        x = np.asarray(x, dtype=np.float64).ravel()
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if x.shape != y.shape:
+            raise ValueError(f"x and y differ in length ({x.size} and {y.size})")
+        exponent = model.unit_exponent(y)
+    p = polynomial.degree + 1
     sums = residuals or moments.residuals(polynomial, x, y, exponent)
+    n = sums.count
     result = {"dof": n - p, "residual_mean": None, "residual_std": None, "reduced_chi2": None,
               "taylor_stderr": None, "stderr": None, "covariance": None, "stderr_note": None}
     if not sums.finite:
@@ -87,7 +92,7 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None):
     chi2 = sums.squares / (n - p) if n > p else None  # in units of 2**exponent squared
     if chi2 is not None:
         result["reduced_chi2"] = _unscale(chi2, 2 * exponent)
-    problem = _why_no_uncertainty(n, p, x)
+    problem = _why_no_uncertainty(n, p, moments.distinct_up_to(x, p) if distinct is None else distinct)
     inverse = None
     if problem is None:
         if r is None:
@@ -103,7 +108,7 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None):
     return result
 
 
-def _why_no_uncertainty(n, p, x):
+def _why_no_uncertainty(n, p, distinct):
     """A sentence saying why the coefficients' errors cannot be estimated, or None."""
     if n < p:
         return (f"fewer points ({n}) than coefficients ({p}): the fit is not determined, "
@@ -111,7 +116,6 @@ def _why_no_uncertainty(n, p, x):
     if n == p:
         return (f"no degrees of freedom left: as many coefficients as points ({n}), so the curve passes "
                 "through every point and nothing is left to estimate the noise from")
-    distinct = moments.distinct_up_to(x, p)
     if distinct < p:
         return (f"only {distinct} distinct x values for {p} coefficients: the data do not determine "
                 "the coefficients, so their errors are undefined")

@@ -19,6 +19,7 @@ import numpy as np
 from fitbp import __version__
 from fitbp.fitting import model
 from fitbp.engines import moments
+from fitbp.engines.local import Streamed
 from fitbp.backprop import optimizers
 from fitbp.errors import DegreeTooHigh, FitbpError, at
 from fitbp.sources.loader import Points  # noqa: F401  (re-exported for library callers)
@@ -62,6 +63,8 @@ class FitResult:
     warnings: list = field(default_factory=list)
     median_abs_residual: float | None = None
     """median |y − ŷ| for the robust losses: a measure of the fit that outliers do not sway."""
+    engine: dict = field(default_factory=lambda: {"name": "local"})
+    """What built the triangle: the local engine (in memory, or streamed with its passes), or dask."""
 
     @property
     def final_loss(self):
@@ -74,7 +77,9 @@ class FitResult:
 
     @cached_property
     def raw_digits_lost(self):
-        return self.polynomial.raw_digits_lost(self.points.x, self.raw_coefficients)
+        p = self.points
+        over = np.array([p.low, p.high]) if isinstance(p, Streamed) else p.x  # only its range matters
+        return self.polynomial.raw_digits_lost(over, self.raw_coefficients)
 
     def summary(self):
         """The fit as plain JSON-ready values: what --json prints."""
@@ -100,7 +105,7 @@ class FitResult:
             "reduced_chi2": self.statistics.get("reduced_chi2"),
             "dof": self.statistics.get("dof"),
             "stderr_note": self.statistics.get("stderr_note"),
-            "n_points": int(self.points.x.size),
+            "n_points": self.points.count,
             "skipped_rows": self.points.skipped,
             "loss": self.loss,
             "huber_delta": self.delta,
@@ -111,6 +116,8 @@ class FitResult:
             "converged": self.converged,
             "seconds": self.seconds,
             "source": self.points.source,
+            **({"sources": self.points.sources} if self.points.sources else {}),
+            "engine": self.engine,
             "x_column": self.points.x_name,
             "y_column": self.points.y_name,
             "warnings": list(self.warnings),
@@ -220,7 +227,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     seconds = time.perf_counter() - started
 
     polynomial = _polynomial(k, problem, points.source)
-    residuals = moments.residuals(polynomial, points.x, points.y, problem.y_exponent)
+    residuals = _residuals(polynomial, points, problem, k)
     optimum = _optimum(points, problem) if loss == "mse" else None
     excess = None if optimum is None else _excess(residuals.squares, optimum, problem.triangle.count)
     if excess is not None and excess > OPTIMUM_TOLERANCE and optimizer in optimizers.EXACT:
@@ -231,6 +238,9 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                        delta=scaled_delta * problem.y_unit if scaled_delta else None,
                        snapshots=[(epoch, tuple(float(a) * problem.y_unit for a in c)) for epoch, c in snapshots])
     result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals)
+    if isinstance(points, Streamed):
+        result.engine = {"name": "local", "streamed": True, "passes": points.passes,
+                         **({"spooled": True} if points.spooled else {})}
     if loss != "mse":
         with np.errstate(all="ignore"):
             result.median_abs_residual = float(np.median(np.abs(polynomial(points.x) - points.y)))
@@ -256,7 +266,20 @@ def _optimum(points, problem):
 
 def _optima(points, problem, degree):
     """Every degree's least-squares Σ r² up to ``degree``, each no larger than a lower one's."""
-    return moments.optimal_squares(points.x, points.y, problem.center, problem.scale, problem.y_unit, degree)
+    return moments.optimal_squares(_chunks(points), problem.center, problem.scale, problem.y_unit, degree)
+
+
+def _chunks(points):
+    """The points once more, a chunk at a time: from memory, or from the files again."""
+    return points.chunks() if isinstance(points, Streamed) else moments.pieces(points.x, points.y)
+
+
+def _residuals(polynomial, points, problem, k):
+    """The fit's Residuals: over the points; for points not held, from the triangle where it is
+    conditioned well enough to vouch for them (moments.triangle_residuals), saving a pass."""
+    if isinstance(points, Streamed) and problem.triangle.condition <= CONDITION_WARNING:
+        return moments.triangle_residuals(problem.triangle, k)
+    return moments.residuals_over(polynomial, _chunks(points), problem.y_exponent)
 
 
 def _excess(squares, optimum, count):
@@ -273,7 +296,7 @@ def _reaches(points, problem, optimum, seed):
     """Whether newton's fit on ``problem`` comes within OPTIMUM_TOLERANCE of ``optimum``."""
     start = np.random.default_rng(seed).normal(scale=0.01, size=len(problem.triangle.z))
     k = _least_squares(problem, optimizers.preconditioner(problem.triangle.r, problem.triangle.count), start)
-    found = moments.residuals(_polynomial(k, problem, points.source), points.x, points.y, problem.y_exponent)
+    found = moments.residuals_over(_polynomial(k, problem, points.source), _chunks(points), problem.y_exponent)
     return _excess(found.squares, optimum, problem.triangle.count) <= OPTIMUM_TOLERANCE
 
 
@@ -304,7 +327,11 @@ def _statistics(polynomial, points, loss, r, residuals):
     """The least-squares statistics of the fit; for robust losses only what still holds."""
     from fitbp.fitting import statistics
 
-    found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals)
+    if isinstance(points, Streamed):
+        found = statistics.fit_statistics(polynomial, None, None, r, residuals,
+                                          exponent=points.y_exponent, distinct=points.distinct)
+    else:
+        found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals)
     if loss != "mse":
         for key in ("stderr", "taylor_stderr", "covariance", "reduced_chi2"):
             found[key] = None
@@ -318,12 +345,11 @@ def prepare(points, degree, whole=True, triangle=None):
     ``whole`` also builds the design matrix of all the points, for the losses
     and displays that need every residual.
     """
+    if isinstance(points, Streamed):
+        return _prepare_streamed(points, degree, whole, triangle)
     x = np.asarray(points.x, dtype=np.float64)
     y = np.asarray(points.y, dtype=np.float64)
-    distinct = moments.distinct_up_to(x, degree + 1)
-    if distinct < degree + 1:
-        raise at(points.source, None,
-                 f"degree {degree} needs at least {degree + 1} distinct x values, the data has {distinct}")
+    _check_distinct(points, moments.distinct_up_to(x, degree + 1), degree)
     center, scale = model.scaling(x)
     y_unit = power_of_two_near(y)
     problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree), center, scale, y_unit)
@@ -331,6 +357,24 @@ def prepare(points, degree, whole=True, triangle=None):
         problem.design = model.design_matrix((x - center) / scale, degree)
         problem.target = y / y_unit
     return problem
+
+
+def _check_distinct(points, distinct, degree):
+    if distinct < degree + 1:
+        raise at(points.source, None,
+                 f"degree {degree} needs at least {degree + 1} distinct x values, the data has {distinct}")
+
+
+def _prepare_streamed(points, degree, whole, triangle):
+    """The problem of points not held: the triangle of all of them from their Parts (fitbp.engines.local)."""
+    if whole:
+        need = math.ceil(points.count * 16 / 2 ** 20)
+        raise at(points.source, None, f"this loss needs every point at every epoch, and the {points.count} points "
+                 f"are more than --memory lets fitbp hold: pass --memory {need}M or more, or use --loss mse")
+    _check_distinct(points, min(points.distinct, degree + 1), degree)
+    center, scale = moments.scaling_of(points.low, points.high)
+    triangle = triangle or points.part(degree).triangle(points.y_exponent)
+    return Problem(triangle, center, scale, math.ldexp(1.0, points.y_exponent))
 
 
 def _objective(problem, loss="mse", delta=None):

@@ -72,6 +72,13 @@ class Points:
     """The reading options that gave these points, to read them again the same way."""
     sampled_from: int | None = None
     """When these are an even sample of more points (kept in a model file), how many there were."""
+    sources: list | None = None
+    """The absolute paths of several files read as one data set (``source`` then says how many)."""
+
+    @property
+    def count(self):
+        """How many points the data has (for a sample, how many it stands for)."""
+        return int(self.sampled_from or self.x.size)
 
 
 def even_sample(count, most):
@@ -95,26 +102,76 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     The input is read in blocks of whole lines, so that memory holds the
     numbers and one block of text, never the whole file.
     """
-    name = "<stdin>" if str(source) == "-" else str(source)
-    check_decimal(decimal, delimiter)
-    with _opened(source, name, stdin) as stream:
-        blocks = _blocks(stream, name, encoding)
-        head = next(blocks)
-        delim, width, columns, labels, body = _layout(head, name, x, y, delimiter, decimal)
-        table = _Table(name, delim, width, columns, labels, skip_invalid, rows_hint=_rows_hint(stream, head),
-                       decimal=decimal)
-        line = table.read(head.after(body))
-        for block in blocks:
-            block.first = line  # counted as the blocks are read: a clean block's rows are its lines
-            line = table.read(block)
-    xs, ys = table.result()
-    if xs.size == 0:
-        raise at(name, None, "no data rows after the header" if not table.skipped
-                 else f"no valid rows: all {table.skipped} had invalid values, the first {table.first_skip}")
-    path = None if name == "<stdin>" else str(Path(source).resolve())
-    options = {"x": x, "y": y, "delimiter": delimiter, "skip_invalid": skip_invalid, "encoding": encoding,
-               **({"decimal": decimal} if decimal != "." else {})}
-    return Points(xs, ys, name, labels[0], labels[1], table.skipped, table.first_skip, path, options)
+    reader = Reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal)
+    xs = ys = None
+    for bx, by in reader.blocks():
+        if xs is None:
+            xs, ys = Column(reader.rows_hint), Column(reader.rows_hint)
+        xs.extend(bx)
+        ys.extend(by)
+    return reader.points(xs.values(), ys.values())
+
+
+class Reader:
+    """One CSV input read in blocks of (x, y) arrays, for callers that hold the points
+    (load_points) and for those that cannot (fitbp.engines.local).
+
+    The columns' labels, the skipped rows and a guess at the row count are known
+    once the first block is out; the error for no data rows once all are.
+    """
+
+    def __init__(self, source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
+                 stdin=None, decimal="."):
+        self.source, self.name = source, "<stdin>" if str(source) == "-" else str(source)
+        self.x, self.y, self.delimiter, self.skip_invalid = x, y, delimiter, skip_invalid
+        self.encoding, self.stdin, self.decimal = encoding, stdin, check_decimal(decimal, delimiter)
+        self.labels, self.rows_hint, self.table = None, 0, None
+
+    def blocks(self):
+        """(x, y) arrays of the data rows, a block at a time, every one checked."""
+        rows = 0
+        with _opened(self.source, self.name, self.stdin) as stream:
+            blocks = _blocks(stream, self.name, self.encoding)
+            head = next(blocks)
+            delim, width, columns, self.labels, body = _layout(head, self.name, self.x, self.y, self.delimiter,
+                                                               self.decimal)
+            self.rows_hint = _rows_hint(stream, head)
+            self.table = _Table(self.name, delim, width, columns, self.labels, self.skip_invalid, self.decimal)
+            xs, ys, line = self.table.read(head.after(body))
+            rows += xs.size
+            yield xs, ys
+            for block in blocks:
+                block.first = line  # counted as the blocks are read: a clean block's rows are its lines
+                xs, ys, line = self.table.read(block)
+                rows += xs.size
+                yield xs, ys
+        if rows == 0:
+            raise at(self.name, None, "no data rows after the header" if not self.skipped else
+                     f"no valid rows: all {self.skipped} had invalid values, the first {self.first_skip}")
+
+    @property
+    def skipped(self):
+        return self.table.skipped if self.table else 0
+
+    @property
+    def first_skip(self):
+        return self.table.first_skip if self.table else None
+
+    @property
+    def path(self):
+        """The absolute path read, so that the data can be found again from elsewhere; None for stdin."""
+        return None if self.name == "<stdin>" else str(Path(self.source).resolve())
+
+    @property
+    def options(self):
+        """The reading options, to read the points again the same way."""
+        return {"x": self.x, "y": self.y, "delimiter": self.delimiter, "skip_invalid": self.skip_invalid,
+                "encoding": self.encoding, **({"decimal": self.decimal} if self.decimal != "." else {})}
+
+    def points(self, xs, ys):
+        """Points of these arrays, read by this reader."""
+        return Points(xs, ys, self.name, self.labels[0], self.labels[1], self.skipped, self.first_skip, self.path,
+                      self.options)
 
 
 def check_decimal(decimal, delimiter=None):
@@ -588,23 +645,17 @@ class _Table:
     """The chosen columns of the data rows, read block by block: fast when a block
     is clean, line by line (slower, but exact about the problem) when it is not."""
 
-    def __init__(self, name, delim, width, columns, labels, skip_invalid, rows_hint, decimal="."):
+    def __init__(self, name, delim, width, columns, labels, skip_invalid, decimal="."):
         self.name, self.delim, self.width, self.columns, self.labels = name, delim, width, columns, labels
         self.decimal = decimal
         self.skip_invalid, self.skipped, self.first_skip = skip_invalid, 0, None
-        self.xs, self.ys = _Column(rows_hint), _Column(rows_hint)
 
     def read(self, block):
-        """Take the rows of ``block``; returns the number of the line after it."""
+        """The x and y of the rows of ``block``, and the number of the line after it."""
         data = block.ascii()
         values = self._fast(data) if data is not None else None
         xs, ys, lines = values if values is not None else (*self._careful(block), block.newlines())
-        self.xs.extend(xs)
-        self.ys.extend(ys)
-        return block.first + lines
-
-    def result(self):
-        return self.xs.values(), self.ys.values()
+        return xs, ys, block.first + lines
 
     def _fast(self, data):
         """A C parser's reading of a clean block, or None where the careful reading must decide."""
@@ -688,7 +739,7 @@ def _floats(column):
     return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
 
 
-class _Column:
+class Column:
     """A float64 array filled block by block.  Room is reserved for the rows the
     file's size promises; pages never written to cost no memory."""
 

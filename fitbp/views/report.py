@@ -105,7 +105,7 @@ def print_table(result, console=None):
         ("residual mean", _number(stats.get("residual_mean"), 4)),
         ("residual sd", _number(stats.get("residual_std"), 4)),
         ("reduced χ²", _number(stats.get("reduced_chi2"), 6) + (f" ({stats['dof']} dof)" if stats.get("dof") else "")),
-        ("points", f"{points.x.size}" + (f" ({points.skipped} skipped)" if points.skipped else "")),
+        ("points", f"{points.count}" + (f" ({points.skipped} skipped)" if points.skipped else "")),
         ("epochs", str(result.epochs)),
         ("optimizer", result.optimizer + (f" (lr {result.lr:g})" if result.lr else "")),
         ("converged", "[green]yes[/green]" if result.converged else "[red]no[/red]"),

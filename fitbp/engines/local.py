@@ -1,0 +1,197 @@
+"""The local engine: points in memory while they fit the budget, and a single pass of blocks beyond it.
+
+Below the budget (``memory`` bytes of numbers, 16 a point) the points are held,
+and the fit is as fast as it always was.  Beyond it, they are never all held:
+the first pass reduces every block to its triangle (moments.Part, merged as it
+goes), the count, the x range, the y scale and an even sample for pictures and
+for choosing a degree; a later pass, when one is needed (a degree chosen on the
+sample, a fit too ill-conditioned for the triangle to vouch for), reads the
+files again.  Standard input cannot be read again, so its numbers are spooled
+to an unnamed temporary file, which the system deletes however fitbp ends.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass, field
+from itertools import chain
+
+import numpy as np
+
+from fitbp.engines import moments
+from fitbp.sources.files import Files
+from fitbp.sources.loader import Column, Points
+
+MEMORY = 256 << 20
+"""The default budget: bytes of numbers held (16 a point)."""
+KEPT = 100_000
+"""Points kept as an even sample of a stream, for pictures, the model file and choosing a degree."""
+TEXT_PER_POINT = 40
+"""Bytes of CSV text a point takes, about (two numbers of 17 digits): text beyond the budget's points
+times this is streamed from the start; a file that holds more points than its size promised is handed
+over to the stream when it outgrows the budget."""
+MOST_DISTINCT = 62
+"""Distinct x counted as far as this: past every degree fitbp fits."""
+
+
+def load(patterns_or_files, degree=None, memory=MEMORY, **reading):
+    """Points in memory, or a Streamed reduced in one pass, whichever ``memory`` allows.
+
+    ``degree`` is the degree whose triangle the first pass should gather
+    (None: a later pass gathers the one chosen on the sample).
+    """
+    files = patterns_or_files if isinstance(patterns_or_files, Files) else Files(patterns_or_files, **reading)
+    most = max(1, memory // 16)
+    blocks = files.blocks()
+    if files.size() > most * TEXT_PER_POINT:
+        return _stream(files, blocks, degree)
+    held_x = held_y = None
+    count = 0
+    for bx, by in blocks:
+        if held_x is None:  # room for the rows the first file's size promises, within the budget
+            room = min(files.readers[0].rows_hint if len(files.paths) == 1 else 0, most + 1)
+            held_x, held_y = Column(room), Column(room)
+        held_x.extend(bx)
+        held_y.extend(by)
+        count += bx.size
+        if count > most:  # a pipe or packed file bigger than it looked: hand what is held on
+            return _stream(files, chain([(held_x.values(), held_y.values())], blocks), degree)
+    points = Points(held_x.values(), held_y.values(), files.source, *files.labels, files.skipped,
+                    files.first_skip, None, _options(files))
+    return _placed(points, files)
+
+
+def _options(files):
+    settings = dict(files.settings)
+    settings.pop("stdin", None)
+    return settings
+
+
+def _placed(points, files):
+    """Where the points came from, so that a model file can find them again."""
+    reader = files.readers[0]
+    points.path = reader.path if len(files.paths) == 1 else None
+    points.sources = files.sources
+    return points
+
+
+@dataclass
+class Streamed:
+    """Points read in blocks and not held: what the first pass gathered, and how to read them again.
+
+    ``x`` and ``y`` are an even sample (at most KEPT points, for pictures, the
+    model file and the degree search), never the data: the fit comes from the
+    triangles of all of it.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    source: str
+    x_name: str
+    y_name: str
+    skipped: int
+    first_skip: str | None
+    path: str | None
+    options: dict
+    count: int
+    low: float
+    high: float
+    y_exponent: int
+    distinct: int
+    again: object = field(repr=False)
+    """A function that returns the (x, y) blocks of the whole data once more."""
+    parts: dict = field(default_factory=dict, repr=False)
+    sources: list | None = None
+    spooled: bool = False
+    passes: int = 1
+
+    @property
+    def sampled_from(self):
+        return self.count
+
+    def part(self, degree):
+        """The Part of all the points at ``degree``: from the first pass, or from one more."""
+        if degree not in self.parts:
+            self.passes += 1
+            self.parts[degree] = _reduce(moments.part_of(bx, by, degree) for bx, by in self.again() if bx.size)
+        return self.parts[degree]
+
+    def chunks(self):
+        """The data once more, as (x, y) chunks of moments.CHUNK rows."""
+        self.passes += 1
+        for bx, by in self.again():
+            for span in moments.spans(bx.size):
+                yield bx[span], by[span]
+
+
+def _reduce(parts):
+    total = None
+    for part in parts:
+        total = part if total is None else moments.merge(total, part)
+    return total
+
+
+def _stream(files, blocks, degree):
+    """The first pass over ``blocks``: their Part at ``degree`` (if given) and the Streamed around it."""
+    spool = tempfile.TemporaryFile() if files.paths == ["-"] else None
+    count, low, high, exponent, seen = 0, math.inf, -math.inf, None, set()
+    sample, part = _EvenSample(KEPT), None
+    for bx, by in blocks:
+        if not bx.size:
+            continue
+        if spool is not None:
+            np.column_stack([bx, by]).tofile(spool)
+        low, high = min(low, float(bx.min())), max(high, float(bx.max()))
+        block_exponent = moments.unit_exponent(by)
+        exponent = block_exponent if exponent is None else max(exponent, block_exponent)
+        if len(seen) < MOST_DISTINCT:
+            seen.update(np.unique(bx)[:MOST_DISTINCT].tolist())
+        sample.add(count, bx, by)
+        if degree is not None:
+            found = moments.part_of(bx, by, degree)
+            part = found if part is None else moments.merge(part, found)
+        count += bx.size
+    sx, sy = sample.values()
+    streamed = Streamed(sx, sy, files.source, *files.labels, files.skipped, files.first_skip, None,
+                        _options(files), count, low, high, exponent, min(len(seen), MOST_DISTINCT),
+                        again=(lambda: _spooled(spool)) if spool is not None else files.blocks,
+                        sources=files.sources, spooled=spool is not None)
+    if part is not None:
+        streamed.parts[degree] = part
+    if spool is None:
+        _placed(streamed, files)
+    return streamed
+
+
+def _spooled(spool, rows=1 << 20):
+    """The spooled numbers, a block of ``rows`` points at a time."""
+    spool.seek(0)
+    while (pairs := np.fromfile(spool, dtype=np.float64, count=2 * rows)).size:
+        pairs = pairs.reshape(-1, 2)
+        yield pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
+class _EvenSample:
+    """Every step-th point of a stream, the step doubling whenever more than ``most`` are kept:
+    an even sample of a stream of unknown length, in one pass and bounded memory."""
+
+    def __init__(self, most):
+        self.most, self.step = most, 1
+        self.index, self.x, self.y = [], [], []
+
+    def add(self, first, bx, by):
+        offset = (-first) % self.step
+        self.index.append(np.arange(first + offset, first + bx.size, self.step))
+        self.x.append(bx[offset::self.step].copy())
+        self.y.append(by[offset::self.step].copy())
+        if sum(a.size for a in self.x) > self.most:
+            index, x, y = (np.concatenate(a) for a in (self.index, self.x, self.y))
+            while index.size > self.most:
+                self.step *= 2
+                keep = index % self.step == 0
+                index, x, y = index[keep], x[keep], y[keep]
+            self.index, self.x, self.y = [index], [x], [y]
+
+    def values(self):
+        return np.concatenate(self.x), np.concatenate(self.y)
