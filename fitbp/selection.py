@@ -38,6 +38,7 @@ import numpy as np
 
 from fitbp.fitting import model
 from fitbp.engines import moments
+from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
 from fitbp.sources.loader import Points
 from fitbp.fitting.trainer import fit_points, power_of_two_near
@@ -478,7 +479,7 @@ def fit_auto(points, loss="mse", seed=0, **training):
     """fitbp.fitting.trainer.fit_points at the degree select_degree chooses, with the choice in the result
     (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
     gathered: ``fitbp select`` shows the cross-validation beside it."""
-    streamed = points.sampled_from is not None and hasattr(points, "part")  # fitbp.engines.local.Streamed
+    streamed = isinstance(points, Streamed)
     if streamed:  # chosen on the even sample the first pass kept; fitted on all the points
         selection, sums = _select(Points(points.x, points.y, points.source), None, None, loss, seed)
         selection.notes.append(f"the degree was chosen on an even sample of {points.x.size} of the "
