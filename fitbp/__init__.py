@@ -30,7 +30,7 @@ def __getattr__(name):
 
         return fit_auto
     if name == "load_points":
-        from fitbp.sources.loader import load_points
+        from fitbp.sources.files import load_points
 
         return load_points
     if name == "FitbpError":

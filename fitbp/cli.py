@@ -255,12 +255,16 @@ def fit(
         paths = files.expand(data)
         if paths == ["-"]:
             _prompt("x,y lines (a header line first, if you like)")
-        points = local.load(paths, degree=degree, memory=memory, x=x, y=y, delimiter=delimiter,
-                            skip_invalid=skip_invalid, encoding=encoding, decimal=decimal)
+        inputs = files.Files(paths, x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding,
+                             decimal=decimal)
+        watched = not quiet and report.stderr_is_terminal()
+        with report.reading_progress(inputs.bytes(), enabled=watched) as inputs.on_read:
+            points = local.load(inputs, degree=degree, memory=memory)
+        inputs.on_read = None
         if points.skipped and not quiet:
             warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
         most = epochs or trainer.DEFAULT_EPOCHS[chosen]
-        with report.training_progress(most, enabled=not quiet and report.stderr_is_terminal()) as on_epoch:
+        with report.training_progress(most, enabled=watched) as on_epoch:
             training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
                         "on_epoch": on_epoch, "loss": loss.value, "delta": delta}
             if degree is None:
@@ -489,7 +493,7 @@ def select(
 
       fitbp select sample_data/cubic.csv --max-degree 8 --plot select.png
     """
-    from fitbp.sources import loader
+    from fitbp.sources import files
     from fitbp.fitting import modelfile
     from fitbp.views import report
     from fitbp import selection as chooser
@@ -501,7 +505,7 @@ def select(
             renderer.check_format(plot_file)
         if data == "-":
             _prompt("x,y lines")
-        points = loader.load_points(data, x=x, y=y, decimal=decimal)
+        points = files.load_points(data, x=x, y=y, decimal=decimal)
         table = chooser.select_table(points, max_degree, folds=folds, loss=loss.value, seed=seed)
         if plot_file:
             renderer.save(renderer.selection_figure(table, printable(points.source)), plot_file,
@@ -550,12 +554,12 @@ def export(
 
 def _points_or_sample(data, x, y):
     """The user's points, or a small sample to show the machinery on."""
-    from fitbp.sources import loader, samples
+    from fitbp.sources import files, loader, samples
 
     if data is None:
         sx, sy = samples.generate("sine", n=12, seed=0)
         return loader.Points(sx, sy, source="fitbp sample sine --n 12")
-    return loader.load_points(data, x=x, y=y)
+    return files.load_points(data, x=x, y=y)
 
 
 @app.command(cls=_Command)
@@ -637,14 +641,14 @@ def gradcheck(
     import numpy as np
 
     from fitbp.backprop import gradcheck as checker
-    from fitbp.sources import loader
+    from fitbp.sources import files
     from fitbp.fitting import model, modelfile, trainer
     from fitbp.views import report
 
     with reported():
         if data == "-":
             _prompt("x,y lines")
-        problem = trainer.prepare(loader.load_points(data, x=x, y=y), degree)
+        problem = trainer.prepare(files.load_points(data, x=x, y=y), degree)
         k = np.random.default_rng(seed).normal(size=degree + 1)
         delta = trainer.huber_delta(problem, k) if loss is Loss.huber else 1.0
         rows = checker.check(lambda p: model.loss_and_gradient(problem.design, problem.target, p, loss.value,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import ESCAPE, ROOT, SINE, run, run_in_terminal
 
-from fitbp.sources.loader import load_points
+from fitbp.sources.files import load_points
 from fitbp.fitting.trainer import fit_points
 
 
@@ -303,7 +303,6 @@ def test_fit_says_where_it_saved_the_model(tmp_path):
 @pytest.mark.parametrize("name, content, what", [
     ("book.xlsx", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "a zip archive, such as an .xlsx or .ods"),
     ("book.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "an old Excel (.xls) workbook"),
-    ("d.parquet", b"PAR1\x15\x04\x15\x00", "a Parquet file"),
     ("d.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
     ("d.csv.bz2", None, "a bzip2 archive: decompress it first"),
 ])

@@ -266,6 +266,37 @@ def test_progress_bar_once_training_outlasts_half_a_second(monkeypatch, capsys):
     assert "/40000" in shown and "epochs" in shown and "loss 0.125" in shown
 
 
+def test_reading_shows_a_bar_over_the_bytes_of_all_files_once_it_outlasts_half_a_second(monkeypatch, capsys,
+                                                                                         tmp_path):
+    """The bar counts the bytes of every file together, as stored; the clock is the test's, as above."""
+    from fitbp.sources.files import Files
+    from fitbp.views import report
+
+    sizes = []
+    for i in range(3):
+        rows = "".join(f"{v},{2 * v}\n" for v in range(i * 40000, (i + 1) * 40000))
+        (tmp_path / f"p{i}.csv").write_text("x,y\n" + rows)
+        sizes.append((tmp_path / f"p{i}.csv").stat().st_size)
+    inputs = Files(sorted(str(p) for p in tmp_path.glob("p*.csv")))
+    seen = []
+    now = [100.0]
+    monkeypatch.setattr(report.time, "perf_counter", lambda: now[0])
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm-256color")
+    with report.reading_progress(inputs.bytes(), enabled=True) as on_read:
+        inputs.on_read = lambda done, total: (seen.append((done, total)), on_read(done, total))
+        blocks = inputs.blocks()
+        next(blocks)
+        assert capsys.readouterr().err == ""
+        now[0] += 0.6
+        rows = sum(bx.size for bx, _ in blocks)
+    shown = capsys.readouterr().err
+    assert "reading" in shown and ("MB" in shown or "kB" in shown)
+    assert rows > 0 and all(total == sum(sizes) for _, total in seen)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == sum(sizes) and done[0] <= sizes[0]
+
+
 @pytest.mark.parametrize("args, typed, shown", [
     (["predict"], b"1.5\n2\n", "reading x values, one a line from the terminal"),
     (["fit", "-", "-d", "1", "--no-save", "--json"], b"x,y\n0,1\n1,3\n2,5\n", "reading x,y lines"),

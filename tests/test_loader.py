@@ -9,7 +9,7 @@ import pytest
 
 from fitbp.sources import loader
 from fitbp.errors import FitbpError
-from fitbp.sources.loader import load_points
+from fitbp.sources.files import load_points
 
 
 def write(tmp_path, content, name="points.csv"):

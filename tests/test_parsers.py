@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fitbp.sources import loader
+from fitbp.sources import files, loader
 from fitbp.errors import FitbpError
 
 pyarrow = pytest.importorskip("pyarrow", reason="the optional fast parser is not installed")
@@ -35,7 +35,7 @@ def read(data, reading, block=loader.BLOCK, **options):
         else:
             patch.delenv("FITBP_CSV_PARSER", raising=False)
         try:
-            points = loader.load_points("-", stdin=io.BytesIO(data), **options)
+            points = files.load_points("-", stdin=io.BytesIO(data), **options)
         except FitbpError as e:
             return str(e)
         return points.x.tobytes(), points.y.tobytes(), points.skipped, points.first_skip

@@ -20,17 +20,13 @@ from itertools import chain
 import numpy as np
 
 from fitbp.engines import moments
-from fitbp.sources.files import Files
+from fitbp.sources.files import TEXT_PER_POINT, Files
 from fitbp.sources.loader import Column, Points
 
 MEMORY = 256 << 20
 """The default budget: bytes of numbers held (16 a point)."""
 KEPT = 100_000
 """Points kept as an even sample of a stream, for pictures, the model file and choosing a degree."""
-TEXT_PER_POINT = 40
-"""Bytes of CSV text a point takes, about (two numbers of 17 digits): text beyond the budget's points
-times this is streamed from the start; a file that holds more points than its size promised is handed
-over to the stream when it outgrows the budget."""
 MOST_DISTINCT = 62
 """Distinct x counted as far as this: past every degree fitbp fits."""
 

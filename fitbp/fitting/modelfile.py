@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from fitbp.errors import FitbpError, printable
-from fitbp.sources.loader import Points, even_sample, load_points
+from fitbp.sources.files import load_points
+from fitbp.sources.loader import Points, even_sample
 from fitbp.fitting.model import TaylorPolynomial
 
 FORMAT_VERSION = 1

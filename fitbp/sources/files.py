@@ -13,10 +13,47 @@ import gzip
 import os
 
 from fitbp.errors import FitbpError, at, printable
-from fitbp.sources.loader import Reader
+from fitbp.sources import parquet
+from fitbp.sources.loader import Column, Points, Reader, check_decimal
 
 GZIP_RATIO = 4
 """A guess at how much gzip shrinks CSV numbers, for the size of the data before it is read."""
+TEXT_PER_POINT = 40
+"""Bytes of CSV text a point takes, about (two numbers of 17 digits); a Parquet row counts as this much."""
+
+
+def open_reader(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig", stdin=None,
+                decimal="."):
+    """The reader for one input: Parquet by its magic bytes, CSV (plain or gzip) otherwise."""
+    if parquet.is_parquet(source):
+        return parquet.ParquetReader(source, x, y, skip_invalid)
+    return Reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal)
+
+
+def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
+                stdin=None, decimal="."):
+    """Read x and y columns from a CSV or Parquet path, or ``-`` for CSV on standard input.
+
+    ``x`` and ``y`` name a header column or give a 1-based index (default:
+    the first two columns).  With ``skip_invalid`` rows whose chosen cells are
+    empty, not numbers, NaN or infinite are dropped and counted instead of
+    being an error.  ``decimal`` "," reads 1,5 as 1.5 (then the delimiter
+    cannot be a comma, and a '.' in a number is an error: it may be a
+    thousands separator, and guessing would misread the number).
+
+    The input is read in blocks, so that memory holds the numbers and one
+    block of text, never the whole file.
+    """
+    check_decimal(decimal, delimiter)
+    reader = open_reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal)
+    xs = ys = None
+    for bx, by in reader.blocks():
+        if xs is None:
+            xs, ys = Column(reader.rows_hint), Column(reader.rows_hint)
+        xs.extend(bx)
+        ys.extend(by)
+    return Points(xs.values(), ys.values(), reader.name, *reader.labels, reader.skipped, reader.first_skip,
+                  reader.path, reader.options)
 
 
 def expand(patterns):
@@ -42,9 +79,12 @@ def expand(patterns):
 
 
 def size_of(path):
-    """The bytes of text a file holds, about (gzip's by a typical ratio); 0 for standard input."""
+    """The bytes of text a file holds, about (gzip's by a typical ratio, Parquet's by its rows); 0 for
+    standard input."""
     if path == "-":
         return 0
+    if parquet.is_parquet(path):
+        return parquet.rows_of(path) * TEXT_PER_POINT
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as stream:
@@ -61,8 +101,10 @@ class Files:
                  stdin=None, decimal="."):
         self.paths = list(paths)
         self.settings = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding,
-                             stdin=stdin, decimal=decimal)
+                             stdin=stdin, decimal=check_decimal(decimal, delimiter))
         self.readers, self.labels = [], None
+        self.on_read = None
+        """Called as on_read(bytes read, bytes in all) after each block, for a progress bar."""
 
     @property
     def source(self):
@@ -76,14 +118,18 @@ class Files:
 
     def blocks(self):
         """Every file's blocks in turn; a file whose chosen columns are named otherwise is an error."""
-        self.readers = []
+        self.readers, done = [], 0
+        total = self.bytes() if self.on_read else 0
         for path in self.paths:
-            reader = Reader(path, **self.settings)
+            reader = open_reader(path, **self.settings)
             self.readers.append(reader)
             for index, block in enumerate(reader.blocks()):
                 if index == 0:
                     self._agree(reader)
+                if self.on_read:
+                    self.on_read(done + reader.position(), total)
                 yield block
+            done += _bytes(path)
 
     def _agree(self, reader):
         if self.labels is None:
@@ -106,3 +152,14 @@ class Files:
     def size(self):
         """About how many bytes of text all the inputs hold (0 when unknown, as for a pipe)."""
         return sum(size_of(p) for p in self.paths)
+
+    def bytes(self):
+        """How many bytes the files hold, as stored (packed, for gzip): what a progress bar counts."""
+        return sum(_bytes(p) for p in self.paths)
+
+
+def _bytes(path):
+    try:
+        return os.path.getsize(path) if path != "-" else 0
+    except OSError:
+        return 0

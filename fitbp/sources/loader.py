@@ -88,30 +88,6 @@ def even_sample(count, most):
     return np.unique(np.linspace(0, count - 1, most).round().astype(np.int64))
 
 
-def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
-                stdin=None, decimal="."):
-    """Read x and y columns from a CSV path, or ``-`` for standard input.
-
-    ``x`` and ``y`` name a header column or give a 1-based index (default:
-    the first two columns).  With ``skip_invalid`` rows whose chosen cells are
-    empty, not numbers, NaN or infinite are dropped and counted instead of
-    being an error.  ``decimal`` "," reads 1,5 as 1.5 (then the delimiter
-    cannot be a comma, and a '.' in a number is an error: it may be a
-    thousands separator, and guessing would misread the number).
-
-    The input is read in blocks of whole lines, so that memory holds the
-    numbers and one block of text, never the whole file.
-    """
-    reader = Reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal)
-    xs = ys = None
-    for bx, by in reader.blocks():
-        if xs is None:
-            xs, ys = Column(reader.rows_hint), Column(reader.rows_hint)
-        xs.extend(bx)
-        ys.extend(by)
-    return reader.points(xs.values(), ys.values())
-
-
 class Reader:
     """One CSV input read in blocks of (x, y) arrays, for callers that hold the points
     (load_points) and for those that cannot (fitbp.engines.local).
@@ -125,12 +101,13 @@ class Reader:
         self.source, self.name = source, "<stdin>" if str(source) == "-" else str(source)
         self.x, self.y, self.delimiter, self.skip_invalid = x, y, delimiter, skip_invalid
         self.encoding, self.stdin, self.decimal = encoding, stdin, check_decimal(decimal, delimiter)
-        self.labels, self.rows_hint, self.table = None, 0, None
+        self.labels, self.rows_hint, self.table, self.stream = None, 0, None, None
 
     def blocks(self):
         """(x, y) arrays of the data rows, a block at a time, every one checked."""
         rows = 0
         with _opened(self.source, self.name, self.stdin) as stream:
+            self.stream = getattr(stream, "fileobj", stream)  # gzip's: the packed bytes, as the file's size counts
             blocks = _blocks(stream, self.name, self.encoding)
             head = next(blocks)
             delim, width, columns, self.labels, body = _layout(head, self.name, self.x, self.y, self.delimiter,
@@ -153,6 +130,13 @@ class Reader:
     def skipped(self):
         return self.table.skipped if self.table else 0
 
+    def position(self):
+        """How many of the file's bytes are read, for a progress bar (0 for a pipe)."""
+        try:
+            return self.stream.tell() if self.stream is not None and self.stream.seekable() else 0
+        except (OSError, ValueError):
+            return 0
+
     @property
     def first_skip(self):
         return self.table.first_skip if self.table else None
@@ -167,11 +151,6 @@ class Reader:
         """The reading options, to read the points again the same way."""
         return {"x": self.x, "y": self.y, "delimiter": self.delimiter, "skip_invalid": self.skip_invalid,
                 "encoding": self.encoding, **({"decimal": self.decimal} if self.decimal != "." else {})}
-
-    def points(self, xs, ys):
-        """Points of these arrays, read by this reader."""
-        return Points(xs, ys, self.name, self.labels[0], self.labels[1], self.skipped, self.first_skip, self.path,
-                      self.options)
 
 
 def check_decimal(decimal, delimiter=None):
@@ -208,7 +187,7 @@ def _layout(head, name, x, y, delimiter, decimal="."):
         raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
                  f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
     header = None if any(looks_like_number(f) for f in first) else first  # no cell written as a number
-    columns = [_column(spec, header, len(first), default, role, name)
+    columns = [column_index(spec, header, len(first), default, role, name)
                for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
     labels = [header[i] if header and header[i] else str(i + 1) for i in columns]
     return delim, len(first), columns, labels, first_number if header else first_number - 1
@@ -472,7 +451,7 @@ def _decode(data, name, encoding):
 SIGNATURES = [
     (b"PK\x03\x04", "a zip archive, such as an .xlsx or .ods spreadsheet: save the sheet as CSV (or unzip it) first"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel (.xls) workbook: save the sheet as CSV first"),
-    (b"PAR1", "a Parquet file: fitbp reads CSV, so convert it first"),
+    (b"PAR1", "a Parquet file: pass its path instead, since Parquet is read from its end"),
     (b"%PDF-", "a PDF document, not CSV text"),
     (b"\x89PNG", "a PNG picture, not CSV text"),
     (b"\xff\xd8\xff", "a JPEG picture, not CSV text"),
@@ -484,7 +463,7 @@ SIGNATURES = [
 """Files people pass for data that are no text at all, by the bytes they start with."""
 
 
-def _looks_like_text(data, encoding):
+def looks_like_text(data, encoding):
     """Whether ``data`` reads as text in ``encoding`` (or UTF-8): no NUL byte, and it decodes."""
     if b"\x00" in data:
         return False
@@ -505,7 +484,7 @@ def _check_bytes(data, name, encoding):
     that no decoding can mend: a spreadsheet, archive or other known binary file, binary data, an
     unknown encoding."""
     for signature, what in SIGNATURES:
-        if data.startswith(signature) and not _looks_like_text(data[:4096], encoding):  # a column named PAR1 is fine
+        if data.startswith(signature) and not looks_like_text(data[:4096], encoding):  # a column named PAR1 is fine
             raise at(name, None, f"this is {what}")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return check_encoding("utf-16")  # its BOM says so; spreadsheets on Windows write it
@@ -626,7 +605,7 @@ def _as_float(text):
     return float(text)
 
 
-def _column(spec, header, count, default, role, name):
+def column_index(spec, header, count, default, role, name):
     """The 0-based index of the column a user named by header or 1-based number."""
     if spec is None:
         return default
@@ -701,7 +680,7 @@ class _Table:
         # Empty lines are errors to pyarrow here (the careful reading skips them), so every
         # line is a row: the rows count the block's lines without another pass over it.
         lines = table.num_rows - (not data.endswith(b"\n"))
-        return (*(_floats(table.column(names[c])) for c in self.columns), lines)
+        return (*(floats(table.column(names[c])) for c in self.columns), lines)
 
     def _careful(self, block):
         """Line by line: the first problem is an error, or with skip_invalid a skipped row."""
@@ -731,7 +710,7 @@ class _Table:
         return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
 
 
-def _floats(column):
+def floats(column):
     """A float64 pyarrow column without nulls as a numpy array, read from its buffers:
     pyarrow's own to_numpy imports pandas when installed, 0.3 s for nothing."""
     parts = [np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=len(chunk), offset=8 * chunk.offset)

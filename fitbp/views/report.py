@@ -123,36 +123,54 @@ def training_progress(total, enabled, delay=0.5):
     Short fits never show one, and neither does a stderr that is not a
     terminal: a bar is for a person watching, not for a log file.
     """
+    def columns(progress):
+        return (progress.TextColumn("training"), progress.BarColumn(), progress.MofNCompleteColumn(),
+                progress.TextColumn("epochs"), progress.TextColumn("loss {task.fields[loss]:.6g}"),
+                progress.TimeElapsedColumn())
+
+    with _late_bar(columns, total, enabled, delay) as update:
+        yield (lambda epoch, loss: update(epoch, loss=loss)) if update else None
+
+
+@contextmanager
+def reading_progress(total, enabled, delay=0.5):
+    """An ``on_read(done, total)`` callback: a bar over the bytes of all the files, on stderr, once
+    reading outlasts ``delay`` (as training's)."""
+    def columns(progress):
+        return (progress.TextColumn("reading"), progress.BarColumn(), progress.DownloadColumn(),
+                progress.TransferSpeedColumn(), progress.TimeRemainingColumn())
+
+    with _late_bar(columns, total, enabled and total > 0, delay) as update:
+        yield (lambda done, _total: update(done)) if update else None
+
+
+@contextmanager
+def _late_bar(columns, total, enabled, delay):
+    """An ``update(completed, **fields)`` that starts a transient bar on stderr only once ``delay`` has passed."""
     if not enabled:
         yield None
         return
     started = time.perf_counter()
     shown = {}
 
-    def on_epoch(epoch, loss):
+    def update(completed, **fields):
         if not shown:
             if time.perf_counter() - started < delay:
                 return
-            shown["bar"] = _start_bar(total, loss)
+            from rich import progress
+            from rich.console import Console
+
+            bar = progress.Progress(*columns(progress), console=Console(stderr=True), transient=True)
+            bar.start()
+            shown["bar"] = bar, bar.add_task("", total=total, **fields)
         bar, task = shown["bar"]
-        bar.update(task, completed=epoch, loss=loss)
+        bar.update(task, completed=completed, **fields)
 
     try:
-        yield on_epoch
+        yield update
     finally:
         if shown:
             shown["bar"][0].stop()
-
-
-def _start_bar(total, loss):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
-                   TextColumn("loss {task.fields[loss]:.6g}"), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
-    bar.start()
-    return bar, bar.add_task("training", total=total, loss=loss)
 
 
 def stderr_is_terminal():
