@@ -11,7 +11,7 @@ import math
 import os
 import re
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import Enum
 from typing import List, Optional
 
@@ -48,6 +48,11 @@ class Loss(str, Enum):
     mse = "mse"
     mae = "mae"
     huber = "huber"
+
+
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
 
 
 class Optimizer(str, Enum):
@@ -210,6 +215,9 @@ def fit(
     save: Optional[str] = typer.Option(None, "--save", metavar="PATH", help="Where to save the model [default: fitbp.json]."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
     memory: str = typer.Option("256MB", "--memory", metavar="SIZE", callback=_size, help="Most memory for the numbers (16 bytes a point); larger data is read in blocks, one pass for a fixed degree (standard input is spooled to a temporary file)."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local reads on this machine; dask reduces each partition to its triangle on a dask cluster (pip install 'fitbp[dask]')."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler, such as tcp://host:8786 [default: a LocalCluster of one worker a core, for this fit]."),
+    partition_size: str = typer.Option("64MB", "--partition-size", metavar="SIZE", callback=_size, help="With --engine dask: bytes of CSV a partition holds (a gzip file is one partition)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result."),
 ):
     """Fit a polynomial of --degree to the points in DATA and save the model.
@@ -251,16 +259,24 @@ def fit(
         warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
     if lr is not None and chosen in optimizers.EXACT and not quiet:
         warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
-    with reported():
-        paths = files.expand(data)
-        if paths == ["-"]:
-            _prompt("x,y lines (a header line first, if you like)")
-        inputs = files.Files(paths, x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding,
-                             decimal=decimal)
-        watched = not quiet and report.stderr_is_terminal()
-        with report.reading_progress(inputs.bytes(), enabled=watched) as inputs.on_read:
-            points = local.load(inputs, degree=degree, memory=memory)
-        inputs.on_read = None
+    if engine is not Engine.dask and scheduler is not None:
+        raise typer.BadParameter("a scheduler is for --engine dask", param_hint="--scheduler")
+    reading = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal)
+    watched = not quiet and report.stderr_is_terminal()
+    with reported(), ExitStack() as cluster_session:
+        if engine is Engine.dask:
+            from fitbp.engines import cluster
+
+            client = cluster_session.enter_context(cluster.session(scheduler))
+            points = cluster.load(client, data, degree, partition_size, **reading)
+        else:
+            paths = files.expand(data)
+            if paths == ["-"]:
+                _prompt("x,y lines (a header line first, if you like)")
+            inputs = files.Files(paths, **reading)
+            with report.reading_progress(inputs.bytes(), enabled=watched) as inputs.on_read:
+                points = local.load(inputs, degree=degree, memory=memory)
+            inputs.on_read = None
         if points.skipped and not quiet:
             warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
         most = epochs or trainer.DEFAULT_EPOCHS[chosen]

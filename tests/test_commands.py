@@ -164,6 +164,7 @@ def test_commands_that_do_not_draw_never_import_matplotlib(command, model, tmp_p
     assert done.returncode == 0
     assert "numpy" in done.stderr or command == ["--help"]
     assert "matplotlib" not in done.stderr
+    assert " dask" not in done.stderr and "distributed" not in done.stderr  # only --engine dask imports them
 
 
 def test_head_ends_the_pipe_quietly(tmp_path):

@@ -113,6 +113,18 @@ class Streamed:
             self.parts[degree] = _reduce(moments.part_of(bx, by, degree) for bx, by in self.again() if bx.size)
         return self.parts[degree]
 
+    def optimal_squares(self, center, scale, y_unit, degree):
+        """moments.optimal_squares of all the points: one more pass."""
+        return moments.optimal_squares(self.chunks(), center, scale, y_unit, degree)
+
+    def residuals(self, polynomial, exponent):
+        """moments.Residuals of ``polynomial`` over all the points: one more pass."""
+        return moments.residuals_over(polynomial, self.chunks(), exponent)
+
+    def engine(self):
+        """What the JSON and the model file say of how the points were read."""
+        return {"name": "local", "streamed": True, "passes": self.passes, **({"spooled": True} if self.spooled else {})}
+
     def chunks(self):
         """The data once more, as (x, y) chunks of moments.CHUNK rows."""
         self.passes += 1

@@ -128,6 +128,12 @@ def householder(pairs, center, scale, y_unit, degree, basis):
         block[:, :-1] = basis((x - center) / scale, degree)
         block[:, -1] = y / y_unit
         top = np.linalg.qr(np.vstack([top, block]), mode="r")
+    return restacked([top], width)
+
+
+def restacked(triangles, width):
+    """The triangle of the rows of several triangles' (TSQR's merge: QR keeps ‖Ra − z‖² as it was)."""
+    top = np.linalg.qr(np.vstack(triangles), mode="r") if len(triangles) > 1 else triangles[0]
     full = np.zeros((width, width))
     full[:top.shape[0]] = top
     return full
@@ -251,7 +257,12 @@ def optimal_squares(pairs, center, scale, y_unit, degree):
     optimum at once, ρ² + Σ_{i>k} z_i².  The judge of fits whose own basis is too ill-conditioned for
     float64 to vouch for them.
     """
-    tail = householder(pairs, center, scale, y_unit, degree, chebyshev_matrix)[:, -1]
+    return optimal_from(householder(pairs, center, scale, y_unit, degree, chebyshev_matrix))
+
+
+def optimal_from(full):
+    """Every degree's least-squares Σ r² from the Householder triangle of [T(t) y] (optimal_squares)."""
+    tail = full[:, -1]
     beyond = np.cumsum((tail * tail)[::-1])[::-1]  # beyond[k] = Σ_{i ≥ k} of z_i² and ρ²
     return np.minimum.accumulate(beyond[1:])
 
@@ -301,6 +312,18 @@ def residuals_over(polynomial, pairs, exponent):
             y_mean, y_spread = _merge(count, y_mean, y_spread, size, w)
             count += size
     return Residuals(count, squares, mean, spread, y_mean, y_spread, finite)
+
+
+def merge_residuals(a, b):
+    """The Residuals of two sets of points from theirs (Chan et al.: no digits cancel), for reductions."""
+    count = a.count + b.count
+    if not a.count or not b.count:
+        return a if b.count == 0 else b
+    delta, y_delta = b.mean - a.mean, b.y_mean - a.y_mean
+    weight = a.count * b.count / count
+    return Residuals(count, a.squares + b.squares, a.mean + delta * b.count / count,
+                     a.spread + b.spread + delta * delta * weight, a.y_mean + y_delta * b.count / count,
+                     a.y_spread + b.y_spread + y_delta * y_delta * weight, a.finite and b.finite)
 
 
 def _merge(count, mean, spread, size, values):

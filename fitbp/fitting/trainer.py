@@ -239,8 +239,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                        snapshots=[(epoch, tuple(float(a) * problem.y_unit for a in c)) for epoch, c in snapshots])
     result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals)
     if isinstance(points, Streamed):
-        result.engine = {"name": "local", "streamed": True, "passes": points.passes,
-                         **({"spooled": True} if points.spooled else {})}
+        result.engine = points.engine()
     if loss != "mse":
         with np.errstate(all="ignore"):
             result.median_abs_residual = float(np.median(np.abs(polynomial(points.x) - points.y)))
@@ -266,12 +265,17 @@ def _optimum(points, problem):
 
 def _optima(points, problem, degree):
     """Every degree's least-squares Σ r² up to ``degree``, each no larger than a lower one's."""
-    return moments.optimal_squares(_chunks(points), problem.center, problem.scale, problem.y_unit, degree)
+    if isinstance(points, Streamed):  # from the files again, or from the cluster's workers
+        return points.optimal_squares(problem.center, problem.scale, problem.y_unit, degree)
+    return moments.optimal_squares(moments.pieces(points.x, points.y), problem.center, problem.scale,
+                                   problem.y_unit, degree)
 
 
-def _chunks(points):
-    """The points once more, a chunk at a time: from memory, or from the files again."""
-    return points.chunks() if isinstance(points, Streamed) else moments.pieces(points.x, points.y)
+def _residuals_over(polynomial, points, exponent):
+    """The Residuals of ``polynomial`` over every point: held, or read once more."""
+    if isinstance(points, Streamed):
+        return points.residuals(polynomial, exponent)
+    return moments.residuals_over(polynomial, moments.pieces(points.x, points.y), exponent)
 
 
 def _residuals(polynomial, points, problem, k):
@@ -279,7 +283,7 @@ def _residuals(polynomial, points, problem, k):
     conditioned well enough to vouch for them (moments.triangle_residuals), saving a pass."""
     if isinstance(points, Streamed) and problem.triangle.condition <= CONDITION_WARNING:
         return moments.triangle_residuals(problem.triangle, k)
-    return moments.residuals_over(polynomial, _chunks(points), problem.y_exponent)
+    return _residuals_over(polynomial, points, problem.y_exponent)
 
 
 def _excess(squares, optimum, count):
@@ -296,7 +300,7 @@ def _reaches(points, problem, optimum, seed):
     """Whether newton's fit on ``problem`` comes within OPTIMUM_TOLERANCE of ``optimum``."""
     start = np.random.default_rng(seed).normal(scale=0.01, size=len(problem.triangle.z))
     k = _least_squares(problem, optimizers.preconditioner(problem.triangle.r, problem.triangle.count), start)
-    found = moments.residuals_over(_polynomial(k, problem, points.source), _chunks(points), problem.y_exponent)
+    found = _residuals_over(_polynomial(k, problem, points.source), points, problem.y_exponent)
     return _excess(found.squares, optimum, problem.triangle.count) <= OPTIMUM_TOLERANCE
 
 
@@ -398,10 +402,12 @@ def _steps(optimizer, problem, start, lr, tol, precondition, loss="mse", delta=N
 
 def _least_squares(problem, precondition, start):
     """The mse optimum by newton, through the data's triangle: where robust losses begin."""
-    k = start
-    for k, _ in _steps("newton", problem, start, None, DEFAULT_TOL, precondition):
-        pass
-    return k
+    steps, k = _steps("newton", problem, start, None, DEFAULT_TOL, precondition), start
+    while True:
+        try:
+            k, _ = next(steps)
+        except StopIteration as finished:
+            return finished.value[1] if isinstance(finished.value, tuple) else k
 
 
 def _interpolates(problem, k):
@@ -456,6 +462,9 @@ def _descend(steps, epochs, tol, lr, on_epoch, judge, unit, floor):
         try:
             k, loss = next(steps)
         except StopIteration as finished:
+            if isinstance(finished.value, tuple):  # newton's last, refining step, which needs no pass
+                converged, k = finished.value
+                return finish(converged)
             return finish(bool(finished.value))
         history.append(loss)
         if _snapshot_due(len(history), snapshots[-1][0] if snapshots else 0):

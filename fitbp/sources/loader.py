@@ -88,6 +88,18 @@ def even_sample(count, most):
     return np.unique(np.linspace(0, count - 1, most).round().astype(np.int64))
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How a CSV input was sniffed, for engines that hand the parsing to others (fitbp.engines.cluster)."""
+
+    delimiter: str
+    """One character, or WHITESPACE for runs of blanks."""
+    width: int
+    columns: list
+    """The 0-based indices of the x and y columns."""
+    header: bool
+
+
 class Reader:
     """One CSV input read in blocks of (x, y) arrays, for callers that hold the points
     (load_points) and for those that cannot (fitbp.engines.local).
@@ -101,7 +113,7 @@ class Reader:
         self.source, self.name = source, "<stdin>" if str(source) == "-" else str(source)
         self.x, self.y, self.delimiter, self.skip_invalid = x, y, delimiter, skip_invalid
         self.encoding, self.stdin, self.decimal = encoding, stdin, check_decimal(decimal, delimiter)
-        self.labels, self.rows_hint, self.table, self.stream = None, 0, None, None
+        self.labels, self.rows_hint, self.table, self.stream, self.layout = None, 0, None, None, None
 
     def blocks(self):
         """(x, y) arrays of the data rows, a block at a time, every one checked."""
@@ -112,6 +124,7 @@ class Reader:
             head = next(blocks)
             delim, width, columns, self.labels, body = _layout(head, self.name, self.x, self.y, self.delimiter,
                                                                self.decimal)
+            self.layout = Layout(delim, width, columns, body >= _sample(head.text)[0][0])
             self.rows_hint = _rows_hint(stream, head)
             self.table = _Table(self.name, delim, width, columns, self.labels, self.skip_invalid, self.decimal)
             xs, ys, line = self.table.read(head.after(body))

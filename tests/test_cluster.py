@@ -1,0 +1,238 @@
+"""--engine dask: the local engine's answer, errors and records, on a cluster.
+
+The reference is the local engine on the same files (itself tested against
+numpy's lstsq).  Most tests share one in-process cluster (threads, no
+pickling) for speed; the command-line tests start a LocalCluster of worker
+processes, and one starts a real `dask scheduler` and two `dask worker`
+processes on loopback.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from fitbp.engines import local
+from fitbp.errors import FitbpError
+from fitbp.fitting import trainer
+from helpers import environment, run
+
+distributed = pytest.importorskip("distributed", reason="--engine dask needs the dask extra")
+pytest.importorskip("dask.dataframe", reason="--engine dask needs the dask extra")
+from fitbp.engines import cluster  # noqa: E402 (after the skip: it needs dask)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
+            distributed.Client(c) as connected:
+        yield connected
+
+
+def write(path, x, y, header="x,y"):
+    rows = "\n".join(f"{a!r},{b!r}" for a, b in zip(x.tolist(), y.tolist()))
+    path.write_text((header + "\n" if header else "") + rows + "\n")
+    return str(path)
+
+
+def data(kind, count=30000, seed=0):
+    rng = np.random.default_rng(seed)
+    if kind == "years":
+        x = rng.uniform(2000, 2030, count)
+        return x, np.cos((x - 2000) / 5) + rng.normal(0, 0.05, count)
+    x = rng.uniform(0, 2 * np.pi, count)
+    if kind == "sorted":
+        x.sort()
+    return x, np.sin(x) + rng.normal(0, 0.1, count)
+
+
+def relative(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def both(client, paths, degree, partition_size=64 << 10, **reading):
+    """The dask fit and the local one (points held) of the same files."""
+    spread = cluster.load(client, paths, degree, partition_size, **reading)
+    held = local.load(paths, degree, **reading)
+    assert spread.partitions > 1
+    return trainer.fit_points(spread, degree), trainer.fit_points(held, degree)
+
+
+@pytest.mark.parametrize("kind", ["shuffled", "sorted", "years"])
+def test_dask_gives_the_local_answer_for_degrees_0_to_10(client, tmp_path, kind):
+    x, y = data(kind)
+    paths = [write(tmp_path / f"{kind}-{i}.csv", x[i::3], y[i::3]) for i in range(3)]
+    for degree in range(11):
+        spread, held = both(client, paths, degree)
+        assert relative(spread.polynomial.coefficients, held.polynomial.coefficients) <= 1e-12, degree
+        assert relative(spread.polynomial.raw_coefficients(), held.polynomial.raw_coefficients()) <= 1e-12, degree
+        assert spread.mse == pytest.approx(held.mse, rel=1e-12) and spread.r2 == pytest.approx(held.r2, rel=1e-12)
+        assert spread.statistics["stderr"] == pytest.approx(held.statistics["stderr"], rel=1e-9)
+        assert spread.points.count == held.points.count == x.size
+
+
+def test_degree_auto_chooses_on_the_sample_and_fits_in_a_second_pass(client, tmp_path):
+    x, y = data("shuffled")
+    path = write(tmp_path / "d.csv", x, y)
+    spread = cluster.load(client, [path], None, 64 << 10)
+    from fitbp import selection
+
+    chosen = selection.fit_auto(spread)
+    held = selection.fit_auto(local.load([path]))
+    assert chosen.polynomial.degree == held.polynomial.degree
+    assert chosen.mse == pytest.approx(held.mse, rel=1e-12)
+    assert chosen.engine["name"] == "dask" and chosen.engine["passes"] == 2
+
+
+def test_ill_conditioned_fits_check_the_optimum_with_passes_on_the_workers(client, tmp_path):
+    """Past a condition number of 1e8 the trainer sums the actual residuals: there, on the cluster."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-1, -0.95, 20000), rng.uniform(0.9, 1, 20)])  # crowded at one end
+    y = np.exp(x) + rng.normal(0, 1e-3, x.size)
+    path = write(tmp_path / "d.csv", x, y)
+    spread, held = both(client, [path], 10)
+    assert held.condition > 1e8 and spread.engine["passes"] >= 2
+    assert spread.mse == pytest.approx(held.mse, rel=1e-9)
+
+
+def test_a_bad_cell_names_its_file_and_line_as_the_local_engine_does(client, tmp_path):
+    x, y = data("shuffled", 20000)
+    paths = [write(tmp_path / f"p{i}.csv", x[i::3], y[i::3]) for i in range(3)]
+    lines = (tmp_path / "p2.csv").read_text().splitlines()
+    lines[5000] = "1.5,abc"
+    (tmp_path / "p2.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FitbpError) as spread:
+        cluster.load(client, paths, 3, 32 << 10)
+    assert str(spread.value) == f"{paths[2]}:5001: column 'y': 'abc' is not a number (--skip-invalid drops such rows)"
+    skipped = cluster.load(client, paths, 3, 32 << 10, skip_invalid=True)
+    assert skipped.count == x.size - 1 and skipped.skipped == 1 and "'abc'" in skipped.first_skip
+    lines[5000] = "1.5,nan"
+    (tmp_path / "p2.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FitbpError, match=r"p2\.csv:5001: column 'y': 'nan' is not a finite number"):
+        cluster.load(client, paths, 3, 32 << 10)
+
+
+def test_files_dask_would_read_another_way_are_refused_on_the_client(client, tmp_path):
+    x, y = data("shuffled", 100)
+    first = write(tmp_path / "a.csv", x, y)
+    (tmp_path / "b.csv").write_text("x;y\n" + "".join(f"{a!r};{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    with pytest.raises(FitbpError, match="b.csv: its columns or delimiter differ from .*a.csv's"):
+        cluster.load(client, [first, str(tmp_path / "b.csv")], 2)
+    with pytest.raises(FitbpError, match="standard input cannot be read by a cluster"):
+        cluster.load(client, ["-"], 2)
+    with pytest.raises(FitbpError, match="no such file"):
+        cluster.load(client, [str(tmp_path / "missing.csv")], 2)
+
+
+def test_no_header_whitespace_gzip_and_parquet_read_as_locally(client, tmp_path):
+    import gzip
+
+    x, y = data("years", 5000)
+    text = "".join(f"{a!r}   {b!r}\n" for a, b in zip(x.tolist(), y.tolist()))
+    (tmp_path / "w.txt").write_text(text)
+    (tmp_path / "w.csv.gz").write_bytes(gzip.compress(text.encode()))
+    paths = [[str(tmp_path / "w.txt")], [str(tmp_path / "w.csv.gz")]]
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    for i in range(2):
+        pq.write_table(pa.table({"t": x[i::2], "v": y[i::2]}), tmp_path / f"p{i}.parquet", row_group_size=500)
+    paths.append([str(tmp_path / "p0.parquet"), str(tmp_path / "p1.parquet")])
+    for chosen in paths:
+        spread = trainer.fit_points(cluster.load(client, chosen, 4, 16 << 10), 4)
+        held = trainer.fit_points(local.load(chosen, 4), 4)
+        assert relative(spread.polynomial.coefficients, held.polynomial.coefficients) <= 1e-12
+        assert spread.mse == pytest.approx(held.mse, rel=1e-12)
+
+
+def test_the_command_line_records_the_engine_in_json_and_model(tmp_path):
+    """The default LocalCluster: worker processes, so every function a worker runs is pickled."""
+    x, y = data("shuffled", 20000)
+    write(tmp_path / "d.csv", x, y)
+    done = run("fit", "d.csv", "-d", "5", "--engine", "dask", "--partition-size", "100KB", "--json", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "saved fitbp.json\n", done.stderr
+    spread = json.loads(done.stdout)
+    held = json.loads(run("fit", "d.csv", "-d", "5", "--json", "--no-save", cwd=tmp_path).stdout)
+    assert relative(spread["coefficients"], held["coefficients"]) <= 1e-12
+    assert spread["engine"]["name"] == "dask" and spread["engine"]["scheduler"] == "local"
+    assert spread["engine"]["partitions"] > 1 and spread["engine"]["workers"] == (os.cpu_count() or 1)
+    assert json.loads((tmp_path / "fitbp.json").read_text())["engine"] == spread["engine"]
+    bad = run("fit", "d.csv", "-", "--engine", "dask", cwd=tmp_path)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: standard input")
+
+
+def test_usage_and_missing_dask_are_one_line(tmp_path):
+    x, y = data("shuffled", 100)
+    write(tmp_path / "d.csv", x, y)
+    misused = run("fit", "d.csv", "--scheduler", "tcp://127.0.0.1:1", cwd=tmp_path)
+    assert misused.returncode == 2 and "a scheduler is for --engine dask" in misused.stderr
+    hidden = ("import sys; sys.modules['distributed'] = None; from fitbp.__main__ import main; "
+              "sys.argv[1:] = ['fit', 'd.csv', '--engine', 'dask']; main()")
+    done = subprocess.run([sys.executable, "-c", hidden], cwd=tmp_path, capture_output=True, text=True,
+                          env=environment())
+    assert done.returncode == 1 and done.stderr == (
+        "error: --engine dask needs dask and distributed: pip install 'fitbp[dask]'\n")
+    unreachable = run("fit", "d.csv", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", cwd=tmp_path,
+                      env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
+    assert unreachable.returncode == 1 and unreachable.stderr.count("\n") == 1
+    assert unreachable.stderr.startswith("error: cannot reach the dask scheduler at tcp://127.0.0.1:9: ")
+    assert not (tmp_path / "fitbp.json").exists()
+
+
+def _wait_for(condition, what, process_list, seconds=120):
+    """Poll until ``condition()`` holds: a condition, not a guess at how long a start takes."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        dead = [p for p in process_list if p.poll() is not None]
+        assert not dead, f"{what}: a dask process ended with {dead[0].returncode}"
+        assert time.monotonic() < deadline, f"{what} did not happen in {seconds} s"
+        time.sleep(0.1)
+
+
+def test_a_real_scheduler_and_two_workers_give_the_local_answer(tmp_path):
+    dask_cli = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    worker_cli = [sys.executable, "-m", "distributed.cli.dask_worker"]
+    scheduler_file = tmp_path / "scheduler.json"
+    env = environment()
+    started = []
+    try:
+        started.append(subprocess.Popen([*dask_cli, "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                         "--scheduler-file", str(scheduler_file)], cwd=tmp_path, env=env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait_for(scheduler_file.exists, "the scheduler file", started)
+        for _ in range(2):
+            started.append(subprocess.Popen([*worker_cli, "--scheduler-file", str(scheduler_file), "--host",
+                                             "127.0.0.1", "--nthreads", "1", "--no-dashboard"], cwd=tmp_path,
+                                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        address = json.loads(scheduler_file.read_text())["address"]
+        with distributed.Client(address) as watcher:
+            _wait_for(lambda: len(watcher.scheduler_info()["workers"]) == 2, "two workers", started)
+        x, y = data("years", 30000)
+        for i in range(3):
+            write(tmp_path / f"part-{i}.csv", x[i::3], y[i::3])
+        done = run("fit", "part-*.csv", "-d", "7", "--engine", "dask", "--scheduler", address,
+                   "--partition-size", "200KB", "--json", "--no-save", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        spread = json.loads(done.stdout)
+        held = json.loads(run("fit", "part-*.csv", "-d", "7", "--json", "--no-save", cwd=tmp_path).stdout)
+        assert relative(spread["taylor_coefficients"], held["taylor_coefficients"]) <= 1e-12
+        assert relative(spread["coefficients"], held["coefficients"]) <= 1e-12
+        assert spread["mse"] == pytest.approx(held["mse"], rel=1e-12)
+        assert spread["engine"] == {"name": "dask", "scheduler": address, "partitions": spread["engine"]["partitions"],
+                                    "workers": 2, "passes": 1}
+        assert spread["engine"]["partitions"] >= 3
+    finally:
+        for process in reversed(started):  # the workers first, then the scheduler
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
