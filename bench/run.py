@@ -161,22 +161,30 @@ def count_rows(path):
 
 def dataset(n):
     """Path of a CSV with n points of y = sin(x) + noise, x uniform in [-3, 3]; made once."""
-    import numpy as np
-
     path = DATA / f"sine_{n}_seed{SEED}.csv"
     if path.exists() and count_rows(path) == n:
         return path
     log(f"writing {path}")
     DATA.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(SEED)
+    write_sine(path, n, SEED)
+    return path
+
+
+def write_sine(path, n, seed):
+    """Write n points of y = sin(x) + noise (x uniform in [-3, 3]) as CSV, a million lines at a time,
+    to a temporary name first: a half-written file is never taken for a made one."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
     x = rng.uniform(-3.0, 3.0, n)
     y = np.sin(x) + rng.normal(0.0, 0.1, n)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as f:
         f.write("x,y\n")
-        f.writelines(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist()))
-    tmp.replace(path)  # a half-written file is never taken for a made one
-    return path
+        for start in range(0, n, 1 << 20):
+            end = start + (1 << 20)
+            f.writelines(f"{a!r},{b!r}\n" for a, b in zip(x[start:end].tolist(), y[start:end].tolist()))
+    tmp.replace(path)
 
 
 # ---------------------------------------------------------------- running processes

@@ -28,23 +28,6 @@ spec.loader.exec_module(bench_run)  # its launcher and environment; nothing runs
 SCALE = BENCH / "data" / "scale"
 
 
-def write(path, rows, seed):
-    import numpy as np
-
-    if path.exists():
-        return
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-3.0, 3.0, rows)
-    y = np.sin(x) + rng.normal(0.0, 0.1, rows)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as f:
-        f.write("x,y\n")
-        for start in range(0, rows, 1 << 20):
-            f.writelines(f"{a!r},{b!r}\n" for a, b in zip(x[start:start + (1 << 20)].tolist(),
-                                                         y[start:start + (1 << 20)].tolist()))
-    tmp.replace(path)
-
-
 def fit(args, repeat):
     runs = [bench_run.run([sys.executable, "-m", "fitbp", "fit", *args, "-d", "5", "--json", "--no-save"])
             for _ in range(repeat)]
@@ -68,7 +51,8 @@ def main():
     paths = [SCALE / f"part-{i:03d}-{rows}.csv" for i in range(options.files)]
     for seed, path in enumerate(paths):
         print(f"writing {path}" if not path.exists() else f"have {path}", file=sys.stderr)
-        write(path, rows, seed)
+        if not path.exists():
+            bench_run.write_sine(path, rows, seed)
     pattern = str(SCALE / f"part-*-{rows}.csv")
     measured = [
         (f"1 file, {rows:.0e} rows, held", fit([str(paths[0])], options.repeat)),

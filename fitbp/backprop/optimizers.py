@@ -63,7 +63,7 @@ def preconditioner(r, count):
     return lambda g: (count / 2.0) * (inverse @ (inverse.T @ g))
 
 
-def newton(objective, k, precondition, tol, floor=0.0):
+def newton(objective, k, precondition, tol, floor=0.0, refine=True):
     """Newton's method on a quadratic loss, k <- k - M g; returns whether it converged.
 
     With M the exact inverse Hessian, the first step lands on the optimum
@@ -71,10 +71,12 @@ def newton(objective, k, precondition, tol, floor=0.0):
     g^T M g / 2 is the loss still to gain, and training ends when it is below
     ``tol`` times the loss, usually at the second pass.  Each further step
     refines the last, as iterative refinement does for a linear solve, and so
-    does the one measured at the end: it costs no pass, changes the loss by
-    less than ``tol`` of it, and takes the coefficients from the first step's
-    rounding (cond² ε) to the triangle's own (cond ε).  The generator's value
-    is whether it converged, and then with the final k: (True, k).
+    does the one measured at the end, with ``refine``: it costs no pass,
+    changes the loss by less than ``tol`` of it, and takes the coefficients
+    from the first step's rounding (cond² ε) to the triangle's own (cond ε).
+    Refinement contracts only while cond² ε < 1, so the caller, who knows the
+    condition, says whether to take it.  The generator's value is whether it
+    converged, and then with the final k: (True, k).
     """
     best_k, best = k, np.inf
     while True:
@@ -87,7 +89,7 @@ def newton(objective, k, precondition, tol, floor=0.0):
         best_k, best = k, loss
         step = precondition(grad)
         if not grad @ step > 2 * (tol * loss + floor):
-            return True, k - step
+            return True, (k - step if refine else k)
         k = k - step
 
 

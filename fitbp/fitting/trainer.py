@@ -390,7 +390,8 @@ def _objective(problem, loss="mse", delta=None):
 
 def _steps(optimizer, problem, start, lr, tol, precondition, loss="mse", delta=None):
     if optimizer == "newton":
-        return optimizers.newton(_objective(problem), start, precondition, tol, problem.floor)
+        return optimizers.newton(_objective(problem), start, precondition, tol, problem.floor,
+                                 refine=problem.triangle.condition <= CONDITION_WARNING)
     if optimizer == "cg":
         curvature = replace(problem.triangle, z=np.zeros_like(problem.triangle.z), rest=0.0)
         return optimizers.conjugate_gradient(
