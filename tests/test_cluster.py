@@ -151,6 +151,30 @@ def test_no_header_whitespace_gzip_and_parquet_read_as_locally(client, tmp_path)
         assert spread.mse == pytest.approx(held.mse, rel=1e-12)
 
 
+def test_urls_are_listed_sniffed_and_read_through_fsspec(client, tmp_path):
+    """fsspec's memory file system stands in for object storage (the in-process workers share it)."""
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    x, y = data("years", 6000)
+    held_paths = [write(tmp_path / f"part-{i}.csv", x[i::2], y[i::2]) for i in range(2)]
+    for i, path in enumerate(held_paths):
+        memory.pipe(f"/fitbp-test/part-{i}.csv", open(path, "rb").read())
+    memory.pipe("/fitbp-test/bad.csv", b"x,y\n1,2\n2,abc\n3,4\n")
+    try:
+        spread = cluster.load(client, ["memory://fitbp-test/part-*.csv"], 4, 16 << 10)
+        assert spread.sources == ["memory:///fitbp-test/part-0.csv", "memory:///fitbp-test/part-1.csv"]
+        spread, held = trainer.fit_points(spread, 4), trainer.fit_points(local.load(held_paths, 4), 4)
+        assert relative(spread.polynomial.coefficients, held.polynomial.coefficients) <= 1e-12
+        with pytest.raises(FitbpError) as bad:
+            cluster.load(client, ["memory://fitbp-test/bad.csv"], 1)
+        assert str(bad.value) == ("memory:///fitbp-test/bad.csv:3: column 'y': 'abc' is not a number "
+                                  "(--skip-invalid drops such rows)")
+        with pytest.raises(FitbpError, match="memory://fitbp-test/none-\\*.csv: no file matches this pattern"):
+            cluster.load(client, ["memory://fitbp-test/none-*.csv"], 1)
+    finally:
+        memory.rm("/fitbp-test", recursive=True)
+
+
 def test_the_command_line_records_the_engine_in_json_and_model(tmp_path):
     """The default LocalCluster: worker processes, so every function a worker runs is pickled."""
     x, y = data("shuffled", 20000)

@@ -17,6 +17,7 @@ dask and distributed are imported here only, and this module only for
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
@@ -29,7 +30,7 @@ from fitbp.engines import moments
 from fitbp.engines.local import KEPT, MOST_DISTINCT, Streamed
 from fitbp.errors import FitbpError, at, printable
 from fitbp.sources import files, parquet
-from fitbp.sources.loader import WHITESPACE, even_sample
+from fitbp.sources.loader import BLOCK, WHITESPACE, Reader, even_sample
 
 INSTALL = "--engine dask needs dask and distributed: pip install 'fitbp[dask]'"
 PARTITION = 64 << 20
@@ -70,19 +71,18 @@ def load(client, patterns, degree=None, partition_size=PARTITION, x=None, y=None
          skip_invalid=False, encoding="utf-8-sig", decimal="."):
     """A Distributed stream of the data: the first reduction done (at ``degree``, if given)."""
     settings = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal)
-    paths = files.expand(patterns)
+    paths = _expanded(patterns)
     if "-" in paths:
         raise FitbpError("standard input cannot be read by a cluster: pass files to --engine dask, or drop it")
     layout, labels, frame = _frame(paths, settings, partition_size)
-    source = paths[0] if len(paths) == 1 else f"{len(paths)} files"
-    reading = Reading(layout, skip_invalid, tuple(labels))
-    stream = Distributed(np.empty(0), np.empty(0), printable(source), *labels, 0, None,
-                         os.path.abspath(paths[0]) if len(paths) == 1 and "://" not in paths[0] else None,
-                         {k: v for k, v in settings.items() if v is not None}, 0, 0.0, 0.0, 0, 0, again=None,
-                         sources=[_absolute(p) for p in paths] if len(paths) > 1 else None, passes=0)
-    stream.client, stream.frame, stream.reading, stream.paths, stream.settings = client, frame, reading, paths, settings
-    stream.partitions = frame.npartitions
-    stream.workers = len(client.scheduler_info().get("workers", {}))
+    one = len(paths) == 1
+    stream = Distributed(
+        x=np.empty(0), y=np.empty(0), source=printable(paths[0]) if one else f"{len(paths)} files",
+        x_name=labels[0], y_name=labels[1], skipped=0, first_skip=None,
+        path=_absolute(paths[0]) if one and "://" not in paths[0] else None, options=dict(settings), count=0,
+        low=0.0, high=0.0, y_exponent=0, distinct=0, again=None, sources=None if one else list(map(_absolute, paths)),
+        passes=0, client=client, frame=frame, reading=Reading(layout, skip_invalid, tuple(labels)), paths=paths,
+        settings=settings, partitions=frame.npartitions, workers=len(client.scheduler_info().get("workers", {})))
     stream.first_pass(degree)
     return stream
 
@@ -105,15 +105,12 @@ def _frame(paths, settings, partition_size):
     """The dask dataframe of the paths' x and y columns, read as fitbp's own loader sniffed them."""
     import dask.dataframe as dd
 
-    kinds = {parquet.is_parquet(p) for p in paths if "://" not in p}
+    kinds = {"://" not in p and parquet.is_parquet(p) for p in paths}
     if len(kinds) > 1:
         raise FitbpError("--engine dask reads CSV files or Parquet files, not both at once: convert one kind")
-    heads = [_sniffed(p, settings) for p in paths if "://" not in p][:64] or [None]
+    heads = [_sniffed(p, settings) for p in paths[:64]]  # the head of each, as far as 64 files
     first = heads[0]
-    if first is None:
-        raise FitbpError("--engine dask needs at least one local file to learn the columns from; "
-                         "its workers may read the others from URLs")
-    for path, reader in zip(paths, heads):
+    for reader in heads:
         if reader.labels != first.labels or getattr(reader, "layout", None) != getattr(first, "layout", None):
             raise at(reader.name, None, f"its columns or delimiter differ from {printable(first.name)}'s: "
                      "--engine dask reads every file one way (the local engine reads each on its own)")
@@ -125,9 +122,57 @@ def _frame(paths, settings, partition_size):
         raise FitbpError(f"dask cannot read {printable(paths[0])}: {printable(str(e).splitlines()[0])}") from None
 
 
+def _expanded(patterns):
+    """The paths of ``patterns``: local ones as the local engine finds them, URLs as fsspec lists them."""
+    found = []
+    for pattern in map(str, patterns):
+        found.extend(_remote_paths(pattern) if "://" in pattern else files.expand([pattern]))
+    if "-" in found and len(found) > 1:
+        raise FitbpError("standard input (-) can only be read alone")
+    return list(dict.fromkeys(found))
+
+
+def _remote_paths(url):
+    try:
+        import fsspec
+
+        system, _, paths = fsspec.core.get_fs_token_paths(url)
+    except (ImportError, ValueError, OSError) as e:
+        raise at(url, None, f"cannot be read: {printable(e)}") from None
+    if not paths:
+        raise at(url, None, "no file matches this pattern" if any(c in url for c in "*?[") else "no such file")
+    return [system.unstrip_protocol(p) for p in sorted(paths)]
+
+
+@contextmanager
+def _opened_remote(url):
+    """A URL's bytes, unpacked as its name says (fsspec's compression="infer"); errors as one line."""
+    import fsspec
+
+    try:
+        with fsspec.open(url, "rb", compression="infer") as stream:
+            yield stream
+    except (OSError, ValueError) as e:
+        raise at(url, None, f"cannot be read: {printable(e)}") from None
+
+
+def _remote_reader(url, settings, stream):
+    """fitbp's CSV reader over a URL's bytes, named by the URL."""
+    reader = Reader("-", **{**settings, "stdin": stream})
+    reader.name = url
+    return reader
+
+
 def _sniffed(path, settings):
     """A reader of ``path`` whose first block is read: its labels and layout known."""
-    reader = files.open_reader(path, **settings)
+    if "://" in path:
+        with _opened_remote(path) as stream:
+            head = stream.read(BLOCK)
+        return _sniffed_reader(_remote_reader(path, settings, io.BytesIO(head[:head.rfind(b"\n") + 1] or head)))
+    return _sniffed_reader(files.open_reader(path, **settings))
+
+
+def _sniffed_reader(reader):
     blocks = reader.blocks()
     try:
         next(blocks)
@@ -140,7 +185,7 @@ def _sniffed(path, settings):
 
 def _csv_options(reader, settings, partition_size):
     layout = reader.layout
-    gzipped = any(_gzipped(p) for p in [reader.name])
+    gzipped = _gzipped(reader.name)
     return {
         "sep": r"\s+" if layout.delimiter == WHITESPACE else layout.delimiter,
         "header": 0 if layout.header else None,
@@ -153,6 +198,8 @@ def _csv_options(reader, settings, partition_size):
 
 
 def _gzipped(path):
+    if "://" in path:
+        return path.endswith(".gz")  # as fsspec's compression="infer" has it
     try:
         with open(path, "rb") as stream:
             return stream.read(2) == b"\x1f\x8b"
@@ -248,6 +295,17 @@ def _residuals(frame, reading, polynomial, exponent):
     return moments.residuals_over(polynomial, moments.pieces(x, y), exponent)
 
 
+def _read_through(path, settings):
+    """Read a whole file with fitbp's own loader, for the error it raises."""
+    if "://" not in path:
+        for _ in files.open_reader(path, **settings).blocks():
+            pass
+        return
+    with _opened_remote(path) as stream:
+        for _ in _remote_reader(path, settings, stream).blocks():
+            pass
+
+
 @dataclass
 class Distributed(Streamed):
     """A Streamed whose passes are reductions on a dask cluster instead of reads on this machine."""
@@ -313,13 +371,11 @@ class Distributed(Streamed):
     def _located(self, error):
         """The local loader's error for the first bad value in the files, where they are on this machine;
         else the worker's own words."""
-        local = [p for p in self.paths if "://" not in p]
-        if len(local) == len(self.paths):
-            try:
-                for _ in files.Files(local, **self.settings).blocks():
-                    pass
-            except FitbpError as found:
-                return found
+        try:
+            for path in self.paths:
+                _read_through(path, self.settings)
+        except FitbpError as found:
+            return found
         said = str(error).strip().splitlines()
         words = said[-1] if isinstance(error, InvalidValue) or not said else said[0]
         return FitbpError(f"{self.source}: a dask worker could not read the data: {printable(words)}")
