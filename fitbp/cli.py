@@ -95,6 +95,16 @@ def _size(value):
     return int(amount * SIZES[unit])
 
 
+def _level(value):
+    if not (math.isfinite(value) and 0.0 < value < 1.0):
+        raise typer.BadParameter(f"must be a probability strictly between 0 and 1, such as 0.95, not {value:g}")
+    return value
+
+
+LEVEL = typer.Option(0.95, "--level", metavar="P", callback=_level,
+                     help="Confidence level of the coefficients' intervals (and of predict's, with --interval).")
+
+
 def _non_negative_or_none(value):
     return None if value is None else _non_negative_finite(value)
 
@@ -214,6 +224,7 @@ def fit(
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
     save: Optional[str] = typer.Option(None, "--save", metavar="PATH", help="Where to save the model [default: fitbp.json]."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
+    level: float = LEVEL,
     memory: str = typer.Option("256MB", "--memory", metavar="SIZE", callback=_size, help="Most memory for the numbers (16 bytes a point); larger data is read in blocks, one pass for a fixed degree (standard input is spooled to a temporary file)."),
     engine: Engine = typer.Option(Engine.local, "--engine", help="local reads on this machine; dask reduces each partition to its triangle on a dask cluster (pip install 'fitbp[dask]')."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler, such as tcp://host:8786 [default: a LocalCluster of one worker a core, for this fit]."),
@@ -289,6 +300,7 @@ def fit(
                 result = selection.fit_auto(points, **training)
             else:
                 result = trainer.fit_points(points, degree, **training)
+        result.level = level
         if not quiet:
             for message in result.warnings:
                 warn(message)

@@ -292,3 +292,36 @@ def test_band_level_and_shape():
     for level in (0.0, 1.0, 1.5):
         with pytest.raises(ValueError, match="level"):
             confidence_band(p, stats["covariance"], stats["dof"], grid, level=level)
+
+
+@pytest.mark.parametrize("level", [0.95, 0.9, 0.99])
+def test_coefficient_tests_agree_with_statsmodels(level):
+    """t, p and intervals of the raw coefficients against statsmodels' OLS on the raw powers of x, and of
+    the Taylor ones against OLS on the powers of t (R's summary(lm) gives the same)."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-1.5, 2.5, 80)
+    y = 0.3 - 1.2 * x + 0.05 * x ** 2 + 0.4 * x ** 3 + rng.normal(0, 0.3, x.size)
+    result = fit_points(Points(x, y), 3)
+    result.level = level
+    tests = result.tests()
+    p = result.polynomial
+    for prefix, design in (("", np.vander(x, 4, increasing=True)),
+                           ("taylor_", np.vander((x - p.center) / p.scale, 4, increasing=True))):
+        ols = sm.OLS(y, design).fit()
+        assert np.allclose(tests[f"{prefix}t_values"], ols.tvalues, rtol=1e-8, atol=0)
+        assert np.allclose(tests[f"{prefix}p_values"], ols.pvalues, rtol=1e-7, atol=1e-300)
+        assert np.allclose(tests[f"{prefix}confidence_intervals"], ols.conf_int(alpha=1 - level), rtol=1e-8, atol=1e-12)
+    assert tests["level"] == level
+
+
+def test_coefficient_tests_are_null_where_no_error_can_be_given():
+    from fitbp.fitting.statistics import coefficient_tests
+
+    exact = fit_points(Points(np.array([0.0, 1.0, 2.0]), np.array([1.0, 3.0, 5.0])), 2)  # dof 0
+    assert exact.tests()["t_values"] == [None] * 3 and exact.tests()["confidence_intervals"] == [None] * 3
+    some = coefficient_tests([1.0, 2.0, 3.0], [0.5, None, 0.0], 10)
+    assert some["t_values"][0] == 2.0 and some["t_values"][1:] == [None, None]
+    assert some["p_values"][0] == pytest.approx(0.073388034770740, rel=1e-9)  # scipy.stats.t.sf(2, 10) * 2
+    huge = coefficient_tests([1e300], [1e-300], 5)
+    assert huge["t_values"] == [None] and huge["p_values"] == [0.0]

@@ -361,6 +361,32 @@ def _t_log_density(t, dof):
             - (dof + 1.0) / 2.0 * math.log1p(t * t / dof))
 
 
+def coefficient_tests(values, errors, dof, level=0.95):
+    """Each coefficient's t value, two-sided p-value and ``level`` confidence interval, as R's
+    summary(lm) gives them: t = value / stderr tests that the coefficient is 0, p = P(|T| ≥ |t|) with
+    ``dof`` degrees of freedom, and the interval is value ± t_{(1+level)/2, dof} · stderr.
+
+    None wherever the standard error is None (see stderr_note) or 0, or no degree of freedom is left;
+    a t beyond float64 has p 0.
+    """
+    count = len(values)
+    tests = {"t_values": [None] * count, "p_values": [None] * count, "confidence_intervals": [None] * count}
+    if errors is None or dof is None or dof < 1:
+        return tests
+    quantile = t_quantile((1.0 + level) / 2.0, dof)
+    for i, (value, error) in enumerate(zip(values, errors)):
+        if value is None or error is None or not error > 0.0 or not math.isfinite(value):
+            continue
+        with np.errstate(all="ignore"):
+            t = value / error
+            half = quantile * error
+        tests["t_values"][i] = t if math.isfinite(t) else None
+        tests["p_values"][i] = min(1.0, 2.0 * _t_upper_tail(abs(t), dof)) if math.isfinite(t) else 0.0
+        if math.isfinite(half):
+            tests["confidence_intervals"][i] = [value - half, value + half]
+    return tests
+
+
 def confidence_band(polynomial, covariance, dof, x, level=0.95):
     """Lower and upper edges of the ``level`` confidence band of the fitted curve at x.
 

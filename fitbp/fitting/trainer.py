@@ -65,6 +65,8 @@ class FitResult:
     """median |y − ŷ| for the robust losses: a measure of the fit that outliers do not sway."""
     engine: dict = field(default_factory=lambda: {"name": "local"})
     """What built the triangle: the local engine (in memory, or streamed with its passes), or dask."""
+    level: float = 0.95
+    """The confidence level of the coefficients' intervals."""
 
     @property
     def final_loss(self):
@@ -74,6 +76,16 @@ class FitResult:
     @cached_property  # exact rational expansion: asked for by the table, the JSON and the model file
     def raw_coefficients(self):
         return self.polynomial.raw_coefficients()
+
+    def tests(self):
+        """t values, p-values and intervals of the raw and of the Taylor coefficients (statistics.coefficient_tests)."""
+        from fitbp.fitting.statistics import coefficient_tests
+
+        dof = self.statistics.get("dof")
+        raw = coefficient_tests(_finite_or_none(self.raw_coefficients), self.statistics.get("stderr"), dof, self.level)
+        taylor = coefficient_tests(list(self.polynomial.coefficients), self.statistics.get("taylor_stderr"), dof,
+                                   self.level)
+        return {"level": self.level, **raw, **{f"taylor_{key}": value for key, value in taylor.items()}}
 
     @cached_property
     def raw_digits_lost(self):
@@ -95,6 +107,7 @@ class FitResult:
             "condition_number": self.condition,
             "stderr": self.statistics.get("stderr"),
             "taylor_stderr": self.statistics.get("taylor_stderr"),
+            **self.tests(),
             "mse": self.mse,
             "rmse": self.rmse,
             "r2": self.r2,

@@ -89,6 +89,8 @@ def print_table(result, console=None):
         emit(console, both)
     if stats.get("stderr_note"):
         emit(console, escape(f"note: {stats['stderr_note']}"), style="dim", highlight=False)
+    elif stats.get("stderr") is not None:
+        emit(console, _tests_table(console, result.tests()))
 
     quality = Table(box=frame, show_header=False)
     quality.add_column(style="bold")
@@ -205,6 +207,25 @@ def _coefficient_table(console, *forms):
         table.add_row(str(i), *[cell for _, values, errors in forms
                                 for cell in (_number(values[i], 15), _number(errors[i], 3))])
     return table
+
+
+def _tests_table(console, tests):
+    """Each coefficient's test that it is 0, raw and Taylor: t and two-sided p, and the raw interval."""
+    interval = f"raw {tests['level']:.4g} interval"
+    table = numbers_table(console, "power", "raw t", "p", interval, "Taylor t", "p")
+    for i, t in enumerate(tests["t_values"]):
+        bounds = tests["confidence_intervals"][i]
+        table.add_row(str(i), _number(t, 4), _p_value(tests["p_values"][i]),
+                      "n/a" if bounds is None else f"[{bounds[0]:.6g}, {bounds[1]:.6g}]",
+                      _number(tests["taylor_t_values"][i], 4), _p_value(tests["taylor_p_values"][i]))
+    return table
+
+
+def _p_value(p):
+    """Two significant digits, as R prints them; below 1e-300, '<1e-300' (R: '< 2e-16' at its precision)."""
+    if p is None:
+        return "n/a"
+    return "<1e-300" if p < 1e-300 else f"{p:.2g}"
 
 
 def _criterion(value):
