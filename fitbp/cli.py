@@ -34,6 +34,27 @@ class _Command(typer.core.TyperCommand):
     def collect_usage_pieces(self, ctx):
         return [re.sub(r"^\{(.*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
 
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, _optional_values(args, OPTIONAL_VALUES.get(self.name, {})))
+
+
+OPTIONAL_VALUES = {"plot": {"--band": ("confidence", ("confidence", "prediction"))}}
+"""Options whose value may be left out (click asks for one): plot --band means --band confidence."""
+
+
+def _optional_values(args, options):
+    """``args`` with each option of ``options`` given without a value given its default one."""
+    done = []
+    for i, arg in enumerate(args):
+        done.append(arg)
+        if arg == "--":
+            return done + list(args[i + 1:])
+        if arg in options:
+            default, values = options[arg]
+            if i + 1 == len(args) or args[i + 1] not in values:
+                done.append(default)
+    return done
+
 
 app = typer.Typer(
     add_completion=True,
@@ -321,6 +342,7 @@ def _choices(name, values):
 
 
 Sample = _choices("Sample", ("sine", "cubic", "runge", "exp", "years"))
+Interval = _choices("Interval", ("confidence", "prediction"))
 
 
 @app.command(cls=_Command)
@@ -331,7 +353,9 @@ def plot(
     y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column of --data [default: the model's]."),
     output: str = typer.Option("fitbp.png", "--output", "-o", metavar="FILE", help="Picture file: .png, .svg or .pdf."),
     residuals: bool = typer.Option(False, "--residuals", help="Add a panel of the residuals."),
-    band: bool = typer.Option(False, "--band", help="Shade the 95 % confidence band of the curve."),
+    band: Optional[Interval] = typer.Option(None, "--band", metavar="[confidence|prediction]", help="Shade the curve's confidence band, or with 'prediction' the interval of a new measurement (--level of them)."),
+    level: float = LEVEL,
+    xlim: Optional[tuple[float, float]] = typer.Option(None, "--xlim", metavar="A B", help="Draw the curve from x = A to B; beyond the data it is shaded as extrapolated."),
     equation: bool = typer.Option(False, "--equation", help="Write the polynomial and R² on the picture (and, in full, into the file's metadata)."),
     digits: int = typer.Option(4, "--digits", metavar="N", min=1, max=17, help="Significant digits of --equation's coefficients."),
     in_terminal: bool = typer.Option(False, "--terminal", help="Draw in the terminal (Unicode braille) instead of a file."),
@@ -353,6 +377,9 @@ def plot(
     from fitbp.views import exporter, film
     from fitbp.fitting import modelfile
 
+    if xlim and not (all(map(math.isfinite, xlim)) and xlim[0] < xlim[1]):
+        raise typer.BadParameter(f"must be two finite numbers, the smaller first, not {xlim[0]:g} {xlim[1]:g}",
+                                 param_hint="--xlim")
     if in_terminal or ascii_only:
         with reported():
             _plot_in_terminal(model, data, x, y, ascii_only, width, height)
@@ -382,7 +409,10 @@ def plot(
         figure = renderer.figure(polynomial, points, document.get("loss_history") or [], title,
                                  equation=label[:2] if label else None,
                                  residuals=residuals, window=window, loss=str(document.get("loss", "mse")),
-                                 band=modelfile.band_of(document, polynomial, model) if band else None)
+                                 band=modelfile.band_of(document, polynomial, model, level, band.value)
+                                 if band else None, band_label=band and f"{level:.4g} {band.value} "
+                                 f"{'band' if band.value == 'confidence' else 'interval'} (pointwise)",
+                                 xlim=xlim, fitted_range=modelfile.x_range_of(document))
         renderer.save(figure, output, modelfile.write_atomic, description=label[2] if label else None)
         if not quiet:
             sys.stderr.write(f"wrote {printable(output)}\n")
@@ -427,20 +457,24 @@ def _short(value, digits=4):
 def predict(
     xs: Optional[list[str]] = typer.Argument(None, metavar="[X]...", help="x values; without any, read them from stdin."),
     model: str = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'."),
+    interval: Optional[Interval] = typer.Option(None, "--interval", help="Also print lower,upper: of the curve (confidence) or of a new measurement at x (prediction, which adds the residual variance)."),
+    level: float = LEVEL,
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON object: the points, each marked when extrapolated, and the fitted x range."),
     decimal: str = DECIMAL,
 ):
     """Print x,y for each x, evaluated with the fitted polynomial.
 
     x values come from the arguments or, without any, from standard input:
     one a line, or the first column of CSV lines (a first line that is not
-    a number is taken for a header). Output: x,y lines, no header, each number
-    with the digits to read it back exactly.
+    a number is taken for a header). Output: x,y lines (x,y,lower,upper with
+    --interval), no header, each number with the digits to read it back
+    exactly. x outside the fitted range still gets its y, with one warning.
 
     Examples:
 
       fitbp predict 1.5 2.5 -- -1
 
-      seq 0 0.5 6 | fitbp predict
+      seq 0 0.5 6 | fitbp predict --interval prediction --level 0.9
     """
     import numpy as np
 
@@ -452,15 +486,36 @@ def predict(
             raise typer.BadParameter(f"no such option: {text} (put -- before negative x values "
                                      "if they are written oddly)")
     with reported():
-        polynomial = modelfile.polynomial_of(modelfile.load(model))
+        document = modelfile.load(model)
+        polynomial = modelfile.polynomial_of(document)
+        band = modelfile.band_of(document, polynomial, model, level, interval.value) if interval else None
         if not xs:
             _prompt("x values, one a line")
         x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal)
-        y = polynomial(x)
-        write_rows(x, y, sys.stdout, header=None)
-        overflowed = int(np.count_nonzero(~np.isfinite(y)))
+        columns = [x, polynomial(x), *(band(x) if band else ())]
+        low, high = modelfile.x_range_of(document)
+        outside = (x < low) | (x > high)
+        if json_output:
+            _print_predictions(columns, outside, [low, high], interval, level)
+        else:
+            write_rows(columns, sys.stdout, header=None)
+        if np.any(outside):
+            warn(f"x outside the fitted range [{low!r}, {high!r}] ({int(np.count_nonzero(outside))} of {x.size} "
+                 "values): the polynomial is extrapolated there, and nothing in the data vouches for it")
+        overflowed = int(np.count_nonzero(~np.isfinite(columns[1])))
         if overflowed:
             warn(f"{overflowed} of the predictions overflow float64 (x far outside the data's range?)")
+
+
+def _print_predictions(columns, outside, fitted_range, interval, level):
+    from fitbp.fitting import modelfile
+
+    names = ("x", "y", "lower", "upper")
+    points = [{**{name: value for name, value in zip(names, row)}, "extrapolated": bool(beyond)}
+              for *row, beyond in zip(*(c.tolist() for c in columns), outside.tolist())]
+    document = {"x_range": fitted_range, **({"interval": interval.value, "level": level} if interval else {}),
+                "points": points}
+    sys.stdout.write(modelfile.dumps(document) + "\n")
 
 
 @app.command(cls=_Command)
@@ -490,7 +545,7 @@ def sample(
         raise typer.BadParameter(f"{printable(name)!r} is not one of {choices}", param_hint="'NAME'")
     with reported():
         x, y = samples.generate(name, n=n, noise=noise, seed=seed, xmin=xmin, xmax=xmax, outliers=outliers)
-        write_rows(x, y, sys.stdout, header="x,y")
+        write_rows([x, y], sys.stdout, header="x,y")
 
 
 @app.command(cls=_Command)
@@ -698,13 +753,13 @@ def gradcheck(
             raise FitbpError(f"gradient check failed: {len(failed)} of {len(rows)} relative errors exceed {tol:g}")
 
 
-def write_rows(x, y, stream, header):
-    """CSV rows of x,y in the shortest form that reads back to the same float."""
+def write_rows(columns, stream, header):
+    """CSV rows of the columns (x, y, …) in the shortest form that reads back to the same float."""
     if header:
         stream.write(header + "\n")
     step = 65536
-    for start in range(0, len(x), step):
-        stream.write("".join(f"{a!r},{b!r}\n" for a, b in zip(x[start:start + step].tolist(),
-                                                              y[start:start + step].tolist())))
+    for start in range(0, len(columns[0]), step):
+        rows = zip(*(c[start:start + step].tolist() for c in columns))
+        stream.write("".join(",".join(map(repr, row)) + "\n" for row in rows))
 
 

@@ -192,7 +192,7 @@ def test_band_is_drawn_around_the_curve(rng):
     stats = result.statistics
     band = lambda xs: statistics.confidence_band(result.polynomial, np.array(stats["covariance"]), stats["dof"], xs)  # noqa: E731
     fig = renderer.figure(result.polynomial, result.points, result.loss_history, "t", band=band)
-    shaded = [c for c in fig.axes[0].collections if c.get_label().startswith("95 %")]
+    shaded = [c for c in fig.axes[0].collections if c.get_label().startswith("0.95 confidence band")]
     assert len(shaded) == 1
 
 

@@ -186,8 +186,18 @@ def polynomial_of(document):
                             float(document["center"]), float(document["scale"]))
 
 
-def band_of(document, polynomial, path):
-    """x -> (lower, upper) of the 95 % confidence band, from the covariance the model keeps."""
+def x_range_of(document):
+    """The x range the model was fitted on (from its centre and scale in files from before x_range)."""
+    kept = document.get("x_range")
+    if isinstance(kept, list) and len(kept) == 2 and all(_is(v, float) for v in kept) and kept[0] <= kept[1]:
+        return float(kept[0]), float(kept[1])
+    center, scale = float(document["center"]), float(document["scale"])
+    return center - scale, center + scale
+
+
+def band_of(document, polynomial, path, level=0.95, interval="confidence"):
+    """x -> (lower, upper) of the ``level`` confidence band, or prediction interval, from the
+    covariance (and, for a prediction, the residual variance) that the model keeps."""
     from fitbp.fitting import statistics
 
     covariance, dof = document.get("covariance"), document.get("dof")
@@ -202,7 +212,13 @@ def band_of(document, polynomial, path):
     matrix = np.array(covariance, dtype=np.float64)
     if not (np.allclose(matrix, matrix.T, rtol=1e-9, atol=0) and np.all(np.diag(matrix) >= 0)):
         raise FitbpError(f"{printable(path)}: not a fitbp model ('covariance' is not a covariance matrix)")
-    return lambda x: statistics.confidence_band(polynomial, matrix, dof, x)
+    noise = 0.0
+    if interval == "prediction":
+        noise = document.get("reduced_chi2")
+        if not (_is(noise, float) and noise >= 0):
+            raise FitbpError(f"{printable(path)}: no prediction interval for this model: it keeps no residual "
+                             "variance (reduced_chi2)")
+    return lambda x: statistics.confidence_band(polynomial, matrix, dof, x, level, noise)
 
 
 def snapshots_of(document, path):

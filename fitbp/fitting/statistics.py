@@ -387,13 +387,16 @@ def coefficient_tests(values, errors, dof, level=0.95):
     return tests
 
 
-def confidence_band(polynomial, covariance, dof, x, level=0.95):
+def confidence_band(polynomial, covariance, dof, x, level=0.95, noise=0.0):
     """Lower and upper edges of the ``level`` confidence band of the fitted curve at x.
 
-    ŷ(x) ± t_{(1+level)/2, dof} · sqrt(v(t)ᵀ · covariance · v(t)), v(t) the
-    powers of t = (x − c)/s: pointwise, the band holds the true curve with
-    probability ``level`` when the noise is normal and the model right.
-    ``covariance`` and ``dof`` are those of ``fit_statistics``.
+    ŷ(x) ± t_{(1+level)/2, dof} · sqrt(v(t)ᵀ · covariance · v(t) + noise), v(t)
+    the powers of t = (x − c)/s: pointwise, with ``noise`` 0 the band holds the
+    true curve with probability ``level`` when the noise is normal and the
+    model right; with ``noise`` the variance of a new measurement (the reduced
+    chi-square, for unit weights) it is the prediction interval, which holds
+    a new measurement at x with that probability.  ``covariance`` and ``dof``
+    are those of ``fit_statistics``.
     """
     if covariance is None:
         raise ValueError("no confidence band: the fit's covariance is unknown (see stderr_note)")
@@ -405,7 +408,7 @@ def confidence_band(polynomial, covariance, dof, x, level=0.95):
     x = np.asarray(x, dtype=np.float64)
     powers = model.design_matrix(polynomial.scaled(x).ravel(), polynomial.degree)
     with np.errstate(all="ignore"):
-        variance = np.maximum(np.einsum("ni,ij,nj->n", powers, covariance, powers), 0.0)
+        variance = np.maximum(np.einsum("ni,ij,nj->n", powers, covariance, powers), 0.0) + noise
         half = (t_quantile((1.0 + level) / 2.0, dof) * np.sqrt(variance)).reshape(x.shape)
         fitted = polynomial(x)
         return fitted - half, fitted + half

@@ -87,11 +87,16 @@ class FitResult:
                                    self.level)
         return {"level": self.level, **raw, **{f"taylor_{key}": value for key, value in taylor.items()}}
 
+    @property
+    def x_range(self):
+        """The smallest and largest x fitted: beyond them the curve is extrapolated."""
+        p = self.points
+        return [p.low, p.high] if isinstance(p, Streamed) else [float(np.min(p.x)), float(np.max(p.x))]
+
     @cached_property
     def raw_digits_lost(self):
         p = self.points
-        over = np.array([p.low, p.high]) if isinstance(p, Streamed) else p.x  # only its range matters
-        return self.polynomial.raw_digits_lost(over, self.raw_coefficients)
+        return self.polynomial.raw_digits_lost(np.array(self.x_range), self.raw_coefficients)  # only the range matters
 
     def summary(self):
         """The fit as plain JSON-ready values: what --json prints."""
@@ -119,6 +124,7 @@ class FitResult:
             "dof": self.statistics.get("dof"),
             "stderr_note": self.statistics.get("stderr_note"),
             "n_points": self.points.count,
+            "x_range": self.x_range,
             "skipped_rows": self.points.skipped,
             "loss": self.loss,
             "huber_delta": self.delta,

@@ -39,18 +39,21 @@ def check_format(path):
 
 
 def figure(polynomial, points, loss_history, title, residuals=False, window=False, band=None, loss="mse",
-           equation=None):
+           equation=None, band_label="0.95 confidence band (pointwise)", xlim=None, fitted_range=None):
     """A matplotlib Figure: fit and points, optional residuals, and the loss on a log scale.
 
     ``band(x) -> (lower, upper)``, when given, is shaded around the curve.
+    ``xlim`` (a, b) draws the curve over that range instead of the points';
+    where it reaches beyond ``fitted_range`` (the data's), the extrapolation
+    is shaded grey, for nothing there vouches for the curve.
     ``equation``, (lines, note) from fitbp.views.exporter.equation, heads the legend.
 
     With ``window`` the figure belongs to pyplot, so that ``show`` can open it.
     User text (column names, file names) is drawn as it is, never as TeX.
     """
     x, y = points.x, points.y
-    lo, hi = float(np.min(x)), float(np.max(x))
-    margin = 0.03 * (hi - lo) if hi > lo else 0.5
+    lo, hi = (float(v) for v in xlim) if xlim else (float(np.min(x)), float(np.max(x)))
+    margin = 0 if xlim else 0.03 * (hi - lo) if hi > lo else 0.5
     with np.errstate(all="ignore"):
         dense = np.linspace(lo - margin, hi + margin, CURVE_SAMPLES)
         curve = polynomial(dense)
@@ -71,7 +74,12 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     if band is not None:
         lower, upper = band(dense)
         fit_axes.fill_between(dense, lower, upper, color="tab:orange", alpha=0.45, linewidth=0, zorder=2,
-                              label="95 % confidence band (pointwise)")
+                              label=band_label)
+    if xlim and fitted_range:
+        beyond = [(lo, fitted_range[0]), (fitted_range[1], hi)]
+        for index, (start, end) in enumerate(span for span in beyond if span[0] < span[1]):
+            fit_axes.axvspan(start, end, color="0.5", alpha=0.15, linewidth=0, zorder=0,
+                             label=None if index else "extrapolated: beyond the data")
     fit_axes.plot(dense, curve, color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit", zorder=3)
     fit_axes.set_xlim(lo - margin, hi + margin)
 

@@ -1,0 +1,95 @@
+"""Intervals and extrapolation in predict and plot, against statsmodels' OLS.
+
+statsmodels' get_prediction().summary_frame() gives the confidence interval of
+the mean (mean_ci_*) and the prediction interval of a new observation (obs_ci_*)
+for the same least-squares fit; fitbp's come from its model file alone.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import run
+
+
+@pytest.fixture
+def fitted(tmp_path):
+    rng = np.random.default_rng(11)
+    x = rng.uniform(1990, 2020, 60)  # years: the raw powers are ill-conditioned, the model is not
+    y = 3.0 + 0.2 * (x - 2005) - 0.01 * (x - 2005) ** 2 + rng.normal(0, 0.4, x.size)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    assert run("fit", "d.csv", "-d", "2", "-q", cwd=tmp_path).returncode == 0
+    return x, y, tmp_path
+
+
+@pytest.mark.parametrize("interval, prefix", [("confidence", "mean_ci"), ("prediction", "obs_ci")])
+@pytest.mark.parametrize("level", [0.95, 0.8])
+def test_predict_intervals_agree_with_statsmodels(fitted, interval, prefix, level):
+    sm = pytest.importorskip("statsmodels.api")
+    x, y, folder = fitted
+    at = np.array([1991.0, 1997.25, 2005.0, 2019.5])
+    done = run("predict", *map(repr, at.tolist()), "--interval", interval, "--level", str(level), cwd=folder)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    rows = np.array([[float(v) for v in line.split(",")] for line in done.stdout.splitlines()])
+    center = 2005.0  # the design in x − 2005 is the same least-squares problem, well conditioned for OLS
+    design = np.vander(x - center, 3, increasing=True)
+    frame = sm.OLS(y, design).fit().get_prediction(np.vander(at - center, 3, increasing=True)).summary_frame(
+        alpha=1 - level)
+    assert np.array_equal(rows[:, 0], at)
+    assert np.allclose(rows[:, 1], frame["mean"], rtol=1e-8, atol=0)
+    assert np.allclose(rows[:, 2], frame[f"{prefix}_lower"], rtol=1e-8, atol=0)
+    assert np.allclose(rows[:, 3], frame[f"{prefix}_upper"], rtol=1e-8, atol=0)
+
+
+def test_extrapolation_is_answered_with_one_warning_and_marked_in_json(fitted):
+    x, _, folder = fitted
+    done = run("predict", "1980", "2000", "2030", "2031", cwd=folder)
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 4
+    low, high = float(x.min()), float(x.max())
+    assert done.stderr == (f"warning: x outside the fitted range [{low!r}, {high!r}] (3 of 4 values): the "
+                           "polynomial is extrapolated there, and nothing in the data vouches for it\n")
+    document = json.loads(run("predict", "1980", "2000", "--json", "--interval", "prediction", cwd=folder).stdout)
+    assert document["x_range"] == [low, high] and document["interval"] == "prediction"
+    assert [p["extrapolated"] for p in document["points"]] == [True, False]
+    assert all(p["lower"] < p["y"] < p["upper"] for p in document["points"])
+    inside = run("predict", repr(float(low)), repr(float(high)), cwd=folder)
+    assert inside.stderr == ""  # the ends of the range are inside it
+
+
+def test_bad_levels_are_usage_errors(fitted):
+    _, _, folder = fitted
+    for level in ("1.5", "0", "1", "nan"):
+        done = run("predict", "2000", "--interval", "confidence", "--level", level, cwd=folder)
+        assert done.returncode == 2 and "--level" in done.stderr
+
+
+def test_plot_draws_the_prediction_interval_and_shades_the_extrapolation(fitted, monkeypatch):
+    """The picture's file signature from the command, and what the renderer was handed: the interval of
+    --band prediction is the band widened by the residual variance, and --xlim's reach beyond the data
+    is shaded."""
+    _, _, folder = fitted
+    for args in (["--band"], ["--band", "prediction", "--level", "0.9"], ["--band", "--xlim", "1980", "2030"],
+                 ["--xlim", "1980", "2030", "--band", "prediction"]):
+        done = run("plot", *args, "-o", "p.png", cwd=folder)
+        assert done.returncode == 0 and done.stderr == "wrote p.png\n", (args, done.stderr)
+        assert (folder / "p.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    for bad in (["--xlim", "2030", "1980"], ["--xlim", "1", "nan"], ["--band", "nope"]):
+        assert run("plot", *bad, cwd=folder).returncode == 2
+
+    from fitbp import cli
+    from fitbp.views import renderer
+
+    handed = {}
+    real = renderer.figure
+    monkeypatch.setattr(renderer, "figure", lambda *a, **k: handed.update(k) or real(*a, **k))
+    monkeypatch.chdir(folder)
+    for kind in ("confidence", "prediction"):
+        with pytest.raises(SystemExit) as ended:
+            cli.app(["plot", "--band", kind, "--xlim", "1980", "2030", "-o", f"{kind}.png", "-q"])
+        assert ended.value.code in (0, None)
+        handed[kind] = handed["band"](np.array([2005.0]))
+    document = json.loads((folder / "fitbp.json").read_text())
+    confidence, prediction = (np.array(handed[k]).ravel() for k in ("confidence", "prediction"))
+    assert prediction[0] < confidence[0] < confidence[1] < prediction[1]
+    assert handed["xlim"] == (1980.0, 2030.0) and handed["fitted_range"] == tuple(document["x_range"])
