@@ -460,6 +460,7 @@ def predict(
     interval: Optional[Interval] = typer.Option(None, "--interval", help="Also print lower,upper: of the curve (confidence) or of a new measurement at x (prediction, which adds the residual variance)."),
     level: float = LEVEL,
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object: the points, each marked when extrapolated, and the fitted x range."),
+    inverse: bool = typer.Option(False, "--inverse", help="The values are y: print y,x for every x in the fitted range where the curve equals y (with --interval, y,x,lower,upper: the x whose band holds y)."),
     decimal: str = DECIMAL,
 ):
     """Print x,y for each x, evaluated with the fitted polynomial.
@@ -469,12 +470,15 @@ def predict(
     a number is taken for a header). Output: x,y lines (x,y,lower,upper with
     --interval), no header, each number with the digits to read it back
     exactly. x outside the fitted range still gets its y, with one warning.
+    With --inverse the values are y, and the lines y,x.
 
     Examples:
 
       fitbp predict 1.5 2.5 -- -1
 
       seq 0 0.5 6 | fitbp predict --interval prediction --level 0.9
+
+      fitbp predict --inverse 0.5 --interval confidence
     """
     import numpy as np
 
@@ -490,10 +494,13 @@ def predict(
         polynomial = modelfile.polynomial_of(document)
         band = modelfile.band_of(document, polynomial, model, level, interval.value) if interval else None
         if not xs:
-            _prompt("x values, one a line")
+            _prompt(f"{'y' if inverse else 'x'} values, one a line")
         x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal)
-        columns = [x, polynomial(x), *(band(x) if band else ())]
         low, high = modelfile.x_range_of(document)
+        if inverse:
+            _print_inverse(polynomial, band, x, (low, high), json_output, interval, level)
+            return
+        columns = [x, polynomial(x), *(band(x) if band else ())]
         outside = (x < low) | (x > high)
         if json_output:
             _print_predictions(columns, outside, [low, high], interval, level)
@@ -505,6 +512,29 @@ def predict(
         overflowed = int(np.count_nonzero(~np.isfinite(columns[1])))
         if overflowed:
             warn(f"{overflowed} of the predictions overflow float64 (x far outside the data's range?)")
+
+
+def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, level):
+    """y,x lines (y,x,lower,upper with a band) for every x in the fitted range where the curve is y."""
+    from fitbp.fitting import inverse, modelfile
+
+    points, unmatched = [], []
+    for y in ys.tolist():
+        found = inverse.crossings(polynomial, y, *fitted_range)
+        unmatched.extend([] if found else [y])
+        for x in found:
+            bounds = inverse.interval(band, y, x, *fitted_range) if band else ()
+            points.append({"y": y, "x": x, **dict(zip(("lower", "upper"), bounds))})
+    if json_output:
+        document = {"x_range": list(fitted_range), **({"interval": interval.value, "level": level} if interval else {}),
+                    "points": points, "unmatched": unmatched}
+        sys.stdout.write(modelfile.dumps(document) + "\n")
+    else:
+        sys.stdout.write("".join(",".join(map(repr, p.values())) + "\n" for p in points))
+    if unmatched:
+        shown = ", ".join(map(repr, unmatched[:3])) + (", …" if len(unmatched) > 3 else "")
+        warn(f"no x in the fitted range [{fitted_range[0]!r}, {fitted_range[1]!r}] gives y = {shown} "
+             f"({len(unmatched)} of {ys.size} values): the curve does not reach them there")
 
 
 def _print_predictions(columns, outside, fitted_range, interval, level):

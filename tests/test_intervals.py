@@ -93,3 +93,49 @@ def test_plot_draws_the_prediction_interval_and_shades_the_extrapolation(fitted,
     confidence, prediction = (np.array(handed[k]).ravel() for k in ("confidence", "prediction"))
     assert prediction[0] < confidence[0] < confidence[1] < prediction[1]
     assert handed["xlim"] == (1980.0, 2030.0) and handed["fitted_range"] == tuple(document["x_range"])
+
+
+def _lines(text):
+    return [[float(v) for v in line.split(",")] for line in text.splitlines()]
+
+
+def test_inverse_finds_every_x_where_the_curve_equals_y(tmp_path):
+    """Noise-free data of (x + 1.5)(x − 1)(x − 2): y = 0 at exactly those x, y = 4 once, y = 50 nowhere."""
+    x = np.linspace(-2, 3, 101)
+    y = (x + 1.5) * (x - 1) * (x - 2)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    assert run("fit", "d.csv", "-d", "3", "-q", cwd=tmp_path).returncode == 0
+    done = run("predict", "--inverse", "0", "4", "50", cwd=tmp_path)
+    rows = _lines(done.stdout)
+    assert [r[0] for r in rows] == [0.0, 0.0, 0.0, 4.0]
+    assert np.allclose([r[1] for r in rows[:3]], [-1.5, 1.0, 2.0], rtol=0, atol=1e-12)
+    lone = np.roots([1, -1.5, -2.5, 3 - 4])  # x³ − 1.5x² − 2.5x + 3 = 4
+    real = sorted(r.real for r in lone if abs(r.imag) < 1e-9 and -2 <= r.real <= 3)
+    assert rows[3][1] == pytest.approx(real[0], abs=1e-12) and len(real) == 1
+    assert done.stderr == ("warning: no x in the fitted range [-2.0, 3.0] gives y = 50.0 (1 of 3 values): the "
+                           "curve does not reach them there\n")
+    typed = run("predict", "--inverse", cwd=tmp_path, stdin="y\n0\n")  # values from stdin, a header first
+    assert len(_lines(typed.stdout)) == 3
+
+
+@pytest.mark.parametrize("interval, prefix", [("confidence", "mean_ci"), ("prediction", "obs_ci")])
+def test_inverse_intervals_invert_statsmodels_bands(fitted, interval, prefix):
+    """The x interval of a measured y is where statsmodels' band edges cross y, found here by scipy's brentq."""
+    sm = pytest.importorskip("statsmodels.api")
+    optimize = pytest.importorskip("scipy.optimize")
+    x, y, folder = fitted
+    ols = sm.OLS(y, np.vander(x - 2005, 3, increasing=True)).fit()
+
+    def edge(side):
+        return lambda at: float(ols.get_prediction(np.vander([at - 2005], 3, increasing=True)).summary_frame(
+            alpha=0.05)[f"{prefix}_{side}"].iloc[0])
+
+    measured = 2.0
+    rows = _lines(run("predict", "--inverse", repr(measured), "--interval", interval, cwd=folder).stdout)
+    assert len(rows) == 1
+    _, root, lower, upper = rows[0]
+    assert float(ols.predict(np.vander([root - 2005], 3, increasing=True))[0]) == pytest.approx(measured, rel=1e-10)
+    # y = 2 meets the upper edge at the lower x and the lower edge at the upper x (the curve rises here)
+    expected_lower = optimize.brentq(lambda at: edge("upper")(at) - measured, root - 10, root, xtol=1e-12)
+    expected_upper = optimize.brentq(lambda at: edge("lower")(at) - measured, root, root + 10, xtol=1e-12)
+    assert lower == pytest.approx(expected_lower, abs=1e-8) and upper == pytest.approx(expected_upper, abs=1e-8)
