@@ -235,6 +235,9 @@ def fit(
                                  help="Text encoding of the file."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells."),
     decimal: str = DECIMAL,
+    sigma: Optional[str] = typer.Option(None, "--sigma", metavar="COL", help="Column of each y's standard deviation σ: weighted least squares, w = 1/σ²."),
+    weights: Optional[str] = typer.Option(None, "--weights", metavar="COL", help="Column of weights w = 1/σ² (not 1/σ, numpy.polyfit's w)."),
+    absolute_sigma: bool = typer.Option(False, "--absolute-sigma", help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), unscaled, and the p-value of χ² [default: scaled by the reduced χ², as scipy and gnuplot do]."),
     optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="newton reaches the mse optimum in two passes, cg in three; gd, momentum and adam are the textbook methods [default: newton, or adam for mae and huber]."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mse; or mae and huber, robust to outliers."),
     delta: Optional[float] = typer.Option(None, "--delta", metavar="D", callback=_positive_finite, help="Huber's threshold, in y units [default: 1.345 robust sd of the least-squares residuals]."),
@@ -293,7 +296,14 @@ def fit(
         warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
     if engine is not Engine.dask and scheduler is not None:
         raise typer.BadParameter("a scheduler is for --engine dask", param_hint="--scheduler")
-    reading = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal)
+    if sigma is not None and weights is not None:
+        raise typer.BadParameter("--sigma and --weights say the same thing two ways: give one", param_hint="--weights")
+    if absolute_sigma and sigma is None and weights is None:
+        raise typer.BadParameter("absolute errors need σ: give --sigma or --weights", param_hint="--absolute-sigma")
+    if engine is Engine.dask and (sigma or weights):
+        raise typer.BadParameter("--engine dask takes no weights, for now", param_hint="--sigma/--weights")
+    reading = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal,
+                   **({"sigma": sigma, "weights": weights} if sigma or weights else {}))
     watched = not quiet and report.stderr_is_terminal()
     with reported(), ExitStack() as cluster_session:
         if engine is Engine.dask:
@@ -314,7 +324,8 @@ def fit(
         most = epochs or trainer.DEFAULT_EPOCHS[chosen]
         with report.training_progress(most, enabled=watched) as on_epoch:
             training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
-                        "on_epoch": on_epoch, "loss": loss.value, "delta": delta}
+                        "on_epoch": on_epoch, "loss": loss.value, "delta": delta,
+                        **({"absolute_sigma": True} if absolute_sigma else {})}
             if degree is None:
                 from fitbp import selection
 
@@ -459,6 +470,7 @@ def predict(
     model: str = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'."),
     interval: Optional[Interval] = typer.Option(None, "--interval", help="Also print lower,upper: of the curve (confidence) or of a new measurement at x (prediction, which adds the residual variance)."),
     level: float = LEVEL,
+    sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=_positive_finite, help="σ of a new measurement, for --interval prediction: needed for a model fitted with --sigma or --weights."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object: the points, each marked when extrapolated, and the fitted x range."),
     inverse: bool = typer.Option(False, "--inverse", help="The values are y: print y,x for every x in the fitted range where the curve equals y (with --interval, y,x,lower,upper: the x whose band holds y)."),
     decimal: str = DECIMAL,
@@ -492,7 +504,9 @@ def predict(
     with reported():
         document = modelfile.load(model)
         polynomial = modelfile.polynomial_of(document)
-        band = modelfile.band_of(document, polynomial, model, level, interval.value) if interval else None
+        if sigma_new is not None and (interval is None or interval.value != "prediction"):
+            raise typer.BadParameter("a new point's σ is for --interval prediction", param_hint="--sigma-new")
+        band = modelfile.band_of(document, polynomial, model, level, interval.value, sigma_new) if interval else None
         if not xs:
             _prompt(f"{'y' if inverse else 'x'} values, one a line")
         x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal)

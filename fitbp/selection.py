@@ -479,6 +479,9 @@ def fit_auto(points, loss="mse", seed=0, **training):
     """fitbp.fitting.trainer.fit_points at the degree select_degree chooses, with the choice in the result
     (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
     gathered: ``fitbp select`` shows the cross-validation beside it."""
+    if getattr(points, "weights", None) is not None:
+        raise FitbpError(f"{points.source}: --{points.weighting} needs a --degree, for now: the degree search "
+                         "weighs every point alike")
     streamed = isinstance(points, Streamed)
     if streamed:  # chosen on the even sample the first pass kept; fitted on all the points
         selection, sums = _select(Points(points.x, points.y, points.source), None, None, loss, seed)

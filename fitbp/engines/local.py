@@ -20,7 +20,8 @@ from itertools import chain
 import numpy as np
 
 from fitbp.engines import moments
-from fitbp.sources.files import TEXT_PER_POINT, Files
+from fitbp.errors import FitbpError
+from fitbp.sources.files import TEXT_PER_POINT, Files, weighted
 from fitbp.sources.loader import Column, Points
 
 MEMORY = 256 << 20
@@ -38,30 +39,32 @@ def load(patterns_or_files, degree=None, memory=MEMORY, **reading):
     (None: a later pass gathers the one chosen on the sample).
     """
     files = patterns_or_files if isinstance(patterns_or_files, Files) else Files(patterns_or_files, **reading)
-    most = max(1, memory // 16)
+    third = files.settings.get("third")
+    most = max(1, memory // (24 if third else 16))
     blocks = files.blocks()
     if files.size() > most * TEXT_PER_POINT:
         return _stream(files, blocks, degree)
-    held_x = held_y = None
+    held = None
     count = 0
-    for bx, by in blocks:
-        if held_x is None:  # room for the rows the first file's size promises, within the budget
+    for block in blocks:
+        if held is None:  # room for the rows the first file's size promises, within the budget
             room = min(files.readers[0].rows_hint if len(files.paths) == 1 else 0, most + 1)
-            held_x, held_y = Column(room), Column(room)
-        held_x.extend(bx)
-        held_y.extend(by)
-        count += bx.size
+            held = [Column(room) for _ in block]
+        for column, values in zip(held, block):
+            column.extend(values)
+        count += block[0].size
         if count > most:  # a pipe or packed file bigger than it looked: hand what is held on
-            return _stream(files, chain([(held_x.values(), held_y.values())], blocks), degree)
-    points = Points(held_x.values(), held_y.values(), files.source, *files.labels, files.skipped,
+            return _stream(files, chain([tuple(c.values() for c in held)], blocks), degree)
+    points = Points(held[0].values(), held[1].values(), files.source, *files.labels[:2], files.skipped,
                     files.first_skip, None, _options(files))
-    return _placed(points, files)
+    return _placed(weighted(points, held[2].values() if third else None, third, files.labels), files)
 
 
 def _options(files):
     settings = dict(files.settings)
     settings.pop("stdin", None)
-    return settings
+    third = settings.pop("third", None)
+    return {**settings, **({third[1]: third[0]} if third else {})}
 
 
 def _placed(points, files):
@@ -142,6 +145,10 @@ def _reduce(parts):
 
 def _stream(files, blocks, degree):
     """The first pass over ``blocks``: their Part at ``degree`` (if given) and the Streamed around it."""
+    if files.settings.get("third"):
+        option = files.settings["third"][1]
+        raise FitbpError(f"{files.source}: --{option} needs the points in memory, for now, and they are more "
+                         "than --memory holds: pass a larger --memory")
     spool = tempfile.TemporaryFile() if files.paths == ["-"] else None
     count, low, high, exponent, seen = 0, math.inf, -math.inf, None, set()
     sample, part = _EvenSample(KEPT), None

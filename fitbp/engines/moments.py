@@ -82,9 +82,11 @@ def spans(count):
     return (slice(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK))
 
 
-def pieces(x, y):
+def pieces(x, y, roots=None):
     """(x, y) of two arrays a chunk at a time: what the passes below take, so that points held in
     memory and points read again from files (fitbp.engines.local.Streamed.chunks) go the same way."""
+    if roots is not None:  # √w of each row, for weighted least squares
+        return ((x[part], y[part], roots[part]) for part in spans(x.size))
     return ((x[part], y[part]) for part in spans(x.size))
 
 
@@ -102,31 +104,34 @@ class Triangle:
     """Whether it came from Chebyshev sums (ρ² = Σy² − ‖z‖², cancellation and all) rather than QR."""
 
 
-def triangle(x, y, center, scale, y_unit, degree):
+def triangle(x, y, center, scale, y_unit, degree, roots=None):
     """The Triangle of the points in t = (x - center) / scale and y / y_unit: from their Chebyshev
-    sums, or where those are too ill-conditioned to factor well, by Householder QR."""
-    found = chebyshev_sums(x, y, center, scale, y_unit, degree).triangle(degree)
+    sums, or where those are too ill-conditioned to factor well, by Householder QR.  With ``roots``
+    (√w of each point, the weights of mean 1), of the rows √w·[V y]: weighted least squares, by QR."""
+    found = chebyshev_sums(x, y, center, scale, y_unit, degree).triangle(degree) if roots is None else None
     if found is not None:
         return found
-    r, z, rest = _from_householder(x, y, center, scale, y_unit, degree)
+    r, z, rest = _from_householder(x, y, center, scale, y_unit, degree, roots)
     return Triangle(r, z, rest, int(x.size), _condition(r))
 
 
-def _from_householder(x, y, center, scale, y_unit, degree):
-    """R, z and ρ² by QR of [V y]."""
-    full = householder(pieces(x, y), center, scale, y_unit, degree, design_matrix)
+def _from_householder(x, y, center, scale, y_unit, degree, roots=None):
+    """R, z and ρ² by QR of [V y] (of √w·[V y] with ``roots``)."""
+    full = householder(pieces(x, y, roots), center, scale, y_unit, degree, design_matrix)
     return full[:-1, :-1], full[:-1, -1], float(full[-1, -1] ** 2)
 
 
 def householder(pairs, center, scale, y_unit, degree, basis):
     """The (d+2)×(d+2) triangle of [basis(t) y] by QR, one (x, y) chunk of ``pairs`` stacked under the
-    triangle so far at a time."""
+    triangle so far at a time; a chunk (x, y, √w) has its rows weighted."""
     width = degree + 2
     top = np.zeros((0, width))
-    for x, y in pairs:
+    for x, y, *roots in pairs:
         block = np.empty((x.size, width))
         block[:, :-1] = basis((x - center) / scale, degree)
         block[:, -1] = y / y_unit
+        if roots:
+            block *= roots[0][:, None]
         top = np.linalg.qr(np.vstack([top, block]), mode="r")
     return restacked([top], width)
 
@@ -299,18 +304,20 @@ def residuals(polynomial, x, y, exponent):
 
 
 def residuals_over(polynomial, pairs, exponent):
-    """The Residuals of ``polynomial`` over the (x, y) chunks of ``pairs``."""
-    count, squares, mean, spread, y_mean, y_spread, finite = 0, 0.0, 0.0, 0.0, 0.0, 0.0, True
+    """The Residuals of ``polynomial`` over the (x, y) chunks of ``pairs``; over (x, y, √w) chunks, the
+    weighted ones (Σ w r², weighted means and spreads), for weights of mean 1."""
+    count, total, squares, mean, spread, y_mean, y_spread, finite = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, True
     with np.errstate(all="ignore"):
-        for x, y in pairs:
-            w = np.ldexp(y, -exponent)
-            r = w - np.ldexp(polynomial(x), -exponent)
+        for x, y, *roots in pairs:
+            v = np.ldexp(y, -exponent)
+            r = v - np.ldexp(polynomial(x), -exponent)
             finite = finite and bool(np.isfinite(r).all())
-            size = r.size
-            squares += float(r @ r)
-            mean, spread = _merge(count, mean, spread, size, r)
-            y_mean, y_spread = _merge(count, y_mean, y_spread, size, w)
-            count += size
+            weights = roots[0] * roots[0] if roots else None
+            weight = float(weights.sum()) if roots else float(r.size)
+            squares += float((r * weights) @ r) if roots else float(r @ r)
+            mean, spread = _merge(total, mean, spread, weight, r, weights)
+            y_mean, y_spread = _merge(total, y_mean, y_spread, weight, v, weights)
+            count, total = count + r.size, total + weight
     return Residuals(count, squares, mean, spread, y_mean, y_spread, finite)
 
 
@@ -326,11 +333,12 @@ def merge_residuals(a, b):
                      a.y_spread + b.y_spread + y_delta * y_delta * weight, a.finite and b.finite)
 
 
-def _merge(count, mean, spread, size, values):
-    """Mean and Σ(v − mean)² of count values so far and ``values`` after them."""
-    part_mean = float(values.sum()) / size
+def _merge(count, mean, spread, size, values, weights=None):
+    """Mean and Σ(v − mean)² of count values so far and ``values`` after them (with ``weights``, of total
+    ``size``, the weighted mean and Σ w (v − mean)²)."""
+    part_mean = float((values if weights is None else values * weights).sum()) / size
     centred = values - part_mean
-    part_spread = float(centred @ centred)
+    part_spread = float((centred if weights is None else centred * weights) @ centred)
     total = count + size
     delta = part_mean - mean
     return mean + delta * size / total, spread + part_spread + delta * delta * count * size / total

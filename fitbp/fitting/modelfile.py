@@ -195,9 +195,13 @@ def x_range_of(document):
     return center - scale, center + scale
 
 
-def band_of(document, polynomial, path, level=0.95, interval="confidence"):
+def band_of(document, polynomial, path, level=0.95, interval="confidence", sigma_new=None):
     """x -> (lower, upper) of the ``level`` confidence band, or prediction interval, from the
-    covariance (and, for a prediction, the residual variance) that the model keeps."""
+    covariance (and, for a prediction, the residual variance) that the model keeps.
+
+    A prediction's noise is the residual variance (the reduced χ²) of an unweighted fit, or σ_new² of
+    a new point whose σ is given: times the reduced χ² where the fit's errors were scaled by it.  A
+    fit with absolute σ knows its variances, so its quantiles are the normal's."""
     from fitbp.fitting import statistics
 
     covariance, dof = document.get("covariance"), document.get("dof")
@@ -212,13 +216,18 @@ def band_of(document, polynomial, path, level=0.95, interval="confidence"):
     matrix = np.array(covariance, dtype=np.float64)
     if not (np.allclose(matrix, matrix.T, rtol=1e-9, atol=0) and np.all(np.diag(matrix) >= 0)):
         raise FitbpError(f"{printable(path)}: not a fitbp model ('covariance' is not a covariance matrix)")
-    noise = 0.0
+    noise, absolute = 0.0, document.get("errors") == "absolute"
     if interval == "prediction":
         noise = document.get("reduced_chi2")
         if not (_is(noise, float) and noise >= 0):
             raise FitbpError(f"{printable(path)}: no prediction interval for this model: it keeps no residual "
                              "variance (reduced_chi2)")
-    return lambda x: statistics.confidence_band(polynomial, matrix, dof, x, level, noise)
+        if document.get("weights") and sigma_new is None:
+            raise FitbpError(f"{printable(path)}: this model was fitted with a σ for each point, so a prediction "
+                             "interval needs the new point's: pass --sigma-new")
+        if sigma_new is not None:
+            noise = sigma_new * sigma_new * (1.0 if absolute or not document.get("weights") else noise)
+    return lambda x: statistics.confidence_band(polynomial, matrix, None if absolute else dof, x, level, noise)
 
 
 def snapshots_of(document, path):
@@ -238,7 +247,8 @@ def snapshots_of(document, path):
 
 
 READING_OPTIONS = {"x": (str, int, type(None)), "y": (str, int, type(None)), "delimiter": (str, type(None)),
-                   "skip_invalid": (bool,), "encoding": (str,), "decimal": (str,)}
+                   "skip_invalid": (bool,), "encoding": (str,), "decimal": (str,), "sigma": (str, int, type(None)),
+                   "weights": (str, int, type(None))}
 
 
 def points_of(document, path, **override):

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from statistics import NormalDist
 
 import numpy as np
 
@@ -46,7 +47,8 @@ LARGE_DOF = 1e4
 """From here on the Cornish–Fisher expansion alone is exact to float64."""
 
 
-def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, distinct=None):
+def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, distinct=None, weight_mean=None,
+                   absolute=False):
     """The statistics of ``polynomial`` as a least-squares fit to the points (x, y), JSON-ready.
 
     ``r``, when the caller has it, is an R with RᵀR = VᵀV (the trainer's
@@ -71,6 +73,14 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
 
     For points not held (x and y None), ``r``, ``residuals``, their ``exponent``
     and the ``distinct`` x (counted as far as there are coefficients) stand for them.
+
+    Weighted points (``weight_mean`` the mean of w = 1/σ²; ``r`` and ``residuals``
+    those of the weights scaled to mean 1) also get ``chi2`` = Σ w r², and
+    ``reduced_chi2`` becomes χ²/dof, which is near 1 when the σ are right.  The
+    errors are then scaled by it (``errors``: "scaled", the default of scipy's
+    curve_fit and gnuplot), or with ``absolute`` taken from the σ alone,
+    √diag((VᵀWV)⁻¹) ("absolute"), when ``chi2_p_value`` = P(χ²_dof ≥ χ²) says how
+    well the σ explain the scatter.
     """
     if x is not None:
         x = np.asarray(x, dtype=np.float64).ravel()
@@ -82,7 +92,10 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
     sums = residuals or moments.residuals(polynomial, x, y, exponent)
     n = sums.count
     result = {"dof": n - p, "residual_mean": None, "residual_std": None, "reduced_chi2": None,
-              "taylor_stderr": None, "stderr": None, "covariance": None, "stderr_note": None}
+              "taylor_stderr": None, "stderr": None, "covariance": None, "stderr_note": None,
+              "errors": "absolute" if absolute and weight_mean else "scaled"}
+    if weight_mean is not None:
+        result.update(chi2=None, chi2_p_value=None)
     if not sums.finite:
         result["stderr_note"] = "the residuals are beyond the range of float64, so no statistics can be given"
         return result
@@ -90,9 +103,16 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
         result["residual_mean"] = _unscale(sums.mean, exponent)
         result["residual_std"] = _unscale(math.sqrt(sums.spread / n), exponent)
     chi2 = sums.squares / (n - p) if n > p else None  # in units of 2**exponent squared
-    if chi2 is not None:
+    if weight_mean is not None:
+        total = _unscale(sums.squares * weight_mean, 2 * exponent)  # Σ w r², w = 1/σ²: no unit left
+        result["chi2"] = total
+        if chi2 is not None and total is not None:
+            result["reduced_chi2"] = total / (n - p)
+            result["chi2_p_value"] = chi2_upper_tail(total, n - p) if absolute else None
+    elif chi2 is not None:
         result["reduced_chi2"] = _unscale(chi2, 2 * exponent)
-    problem = _why_no_uncertainty(n, p, moments.distinct_up_to(x, p) if distinct is None else distinct)
+    problem = _why_no_uncertainty(n, p, moments.distinct_up_to(x, p) if distinct is None else distinct,
+                                  absolute=result["errors"] == "absolute")
     inverse = None
     if problem is None:
         if r is None:
@@ -104,16 +124,19 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
     if problem is not None:
         result["stderr_note"] = problem
         return result
+    if result["errors"] == "absolute":  # (VᵀWV)⁻¹ = R⁻¹R⁻ᵀ / mean(w), in the units _errors scales by
+        chi2 = math.ldexp(1.0 / weight_mean, -2 * exponent)
     result.update(_errors(inverse, chi2, exponent, polynomial.center, polynomial.scale))
     return result
 
 
-def _why_no_uncertainty(n, p, distinct):
-    """A sentence saying why the coefficients' errors cannot be estimated, or None."""
+def _why_no_uncertainty(n, p, distinct, absolute=False):
+    """A sentence saying why the coefficients' errors cannot be estimated, or None.  Absolute σ need no
+    degree of freedom to estimate the noise from: they are the noise."""
     if n < p:
         return (f"fewer points ({n}) than coefficients ({p}): the fit is not determined, "
                 "so its coefficients have no standard errors")
-    if n == p:
+    if n == p and not absolute:
         return (f"no degrees of freedom left: as many coefficients as points ({n}), so the curve passes "
                 "through every point and nothing is left to estimate the noise from")
     if distinct < p:
@@ -367,13 +390,14 @@ def coefficient_tests(values, errors, dof, level=0.95):
     ``dof`` degrees of freedom, and the interval is value ± t_{(1+level)/2, dof} · stderr.
 
     None wherever the standard error is None (see stderr_note) or 0, or no degree of freedom is left;
-    a t beyond float64 has p 0.
+    a t beyond float64 has p 0.  ``dof`` None means errors known, not estimated (absolute σ): then T is
+    the standard normal.
     """
     count = len(values)
     tests = {"t_values": [None] * count, "p_values": [None] * count, "confidence_intervals": [None] * count}
-    if errors is None or dof is None or dof < 1:
+    if errors is None or (dof is not None and dof < 1):
         return tests
-    quantile = t_quantile((1.0 + level) / 2.0, dof)
+    quantile = _quantile((1.0 + level) / 2.0, dof)
     for i, (value, error) in enumerate(zip(values, errors)):
         if value is None or error is None or not error > 0.0 or not math.isfinite(value):
             continue
@@ -381,10 +405,53 @@ def coefficient_tests(values, errors, dof, level=0.95):
             t = value / error
             half = quantile * error
         tests["t_values"][i] = t if math.isfinite(t) else None
-        tests["p_values"][i] = min(1.0, 2.0 * _t_upper_tail(abs(t), dof)) if math.isfinite(t) else 0.0
+        tests["p_values"][i] = min(1.0, 2.0 * _upper_tail(abs(t), dof)) if math.isfinite(t) else 0.0
         if math.isfinite(half):
             tests["confidence_intervals"][i] = [value - half, value + half]
     return tests
+
+
+def _quantile(probability, dof):
+    """Student's t quantile, or the standard normal's for ``dof`` None (a variance known, not estimated)."""
+    return t_quantile(probability, dof) if dof is not None else NormalDist().inv_cdf(probability)
+
+
+def _upper_tail(t, dof):
+    return _t_upper_tail(t, dof) if dof is not None else 0.5 * math.erfc(t / math.sqrt(2.0))
+
+
+def chi2_upper_tail(value, dof):
+    """P(χ² ≥ value) for ``dof`` degrees of freedom: the regularised upper incomplete gamma Q(dof/2, value/2),
+    by its series below a + 1 and its continued fraction (modified Lentz) above (Numerical Recipes' gammq)."""
+    a, x = dof / 2.0, value / 2.0
+    if x <= 0.0:
+        return 1.0
+    front = -x + a * math.log(x) - math.lgamma(a)
+    if x < a + 1.0:
+        term = total = 1.0 / a
+        for n in range(1, 100000):
+            term *= x / (a + n)
+            total += term
+            if abs(term) < abs(total) * 1e-17:
+                break
+        return max(0.0, 1.0 - math.exp(front) * total)
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c, d = 1.0 / tiny, 1.0 / b
+    h = d
+    for n in range(1, 100000):
+        an = -n * (n - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < 1e-16:
+            break
+    return math.exp(front) * h
 
 
 def confidence_band(polynomial, covariance, dof, x, level=0.95, noise=0.0):
@@ -396,11 +463,12 @@ def confidence_band(polynomial, covariance, dof, x, level=0.95, noise=0.0):
     model right; with ``noise`` the variance of a new measurement (the reduced
     chi-square, for unit weights) it is the prediction interval, which holds
     a new measurement at x with that probability.  ``covariance`` and ``dof``
-    are those of ``fit_statistics``.
+    are those of ``fit_statistics``; ``dof`` None for absolute σ, whose
+    variance is known: the normal quantile then.
     """
     if covariance is None:
         raise ValueError("no confidence band: the fit's covariance is unknown (see stderr_note)")
-    if dof is None or dof < 1:
+    if dof is not None and dof < 1:
         raise ValueError("no confidence band: no degrees of freedom left to estimate the noise")
     if not 0.0 < level < 1.0:
         raise ValueError(f"the confidence level must be strictly between 0 and 1, not {level}")
@@ -409,6 +477,6 @@ def confidence_band(polynomial, covariance, dof, x, level=0.95, noise=0.0):
     powers = model.design_matrix(polynomial.scaled(x).ravel(), polynomial.degree)
     with np.errstate(all="ignore"):
         variance = np.maximum(np.einsum("ni,ij,nj->n", powers, covariance, powers), 0.0) + noise
-        half = (t_quantile((1.0 + level) / 2.0, dof) * np.sqrt(variance)).reshape(x.shape)
+        half = (_quantile((1.0 + level) / 2.0, dof) * np.sqrt(variance)).reshape(x.shape)
         fitted = polynomial(x)
         return fitted - half, fitted + half

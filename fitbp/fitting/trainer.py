@@ -81,7 +81,7 @@ class FitResult:
         """t values, p-values and intervals of the raw and of the Taylor coefficients (statistics.coefficient_tests)."""
         from fitbp.fitting.statistics import coefficient_tests
 
-        dof = self.statistics.get("dof")
+        dof = self.statistics.get("dof") if self.statistics.get("errors") != "absolute" else None
         raw = coefficient_tests(_finite_or_none(self.raw_coefficients), self.statistics.get("stderr"), dof, self.level)
         taylor = coefficient_tests(list(self.polynomial.coefficients), self.statistics.get("taylor_stderr"), dof,
                                    self.level)
@@ -121,6 +121,11 @@ class FitResult:
             "residual_mean": self.statistics.get("residual_mean"),
             "residual_std": self.statistics.get("residual_std"),
             "reduced_chi2": self.statistics.get("reduced_chi2"),
+            "errors": self.statistics.get("errors", "scaled"),
+            **({key: self.statistics.get(key) for key in ("chi2", "chi2_p_value")} if "chi2" in self.statistics
+               else {}),
+            "weights": ({"from": self.points.weighting, "column": self.points.weight_name}
+                        if getattr(self.points, "weighting", None) else None),
             "dof": self.statistics.get("dof"),
             "stderr_note": self.statistics.get("stderr_note"),
             "n_points": self.points.count,
@@ -206,14 +211,16 @@ class Problem:
 
 
 def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT_TOL, seed=0,
-               on_epoch=None, loss="mse", delta=None, triangle=None):
+               on_epoch=None, loss="mse", delta=None, triangle=None, absolute_sigma=False):
     """Train a degree-``degree`` Taylor polynomial on ``points`` by backprop.
 
     ``degree`` is a whole number; fitbp.selection.fit_auto chooses one and calls this.
     ``optimizer`` defaults to newton for the mse loss and adam for mae and
     huber, which start from the least-squares fit.  ``delta`` is huber's
     threshold in y units (default: 1.345 robust standard deviations of the
-    least-squares residuals).  ``triangle``, the data's triangle when a caller
+    least-squares residuals).  Points with weights (a σ or w column) are fitted by weighted least
+    squares; their standard errors are scaled by the reduced χ², or with ``absolute_sigma`` taken as
+    they are, √diag((VᵀWV)⁻¹).  ``triangle``, the data's triangle when a caller
     has it already (fitbp.selection), saves its pass over the points.  ``on_epoch(epoch, loss)`` is called after
     every pass, for progress displays.  Raises FitbpError for data that
     cannot carry such a fit and for training that diverges.
@@ -256,7 +263,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                        seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
                        delta=scaled_delta * problem.y_unit if scaled_delta else None,
                        snapshots=[(epoch, tuple(float(a) * problem.y_unit for a in c)) for epoch, c in snapshots])
-    result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals)
+    result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals, absolute_sigma)
     if isinstance(points, Streamed):
         result.engine = points.engine()
     if loss != "mse":
@@ -286,7 +293,7 @@ def _optima(points, problem, degree):
     """Every degree's least-squares Σ r² up to ``degree``, each no larger than a lower one's."""
     if isinstance(points, Streamed):  # from the files again, or from the cluster's workers
         return points.optimal_squares(problem.center, problem.scale, problem.y_unit, degree)
-    return moments.optimal_squares(moments.pieces(points.x, points.y), problem.center, problem.scale,
+    return moments.optimal_squares(moments.pieces(points.x, points.y, _roots(points)), problem.center, problem.scale,
                                    problem.y_unit, degree)
 
 
@@ -294,7 +301,16 @@ def _residuals_over(polynomial, points, exponent):
     """The Residuals of ``polynomial`` over every point: held, or read once more."""
     if isinstance(points, Streamed):
         return points.residuals(polynomial, exponent)
-    return moments.residuals_over(polynomial, moments.pieces(points.x, points.y), exponent)
+    return moments.residuals_over(polynomial, moments.pieces(points.x, points.y, _roots(points)), exponent)
+
+
+def _roots(points):
+    """√w of each point, the weights scaled to mean 1 (so that the weighted MSE is a mean); None without."""
+    weights = getattr(points, "weights", None)
+    if weights is None:
+        return None
+    scaled = weights / np.max(weights)  # first to at most 1: no overflow in the mean
+    return np.sqrt(scaled / np.mean(scaled))
 
 
 def _residuals(polynomial, points, problem, k):
@@ -346,7 +362,7 @@ def _highest_carried(points, optima, seed):
     return len(optima) - 1
 
 
-def _statistics(polynomial, points, loss, r, residuals):
+def _statistics(polynomial, points, loss, r, residuals, absolute_sigma=False):
     """The least-squares statistics of the fit; for robust losses only what still holds."""
     from fitbp.fitting import statistics
 
@@ -354,12 +370,21 @@ def _statistics(polynomial, points, loss, r, residuals):
         found = statistics.fit_statistics(polynomial, None, None, r, residuals,
                                           exponent=points.y_exponent, distinct=points.distinct)
     else:
-        found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals)
+        weights = getattr(points, "weights", None)
+        found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals,
+                                          weight_mean=None if weights is None else _weight_mean(weights),
+                                          absolute=absolute_sigma)
     if loss != "mse":
         for key in ("stderr", "taylor_stderr", "covariance", "reduced_chi2"):
             found[key] = None
         found["stderr_note"] = f"standard errors come from least squares and do not hold for the {loss} loss"
     return found
+
+
+def _weight_mean(weights):
+    """The mean weight, summed below 1 first: weights near the float64 limit do not overflow."""
+    top = float(np.max(weights))
+    return float(np.mean(weights / top)) * top
 
 
 def prepare(points, degree, whole=True, triangle=None):
@@ -375,7 +400,12 @@ def prepare(points, degree, whole=True, triangle=None):
     _check_distinct(points, moments.distinct_up_to(x, degree + 1), degree)
     center, scale = model.scaling(x)
     y_unit = power_of_two_near(y)
-    problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree), center, scale, y_unit)
+    roots = _roots(points)
+    problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree, roots), center, scale,
+                      y_unit)
+    if whole and roots is not None:
+        raise at(points.source, None, f"--{points.weighting} weighs the least-squares loss, and mae and huber take "
+                 "no weights, for now: use --loss mse, or drop the weights")
     if whole:
         problem.design = model.design_matrix((x - center) / scale, degree)
         problem.target = y / y_unit

@@ -23,15 +23,29 @@ TEXT_PER_POINT = 40
 
 
 def open_reader(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig", stdin=None,
-                decimal="."):
+                decimal=".", third=None):
     """The reader for one input: Parquet by its magic bytes, CSV (plain or gzip) otherwise."""
     if parquet.is_parquet(source):
+        if third:
+            raise at(source, None, f"--{third[1]} reads CSV files only, for now: convert this Parquet file to CSV")
         return parquet.ParquetReader(source, x, y, skip_invalid)
-    return Reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal)
+    return Reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal, third)
+
+
+def weighting(sigma=None, weights=None):
+    """The loader's third column, (spec, option), of --sigma or --weights; None without either."""
+    if sigma is not None and weights is not None:
+        raise FitbpError("--sigma and --weights say the same thing two ways: give one")
+    return (sigma, "sigma") if sigma is not None else (weights, "weights") if weights is not None else None
+
+
+def weights_of(values, third):
+    """w = 1/σ² of a σ column, or the weights column as it is."""
+    return 1.0 / (values * values) if third[1] == "sigma" else values
 
 
 def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
-                stdin=None, decimal="."):
+                stdin=None, decimal=".", sigma=None, weights=None):
     """Read x and y columns from a CSV or Parquet path, or ``-`` for CSV on standard input.
 
     ``x`` and ``y`` name a header column or give a 1-based index (default:
@@ -41,19 +55,30 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     cannot be a comma, and a '.' in a number is an error: it may be a
     thousands separator, and guessing would misread the number).
 
+    ``sigma`` or ``weights`` names a third column: each y's standard deviation,
+    or its weight w = 1/σ²; either must be positive.
+
     The input is read in blocks, so that memory holds the numbers and one
     block of text, never the whole file.
     """
     check_decimal(decimal, delimiter)
-    reader = open_reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal)
-    xs = ys = None
-    for bx, by in reader.blocks():
-        if xs is None:
-            xs, ys = Column(reader.rows_hint), Column(reader.rows_hint)
-        xs.extend(bx)
-        ys.extend(by)
-    return Points(xs.values(), ys.values(), reader.name, *reader.labels, reader.skipped, reader.first_skip,
-                  reader.path, reader.options)
+    third = weighting(sigma, weights)
+    reader = open_reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal, third)
+    columns = None
+    for block in reader.blocks():
+        columns = columns or [Column(reader.rows_hint) for _ in block]
+        for column, values in zip(columns, block):
+            column.extend(values)
+    points = Points(columns[0].values(), columns[1].values(), reader.name, *reader.labels[:2], reader.skipped,
+                    reader.first_skip, reader.path, reader.options)
+    return weighted(points, columns[2].values() if third else None, third, reader.labels)
+
+
+def weighted(points, values, third, labels):
+    """``points`` with the weights of their third column, when they have one."""
+    if third is not None:
+        points.weights, points.weighting, points.weight_name = weights_of(values, third), third[1], labels[2]
+    return points
 
 
 def expand(patterns):
@@ -98,10 +123,10 @@ class Files:
     """The (x, y) blocks of several inputs, one after another, as one data set."""
 
     def __init__(self, paths, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
-                 stdin=None, decimal="."):
+                 stdin=None, decimal=".", sigma=None, weights=None):
         self.paths = list(paths)
         self.settings = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding,
-                             stdin=stdin, decimal=check_decimal(decimal, delimiter))
+                             stdin=stdin, decimal=check_decimal(decimal, delimiter), third=weighting(sigma, weights))
         self.readers, self.labels = [], None
         self.on_read = None
         """Called as on_read(bytes read, bytes in all) after each block, for a progress bar."""

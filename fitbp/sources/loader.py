@@ -74,6 +74,12 @@ class Points:
     """When these are an even sample of more points (kept in a model file), how many there were."""
     sources: list | None = None
     """The absolute paths of several files read as one data set (``source`` then says how many)."""
+    weights: np.ndarray | None = None
+    """w = 1/σ² of each point, from a --sigma or --weights column; None: every point counts alike."""
+    weighting: str | None = None
+    """Where the weights came from: "sigma" (a column of σ) or "weights" (a column of w); None without."""
+    weight_name: str | None = None
+    """The label of that column."""
 
     @property
     def count(self):
@@ -109,9 +115,11 @@ class Reader:
     """
 
     def __init__(self, source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
-                 stdin=None, decimal="."):
+                 stdin=None, decimal=".", third=None):
         self.source, self.name = source, "<stdin>" if str(source) == "-" else str(source)
         self.x, self.y, self.delimiter, self.skip_invalid = x, y, delimiter, skip_invalid
+        self.third = third
+        """(column, option) of a third column of positive numbers, such as (3, "sigma"); None: x and y only."""
         self.encoding, self.stdin, self.decimal = encoding, stdin, check_decimal(decimal, delimiter)
         self.labels, self.rows_hint, self.table, self.stream, self.layout = None, 0, None, None, None
 
@@ -123,18 +131,18 @@ class Reader:
             blocks = _blocks(stream, self.name, self.encoding)
             head = next(blocks)
             delim, width, columns, self.labels, body = _layout(head, self.name, self.x, self.y, self.delimiter,
-                                                               self.decimal)
+                                                               self.decimal, self.third)
             self.layout = Layout(delim, width, columns, body >= _sample(head.text)[0][0])
             self.rows_hint = _rows_hint(stream, head)
             self.table = _Table(self.name, delim, width, columns, self.labels, self.skip_invalid, self.decimal)
-            xs, ys, line = self.table.read(head.after(body))
-            rows += xs.size
-            yield xs, ys
+            *arrays, line = self.table.read(head.after(body))
+            rows += arrays[0].size
+            yield tuple(arrays)
             for block in blocks:
                 block.first = line  # counted as the blocks are read: a clean block's rows are its lines
-                xs, ys, line = self.table.read(block)
-                rows += xs.size
-                yield xs, ys
+                *arrays, line = self.table.read(block)
+                rows += arrays[0].size
+                yield tuple(arrays)
         if rows == 0:
             raise at(self.name, None, "no data rows after the header" if not self.skipped else
                      f"no valid rows: all {self.skipped} had invalid values, the first {self.first_skip}")
@@ -163,7 +171,8 @@ class Reader:
     def options(self):
         """The reading options, to read the points again the same way."""
         return {"x": self.x, "y": self.y, "delimiter": self.delimiter, "skip_invalid": self.skip_invalid,
-                "encoding": self.encoding, **({"decimal": self.decimal} if self.decimal != "." else {})}
+                "encoding": self.encoding, **({"decimal": self.decimal} if self.decimal != "." else {}),
+                **({self.third[1]: self.third[0]} if self.third else {})}
 
 
 def check_decimal(decimal, delimiter=None):
@@ -175,7 +184,7 @@ def check_decimal(decimal, delimiter=None):
     return decimal
 
 
-def _layout(head, name, x, y, delimiter, decimal="."):
+def _layout(head, name, x, y, delimiter, decimal=".", third=None):
     """From the first lines: the delimiter, the column count, the chosen columns and their labels,
     and the number of the last line before the data (the header's, if there is one)."""
     sample = _sample(head.text)
@@ -200,8 +209,8 @@ def _layout(head, name, x, y, delimiter, decimal="."):
         raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
                  f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
     header = None if any(looks_like_number(f) for f in first) else first  # no cell written as a number
-    columns = [column_index(spec, header, len(first), default, role, name)
-               for spec, default, role in ((x, 0, "x"), (y, 1, "y"))]
+    chosen = ((x, 0, "x"), (y, 1, "y")) + (((third[0], None, third[1]),) if third else ())
+    columns = [column_index(spec, header, len(first), default, role, name) for spec, default, role in chosen]
     labels = [header[i] if header and header[i] else str(i + 1) for i in columns]
     return delim, len(first), columns, labels, first_number if header else first_number - 1
 
@@ -646,8 +655,8 @@ class _Table:
         """The x and y of the rows of ``block``, and the number of the line after it."""
         data = block.ascii()
         values = self._fast(data) if data is not None else None
-        xs, ys, lines = values if values is not None else (*self._careful(block), block.newlines())
-        return xs, ys, block.first + lines
+        *arrays, lines = values if values is not None else (*self._careful(block), block.newlines())
+        return (*arrays, block.first + lines)
 
     def _fast(self, data):
         """A C parser's reading of a clean block, or None where the careful reading must decide."""
@@ -659,8 +668,10 @@ class _Table:
             data = data.translate(COMMA_TO_DOT)  # the delimiter is not a comma, so only numbers change
         arrow = _arrow() if len(data) >= ARROW_FROM and self.delim != WHITESPACE else None
         values = self._arrow(arrow, data) if arrow else self._numpy(data)
-        if values is None or not all(np.isfinite(v).all() for v in values[:2]):
+        if values is None or not all(np.isfinite(v).all() for v in values[:-1]):
             return None
+        if len(values) > 3 and not (values[2] > 0).all():
+            return None  # a σ or weight that is not positive: the careful reading names its line
         return values
 
     def _numpy(self, data):
@@ -697,22 +708,24 @@ class _Table:
 
     def _careful(self, block):
         """Line by line: the first problem is an error, or with skip_invalid a skipped row."""
-        xs, ys = [], []
+        kept = [[] for _ in self.columns]
         for number, line in _lines(block.text, block.first):
             fields = _split(line, self.delim)
             if len(fields) != self.width:
                 raise at(self.name, number, f"expected {self.width} fields, found {len(fields)}")
             values, problem = [], None
-            for index, label in zip(self.columns, self.labels):
+            for place, (index, label) in enumerate(zip(self.columns, self.labels)):
                 value, problem = _number(fields[index], self.decimal)
+                hint = _hint(fields[index], self.decimal) if problem else None
+                if problem is None and place == 2 and not value > 0:
+                    problem = f"{fields[index]!r} is not positive, and a σ or a weight must be"
                 if problem:
-                    hint = _hint(fields[index], self.decimal)
                     problem = f"column {label!r}: {problem}" + (f" ({hint})" if hint else "")
                     break
                 values.append(value)
             if problem is None:
-                xs.append(values[0])
-                ys.append(values[1])
+                for column, value in zip(kept, values):
+                    column.append(value)
             elif self.skip_invalid:
                 self.skipped += 1
                 self.first_skip = self.first_skip or f"at line {number}: {problem}"
@@ -720,7 +733,7 @@ class _Table:
                 raise at(self.name, number, problem if hint else f"{problem} (--skip-invalid drops such rows)")
         if block.error:
             raise block.error
-        return np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
+        return tuple(np.array(column, dtype=np.float64) for column in kept)
 
 
 def floats(column):

@@ -99,13 +99,20 @@ def print_table(result, console=None):
         (f"{result.loss} loss" + (f" (δ {result.delta:.4g})" if result.delta else ""), _number(result.final_loss)),
         ("median |residual|", _number(result.median_abs_residual)),
     ]
+    weighted = "chi2" in stats
+    chi2 = [] if not weighted else [
+        ("χ² = Σ (r/σ)²", _number(stats.get("chi2"), 6) + (f" (p {_p_value(stats['chi2_p_value'])})"
+                                                          if stats.get("chi2_p_value") is not None else "")),
+        ("errors", "absolute: from the σ alone" if stats.get("errors") == "absolute" else "scaled by the reduced χ²"),
+    ]
     rows = [
         *robust,
-        ("MSE", _number(result.mse)),
+        ("weighted MSE" if weighted else "MSE", _number(result.mse)),
         ("RMSE", _number(result.rmse)),
         ("R²", _number(result.r2) if result.r2 is not None else "n/a (y is constant)"),
         ("residual mean", _number(stats.get("residual_mean"), 4)),
         ("residual sd", _number(stats.get("residual_std"), 4)),
+        *chi2,
         ("reduced χ²", _number(stats.get("reduced_chi2"), 6) + (f" ({stats['dof']} dof)" if stats.get("dof") else "")),
         ("points", f"{points.count}" + (f" ({points.skipped} skipped)" if points.skipped else "")),
         ("epochs", str(result.epochs)),

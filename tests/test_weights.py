@@ -1,0 +1,162 @@
+"""Uncertainties per point: --sigma and --weights against numpy.polyfit(w=1/σ) and scipy's curve_fit.
+
+numpy's w multiplies the residuals (w = 1/σ); fitbp's --weights are w = 1/σ², as
+statisticians write them, and the tests pass each tool its own form.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from fitbp.fitting.statistics import chi2_upper_tail
+from helpers import run
+
+stats = pytest.importorskip("scipy.stats")
+optimize = pytest.importorskip("scipy.optimize")
+
+
+def write(path, x, y, s, header="x,y,s"):
+    rows = "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in zip(x.tolist(), y.tolist(), s.tolist()))
+    path.write_text(header + "\n" + rows)
+
+
+def fitted(folder, *args):
+    done = run("fit", "d.csv", *args, "--json", "--no-save", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+DATA = {
+    "plain": lambda rng: rng.uniform(0, 10, 60),
+    "years": lambda rng: np.sort(rng.uniform(2000, 2030, 60)),  # badly scaled x: raw powers near 1e13
+}
+
+
+@pytest.mark.parametrize("kind", DATA)
+@pytest.mark.parametrize("absolute", [False, True])
+def test_sigma_agrees_with_polyfit_and_curve_fit(tmp_path, kind, absolute):
+    rng = np.random.default_rng(3)
+    x = DATA[kind](rng)
+    u = (x - x.min()) / (x.max() - x.min())
+    s = 0.05 + 0.3 * u  # σ grows along x
+    y = 1 + 2 * u - 3 * u ** 3 + rng.normal(0, s)
+    write(tmp_path / "d.csv", x, y, s)
+    ours = fitted(tmp_path, "-d", "3", "--sigma", "s", *(["--absolute-sigma"] if absolute else []))
+    t = (x - ours["center"]) / ours["scale"]  # the same least-squares problem in a well-conditioned basis
+    taylor, cov = np.polyfit(t, y, 3, w=1 / s, cov="unscaled" if absolute else True)
+    assert np.allclose(ours["taylor_coefficients"], taylor[::-1], rtol=1e-9, atol=1e-12)
+    assert np.allclose(ours["taylor_stderr"], np.sqrt(np.diag(cov))[::-1], rtol=1e-9, atol=0)
+    cubic = lambda v, *k: k[0] + k[1] * v + k[2] * v ** 2 + k[3] * v ** 3  # noqa: E731
+    found, pcov = optimize.curve_fit(cubic, t, y, p0=taylor[::-1], sigma=s, absolute_sigma=absolute,
+                                     jac=lambda v, *k: np.vander(v, 4, increasing=True),  # exact, not differenced
+                                     ftol=1e-15, xtol=1e-15, gtol=1e-15)
+    assert np.allclose(ours["taylor_coefficients"], found, rtol=1e-9, atol=1e-12)
+    assert np.allclose(ours["taylor_stderr"], np.sqrt(np.diag(pcov)), rtol=1e-9, atol=0)
+    r = y - np.polyval(taylor, t)
+    chi2 = float(np.sum((r / s) ** 2))
+    assert ours["chi2"] == pytest.approx(chi2, rel=1e-9) and ours["dof"] == x.size - 4
+    assert ours["reduced_chi2"] == pytest.approx(chi2 / (x.size - 4), rel=1e-9)
+    assert ours["errors"] == ("absolute" if absolute else "scaled")
+    assert ours["weights"] == {"from": "sigma", "column": "s"}
+    if absolute:
+        assert ours["chi2_p_value"] == pytest.approx(stats.chi2.sf(chi2, x.size - 4), rel=1e-9)
+    else:
+        assert ours["chi2_p_value"] is None
+    if kind == "plain":  # raw coefficients against polyfit on x itself, well conditioned enough here
+        raw = np.polyfit(x, y, 3, w=1 / s)
+        assert np.allclose(ours["coefficients"], raw[::-1], rtol=1e-8, atol=1e-12)
+
+
+def test_weights_are_w_one_over_sigma_squared(tmp_path):
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, 40)
+    s = rng.uniform(0.1, 1, x.size)
+    y = x ** 2 + rng.normal(0, s)
+    write(tmp_path / "d.csv", x, y, 1 / s ** 2, header="x,y,w")
+    by_weight = fitted(tmp_path, "-d", "2", "--weights", "w")
+    write(tmp_path / "d.csv", x, y, s)
+    by_sigma = fitted(tmp_path, "-d", "2", "--sigma", "3")  # the column by number
+    assert np.allclose(by_weight["coefficients"], by_sigma["coefficients"], rtol=1e-12, atol=1e-15)
+    assert by_weight["stderr"] == pytest.approx(by_sigma["stderr"], rel=1e-12)
+    unweighted = fitted(tmp_path, "-d", "2")
+    assert "chi2" not in unweighted and unweighted["weights"] is None and unweighted["errors"] == "scaled"
+
+
+def test_chi2_tail_agrees_with_scipy():
+    for value, dof in [(0.5, 1), (1, 1), (10, 5), (3, 10), (100, 80), (1e-3, 3), (500, 400), (50, 2), (1e4, 9000)]:
+        assert chi2_upper_tail(value, dof) == pytest.approx(stats.chi2.sf(value, dof), rel=1e-10, abs=1e-300)
+
+
+@pytest.mark.parametrize("cell, said", [
+    ("-0.5", "column 's': '-0.5' is not positive, and a σ or a weight must be"),
+    ("0", "column 's': '0' is not positive, and a σ or a weight must be"),
+    ("", "column 's': empty cell"),
+    ("abc", "column 's': 'abc' is not a number"),
+    ("nan", "column 's': 'nan' is not a finite number"),
+])
+def test_a_bad_sigma_is_an_error_with_its_line_or_a_skipped_row(tmp_path, cell, said):
+    x = np.arange(10.0)
+    rows = [f"{a!r},{2 * a!r},0.5" for a in x.tolist()]
+    rows[6] = f"6.0,12.0,{cell}"
+    (tmp_path / "d.csv").write_text("x,y,s\n" + "\n".join(rows) + "\n")
+    (tmp_path / "fitbp.json").write_text("previous model")
+    done = run("fit", "d.csv", "-d", "1", "--sigma", "s", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr == f"error: d.csv:8: {said} (--skip-invalid drops such rows)\n"
+    assert (tmp_path / "fitbp.json").read_text() == "previous model"
+    skipped = fitted(tmp_path, "-d", "1", "--sigma", "s", "--skip-invalid")
+    assert skipped["n_points"] == 9 and skipped["skipped_rows"] == 1
+
+
+def test_the_options_that_cannot_go_together_say_so(tmp_path):
+    x = np.linspace(0, 1, 20)
+    write(tmp_path / "d.csv", x, x, np.full(x.size, 0.1))
+    for args, status, said in [
+        (["--sigma", "s", "--weights", "s", "-d", "1"], 2, "--sigma and --weights say the same thing two ways"),
+        (["--absolute-sigma", "-d", "1"], 2, "absolute errors need σ"),
+        (["--sigma", "s"], 1, "--sigma needs a --degree, for now"),
+        (["--sigma", "s", "-d", "1", "--loss", "huber"], 1, "mae and huber take no weights"),
+        (["--sigma", "nope", "-d", "1"], 1, "--sigma 'nope': no such column (columns: x, y, s)"),
+        (["--sigma", "s", "-d", "1", "--engine", "dask"], 2, "--engine dask takes no weights"),
+    ]:
+        done = run("fit", "d.csv", *args, "--no-save", cwd=tmp_path)
+        assert done.returncode == status and said in done.stderr, (args, done.stderr)
+        assert status == 2 or done.stderr.count("\n") == 1
+
+
+def test_weighted_intervals_agree_with_statsmodels_wls(tmp_path):
+    """Scaled errors: statsmodels' WLS with weights 1/σ² and a new point's weight 1/σ_new²; absolute σ:
+    the unscaled covariance of numpy.polyfit and the normal quantile (the variances are known)."""
+    sm = pytest.importorskip("statsmodels.api")
+    from statistics import NormalDist
+
+    rng = np.random.default_rng(8)
+    x = np.sort(rng.uniform(1990, 2020, 50))
+    s = rng.uniform(0.2, 0.8, x.size)
+    y = 0.1 * (x - 2005) - 0.004 * (x - 2005) ** 2 + rng.normal(0, s)
+    write(tmp_path / "d.csv", x, y, s)
+    at = np.array([1992.5, 2005.0, 2018.0])
+    design, new = np.vander(x - 2005, 3, increasing=True), np.vander(at - 2005, 3, increasing=True)
+    wls = sm.WLS(y, design, weights=1 / s ** 2).fit()
+    assert run("fit", "d.csv", "-d", "2", "--sigma", "s", "-q", cwd=tmp_path).returncode == 0
+
+    def interval(*args):
+        done = run("predict", *map(repr, at.tolist()), *args, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return np.array([[float(v) for v in line.split(",")] for line in done.stdout.splitlines()])
+
+    frame = wls.get_prediction(new, weights=1 / 0.3 ** 2).summary_frame(alpha=0.05)
+    confidence = interval("--interval", "confidence")
+    prediction = interval("--interval", "prediction", "--sigma-new", "0.3")
+    assert np.allclose(confidence[:, 2:], frame[["mean_ci_lower", "mean_ci_upper"]], rtol=1e-8, atol=0)
+    assert np.allclose(prediction[:, 2:], frame[["obs_ci_lower", "obs_ci_upper"]], rtol=1e-8, atol=0)
+    refused = run("predict", "2000", "--interval", "prediction", cwd=tmp_path)
+    assert refused.returncode == 1 and "pass --sigma-new" in refused.stderr
+
+    assert run("fit", "d.csv", "-d", "2", "--sigma", "s", "--absolute-sigma", "-q", cwd=tmp_path).returncode == 0
+    _, cov = np.polyfit(x - 2005, y, 2, w=1 / s, cov="unscaled")
+    fitted_new = new @ wls.params
+    z = NormalDist().inv_cdf(0.975)
+    half = z * np.sqrt(np.einsum("ni,ij,nj->n", new, cov[::-1, ::-1], new) + 0.3 ** 2)
+    absolute = interval("--interval", "prediction", "--sigma-new", "0.3")
+    assert np.allclose(absolute[:, 2], fitted_new - half, rtol=1e-8) and np.allclose(absolute[:, 3], fitted_new + half, rtol=1e-8)
