@@ -116,6 +116,15 @@ def _size(value):
     return int(amount * SIZES[unit])
 
 
+def _partition_size(value):
+    if value is None:
+        return None
+    size = _size(value)
+    if size < 1024:
+        raise typer.BadParameter(f"must be 1k or more (a piece holds whole lines), not {value!r}")
+    return size
+
+
 def _level(value):
     if not (math.isfinite(value) and 0.0 < value < 1.0):
         raise typer.BadParameter(f"must be a probability strictly between 0 and 1, such as 0.95, not {value:g}")
@@ -221,7 +230,7 @@ def main_options(
 
 @app.command(cls=_Command)
 def fit(
-    data: List[str] = typer.Argument(..., metavar="DATA", help="CSV files (.gz too), "
+    data: List[str] = typer.Argument(..., metavar="DATA", help="CSV files (.gz too) or Parquet files, "
                                      "shell-style globs of them in quotes ('logs/*.csv'), read as one data set; "
                                      "or - for standard input."),
     degree: str = typer.Option("auto", "--degree", "-d", metavar="N|auto", callback=_degree,
@@ -252,7 +261,7 @@ def fit(
     memory: str = typer.Option("256MB", "--memory", metavar="SIZE", callback=_size, help="Most memory for the numbers (16 bytes a point); larger data is read in blocks, one pass for a fixed degree (standard input is spooled to a temporary file)."),
     engine: Engine = typer.Option(Engine.local, "--engine", help="local reads on this machine; dask reduces each partition to its triangle on a dask cluster (pip install 'fitbp[dask]')."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler, such as tcp://host:8786 [default: a LocalCluster of one worker a core, for this fit]."),
-    partition_size: str = typer.Option("64MB", "--partition-size", metavar="SIZE", callback=_size, help="With --engine dask: bytes of CSV a partition holds (a gzip file is one partition)."),
+    partition_size: Optional[str] = typer.Option(None, "--partition-size", metavar="SIZE", callback=_partition_size, help="With --engine dask: bytes of CSV a partition holds, 1k or more [default: 64MB; a gzip file is one partition]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result."),
 ):
     """Fit a polynomial of --degree to the points in DATA and save the model.
@@ -294,8 +303,14 @@ def fit(
         warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
     if lr is not None and chosen in optimizers.EXACT and not quiet:
         warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
-    if engine is not Engine.dask and scheduler is not None:
-        raise typer.BadParameter("a scheduler is for --engine dask", param_hint="--scheduler")
+    if engine is not Engine.dask and (scheduler is not None or partition_size is not None):
+        raise typer.BadParameter("is only for --engine dask", param_hint="--scheduler" if scheduler is not None
+                                 else "--partition-size")
+    if scheduler is not None and not scheduler.strip():
+        raise typer.BadParameter("needs an address, such as tcp://host:8786", param_hint="--scheduler")
+    if engine is Engine.dask and loss is not Loss.mse:
+        raise typer.BadParameter(f"--engine dask fits the mse loss: {loss.value} needs every point at every "
+                                 "epoch, on one machine", param_hint="--loss")
     if sigma is not None and weights is not None:
         raise typer.BadParameter("--sigma and --weights say the same thing two ways: give one", param_hint="--weights")
     if absolute_sigma and sigma is None and weights is None:
@@ -310,7 +325,7 @@ def fit(
             from fitbp.engines import cluster
 
             client = cluster_session.enter_context(cluster.session(scheduler))
-            points = cluster.load(client, data, degree, partition_size, **reading)
+            points = cluster.load(client, data, degree, partition_size or cluster.PARTITION, **reading)
         else:
             paths = files.expand(data)
             if paths == ["-"]:

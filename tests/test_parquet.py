@@ -136,3 +136,19 @@ def test_without_pyarrow_parquet_is_one_line_saying_what_to_install(tmp_path):
     assert done.returncode == 1 and not (tmp_path / "fitbp.json").exists()
     assert done.stderr == ("error: d.parquet: is a Parquet file, and reading Parquet needs pyarrow: "
                            "pip install 'fitbp[fast]' (or pyarrow)\n")
+
+
+def test_duplicate_names_big_integers_and_text_that_looks_like_parquet(tmp_path):
+    table = pa.Table.from_arrays([pa.array([1.0, 2.0, 3.0]), pa.array([1.0, 4.0, 9.0]), pa.array([0.0, 0.0, 0.0])],
+                                 names=["x", "y", "y"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    done = run("fit", "dup.parquet", "-d", "1", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr == (
+        "error: dup.parquet: 2 columns are named 'y', and Parquet reads columns by name: rename one\n")
+    big = [2 ** 53 + 1, 2 ** 60, 3 * 2 ** 59]  # beyond float64's integers: rounded, as CSV rounds them
+    pq.write_table(pa.table({"x": pa.array([1, 2, 3], pa.int64()), "y": pa.array(big, pa.int64())}),
+                   tmp_path / "big.parquet")
+    (tmp_path / "big.csv").write_text("x,y\n" + "".join(f"{i},{v}\n" for i, v in zip([1, 2, 3], big)))
+    same_fit(fitted("big.parquet", "-d", "1", cwd=tmp_path), fitted("big.csv", "-d", "1", cwd=tmp_path))
+    (tmp_path / "text.csv").write_text("PAR1,y\n1,2\n2,3\n3,5\n# PAR1")  # text from its first bytes: CSV
+    assert fitted("text.csv", "-d", "1", cwd=tmp_path)["n_points"] == 3

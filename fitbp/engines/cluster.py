@@ -4,12 +4,14 @@ merged by a tree, and only (d + 2)² numbers a partition sent over the network.
 This is the local stream's plan (fitbp.engines.local) spread over a cluster:
 moments.part_of on each partition in its own x range, moments.merge to join
 two (exact and associative, so any tree of merges gives the same triangle),
-and the fitting, graph and optimiser on the client as for any data.  dask
-parses the files (dask.dataframe.read_csv or read_parquet, on the workers,
-wherever the paths lead); fitbp sniffs them first on the client with its own
-loader, so that both read the same delimiter, header and columns.  A value
-that is not a finite number makes a worker fail; the client then reads the
-local files itself to name the file and line, as the local engine would.
+and the fitting, graph and optimiser on the client as for any data.  dask cuts
+each CSV file into pieces at newlines (dask.bytes.read_bytes), and the workers
+read them with fitbp's own loader in the layout the client sniffed from the
+file's head: the same numbers, rows and errors as the local engine, whatever
+dask's CSV reader would make of them.  Parquet files are read by row groups
+(dask.dataframe.read_parquet).  A value that is not a finite number makes a
+worker fail; the client then reads the file itself to name its line, as the
+local engine would.
 
 dask and distributed are imported here only, and this module only for
 --engine dask: no other command pays for them.
@@ -30,7 +32,7 @@ from fitbp.engines import moments
 from fitbp.engines.local import KEPT, MOST_DISTINCT, Streamed
 from fitbp.errors import FitbpError, at, printable
 from fitbp.sources import files, parquet
-from fitbp.sources.loader import BLOCK, WHITESPACE, Reader, even_sample
+from fitbp.sources.loader import BLOCK, Reader, even_sample, read_piece, splittable
 
 INSTALL = "--engine dask needs dask and distributed: pip install 'fitbp[dask]'"
 PARTITION = 64 << 20
@@ -62,7 +64,7 @@ def session(scheduler=None):
     with warnings.catch_warnings():  # its web server's port, taken by another cluster: none of the user's business
         warnings.filterwarnings("ignore", message="Port .* is already in use")
         cluster = distributed.LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+                                           dashboard_address=None, silence_logs=logging.CRITICAL)
     with cluster, distributed.Client(cluster) as client:
         yield client
 
@@ -74,15 +76,15 @@ def load(client, patterns, degree=None, partition_size=PARTITION, x=None, y=None
     paths = _expanded(patterns)
     if "-" in paths:
         raise FitbpError("standard input cannot be read by a cluster: pass files to --engine dask, or drop it")
-    layout, labels, frame = _frame(paths, settings, partition_size)
+    labels, pieces = _pieces(paths, settings, partition_size)
     one = len(paths) == 1
     stream = Distributed(
         x=np.empty(0), y=np.empty(0), source=printable(paths[0]) if one else f"{len(paths)} files",
         x_name=labels[0], y_name=labels[1], skipped=0, first_skip=None,
         path=_absolute(paths[0]) if one and "://" not in paths[0] else None, options=dict(settings), count=0,
         low=0.0, high=0.0, y_exponent=0, distinct=0, again=None, sources=None if one else list(map(_absolute, paths)),
-        passes=0, client=client, frame=frame, reading=Reading(layout, skip_invalid, tuple(labels)), paths=paths,
-        settings=settings, partitions=frame.npartitions, workers=len(client.scheduler_info().get("workers", {})))
+        passes=0, client=client, pieces=pieces, paths=paths, settings=settings, partitions=len(pieces),
+        workers=len(client.scheduler_info().get("workers", {})))
     stream.first_pass(degree)
     return stream
 
@@ -93,33 +95,56 @@ def _absolute(path):
 
 @dataclass(frozen=True)
 class Reading:
-    """What a worker needs to find the x and y of a partition: where they are, and what a bad value means."""
+    """What a worker needs to read a piece of one file as fitbp's loader would."""
 
-    layout: object
-    """The loader's Layout for CSV; None for Parquet, whose columns go by name."""
-    skip_invalid: bool
+    name: str
     labels: tuple
+    settings: dict
+    """The reading options (x, y, delimiter, skip_invalid, encoding, decimal)."""
+    layout: object = None
+    """The loader's Layout of a CSV file; None for Parquet, whose columns go by name."""
 
 
-def _frame(paths, settings, partition_size):
-    """The dask dataframe of the paths' x and y columns, read as fitbp's own loader sniffed them."""
+def _pieces(paths, settings, partition_size):
+    """The column labels, and (piece, Reading, whether the piece starts its file) of every piece of
+    every file: CSV cut at newlines, Parquet by row groups.  Each file is sniffed on the client (its
+    head only); their columns must agree by name, as for the local engine."""
+    from dask.bytes import read_bytes
+
+    pieces, labels, first_name, parquet_paths = [], None, None, []
+    for path in paths:
+        reader, head = _sniffed(path, settings)
+        if labels is None:
+            labels, first_name = tuple(reader.labels), reader.name
+        elif tuple(reader.labels) != labels:
+            raise at(reader.name, None, f"its columns are {printable(', '.join(reader.labels))} where "
+                     f"{printable(first_name)} has {printable(', '.join(labels))}: the files must agree "
+                     "(or name the columns with --x and --y)")
+        if isinstance(reader, parquet.ParquetReader):
+            parquet_paths.append(path)
+            continue
+        reading = Reading(reader.name, labels, settings, reader.layout)
+        whole = not splittable(head, settings["encoding"]) or _gzipped(path)
+        try:
+            _, blocks = read_bytes(path, delimiter=b"\n", blocksize=None if whole else partition_size, sample=False,
+                                   compression="gzip" if _gzipped(path) else None)
+        except (OSError, ValueError) as e:
+            raise at(path, None, f"cannot be read: {printable(str(e).splitlines()[0])}") from None
+        pieces.extend((block, reading, index == 0) for index, block in enumerate(blocks[0]))
+    if parquet_paths:
+        pieces.extend(_parquet_pieces(parquet_paths, labels, settings))
+    return labels, pieces
+
+
+def _parquet_pieces(paths, labels, settings):
     import dask.dataframe as dd
 
-    kinds = {"://" not in p and parquet.is_parquet(p) for p in paths}
-    if len(kinds) > 1:
-        raise FitbpError("--engine dask reads CSV files or Parquet files, not both at once: convert one kind")
-    heads = [_sniffed(p, settings) for p in paths[:64]]  # the head of each, as far as 64 files
-    first = heads[0]
-    for reader in heads:
-        if reader.labels != first.labels or getattr(reader, "layout", None) != getattr(first, "layout", None):
-            raise at(reader.name, None, f"its columns or delimiter differ from {printable(first.name)}'s: "
-                     "--engine dask reads every file one way (the local engine reads each on its own)")
     try:
-        if kinds == {True}:
-            return None, first.labels, dd.read_parquet(paths, columns=list(dict.fromkeys(first.labels)))
-        return first.layout, first.labels, dd.read_csv(paths, **_csv_options(first, settings, partition_size))
+        frame = dd.read_parquet(paths, columns=list(dict.fromkeys(labels)))
     except (OSError, ValueError) as e:
         raise FitbpError(f"dask cannot read {printable(paths[0])}: {printable(str(e).splitlines()[0])}") from None
+    name = paths[0] if len(paths) == 1 else f"{len(paths)} Parquet files"
+    return [(piece, Reading(name, labels, settings), False) for piece in frame.to_delayed()]
 
 
 def _expanded(patterns):
@@ -164,12 +189,14 @@ def _remote_reader(url, settings, stream):
 
 
 def _sniffed(path, settings):
-    """A reader of ``path`` whose first block is read: its labels and layout known."""
+    """A reader of ``path`` whose first block is read (its labels and layout known), and the file's first bytes."""
     if "://" in path:
         with _opened_remote(path) as stream:
             head = stream.read(BLOCK)
-        return _sniffed_reader(_remote_reader(path, settings, io.BytesIO(head[:head.rfind(b"\n") + 1] or head)))
-    return _sniffed_reader(files.open_reader(path, **settings))
+        return _sniffed_reader(_remote_reader(path, settings, io.BytesIO(head[:head.rfind(b"\n") + 1] or head))), head
+    reader = _sniffed_reader(files.open_reader(path, **settings))  # its errors first: no such file, …
+    with open(path, "rb") as stream:
+        return reader, stream.read(4096)
 
 
 def _sniffed_reader(reader):
@@ -181,20 +208,6 @@ def _sniffed_reader(reader):
     finally:
         blocks.close()
     return reader
-
-
-def _csv_options(reader, settings, partition_size):
-    layout = reader.layout
-    gzipped = _gzipped(reader.name)
-    return {
-        "sep": r"\s+" if layout.delimiter == WHITESPACE else layout.delimiter,
-        "header": 0 if layout.header else None,
-        "usecols": sorted(set(layout.columns)),
-        "dtype": object if settings["skip_invalid"] else np.float64,
-        "comment": "#", "skip_blank_lines": True, "decimal": settings["decimal"],
-        "encoding": settings["encoding"], "blocksize": None if gzipped else partition_size,
-        **({"compression": "gzip"} if gzipped else {}),
-    }
 
 
 def _gzipped(path):
@@ -223,34 +236,37 @@ class Summary:
     first_skip: str | None = None
 
 
-def _xy(frame, reading):
-    """The partition's finite x and y, the rows dropped and the first problem (or the error for it)."""
-    import pandas as pd
-
-    if reading.layout is None:
-        columns = [frame[label] for label in reading.labels]
-    else:
-        used = sorted(set(reading.layout.columns))
-        columns = [frame.iloc[:, used.index(c)] for c in reading.layout.columns]
-    values = [np.asarray(pd.to_numeric(c, errors="coerce") if reading.skip_invalid else c, dtype=np.float64)
-              for c in columns]
+def _values(piece, reading, first):
+    """A piece's finite x and y, the rows dropped, and the first dropped row's problem (or the error for it)."""
+    if reading.layout is not None:
+        return read_piece(piece, reading.name, reading.settings, reading.layout, list(reading.labels), first)
+    columns = [piece[label] for label in reading.labels]
+    values = [c.to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
     good = np.isfinite(values[0]) & np.isfinite(values[1])
     if good.all():
         return values[0], values[1], 0, None
     row = int(np.argmin(good))
     which = 0 if not np.isfinite(values[0][row]) else 1
-    problem = f"{str(columns[which].iloc[row])[:40]!r} in column {reading.labels[which]!r}"
-    if not reading.skip_invalid:
+    problem = f"column {reading.labels[which]!r}: {str(columns[which].iloc[row])[:40]!r} is not a finite number"
+    if not reading.settings["skip_invalid"]:
         raise InvalidValue(problem)
     return values[0][good], values[1][good], int(good.size - good.sum()), problem
+
+
+def _first_skip(reading, problem):
+    """Where the first dropped row was, as the local engine says it for several files."""
+    if problem is None:
+        return None
+    return f"in {reading.name} {problem}" if problem.startswith("at line") else f"in {reading.name}: {problem}"
 
 
 class InvalidValue(ValueError):
     """A worker's note that a value is not a finite number: the client then finds its line."""
 
 
-def _summary(frame, reading, degree, most):
-    x, y, skipped, problem = _xy(frame, reading)
+def _summary(piece, reading, first, degree, most):
+    x, y, skipped, problem = _values(piece, reading, first)
+    problem = _first_skip(reading, problem)
     if not x.size:
         return Summary(0, np.inf, -np.inf, None, frozenset(), x, y, None, skipped, problem)
     keep = even_sample(x.size, most)
@@ -272,8 +288,8 @@ def _joined(a, b):
                    a.skipped + b.skipped, a.first_skip or b.first_skip)
 
 
-def _part(frame, reading, degree):
-    x, y, _, _ = _xy(frame, reading)
+def _part(piece, reading, first, degree):
+    x, y, _, _ = _values(piece, reading, first)
     return moments.part_of(x, y, degree) if x.size else None
 
 
@@ -281,8 +297,8 @@ def _parts_joined(a, b):
     return b if a is None else a if b is None else moments.merge(a, b)
 
 
-def _householder(frame, reading, center, scale, y_unit, degree):
-    x, y, _, _ = _xy(frame, reading)
+def _householder(piece, reading, first, center, scale, y_unit, degree):
+    x, y, _, _ = _values(piece, reading, first)
     return moments.householder(moments.pieces(x, y), center, scale, y_unit, degree, moments.chebyshev_matrix)
 
 
@@ -290,8 +306,8 @@ def _triangles_joined(a, b):
     return moments.restacked([a, b], a.shape[1])
 
 
-def _residuals(frame, reading, polynomial, exponent):
-    x, y, _, _ = _xy(frame, reading)
+def _residuals(piece, reading, first, polynomial, exponent):
+    x, y, _, _ = _values(piece, reading, first)
     return moments.residuals_over(polynomial, moments.pieces(x, y), exponent)
 
 
@@ -311,8 +327,8 @@ class Distributed(Streamed):
     """A Streamed whose passes are reductions on a dask cluster instead of reads on this machine."""
 
     client: object = field(default=None, repr=False)
-    frame: object = field(default=None, repr=False)
-    reading: Reading = None
+    pieces: list = field(default_factory=list, repr=False)
+    """(delayed piece, Reading, whether it starts its file) of every partition."""
     paths: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
     partitions: int = 0
@@ -328,7 +344,7 @@ class Distributed(Streamed):
         keep = even_sample(found.x.size, KEPT)
         self.x, self.y, self.count, self.low, self.high = found.x[keep], found.y[keep], found.count, found.low, found.high
         self.y_exponent, self.distinct = found.exponent, len(found.distinct)
-        self.skipped, self.first_skip = found.skipped, found.first_skip and f"had {found.first_skip}"
+        self.skipped, self.first_skip = found.skipped, found.first_skip
         if degree is not None:
             self.parts[degree] = found.part
 
@@ -357,16 +373,14 @@ class Distributed(Streamed):
         from dask import delayed
 
         self.passes += 1
-        level = [delayed(task)(piece, self.reading, *arguments) for piece in self.frame.to_delayed()]
+        level = [delayed(task)(piece, reading, first, *arguments) for piece, reading, first in self.pieces]
         joined = delayed(join)
         while len(level) > 1:
             level = [joined(a, b) for a, b in zip(level[::2], level[1::2])] + level[len(level) - len(level) % 2:]
         try:
             return self.client.compute(level[0]).result()
-        except FitbpError:
-            raise
         except Exception as e:  # noqa: BLE001 (whatever a worker met, the user gets one line)
-            raise self._located(e) from None
+            raise self._located(e) from None  # a worker's own FitbpError knows the line in its piece only
 
     def _located(self, error):
         """The local loader's error for the first bad value in the files, where they are on this machine;
@@ -376,6 +390,5 @@ class Distributed(Streamed):
                 _read_through(path, self.settings)
         except FitbpError as found:
             return found
-        said = str(error).strip().splitlines()
-        words = said[-1] if isinstance(error, InvalidValue) or not said else said[0]
-        return FitbpError(f"{self.source}: a dask worker could not read the data: {printable(words)}")
+        said = str(error).strip().splitlines() or [type(error).__name__]
+        return FitbpError(f"{self.source}: a dask worker could not read the data: {printable(said[0])}")

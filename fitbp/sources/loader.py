@@ -143,9 +143,12 @@ class Reader:
                 *arrays, line = self.table.read(block)
                 rows += arrays[0].size
                 yield tuple(arrays)
-        if rows == 0:
+        if rows == 0 and not self.partial:
             raise at(self.name, None, "no data rows after the header" if not self.skipped else
                      f"no valid rows: all {self.skipped} had invalid values, the first {self.first_skip}")
+
+    partial = False
+    """True for the first piece of a file cut into pieces (read_piece): its other rows are elsewhere."""
 
     @property
     def skipped(self):
@@ -173,6 +176,37 @@ class Reader:
         return {"x": self.x, "y": self.y, "delimiter": self.delimiter, "skip_invalid": self.skip_invalid,
                 "encoding": self.encoding, **({"decimal": self.decimal} if self.decimal != "." else {}),
                 **({self.third[1]: self.third[0]} if self.third else {})}
+
+
+def splittable(head, encoding):
+    """Whether a file whose first bytes are ``head`` can be cut at its newlines into pieces that each
+    decode alone (what read_piece reads): not UTF-16, not CR-only line ends, a byte-per-ASCII encoding."""
+    return _streamable(encoding) and head[:2] not in (b"\xff\xfe", b"\xfe\xff") and not (
+        b"\r" in head and b"\n" not in head)
+
+
+def read_piece(data, name, settings, layout, labels, first):
+    """(x, y, skipped rows, the first skipped row's problem) of a piece of CSV file ``name`` cut at newlines.
+
+    The first piece is read as the file's start (sniffed anew: header, blank and comment lines); the
+    others with the file's ``layout`` and ``labels``, exactly as the local reader reads its blocks.  Only
+    the first piece knows its line numbers, so an error elsewhere names none: the caller finds the line
+    by reading the file itself.  ``settings``: the reading options of Reader (x, y, delimiter,
+    skip_invalid, encoding, decimal).
+    """
+    if first:
+        reader = Reader("-", stdin=io.BytesIO(data), **settings)
+        reader.name, reader.partial = name, True
+        blocks = list(reader.blocks())
+        table, problem = reader.table, reader.first_skip
+    else:
+        codec = codecs.lookup(settings.get("encoding") or "utf-8").name
+        table = _Table(name, layout.delimiter, layout.width, layout.columns, labels, settings.get("skip_invalid"),
+                       settings.get("decimal") or ".")
+        blocks = [tuple(table.read(_Block(name, 1, data, "utf-8" if codec == "utf-8-sig" else codec)))[:-1]]
+        problem = table.first_skip and table.first_skip.split(": ", 1)[-1]  # its line number is the piece's own
+    arrays = [np.concatenate(parts) if parts else np.empty(0) for parts in zip(*blocks)] or [np.empty(0)] * 2
+    return arrays[0], arrays[1], table.skipped if table else 0, problem
 
 
 def check_decimal(decimal, delimiter=None):

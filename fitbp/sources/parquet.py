@@ -23,19 +23,16 @@ BATCH = 1 << 20
 
 
 def is_parquet(path):
-    """Whether ``path`` is a Parquet file: its magic bytes at the start, and at the end too unless it is cut
-    short (a CSV file whose first column is named PAR1 is text).  False for stdin and the unreadable."""
+    """Whether ``path`` is a Parquet file: its magic bytes at the start, and binary after them (a CSV file
+    whose first column is named PAR1 is text).  False for stdin and the unreadable."""
     if str(path) == "-":
         return False
     try:
         with open(path, "rb") as stream:
             head = stream.read(4096)
-            if not head.startswith(MAGIC):
-                return False
-            stream.seek(max(0, stream.seek(0, 2) - 4))
-            return stream.read(4) == MAGIC or not looks_like_text(head, "utf-8")
     except OSError:
         return False
+    return head.startswith(MAGIC) and not looks_like_text(head, "utf-8")
 
 
 def rows_of(path):
@@ -65,6 +62,10 @@ class ParquetReader:
         chosen = [column_index(spec, schema.names, len(schema.names), default, role, self.name)
                   for spec, default, role in ((self.x, 0, "x"), (self.y, 1, "y"))]
         self.labels = [schema.names[i] for i in chosen]
+        for label in self.labels:
+            if schema.names.count(label) > 1:
+                raise at(self.name, None, f"{schema.names.count(label)} columns are named {printable(label)!r}, "
+                         "and Parquet reads columns by name: rename one")
         for index in chosen:
             _check_type(schema.field(index), self.name, pa)
         self.rows_hint, self.read_rows, kept = table.metadata.num_rows, 0, 0
@@ -84,7 +85,8 @@ class ParquetReader:
 
     def _checked(self, columns, pa, pc):
         """The block's x and y as float64, after the check for nulls and values that are not finite."""
-        values = [floats(pa.chunked_array([pc.fill_null(pc.cast(c, pa.float64()), np.nan)])) for c in columns]
+        values = [floats(pa.chunked_array([pc.fill_null(pc.cast(c, pa.float64(), safe=False), np.nan)]))
+                  for c in columns]  # integers past 2**53 round to the nearest float, as in CSV
         good = np.isfinite(values[0]) & np.isfinite(values[1])
         if good.all():
             return values
