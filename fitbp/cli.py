@@ -116,6 +116,23 @@ def _size(value):
     return int(amount * SIZES[unit])
 
 
+def _fixed(values):
+    """{power: value} of --fix POWER=VALUE options."""
+    fixed = {}
+    for text in values or ():
+        power, equals, value = text.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not (equals and power.strip().isdigit() and math.isfinite(number)):
+            raise typer.BadParameter(f"must be POWER=VALUE, such as 0=0 or 2=1.5, not {text!r}", param_hint="--fix")
+        if int(power) in fixed:
+            raise typer.BadParameter(f"x^{int(power)} is fixed twice", param_hint="--fix")
+        fixed[int(power)] = number
+    return fixed
+
+
 def _partition_size(value):
     if value is None:
         return None
@@ -246,6 +263,7 @@ def fit(
     decimal: str = DECIMAL,
     sigma: Optional[str] = typer.Option(None, "--sigma", metavar="COL", help="Column of each y's standard deviation σ: weighted least squares, w = 1/σ²."),
     weights: Optional[str] = typer.Option(None, "--weights", metavar="COL", help="Column of weights w = 1/σ² (not 1/σ, numpy.polyfit's w)."),
+    fix: List[str] = typer.Option([], "--fix", metavar="POWER=VALUE", help="Fix the raw coefficient of x^POWER (repeatable; --fix 0=0: through the origin); the others are trained."),
     absolute_sigma: bool = typer.Option(False, "--absolute-sigma", help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), unscaled, and the p-value of χ² [default: scaled by the reduced χ², as scipy and gnuplot do]."),
     optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="newton reaches the mse optimum in two passes, cg in three; gd, momentum and adam are the textbook methods [default: newton, or adam for mae and huber]."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mse; or mae and huber, robust to outliers."),
@@ -303,6 +321,7 @@ def fit(
         warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
     if lr is not None and chosen in optimizers.EXACT and not quiet:
         warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
+    fixed = _fixed(fix)
     if engine is not Engine.dask and (scheduler is not None or partition_size is not None):
         raise typer.BadParameter("is only for --engine dask", param_hint="--scheduler" if scheduler is not None
                                  else "--partition-size")
@@ -340,7 +359,7 @@ def fit(
         with report.training_progress(most, enabled=watched) as on_epoch:
             training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
                         "on_epoch": on_epoch, "loss": loss.value, "delta": delta,
-                        **({"absolute_sigma": True} if absolute_sigma else {})}
+                        **({"absolute_sigma": True} if absolute_sigma else {}), **({"fixed": fixed} if fixed else {})}
             if degree is None:
                 from fitbp import selection
 

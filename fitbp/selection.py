@@ -489,6 +489,11 @@ def fit_auto(points, loss="mse", seed=0, **training):
                                f"{points.count} points, more than --memory lets fitbp hold")
     else:
         selection, sums = _select(points, None, None, loss, seed)
+    fixed = training.get("fixed") or {}
+    if fixed and selection.chosen < max(max(fixed), len(fixed)):
+        selection.chosen = max(max(fixed), len(fixed))
+        selection.notes.append(f"degree {selection.chosen} is the lowest that keeps the fixed terms and leaves "
+                               "one to fit")
     triangle = sums.triangle(selection.chosen) if sums is not None and loss == "mse" and not streamed else None
     try:
         result = fit_points(points, selection.chosen, loss=loss, seed=seed, triangle=triangle, **training)

@@ -112,7 +112,7 @@ def triangle(x, y, center, scale, y_unit, degree, roots=None):
     if found is not None:
         return found
     r, z, rest = _from_householder(x, y, center, scale, y_unit, degree, roots)
-    return Triangle(r, z, rest, int(x.size), _condition(r))
+    return Triangle(r, z, rest, int(x.size), condition_of(r))
 
 
 def _from_householder(x, y, center, scale, y_unit, degree, roots=None):
@@ -176,11 +176,11 @@ class ChebyshevSums:
             r = np.linalg.cholesky(gram[:size, :size]).T
         except np.linalg.LinAlgError:
             return None
-        if not _condition(r) < GRAM_CONDITION:
+        if not condition_of(r) < GRAM_CONDITION:
             return None
         z = np.linalg.solve(r.T, moment[:size])
         r = r @ _powers_in_chebyshev(degree)
-        return Triangle(r, z, max(squares - float(z @ z), 0.0), int(self.counts.sum()), _condition(r), True)
+        return Triangle(r, z, max(squares - float(z @ z), 0.0), int(self.counts.sum()), condition_of(r), True)
 
     def gram(self, rows=slice(None)):
         """VᵀV, Vᵀy and yᵀy of the rows of the chosen folds (a slice or a boolean mask over folds)."""
@@ -272,7 +272,7 @@ def optimal_from(full):
     return np.minimum.accumulate(beyond[1:])
 
 
-def _condition(r):
+def condition_of(r):
     with np.errstate(all="ignore"):
         condition = float(np.linalg.cond(r))
     return condition if math.isfinite(condition) else math.inf
@@ -386,7 +386,7 @@ class Part:
         full = _rebased(self, self.low, self.high, exponent)
         r = full[:-1, :-1]
         z = full[:-1, -1] + math.ldexp(self.shift, -exponent) * r[:, 0]  # y = (y − shift) + shift·t**0
-        return Triangle(r, z, float(full[-1, -1] ** 2), self.count, _condition(r))
+        return Triangle(r, z, float(full[-1, -1] ** 2), self.count, condition_of(r))
 
 
 def part_of(x, y, degree):
@@ -411,7 +411,7 @@ def _full_from_sums(x, y, center, scale, unit, degree):
         r = np.linalg.cholesky(gram).T
     except np.linalg.LinAlgError:
         return None
-    if not _condition(r) < GRAM_CONDITION:
+    if not condition_of(r) < GRAM_CONDITION:
         return None
     z = np.linalg.solve(r.T, moment)
     b = np.linalg.solve(r, z)

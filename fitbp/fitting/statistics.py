@@ -48,7 +48,7 @@ LARGE_DOF = 1e4
 
 
 def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, distinct=None, weight_mean=None,
-                   absolute=False):
+                   absolute=False, basis=None, fixed=()):
     """The statistics of ``polynomial`` as a least-squares fit to the points (x, y), JSON-ready.
 
     ``r``, when the caller has it, is an R with RᵀR = VᵀV (the trainer's
@@ -81,6 +81,10 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
     curve_fit and gnuplot), or with ``absolute`` taken from the σ alone,
     √diag((VᵀWV)⁻¹) ("absolute"), when ``chi2_p_value`` = P(χ²_dof ≥ χ²) says how
     well the σ explain the scatter.
+
+    A fit with raw coefficients ``fixed`` (their powers) trains b in a = a₀ + N b, N = ``basis``, and
+    ``r`` is the triangle of b: the covariance is then N (RᵀR)⁻¹ Nᵀ times σ², the degrees of freedom
+    n − (number of free coefficients), and the fixed coefficients' errors are 0.
     """
     if x is not None:
         x = np.asarray(x, dtype=np.float64).ravel()
@@ -88,7 +92,7 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
         if x.shape != y.shape:
             raise ValueError(f"x and y differ in length ({x.size} and {y.size})")
         exponent = model.unit_exponent(y)
-    p = polynomial.degree + 1
+    p = polynomial.degree + 1 if basis is None else basis.shape[1]
     sums = residuals or moments.residuals(polynomial, x, y, exponent)
     n = sums.count
     result = {"dof": n - p, "residual_mean": None, "residual_std": None, "reduced_chi2": None,
@@ -118,6 +122,8 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
         if r is None:
             r = moments.triangle(x, y, polynomial.center, polynomial.scale, math.ldexp(1.0, exponent), p - 1).r
         inverse, condition = _inverse_r(r)
+        if basis is not None and inverse is not None:
+            inverse = basis @ inverse  # N R⁻¹: the covariance of a = a₀ + N b
         if not condition < SINGULAR_CONDITION:
             problem = (f"the design matrix is numerically singular (condition number {condition:.1e}): "
                        "the data cannot tell the coefficients apart, so their errors are undefined")
@@ -127,6 +133,12 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
     if result["errors"] == "absolute":  # (VᵀWV)⁻¹ = R⁻¹R⁻ᵀ / mean(w), in the units _errors scales by
         chi2 = math.ldexp(1.0 / weight_mean, -2 * exponent)
     result.update(_errors(inverse, chi2, exponent, polynomial.center, polynomial.scale))
+    for power in fixed:  # exact by construction; the propagated value is rounding alone
+        result["stderr"][power] = 0.0
+    if basis is not None and result["taylor_stderr"] is not None:
+        for i, row in enumerate(basis):
+            if float(np.max(np.abs(row))) < 1e-12:  # a Taylor coefficient the fixed terms pin down (a_d by k_d)
+                result["taylor_stderr"][i] = 0.0
     return result
 
 
@@ -190,7 +202,7 @@ def _raw_stderr(inverse, chi2, exponent, center, scale):
     Q ← Q·(2^K x − C) + Λ_im S^(d−i) 2^(Mi+K(d−i)) builds, in integers only,
     Q_m = 2^(Kd+G+Md) s^d q_m((x − c)/s); so var(k_j) = σ² Σ_m Q_jm² / (2^(2Kd+2G) S^(2d)).
     """
-    p = inverse.shape[0]
+    p, columns = inverse.shape
     d = p - 1
     big_c, k = _dyadic(center)
     big_s, m_bits = _dyadic(scale)
@@ -199,14 +211,14 @@ def _raw_stderr(inverse, chi2, exponent, center, scale):
     entries = [num << (g - (den.bit_length() - 1)) for num, den in ratios]  # Λ, row-major
     s_powers = [big_s ** e for e in range(p)]
     sums = [0] * p
-    for col in range(p):
+    for col in range(columns):
         q = [0]
         for i in range(d, -1, -1):
             shifted = [0] * (len(q) + 1)
             for j, v in enumerate(q):
                 shifted[j + 1] += v << k
                 shifted[j] -= big_c * v
-            shifted[0] += entries[i * p + col] * s_powers[d - i] << (m_bits * i + k * (d - i))
+            shifted[0] += entries[i * columns + col] * s_powers[d - i] << (m_bits * i + k * (d - i))
             q = shifted[:-1] if i == d else shifted
         for j, v in enumerate(q):
             sums[j] += v * v

@@ -67,6 +67,11 @@ class FitResult:
     """What built the triangle: the local engine (in memory, or streamed with its passes), or dask."""
     level: float = 0.95
     """The confidence level of the coefficients' intervals."""
+    fixed: dict = field(default_factory=dict)
+    """{power: value} of raw coefficients fixed in advance (--fix), kept exactly."""
+    r2_kind: str = "centred"
+    """"uncentred" when the constant term is fixed: R² is then 1 − SSR / Σ(y − k₀)², as R reports it
+    for a fit through the origin."""
 
     @property
     def final_loss(self):
@@ -75,7 +80,8 @@ class FitResult:
 
     @cached_property  # exact rational expansion: asked for by the table, the JSON and the model file
     def raw_coefficients(self):
-        return self.polynomial.raw_coefficients()
+        raw = self.polynomial.raw_coefficients()
+        return [float(self.fixed[j]) if j in self.fixed else k for j, k in enumerate(raw)]
 
     def tests(self):
         """t values, p-values and intervals of the raw and of the Taylor coefficients (statistics.coefficient_tests)."""
@@ -116,6 +122,8 @@ class FitResult:
             "mse": self.mse,
             "rmse": self.rmse,
             "r2": self.r2,
+            "r2_kind": self.r2_kind,
+            "fixed": {str(power): value for power, value in sorted(self.fixed.items())},
             "loss_value": self.final_loss,
             "median_abs_residual": self.median_abs_residual,
             "residual_mean": self.statistics.get("residual_mean"),
@@ -211,7 +219,7 @@ class Problem:
 
 
 def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT_TOL, seed=0,
-               on_epoch=None, loss="mse", delta=None, triangle=None, absolute_sigma=False):
+               on_epoch=None, loss="mse", delta=None, triangle=None, absolute_sigma=False, fixed=None):
     """Train a degree-``degree`` Taylor polynomial on ``points`` by backprop.
 
     ``degree`` is a whole number; fitbp.selection.fit_auto chooses one and calls this.
@@ -220,7 +228,8 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     threshold in y units (default: 1.345 robust standard deviations of the
     least-squares residuals).  Points with weights (a σ or w column) are fitted by weighted least
     squares; their standard errors are scaled by the reduced χ², or with ``absolute_sigma`` taken as
-    they are, √diag((VᵀWV)⁻¹).  ``triangle``, the data's triangle when a caller
+    they are, √diag((VᵀWV)⁻¹).  ``fixed``, {power: value}, keeps those raw coefficients and trains
+    the others (fitbp.fitting.constraints).  ``triangle``, the data's triangle when a caller
     has it already (fitbp.selection), saves its pass over the points.  ``on_epoch(epoch, loss)`` is called after
     every pass, for progress displays.  Raises FitbpError for data that
     cannot carry such a fit and for training that diverges.
@@ -231,12 +240,13 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                          "chooses one)")
     check_settings(degree, optimizer, lr, epochs, tol, loss)
     problem = prepare(points, degree, whole=loss != "mse", triangle=triangle)
+    constraint = _constrained(problem, fixed, points, loss, degree) if fixed else None
     lr = None if optimizer in optimizers.EXACT else lr or optimizers.DEFAULT_LR[optimizer]
     epochs = epochs or DEFAULT_EPOCHS[optimizer]
 
     started = time.perf_counter()
     precondition = optimizers.preconditioner(problem.triangle.r, problem.triangle.count)
-    start = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
+    start = np.random.default_rng(seed).normal(scale=0.01, size=len(problem.triangle.z))
     scaled_delta = None
     if loss != "mse":  # robust losses start where least squares ends
         start = _least_squares(problem, precondition, start)
@@ -251,19 +261,25 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                                                 judge=optimizer not in optimizers.EXACT, unit=unit,
                                                 floor=problem.floor)
     seconds = time.perf_counter() - started
+    if constraint is not None:  # back from the free directions to all the Taylor coefficients
+        k, snapshots = constraint.lift(k), [(epoch, constraint.lift(c)) for epoch, c in snapshots]
 
     polynomial = _polynomial(k, problem, points.source)
     residuals = _residuals(polynomial, points, problem, k)
-    optimum = _optimum(points, problem) if loss == "mse" else None
+    optimum = _optimum(points, problem) if loss == "mse" and constraint is None else None
     excess = None if optimum is None else _excess(residuals.squares, optimum, problem.triangle.count)
     if excess is not None and excess > OPTIMUM_TOLERANCE and optimizer in optimizers.EXACT:
         raise _beyond_float64(points, problem, excess, seed)
-    mse, rmse, r2 = _quality(residuals, problem.y_unit)
+    mse, rmse, r2 = _quality(residuals, problem.y_unit, fixed.get(0) if fixed else None)
     result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
                        seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
                        delta=scaled_delta * problem.y_unit if scaled_delta else None,
                        snapshots=[(epoch, tuple(float(a) * problem.y_unit for a in c)) for epoch, c in snapshots])
-    result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals, absolute_sigma)
+    result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals, absolute_sigma,
+                                    constraint)
+    if constraint is not None:
+        result.fixed = dict(constraint.fixed)
+        result.r2_kind = "uncentred" if 0 in constraint.fixed else "centred"
     if isinstance(points, Streamed):
         result.engine = points.engine()
     if loss != "mse":
@@ -362,9 +378,14 @@ def _highest_carried(points, optima, seed):
     return len(optima) - 1
 
 
-def _statistics(polynomial, points, loss, r, residuals, absolute_sigma=False):
+def _statistics(polynomial, points, loss, r, residuals, absolute_sigma=False, constraint=None):
     """The least-squares statistics of the fit; for robust losses only what still holds."""
     from fitbp.fitting import statistics
+
+    if constraint is not None:
+        found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals,
+                                          basis=constraint.basis, fixed=sorted(constraint.fixed))
+        return found
 
     if isinstance(points, Streamed):
         found = statistics.fit_statistics(polynomial, None, None, r, residuals,
@@ -379,6 +400,17 @@ def _statistics(polynomial, points, loss, r, residuals, absolute_sigma=False):
             found[key] = None
         found["stderr_note"] = f"standard errors come from least squares and do not hold for the {loss} loss"
     return found
+
+
+def _constrained(problem, fixed, points, loss, degree):
+    """Turn ``problem`` into the one in the directions that keep the ``fixed`` raw coefficients."""
+    from fitbp.fitting import constraints
+
+    if loss != "mse" or isinstance(points, Streamed) or getattr(points, "weights", None) is not None:
+        raise at(points.source, None, "--fix works with --loss mse on unweighted points held in memory, for now")
+    problem.triangle, constraint = constraints.constrain(problem.triangle, fixed, problem.center, problem.scale,
+                                                         problem.y_unit, degree)
+    return constraint
 
 
 def _weight_mean(weights):
@@ -532,12 +564,16 @@ def _descend(steps, epochs, tol, lr, on_epoch, judge, unit, floor):
             return finish(False)
 
 
-def _quality(residuals, y_unit):
+def _quality(residuals, y_unit, intercept=None):
     """MSE, RMSE and R² from the actual residuals, summed in y units scaled so that nothing
-    overflows or underflows on the way: the RMSE of y near 1e300 is still a number."""
+    overflows or underflows on the way: the RMSE of y near 1e300 is still a number.  With the
+    ``intercept`` fixed, R² is uncentred about it: 1 − SSR / Σ(y − k₀)²."""
     with np.errstate(all="ignore"):
         mse_scaled = residuals.squares / residuals.count if residuals.finite else math.inf
-    r2 = 1.0 - residuals.squares / residuals.y_spread if residuals.y_spread > 0 and residuals.finite else None
+        spread = residuals.y_spread
+        if intercept is not None:
+            spread += residuals.count * (residuals.y_mean - intercept / y_unit) ** 2
+    r2 = 1.0 - residuals.squares / spread if spread > 0 and residuals.finite else None
     return mse_scaled * y_unit * y_unit, math.sqrt(mse_scaled) * y_unit, r2
 
 

@@ -57,8 +57,8 @@ def print_json(result, stream=None):
 
 
 def _number(value, digits=10):
-    if value is None:
-        return "n/a"
+    if value is None or isinstance(value, str):
+        return value or "n/a"
     return f"{value:.{digits}g}" if math.isfinite(value) else "beyond float64"
 
 
@@ -79,7 +79,9 @@ def print_table(result, console=None):
     stats = result.statistics
     taylor = (escape(f"Taylor a_i [t = (x - {p.center:.10g}) / {p.scale:.10g}]"), p.coefficients,
               stats.get("taylor_stderr") or [None] * len(p.coefficients))
-    raw = (escape("raw k_i [x^i]"), result.raw_coefficients, stats.get("stderr") or [None] * len(p.coefficients))
+    raw_errors = stats.get("stderr") or [None] * len(p.coefficients)
+    raw = (escape("raw k_i [x^i]"), result.raw_coefficients,
+           ["fixed" if j in result.fixed else e for j, e in enumerate(raw_errors)])
     both = _coefficient_table(console, taylor, raw)
     unbounded = console.options.update(width=10_000, max_width=10_000)
     if console.is_terminal and console.measure(both, options=unbounded).maximum > console.width:  # not a digit cut
@@ -109,7 +111,8 @@ def print_table(result, console=None):
         *robust,
         ("weighted MSE" if weighted else "MSE", _number(result.mse)),
         ("RMSE", _number(result.rmse)),
-        ("R²", _number(result.r2) if result.r2 is not None else "n/a (y is constant)"),
+        ("R²" if result.r2_kind == "centred" else "R² (uncentred)",
+         _number(result.r2) if result.r2 is not None else "n/a (y is constant)"),
         ("residual mean", _number(stats.get("residual_mean"), 4)),
         ("residual sd", _number(stats.get("residual_std"), 4)),
         *chi2,

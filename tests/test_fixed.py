@@ -1,0 +1,82 @@
+"""Raw coefficients fixed in advance (--fix POWER=VALUE), against statsmodels' OLS of the free terms.
+
+Fixing k_j = v is ordinary least squares of y − v·x^j on the other powers, so
+statsmodels on that problem is an independent answer: coefficients, standard
+errors, degrees of freedom, t and p, and for a curve through the origin R's
+uncentred R².
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import run
+
+sm = pytest.importorskip("statsmodels.api")
+
+
+def fitted(folder, *args):
+    done = run("fit", "d.csv", *args, "--json", "--no-save", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    rng = np.random.default_rng(21)
+    x = rng.uniform(10, 20, 80)  # away from 0: the raw basis is far from orthogonal, the constraint is not trivial
+    y = 3 + 0.8 * x - 0.05 * x ** 2 + 0.001 * x ** 3 + rng.normal(0, 0.1, x.size)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    return tmp_path, x, y
+
+
+@pytest.mark.parametrize("fixed", [{0: 0.0}, {0: 3.0}, {2: -0.05}, {1: 0.8, 3: 0.001}])
+def test_fixed_terms_agree_with_ols_of_the_free_ones(folder, fixed):
+    path, x, y = folder
+    ours = fitted(path, "-d", "3", *[f"--fix={p}={v!r}" for p, v in fixed.items()])
+    free = [j for j in range(4) if j not in fixed]
+    target = y - sum(v * x ** p for p, v in fixed.items())
+    ols = sm.OLS(target, np.column_stack([x ** j for j in free])).fit()
+    assert [ours["coefficients"][p] for p in fixed] == list(fixed.values())  # exactly as given
+    assert np.allclose([ours["coefficients"][j] for j in free], ols.params, rtol=1e-8, atol=0)
+    assert np.allclose([ours["stderr"][j] for j in free], ols.bse, rtol=1e-7, atol=0)
+    assert [ours["stderr"][p] for p in fixed] == [0.0] * len(fixed)
+    assert np.allclose([ours["t_values"][j] for j in free], ols.tvalues, rtol=1e-7)
+    assert np.allclose([ours["p_values"][j] for j in free], ols.pvalues, rtol=1e-6, atol=1e-300)
+    assert ours["dof"] == x.size - len(free) == ols.df_resid
+    assert ours["fixed"] == {str(p): v for p, v in fixed.items()}
+    assert ours["mse"] == pytest.approx(ols.ssr / x.size, rel=1e-9)
+    if 0 in fixed:  # R² about the fixed intercept: uncentred, as statsmodels gives it without a constant
+        assert ours["r2_kind"] == "uncentred"
+        assert ours["r2"] == pytest.approx(sm.OLS(target, np.column_stack([x ** j for j in free])).fit().rsquared,
+                                           rel=1e-9)
+    else:
+        assert ours["r2_kind"] == "centred"
+
+
+def test_fixed_terms_with_degree_auto_and_other_optimizers(folder):
+    path, _, _ = folder
+    auto = fitted(path, "--fix", "0=3")
+    assert auto["coefficients"][0] == 3.0 and auto["degree"] >= 1 and auto["fixed"] == {"0": 3.0}
+    lowest = fitted(path, "--fix", "4=0", "--fix", "0=3")  # a fixed power above the chosen degree raises it
+    assert lowest["degree"] >= 4 and lowest["coefficients"][4] == 0.0
+    newton = fitted(path, "-d", "3", "--fix", "1=0.8")
+    cg = fitted(path, "-d", "3", "--fix", "1=0.8", "--optimizer", "cg")
+    assert np.allclose(cg["coefficients"], newton["coefficients"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("args, status, said", [
+    (["-d", "3", "--fix", "0=abc"], 2, "must be POWER=VALUE"),
+    (["-d", "3", "--fix", "x=1"], 2, "must be POWER=VALUE"),
+    (["-d", "3", "--fix", "0=1", "--fix", "0=2"], 2, "x^0 is fixed twice"),
+    (["-d", "3", "--fix", "5=1"], 1, "error: --fix 5=…: x^5 is beyond degree 3"),
+    (["-d", "1", "--fix", "0=1", "--fix", "1=1"], 1, "error: --fix fixes all 2 coefficients of degree 1"),
+    (["-d", "2", "--fix", "0=1", "--loss", "huber"], 1, "--fix works with --loss mse"),
+])
+def test_fixed_terms_that_cannot_be_kept_say_why(folder, args, status, said):
+    path, _, _ = folder
+    (path / "fitbp.json").write_text("previous model")
+    done = run("fit", "d.csv", *args, cwd=path)
+    assert done.returncode == status and said in done.stderr, done.stderr
+    assert (path / "fitbp.json").read_text() == "previous model"
