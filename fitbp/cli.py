@@ -76,6 +76,11 @@ class Engine(str, Enum):
     dask = "dask"
 
 
+class TimeUnit(str, Enum):
+    d = "d"
+    s = "s"
+
+
 class Optimizer(str, Enum):
     newton = "newton"
     cg = "cg"
@@ -263,6 +268,7 @@ def fit(
     decimal: str = DECIMAL,
     sigma: Optional[str] = typer.Option(None, "--sigma", metavar="COL", help="Column of each y's standard deviation σ: weighted least squares, w = 1/σ²."),
     weights: Optional[str] = typer.Option(None, "--weights", metavar="COL", help="Column of weights w = 1/σ² (not 1/σ, numpy.polyfit's w)."),
+    time_unit: TimeUnit = typer.Option(TimeUnit.d, "--time-unit", help="x of dates and times in days (d) or seconds (s) since the first date's midnight."),
     fix: List[str] = typer.Option([], "--fix", metavar="POWER=VALUE", help="Fix the raw coefficient of x^POWER (repeatable; --fix 0=0: through the origin); the others are trained."),
     absolute_sigma: bool = typer.Option(False, "--absolute-sigma", help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), unscaled, and the p-value of χ² [default: scaled by the reduced χ², as scipy and gnuplot do]."),
     optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="newton reaches the mse optimum in two passes, cg in three; gd, momentum and adam are the textbook methods [default: newton, or adam for mae and huber]."),
@@ -337,7 +343,8 @@ def fit(
     if engine is Engine.dask and (sigma or weights):
         raise typer.BadParameter("--engine dask takes no weights, for now", param_hint="--sigma/--weights")
     reading = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal,
-                   **({"sigma": sigma, "weights": weights} if sigma or weights else {}))
+                   **({"sigma": sigma, "weights": weights} if sigma or weights else {}),
+                   **({"time_unit": time_unit.value} if time_unit is not TimeUnit.d else {}))
     watched = not quiet and report.stderr_is_terminal()
     with reported(), ExitStack() as cluster_session:
         if engine is Engine.dask:
@@ -528,7 +535,7 @@ def predict(
     """
     import numpy as np
 
-    from fitbp.sources import loader
+    from fitbp.sources import dates, loader
     from fitbp.fitting import modelfile
 
     for text in xs or ():
@@ -543,28 +550,51 @@ def predict(
         band = modelfile.band_of(document, polynomial, model, level, interval.value, sigma_new) if interval else None
         if not xs:
             _prompt(f"{'y' if inverse else 'x'} values, one a line")
-        x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal)
+        axis = None if inverse else dates.Axis.of(document)  # x of a model fitted on dates are dates
+        if axis is not None and xs:
+            x = _dates_of(xs, axis)
+        else:
+            x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal,
+                                                                                          x_axis=axis)
+        axis = dates.Axis.of(document)
         low, high = modelfile.x_range_of(document)
         if inverse:
-            _print_inverse(polynomial, band, x, (low, high), json_output, interval, level)
+            _print_inverse(polynomial, band, x, (low, high), json_output, interval, level, axis)
             return
         columns = [x, polynomial(x), *(band(x) if band else ())]
         outside = (x < low) | (x > high)
+        shown = axis.text if axis else repr
         if json_output:
-            _print_predictions(columns, outside, [low, high], interval, level)
+            _print_predictions(columns, outside, [low, high], interval, level, axis)
         else:
-            write_rows(columns, sys.stdout, header=None)
+            write_rows(columns, sys.stdout, header=None, first=axis.text if axis else None)
         if np.any(outside):
-            warn(f"x outside the fitted range [{low!r}, {high!r}] ({int(np.count_nonzero(outside))} of {x.size} "
+            warn(f"x outside the fitted range [{shown(low)}, {shown(high)}] ({int(np.count_nonzero(outside))} of {x.size} "
                  "values): the polynomial is extrapolated there, and nothing in the data vouches for it")
         overflowed = int(np.count_nonzero(~np.isfinite(columns[1])))
         if overflowed:
             warn(f"{overflowed} of the predictions overflow float64 (x far outside the data's range?)")
 
 
-def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, level):
+def _dates_of(texts, axis):
+    """x values of ISO 8601 arguments, for a model fitted on dates."""
+    from fitbp.sources import dates
+
+    bad = next((text for text in texts if dates.parse(text) is None), None)
+    if bad is not None:
+        raise FitbpError(f"argument {printable(bad)!r}: this model's x are dates: give them in ISO 8601, "
+                         "such as 2024-03-01 or 2024-03-01T12:00:00")
+    try:
+        return axis.values(texts)
+    except ValueError as e:
+        raise FitbpError(f"argument: {e}") from None
+
+
+def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, level, axis=None):
     """y,x lines (y,x,lower,upper with a band) for every x in the fitted range where the curve is y."""
     from fitbp.fitting import inverse, modelfile
+
+    shown = axis.text if axis else (lambda v: v)
 
     points, unmatched = [], []
     for y in ys.tolist():
@@ -572,25 +602,32 @@ def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, le
         unmatched.extend([] if found else [y])
         for x in found:
             bounds = inverse.interval(band, y, x, *fitted_range) if band else ()
-            points.append({"y": y, "x": x, **dict(zip(("lower", "upper"), bounds))})
+            points.append({"y": y, "x": shown(x), **dict(zip(("lower", "upper"), map(shown, bounds)))})
     if json_output:
-        document = {"x_range": list(fitted_range), **({"interval": interval.value, "level": level} if interval else {}),
+        document = {"x_range": list(map(shown, fitted_range)),
+                    **({"interval": interval.value, "level": level} if interval else {}),
                     "points": points, "unmatched": unmatched}
         sys.stdout.write(modelfile.dumps(document) + "\n")
     else:
-        sys.stdout.write("".join(",".join(map(repr, p.values())) + "\n" for p in points))
+        sys.stdout.write("".join(",".join(v if isinstance(v, str) else repr(v) for v in p.values()) + "\n"
+                                 for p in points))
     if unmatched:
-        shown = ", ".join(map(repr, unmatched[:3])) + (", …" if len(unmatched) > 3 else "")
-        warn(f"no x in the fitted range [{fitted_range[0]!r}, {fitted_range[1]!r}] gives y = {shown} "
+        missed = ", ".join(map(repr, unmatched[:3])) + (", …" if len(unmatched) > 3 else "")
+        low, high = (shown(v) if axis else repr(v) for v in fitted_range)
+        warn(f"no x in the fitted range [{low}, {high}] gives y = {missed} "
              f"({len(unmatched)} of {ys.size} values): the curve does not reach them there")
 
 
-def _print_predictions(columns, outside, fitted_range, interval, level):
+def _print_predictions(columns, outside, fitted_range, interval, level, axis=None):
     from fitbp.fitting import modelfile
 
     names = ("x", "y", "lower", "upper")
     points = [{**{name: value for name, value in zip(names, row)}, "extrapolated": bool(beyond)}
               for *row, beyond in zip(*(c.tolist() for c in columns), outside.tolist())]
+    if axis is not None:  # dates back as ISO 8601 text
+        fitted_range = [axis.text(v) for v in fitted_range]
+        for point in points:
+            point["x"] = axis.text(point["x"])
     document = {"x_range": fitted_range, **({"interval": interval.value, "level": level} if interval else {}),
                 "points": points}
     sys.stdout.write(modelfile.dumps(document) + "\n")
@@ -831,13 +868,15 @@ def gradcheck(
             raise FitbpError(f"gradient check failed: {len(failed)} of {len(rows)} relative errors exceed {tol:g}")
 
 
-def write_rows(columns, stream, header):
-    """CSV rows of the columns (x, y, …) in the shortest form that reads back to the same float."""
+def write_rows(columns, stream, header, first=None):
+    """CSV rows of the columns (x, y, …) in the shortest form that reads back to the same float;
+    ``first`` writes the first column instead (dates as ISO 8601 text)."""
     if header:
         stream.write(header + "\n")
     step = 65536
     for start in range(0, len(columns[0]), step):
         rows = zip(*(c[start:start + step].tolist() for c in columns))
-        stream.write("".join(",".join(map(repr, row)) + "\n" for row in rows))
+        stream.write("".join(",".join([first(row[0]) if first else repr(row[0]), *map(repr, row[1:])]) + "\n"
+                             for row in rows))
 
 

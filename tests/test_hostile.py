@@ -317,9 +317,10 @@ def test_predict_keeps_reading_integer_columns_under_a_header(line_model, tmp_pa
      "at line 2: column 'temp': '0,000' is not a number (a decimal comma"),
     ("a;b\n1,5;2\n1.000,5;3\n", ["--decimal", ","], "d.csv:3: column 'a': '1.000,5' is not a number with "
      "--decimal ,: is its '.' a thousands separator? (--skip-invalid"),
-    ("date,y\n2026-01-05,1\n2026-01-06,2\n", [], "d.csv:2: column 'date': '2026-01-05' is not a number (it looks "
+    ("x,when\n1,2026-01-05\n2,2026-01-06\n", [], "d.csv:2: column 'when': '2026-01-05' is not a number (it looks "
      "like a date or time, and fitbp reads numbers only"),
-    ("t,y\n12:30,1\n12:31,2\n", [], "'12:30' is not a number (it looks like a date or time"),
+    ("t,y\n12:30,1\n12:31,2\n", [], "'12:30' is not a number (it looks like a date or time, and fitbp reads dates "
+     "as x in ISO 8601 only"),
     ("t,y\n05/01/2026,1\n", [], "it looks like a date or time"),
     ("t;y\n05.01.2024;1\n", ["--decimal", ","], "'05.01.2024' is not a number with --decimal , (it looks like a date"),
     ("x,y\n1,2\n3,4\n", ["--decimal", ","], "found 1 column: with --decimal , a comma is a decimal mark, but this "

@@ -123,6 +123,8 @@ def _pieces(paths, settings, partition_size):
         if isinstance(reader, parquet.ParquetReader):
             parquet_paths.append(path)
             continue
+        if reader.x_axis is not None:
+            raise at(reader.name, None, "its x are dates, which --engine dask does not read, for now: drop it")
         reading = Reading(reader.name, labels, settings, reader.layout)
         whole = not splittable(head, settings["encoding"]) or _gzipped(path)
         try:

@@ -56,7 +56,7 @@ def load(patterns_or_files, degree=None, memory=MEMORY, **reading):
         if count > most:  # a pipe or packed file bigger than it looked: hand what is held on
             return _stream(files, chain([tuple(c.values() for c in held)], blocks), degree)
     points = Points(held[0].values(), held[1].values(), files.source, *files.labels[:2], files.skipped,
-                    files.first_skip, None, _options(files))
+                    files.first_skip, None, _options(files), x_axis=files.x_axis)
     return _placed(weighted(points, held[2].values() if third else None, third, files.labels), files)
 
 
@@ -104,6 +104,8 @@ class Streamed:
     sources: list | None = None
     spooled: bool = False
     passes: int = 1
+    x_axis: object = None
+    """A dates.Axis when x is a column of dates."""
 
     @property
     def sampled_from(self):
@@ -172,6 +174,7 @@ def _stream(files, blocks, degree):
                         _options(files), count, low, high, exponent, min(len(seen), MOST_DISTINCT),
                         again=(lambda: _spooled(spool)) if spool is not None else files.blocks,
                         sources=files.sources, spooled=spool is not None)
+    streamed.x_axis = files.x_axis
     if part is not None:
         streamed.parts[degree] = part
     if spool is None:

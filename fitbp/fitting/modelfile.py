@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fitbp.errors import FitbpError, printable
+from fitbp.sources import dates
 from fitbp.sources.files import load_points
 from fitbp.sources.loader import Points, even_sample
 from fitbp.fitting.model import TaylorPolynomial
@@ -248,7 +249,7 @@ def snapshots_of(document, path):
 
 READING_OPTIONS = {"x": (str, int, type(None)), "y": (str, int, type(None)), "delimiter": (str, type(None)),
                    "skip_invalid": (bool,), "encoding": (str,), "decimal": (str,), "sigma": (str, int, type(None)),
-                   "weights": (str, int, type(None))}
+                   "weights": (str, int, type(None)), "time_unit": (str,)}
 
 
 def points_of(document, path, **override):
@@ -268,7 +269,8 @@ def points_of(document, path, **override):
         return Points(np.array(x, dtype=np.float64), np.array(y, dtype=np.float64),
                       printable(document.get("source", "<stdin>")), str(document.get("x_column", "x")),
                       str(document.get("y_column", "y")),
-                      sampled_from=total if _is(total, int) and total >= len(x) else None)
+                      sampled_from=total if _is(total, int) and total >= len(x) else None,
+                      x_axis=dates.Axis.of(document))
     options = data.get("options") if isinstance(data.get("options"), dict) else {}
     known = {k: options.get(k) for k, kinds in READING_OPTIONS.items() if isinstance(options.get(k), kinds)}
     known.update({k: v for k, v in override.items() if v is not None and k != "source"})
@@ -276,7 +278,7 @@ def points_of(document, path, **override):
     if not isinstance(source, str) or source == "<stdin>":
         raise FitbpError(f"{shown}: the model does not say where its data is; pass --data")
     try:
-        return load_points(source, **known)
+        return load_points(source, **known, x_axis=dates.Axis.of(document))  # dates from the model's origin
     except FitbpError as e:
         if override.get("source"):
             raise

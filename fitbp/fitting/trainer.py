@@ -138,6 +138,8 @@ class FitResult:
             "stderr_note": self.statistics.get("stderr_note"),
             "n_points": self.points.count,
             "x_range": self.x_range,
+            **(self.points.x_axis.to_dict() if getattr(self.points, "x_axis", None) else
+               {"x_origin": None, "x_unit": None}),
             "skipped_rows": self.points.skipped,
             "loss": self.loss,
             "huber_delta": self.delta,

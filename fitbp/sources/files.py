@@ -23,13 +23,13 @@ TEXT_PER_POINT = 40
 
 
 def open_reader(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig", stdin=None,
-                decimal=".", third=None):
+                decimal=".", third=None, time_unit="d", x_axis=None):
     """The reader for one input: Parquet by its magic bytes, CSV (plain or gzip) otherwise."""
     if parquet.is_parquet(source):
         if third:
             raise at(source, None, f"--{third[1]} reads CSV files only, for now: convert this Parquet file to CSV")
         return parquet.ParquetReader(source, x, y, skip_invalid)
-    return Reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal, third)
+    return Reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal, third, time_unit, x_axis)
 
 
 def weighting(sigma=None, weights=None):
@@ -45,7 +45,7 @@ def weights_of(values, third):
 
 
 def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
-                stdin=None, decimal=".", sigma=None, weights=None):
+                stdin=None, decimal=".", sigma=None, weights=None, time_unit="d", x_axis=None):
     """Read x and y columns from a CSV or Parquet path, or ``-`` for CSV on standard input.
 
     ``x`` and ``y`` name a header column or give a 1-based index (default:
@@ -63,14 +63,14 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     """
     check_decimal(decimal, delimiter)
     third = weighting(sigma, weights)
-    reader = open_reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal, third)
+    reader = open_reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal, third, time_unit, x_axis)
     columns = None
     for block in reader.blocks():
         columns = columns or [Column(reader.rows_hint) for _ in block]
         for column, values in zip(columns, block):
             column.extend(values)
     points = Points(columns[0].values(), columns[1].values(), reader.name, *reader.labels[:2], reader.skipped,
-                    reader.first_skip, reader.path, reader.options)
+                    reader.first_skip, reader.path, reader.options, x_axis=getattr(reader, "x_axis", None))
     return weighted(points, columns[2].values() if third else None, third, reader.labels)
 
 
@@ -123,10 +123,11 @@ class Files:
     """The (x, y) blocks of several inputs, one after another, as one data set."""
 
     def __init__(self, paths, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
-                 stdin=None, decimal=".", sigma=None, weights=None):
+                 stdin=None, decimal=".", sigma=None, weights=None, time_unit="d", x_axis=None):
         self.paths = list(paths)
         self.settings = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding,
-                             stdin=stdin, decimal=check_decimal(decimal, delimiter), third=weighting(sigma, weights))
+                             stdin=stdin, decimal=check_decimal(decimal, delimiter), third=weighting(sigma, weights),
+                             time_unit=time_unit)
         self.readers, self.labels = [], None
         self.on_read = None
         """Called as on_read(bytes read, bytes in all) after each block, for a progress bar."""
@@ -145,8 +146,8 @@ class Files:
         """Every file's blocks in turn; a file whose chosen columns are named otherwise is an error."""
         self.readers, done = [], 0
         total = self.bytes() if self.on_read else 0
-        for path in self.paths:
-            reader = open_reader(path, **self.settings)
+        for path in self.paths:  # dates in all the files count from the first file's origin
+            reader = open_reader(path, **self.settings, x_axis=self.x_axis)
             self.readers.append(reader)
             for index, block in enumerate(reader.blocks()):
                 if index == 0:
@@ -164,6 +165,11 @@ class Files:
             raise at(reader.name, None, f"its columns are {printable(', '.join(reader.labels))} where "
                      f"{printable(first)} has {printable(', '.join(self.labels))}: the files must agree "
                      "(or name the columns with --x and --y)")
+
+    @property
+    def x_axis(self):
+        """The first file's dates.Axis, once it is read (None for numbers)."""
+        return getattr(self.readers[0], "x_axis", None) if self.readers else None
 
     @property
     def skipped(self):

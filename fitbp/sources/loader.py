@@ -80,6 +80,8 @@ class Points:
     """Where the weights came from: "sigma" (a column of σ) or "weights" (a column of w); None without."""
     weight_name: str | None = None
     """The label of that column."""
+    x_axis: object = None
+    """A dates.Axis when x was a column of dates (x then holds days or seconds since its origin)."""
 
     @property
     def count(self):
@@ -115,8 +117,11 @@ class Reader:
     """
 
     def __init__(self, source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
-                 stdin=None, decimal=".", third=None):
+                 stdin=None, decimal=".", third=None, time_unit="d", x_axis=None):
         self.source, self.name = source, "<stdin>" if str(source) == "-" else str(source)
+        self.time_unit, self.x_axis = time_unit, x_axis
+        """x_axis: a dates.Axis when x is a column of dates (found in the first data row, or given: the
+        first file's, for the others of a data set); None for numbers."""
         self.x, self.y, self.delimiter, self.skip_invalid = x, y, delimiter, skip_invalid
         self.third = third
         """(column, option) of a third column of positive numbers, such as (3, "sigma"); None: x and y only."""
@@ -134,7 +139,9 @@ class Reader:
                                                                self.decimal, self.third)
             self.layout = Layout(delim, width, columns, body >= _sample(head.text)[0][0])
             self.rows_hint = _rows_hint(stream, head)
-            self.table = _Table(self.name, delim, width, columns, self.labels, self.skip_invalid, self.decimal)
+            self.x_axis = self.x_axis or _date_axis(head, body, delim, columns[0], self.time_unit)
+            self.table = _Table(self.name, delim, width, columns, self.labels, self.skip_invalid, self.decimal,
+                                self.x_axis)
             *arrays, line = self.table.read(head.after(body))
             rows += arrays[0].size
             yield tuple(arrays)
@@ -175,7 +182,18 @@ class Reader:
         """The reading options, to read the points again the same way."""
         return {"x": self.x, "y": self.y, "delimiter": self.delimiter, "skip_invalid": self.skip_invalid,
                 "encoding": self.encoding, **({"decimal": self.decimal} if self.decimal != "." else {}),
-                **({self.third[1]: self.third[0]} if self.third else {})}
+                **({self.third[1]: self.third[0]} if self.third else {}),
+                **({"time_unit": self.time_unit} if self.time_unit != "d" else {})}
+
+
+def _date_axis(head, body, delim, column, unit):
+    """A dates.Axis when the x cell of the first data line is an ISO 8601 date, else None."""
+    from fitbp.sources import dates
+
+    first = next((line for number, line in _sample(head.text) if number > body), None)
+    fields = _split(first, delim) if first is not None else []
+    cell = fields[column] if column < len(fields) else ""
+    return dates.Axis.starting(cell, unit) if dates.parse(cell) is not None else None
 
 
 def splittable(head, encoding):
@@ -275,7 +293,7 @@ def parse_numbers(texts, what="argument", decimal="."):
     return np.array(values, dtype=np.float64)
 
 
-def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal="."):
+def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal=".", x_axis=None):
     """x values, one a line or the first field of CSV lines, for predictions.
 
     The delimiter is detected as for points, so that "1,5;2" is not read as 1.
@@ -300,7 +318,7 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal="."):
             start = ambiguous.group(0).strip()
             raise at(name, number, f"{start!r} is ambiguous: pass --decimal , to read it as "
                      f"{start.replace(',', '.')}, or start with a header line (x,y) to read x from the first column")
-        value, problem = _number(cell, decimal)
+        value, problem = _number(cell, decimal) if x_axis is None else x_axis.value(cell)
         if problem is None:
             values.append(value)
         elif count > 0 or NUMBER_START.match(cell):
@@ -680,14 +698,14 @@ class _Table:
     """The chosen columns of the data rows, read block by block: fast when a block
     is clean, line by line (slower, but exact about the problem) when it is not."""
 
-    def __init__(self, name, delim, width, columns, labels, skip_invalid, decimal="."):
+    def __init__(self, name, delim, width, columns, labels, skip_invalid, decimal=".", x_axis=None):
         self.name, self.delim, self.width, self.columns, self.labels = name, delim, width, columns, labels
-        self.decimal = decimal
+        self.decimal, self.x_axis = decimal, x_axis
         self.skip_invalid, self.skipped, self.first_skip = skip_invalid, 0, None
 
     def read(self, block):
         """The x and y of the rows of ``block``, and the number of the line after it."""
-        data = block.ascii()
+        data = block.ascii() if self.x_axis is None else None  # dates: read line by line
         values = self._fast(data) if data is not None else None
         *arrays, lines = values if values is not None else (*self._careful(block), block.newlines())
         return (*arrays, block.first + lines)
@@ -749,8 +767,12 @@ class _Table:
                 raise at(self.name, number, f"expected {self.width} fields, found {len(fields)}")
             values, problem = [], None
             for place, (index, label) in enumerate(zip(self.columns, self.labels)):
-                value, problem = _number(fields[index], self.decimal)
-                hint = _hint(fields[index], self.decimal) if problem else None
+                if place == 0 and self.x_axis is not None:
+                    value, problem = self.x_axis.value(fields[index])
+                else:
+                    value, problem = _number(fields[index], self.decimal)
+                dated = place == 0 and self.x_axis is not None  # the axis says what is wrong itself
+                hint = _hint(fields[index], self.decimal, place == 0) if problem and not dated else None
                 if problem is None and place == 2 and not value > 0:
                     problem = f"{fields[index]!r} is not positive, and a σ or a weight must be"
                 if problem:
@@ -856,12 +878,19 @@ def _with_hint(problem, cell, decimal):
     return f"{problem} ({hint})" if hint else problem
 
 
-def _hint(cell, decimal):
+def _hint(cell, decimal, x=False):
     """What to do about a cell that is not a number but is written as one elsewhere: a decimal
     comma, a date.  None when nothing better than skipping the row can be said."""
+    from fitbp.sources import dates
+
     if decimal == "." and DECIMAL_COMMA.fullmatch(cell):
         return (f"a decimal comma? pass --decimal , to read it as {cell.replace(',', '.')}; a comma between "
                 "thousands must go")
+    if x and dates.parse(cell) is not None:
+        return "a date in a column of numbers: a column holds dates or numbers, not both"
+    if x and LOOKS_LIKE_DATE.fullmatch(cell):
+        return ("it looks like a date or time, and fitbp reads dates as x in ISO 8601 only (2026-01-05, "
+                "2026-01-05T12:30:00): rewrite the column so, or as numbers such as days since a start")
     if LOOKS_LIKE_DATE.fullmatch(cell):
         return ("it looks like a date or time, and fitbp reads numbers only: convert the column to "
                 "numbers first, such as days since a start or decimal years")

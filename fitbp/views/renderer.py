@@ -61,6 +61,8 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     if not (np.isfinite(curve).all() and np.isfinite(spans).all()):
         raise FitbpError("cannot draw this fit: its values reach beyond the range of float64")
 
+    axis = getattr(points, "x_axis", None)  # dates: drawn as dates, from the days or seconds the fit used
+    on_axis = axis.datetime64 if axis is not None else np.asarray
     fig = _new_figure((11, 6.4 if residuals else 4.8), window)
     grid = fig.add_gridspec(2 if residuals else 1, 2, height_ratios=[3, 1] if residuals else [1],
                             width_ratios=[3, 2])
@@ -68,20 +70,21 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     shown = even_sample(x.size, MOST_POINTS_DRAWN)
     crowd = x.size > 2000
     # The points lie under the band and the curve: dense data would hide the fit it is fitted by.
-    fit_axes.scatter(x[shown], y[shown], s=4 if crowd else 14, alpha=0.25 if crowd else 0.8,
+    fit_axes.scatter(on_axis(x[shown]), y[shown], s=4 if crowd else 14, alpha=0.25 if crowd else 0.8,
                      color="tab:blue", linewidths=0, label=points_label(points, shown.size), rasterized=crowd,
                      zorder=1)
     if band is not None:
         lower, upper = band(dense)
-        fit_axes.fill_between(dense, lower, upper, color="tab:orange", alpha=0.45, linewidth=0, zorder=2,
+        fit_axes.fill_between(on_axis(dense), lower, upper, color="tab:orange", alpha=0.45, linewidth=0, zorder=2,
                               label=band_label)
     if xlim and fitted_range:
         beyond = [(lo, fitted_range[0]), (fitted_range[1], hi)]
         for index, (start, end) in enumerate(span for span in beyond if span[0] < span[1]):
-            fit_axes.axvspan(start, end, color="0.5", alpha=0.15, linewidth=0, zorder=0,
+            fit_axes.axvspan(*on_axis([start, end]), color="0.5", alpha=0.15, linewidth=0, zorder=0,
                              label=None if index else "extrapolated: beyond the data")
-    fit_axes.plot(dense, curve, color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit", zorder=3)
-    fit_axes.set_xlim(lo - margin, hi + margin)
+    fit_axes.plot(on_axis(dense), curve, color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit",
+                  zorder=3)
+    fit_axes.set_xlim(*on_axis([lo - margin, hi + margin]))
 
     fit_axes.set_ylabel(points.y_name, parse_math=False)
     legend = fit_axes.legend(loc="best", fontsize="small", alignment="left", title_fontsize="small",
@@ -92,10 +95,10 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     if residuals:
         bottom = fig.add_subplot(grid[1, 0], sharex=fit_axes)
         bottom.axhline(0.0, color="tab:red", linewidth=1)
-        bottom.scatter(x[shown], (y - polynomial(x))[shown], s=4, alpha=0.5, color="tab:blue", linewidths=0,
+        bottom.scatter(on_axis(x[shown]), (y - polynomial(x))[shown], s=4, alpha=0.5, color="tab:blue", linewidths=0,
                        rasterized=crowd)
         bottom.set_ylabel("residual")
-    bottom.set_xlabel(points.x_name, parse_math=False)
+    bottom.set_xlabel(points.x_name + (" (UTC)" if axis is not None and axis.aware else ""), parse_math=False)
     _draw_loss(fig.add_subplot(grid[:, 1]), loss_history, loss)
     return fig
 

@@ -72,6 +72,10 @@ def print_table(result, console=None):
     p, points = result.polynomial, result.points
     emit(console, escape(printable(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
                                    f"in {points.source}")), highlight=False)
+    axis = getattr(points, "x_axis", None)
+    if axis is not None:
+        emit(console, escape(f"x: {axis.unit} since {axis.origin.isoformat()} (the first date's midnight)"),
+             highlight=False)
     if result.selection:
         emit(console, escape(f"degree chosen automatically: {result.selection['reason']}"), highlight=False,
                       style="dim")

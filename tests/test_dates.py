@@ -1,0 +1,97 @@
+"""Dates and times as x: ISO 8601 cells to days (or seconds) since the first date's midnight, and back.
+
+The reference is numpy's datetime64 arithmetic on the same instants (UTC for
+times with an offset), and the fit of the same numbers written as a CSV.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import run
+
+
+def write(path, cells, y, header="when,v"):
+    path.write_text(header + "\n" + "".join(f"{c},{v!r}\n" for c, v in zip(cells, np.asarray(y).tolist())))
+
+
+def fitted(folder, name, *args):
+    done = run("fit", name, *args, "--json", "--no-save", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_dates_are_days_since_the_first_dates_midnight_and_fit_as_those_numbers(tmp_path):
+    rng = np.random.default_rng(1)
+    seconds = np.sort(rng.integers(0, 400 * 86400, 150))
+    moments = np.datetime64("2024-01-05T00:00:00") + seconds.astype("timedelta64[s]")
+    origin = moments[0].astype("datetime64[D]")  # the first date's midnight
+    days = (moments - origin) / np.timedelta64(1, "D")  # numpy's reckoning
+    y = 3 + 0.01 * days - 2e-5 * days ** 2 + rng.normal(0, 0.05, days.size)
+    write(tmp_path / "d.csv", [str(m).replace("T", " ") for m in moments], y)  # the space form of ISO 8601
+    write(tmp_path / "n.csv", [repr(d) for d in days.tolist()], y, header="days,v")
+    by_date, by_number = fitted(tmp_path, "d.csv", "-d", "2"), fitted(tmp_path, "n.csv", "-d", "2")
+    assert by_date["x_origin"] == f"{origin}T00:00:00" and by_date["x_unit"] == "days"
+    assert np.allclose(by_date["coefficients"], by_number["coefficients"], rtol=1e-12, atol=0)
+    assert by_date["x_range"] == [days.min(), days.max()]
+    in_seconds = fitted(tmp_path, "d.csv", "-d", "2", "--time-unit", "s")
+    first = (origin - np.datetime64("2024-01-05")) / np.timedelta64(1, "s")
+    assert in_seconds["x_unit"] == "seconds"
+    assert in_seconds["x_range"] == [float(seconds.min() - first), float(seconds.max() - first)]
+
+
+def test_leap_days_and_summer_time(tmp_path):
+    write(tmp_path / "leap.csv", ["2024-02-28", "2024-02-29", "2024-03-01", "2023-03-01"], [0.0, 1.0, 2.0, 3.0])
+    leap = fitted(tmp_path, "leap.csv", "-d", "1")
+    assert leap["x_range"] == [-364.0, 2.0]  # 2023-03-01 is 364 days before 2024-02-28: no 29 Feb 2023
+    # With a UTC offset, times are instants: the night Europe/Berlin moves to summer time has 23 hours.
+    aware = ["2024-03-30T12:00:00+01:00", "2024-03-31T12:00:00+02:00", "2024-04-01T12:00:00+02:00"]
+    write(tmp_path / "dst.csv", aware, [1.0, 2.0, 3.5])
+    utc = np.array(["2024-03-30T11:00", "2024-03-31T10:00", "2024-04-01T10:00"], dtype="datetime64[s]")
+    expected = (utc - np.datetime64("2024-03-29T23:00", "s")) / np.timedelta64(1, "D")  # midnight at +01:00
+    assert fitted(tmp_path, "dst.csv", "-d", "2")["x_range"] == [expected[0], expected[-1]]
+    naive = ["2024-03-30T12:00:00", "2024-03-31T12:00:00", "2024-04-01T12:00:00"]  # the wall clock: whole days
+    write(tmp_path / "wall.csv", naive, [1.0, 2.0, 3.5])
+    assert fitted(tmp_path, "wall.csv", "-d", "2")["x_range"] == [0.5, 2.5]
+
+
+@pytest.mark.parametrize("cells, line, said", [
+    (["2024-01-05", "2024-01-06", "12.5"], 4, "'12.5' is not an ISO 8601 date like the column's first (2024-01-05)"),
+    (["1.5", "2.5", "2024-01-06"], 4, "'2024-01-06' is not a number (a date in a column of numbers"),
+    (["2024-01-05T10:00:00+01:00", "2024-01-06T10:00:00"], 3, "has no UTC offset where the column's first has one"),
+    (["2024-01-05", "2024-02-30"], 3, "'2024-02-30' is not an ISO 8601 date"),
+])
+def test_dates_mixed_with_other_things_are_an_error_with_the_line(tmp_path, cells, line, said):
+    write(tmp_path / "d.csv", cells, np.arange(len(cells), dtype=float))
+    done = run("fit", "d.csv", "-d", "1", "--no-save", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith(f"error: d.csv:{line}: column "), done.stderr
+    assert said in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_predict_speaks_dates_and_plot_draws_them(tmp_path):
+    days = np.arange(0.0, 60.0)
+    cells = [str(np.datetime64("2024-01-01") + np.timedelta64(int(d), "D")) for d in days]
+    write(tmp_path / "d.csv", cells, 2.0 + 0.5 * days)
+    assert run("fit", "d.csv", "-d", "1", "-q", cwd=tmp_path).returncode == 0
+    model = json.loads((tmp_path / "fitbp.json").read_text())
+    assert model["x_origin"] == "2024-01-01T00:00:00" and model["x_unit"] == "days"
+    done = run("predict", "2024-01-11", "2024-01-11T12:00:00", cwd=tmp_path)
+    rows = [line.split(",") for line in done.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["2024-01-11", "2024-01-11T12:00:00"] and done.stderr == ""
+    assert [float(r[1]) for r in rows] == pytest.approx([7.0, 7.25], rel=1e-14)
+    typed = run("predict", cwd=tmp_path, stdin="when\n2024-01-21\n")
+    assert typed.stdout.startswith("2024-01-21,") and float(typed.stdout.split(",")[1]) == pytest.approx(12.0)
+    ahead = run("predict", "2024-03-31", "--json", cwd=tmp_path)
+    document = json.loads(ahead.stdout)
+    assert document["points"][0]["x"] == "2024-03-31" and document["points"][0]["extrapolated"]
+    assert document["points"][0]["y"] == pytest.approx(47.0)
+    assert document["x_range"] == ["2024-01-01", "2024-02-29"] and "[2024-01-01, 2024-02-29]" in ahead.stderr
+    back = run("predict", "--inverse", "7", cwd=tmp_path)
+    assert back.stdout.startswith("7.0,2024-01-1") and len(back.stdout.splitlines()) == 1
+    refused = run("predict", "12.5", cwd=tmp_path)
+    assert refused.returncode == 1 and "this model's x are dates" in refused.stderr
+    drawn = run("plot", "--band", "-o", "d.png", cwd=tmp_path)
+    assert drawn.returncode == 0 and (tmp_path / "d.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    table = run("fit", "d.csv", "-d", "1", "--no-save", cwd=tmp_path).stdout
+    assert "x: days since 2024-01-01T00:00:00 (the first date's midnight)" in table
