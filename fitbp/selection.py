@@ -41,7 +41,7 @@ from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
 from fitbp.sources.loader import Points
-from fitbp.fitting.trainer import fit_points, power_of_two_near
+from fitbp.fitting.trainer import fit_points, power_of_two_near, weight_roots
 
 EVIDENCE = 2.0
 """BIC differences below this are 'not worth more than a bare mention' (Kass and Raftery, 1995):
@@ -238,13 +238,15 @@ def _scored(points, most, folds):
         raise FitbpError(f"cross-validation needs 2 folds or more, not {folds}")
     center, scale = model.scaling(x)
     unit = power_of_two_near(y)
-    sums = moments.chebyshev_sums(x, y, center, scale, unit, most, folds or 1)
+    roots = weight_roots(points)  # weighted points: weighted sums, so BIC and CV compare Σ w r²
+    sums = moments.chebyshev_sums(x, y, center, scale, unit, most, folds or 1,
+                                  None if roots is None else roots * roots)
     gram, moment, squares = sums.gram()
     r = _cholesky(gram)
     z = np.linalg.solve(r.T, moment[:len(r)]) if len(r) else np.zeros(0)
     rest = max(squares - float(z @ z), 0.0)
     if rest < moments.SUMS_RESOLVE * squares and len(z):  # near an exact fit: ρ without cancellation, by QR
-        train = moments.optimal_squares(moments.pieces(x, y), center, scale, unit, len(z) - 1).tolist()
+        train = moments.optimal_squares(moments.pieces(x, y, roots), center, scale, unit, len(z) - 1).tolist()
     else:  # RSS_d = ρ² + Σ_{i>d} z_i²
         train = (rest + np.append(np.cumsum((z * z)[::-1])[::-1][1:], 0.0)).tolist()
     floor = EXACT_SHARE * squares + x.size * 1e-300
@@ -479,9 +481,6 @@ def fit_auto(points, loss="mse", seed=0, **training):
     """fitbp.fitting.trainer.fit_points at the degree select_degree chooses, with the choice in the result
     (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
     gathered: ``fitbp select`` shows the cross-validation beside it."""
-    if getattr(points, "weights", None) is not None:
-        raise FitbpError(f"{points.source}: --{points.weighting} needs a --degree, for now: the degree search "
-                         "weighs every point alike")
     streamed = isinstance(points, Streamed)
     if streamed:  # chosen on the even sample the first pass kept; fitted on all the points
         selection, sums = _select(Points(points.x, points.y, points.source), None, None, loss, seed)
@@ -507,7 +506,8 @@ def fit_auto(points, loss="mse", seed=0, **training):
     if loss == "mse":
         sample = random_sample(result.points.x.size, TURNS_MOST_POINTS, seed)
         x, y = result.points.x[sample], result.points.y[sample]
-        selection.outliers = gross_outliers(result.polynomial(x) - y)
+        roots = weight_roots(result.points)  # weighted residuals, r/σ up to a common factor
+        selection.outliers = gross_outliers((result.polynomial(x) - y) * (1.0 if roots is None else roots[sample]))
     if selection.outliers:
         selection.warnings.append(outliers_warning(selection.outliers))
     result.warnings.extend(selection.warnings)

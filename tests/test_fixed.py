@@ -80,3 +80,16 @@ def test_fixed_terms_that_cannot_be_kept_say_why(folder, args, status, said):
     done = run("fit", "d.csv", *args, cwd=path)
     assert done.returncode == status and said in done.stderr, done.stderr
     assert (path / "fitbp.json").read_text() == "previous model"
+
+
+def test_fixed_terms_on_weighted_points_agree_with_wls(folder):
+    path, x, y = folder
+    s = 0.05 + 0.01 * (x - 10)
+    (path / "d.csv").write_text("x,y,s\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in zip(x.tolist(), y.tolist(),
+                                                                                         s.tolist())))
+    ours = fitted(path, "-d", "3", "--sigma", "s", "--fix", "0=3")
+    free = np.column_stack([x, x ** 2, x ** 3])
+    wls = sm.WLS(y - 3.0, free, weights=1 / s ** 2).fit()
+    assert ours["coefficients"][0] == 3.0
+    assert np.allclose(ours["coefficients"][1:], wls.params, rtol=1e-8)
+    assert np.allclose(ours["stderr"][1:], wls.bse, rtol=1e-7) and ours["dof"] == x.size - 3

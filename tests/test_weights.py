@@ -114,7 +114,6 @@ def test_the_options_that_cannot_go_together_say_so(tmp_path):
     for args, status, said in [
         (["--sigma", "s", "--weights", "s", "-d", "1"], 2, "--sigma and --weights say the same thing two ways"),
         (["--absolute-sigma", "-d", "1"], 2, "absolute errors need σ"),
-        (["--sigma", "s"], 1, "--sigma needs a --degree, for now"),
         (["--sigma", "s", "-d", "1", "--loss", "huber"], 1, "mae and huber take no weights"),
         (["--sigma", "nope", "-d", "1"], 1, "--sigma 'nope': no such column (columns: x, y, s)"),
         (["--sigma", "s", "-d", "1", "--engine", "dask"], 2, "--engine dask takes no weights"),
@@ -160,3 +159,23 @@ def test_weighted_intervals_agree_with_statsmodels_wls(tmp_path):
     half = z * np.sqrt(np.einsum("ni,ij,nj->n", new, cov[::-1, ::-1], new) + 0.3 ** 2)
     absolute = interval("--interval", "prediction", "--sigma-new", "0.3")
     assert np.allclose(absolute[:, 2], fitted_new - half, rtol=1e-8) and np.allclose(absolute[:, 3], fitted_new + half, rtol=1e-8)
+
+
+def test_degree_auto_weighs_the_points(tmp_path):
+    """BIC from weighted residual sums: n ln(Σ w r² / n) + (d + 1) ln n, each degree's Σ w r² from
+    numpy.polyfit(w=1/σ), the lowest degree within 2 of the least chosen, as for unweighted data."""
+    rng = np.random.default_rng(9)
+    x = np.sort(rng.uniform(-1, 1, 300))
+    s = np.where(x > 0, 0.02, 0.5)  # precise on the right, noisy on the left: the weights decide
+    y = np.sin(3 * x) + rng.normal(0, s)
+    write(tmp_path / "d.csv", x, y, s)
+    ours = fitted(tmp_path, "--sigma", "s")
+    bic = []
+    for d in range(11):
+        k = np.polyfit(x, y, d, w=1 / s)
+        rss = float(np.sum(((y - np.polyval(k, x)) / s) ** 2))
+        bic.append(x.size * np.log(rss / x.size) + (d + 1) * np.log(x.size))
+    expected = min(d for d, b in enumerate(bic) if b <= min(bic) + 2)
+    assert ours["degree"] == expected and ours["weights"] == {"from": "sigma", "column": "s"}
+    fixed = fitted(tmp_path, "--sigma", "s", "-d", str(expected))
+    assert np.allclose(ours["coefficients"], fixed["coefficients"], rtol=1e-9, atol=1e-12)

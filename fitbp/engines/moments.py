@@ -205,9 +205,10 @@ def _powers_in_chebyshev(degree):
     return m
 
 
-def chebyshev_sums(x, y, center, scale, y_unit, degree, folds=1):
+def chebyshev_sums(x, y, center, scale, y_unit, degree, folds=1, weights=None):
     """ChebyshevSums of the points in t = (x - center) / scale and y / y_unit, rows dealt to ``folds``
-    folds by a hash of their index (fold_of): the same folds whatever the blocks or the engine."""
+    folds by a hash of their index (fold_of): the same folds whatever the blocks or the engine.  With
+    ``weights`` (of mean 1), each sum is weighted: Σ w T_m, Σ w T_j y, Σ w y²."""
     size_d = degree + 1
     low, products, moments_ = np.zeros((size_d, folds)), np.zeros((size_d, folds)), np.zeros((size_d, folds))
     squares, counts = np.zeros(folds), np.zeros(folds, dtype=np.int64)
@@ -223,21 +224,22 @@ def chebyshev_sums(x, y, center, scale, y_unit, degree, folds=1):
             np.multiply(twice, chebyshev[j], out=chebyshev[j + 1])
             chebyshev[j + 1] -= chebyshev[j - 1]
         # Σ T_{D+j} = 2 Σ T_D·T_j − Σ T_{D−j}: the upper half of the sums without its recurrence.
+        weight = weights[part] if weights is not None else None
         if folds == 1:  # plain sums, no fold to deal to
-            low[:, 0] += chebyshev.sum(axis=1)
-            products[:, 0] += chebyshev @ chebyshev[degree]
-            moments_[:, 0] += chebyshev @ w
-            squares[0] += float(w @ w)
+            low[:, 0] += chebyshev.sum(axis=1) if weight is None else chebyshev @ weight
+            products[:, 0] += chebyshev @ (chebyshev[degree] if weight is None else chebyshev[degree] * weight)
+            moments_[:, 0] += chebyshev @ (w if weight is None else w * weight)
+            squares[0] += float(w @ w) if weight is None else float((w * weight) @ w)
             counts[0] += size
             continue
         fold = fold_of(part.start, size, folds)
         members = np.zeros((size, folds))
-        members[np.arange(size), fold] = 1.0
+        members[np.arange(size), fold] = 1.0 if weight is None else weight
         low += chebyshev @ members
         products += (chebyshev * chebyshev[degree]) @ members
         moments_ += (chebyshev * w) @ members
         squares += (w * w) @ members
-        counts += np.bincount(fold, minlength=folds)
+        counts += np.bincount(fold, minlength=folds)  # points, not weights: means over a fold's points
     upper = 2.0 * products[1:] - low[degree - 1::-1] if degree else np.zeros((0, folds))
     powers = np.vstack([low, upper])
     return ChebyshevSums(powers.T.copy(), moments_.T.copy(), squares, counts)

@@ -311,7 +311,7 @@ def _optima(points, problem, degree):
     """Every degree's least-squares Σ r² up to ``degree``, each no larger than a lower one's."""
     if isinstance(points, Streamed):  # from the files again, or from the cluster's workers
         return points.optimal_squares(problem.center, problem.scale, problem.y_unit, degree)
-    return moments.optimal_squares(moments.pieces(points.x, points.y, _roots(points)), problem.center, problem.scale,
+    return moments.optimal_squares(moments.pieces(points.x, points.y, weight_roots(points)), problem.center, problem.scale,
                                    problem.y_unit, degree)
 
 
@@ -319,10 +319,10 @@ def _residuals_over(polynomial, points, exponent):
     """The Residuals of ``polynomial`` over every point: held, or read once more."""
     if isinstance(points, Streamed):
         return points.residuals(polynomial, exponent)
-    return moments.residuals_over(polynomial, moments.pieces(points.x, points.y, _roots(points)), exponent)
+    return moments.residuals_over(polynomial, moments.pieces(points.x, points.y, weight_roots(points)), exponent)
 
 
-def _roots(points):
+def weight_roots(points):
     """√w of each point, the weights scaled to mean 1 (so that the weighted MSE is a mean); None without."""
     weights = getattr(points, "weights", None)
     if weights is None:
@@ -384,16 +384,17 @@ def _statistics(polynomial, points, loss, r, residuals, absolute_sigma=False, co
     """The least-squares statistics of the fit; for robust losses only what still holds."""
     from fitbp.fitting import statistics
 
+    weights = getattr(points, "weights", None)
     if constraint is not None:
-        found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals,
-                                          basis=constraint.basis, fixed=sorted(constraint.fixed))
-        return found
+        return statistics.fit_statistics(polynomial, points.x, points.y, r, residuals,
+                                         weight_mean=None if weights is None else _weight_mean(weights),
+                                         absolute=absolute_sigma, basis=constraint.basis,
+                                         fixed=sorted(constraint.fixed))
 
     if isinstance(points, Streamed):
         found = statistics.fit_statistics(polynomial, None, None, r, residuals,
                                           exponent=points.y_exponent, distinct=points.distinct)
     else:
-        weights = getattr(points, "weights", None)
         found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals,
                                           weight_mean=None if weights is None else _weight_mean(weights),
                                           absolute=absolute_sigma)
@@ -408,8 +409,8 @@ def _constrained(problem, fixed, points, loss, degree):
     """Turn ``problem`` into the one in the directions that keep the ``fixed`` raw coefficients."""
     from fitbp.fitting import constraints
 
-    if loss != "mse" or isinstance(points, Streamed) or getattr(points, "weights", None) is not None:
-        raise at(points.source, None, "--fix works with --loss mse on unweighted points held in memory, for now")
+    if loss != "mse" or isinstance(points, Streamed):
+        raise at(points.source, None, "--fix works with --loss mse on points held in memory, for now")
     problem.triangle, constraint = constraints.constrain(problem.triangle, fixed, problem.center, problem.scale,
                                                          problem.y_unit, degree)
     return constraint
@@ -434,7 +435,7 @@ def prepare(points, degree, whole=True, triangle=None):
     _check_distinct(points, moments.distinct_up_to(x, degree + 1), degree)
     center, scale = model.scaling(x)
     y_unit = power_of_two_near(y)
-    roots = _roots(points)
+    roots = weight_roots(points)
     problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree, roots), center, scale,
                       y_unit)
     if whole and roots is not None:
