@@ -407,6 +407,7 @@ def plot(
     residuals: bool = typer.Option(False, "--residuals", help="Add a panel of the residuals."),
     band: Optional[Interval] = typer.Option(None, "--band", metavar="[confidence|prediction]", help="Shade the curve's confidence band, or with 'prediction' the interval of a new measurement (--level of them)."),
     level: float = LEVEL,
+    sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=_positive_finite, help="σ of a new measurement, for --band prediction of a model fitted with --sigma or --weights."),
     xlim: Optional[tuple[float, float]] = typer.Option(None, "--xlim", metavar="A B", help="Draw the curve from x = A to B; beyond the data it is shaded as extrapolated."),
     equation: bool = typer.Option(False, "--equation", help="Write the polynomial and R² on the picture (and, in full, into the file's metadata)."),
     digits: int = typer.Option(4, "--digits", metavar="N", min=1, max=17, help="Significant digits of --equation's coefficients."),
@@ -461,7 +462,7 @@ def plot(
         figure = renderer.figure(polynomial, points, document.get("loss_history") or [], title,
                                  equation=label[:2] if label else None,
                                  residuals=residuals, window=window, loss=str(document.get("loss", "mse")),
-                                 band=modelfile.band_of(document, polynomial, model, level, band.value)
+                                 band=modelfile.band_of(document, polynomial, model, level, band.value, sigma_new)
                                  if band else None, band_label=band and f"{level:.4g} {band.value} "
                                  f"{'band' if band.value == 'confidence' else 'interval'} (pointwise)",
                                  xlim=xlim, fitted_range=modelfile.x_range_of(document))

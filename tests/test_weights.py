@@ -179,3 +179,13 @@ def test_degree_auto_weighs_the_points(tmp_path):
     assert ours["degree"] == expected and ours["weights"] == {"from": "sigma", "column": "s"}
     fixed = fitted(tmp_path, "--sigma", "s", "-d", str(expected))
     assert np.allclose(ours["coefficients"], fixed["coefficients"], rtol=1e-9, atol=1e-12)
+
+
+def test_plot_draws_the_prediction_band_of_a_weighted_model_with_the_new_points_sigma(tmp_path):
+    x = np.linspace(0, 1, 30)
+    write(tmp_path / "d.csv", x, 2 * x + 0.01 * np.sin(40 * x), np.full(x.size, 0.05))
+    assert run("fit", "d.csv", "-d", "1", "--sigma", "s", "-q", cwd=tmp_path).returncode == 0
+    refused = run("plot", "--band", "prediction", cwd=tmp_path)
+    assert refused.returncode == 1 and "pass --sigma-new" in refused.stderr
+    drawn = run("plot", "--band", "prediction", "--sigma-new", "0.05", "-o", "p.png", cwd=tmp_path)
+    assert drawn.returncode == 0 and (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
