@@ -148,7 +148,7 @@ def _partition_size(value):
 
 
 def _level(value):
-    if not (math.isfinite(value) and 0.0 < value < 1.0):
+    if not (math.isfinite(value) and 0.0 < value < 1.0 and (1.0 + value) / 2.0 < 1.0):  # its quantile exists
         raise typer.BadParameter(f"must be a probability strictly between 0 and 1, such as 0.95, not {value:g}")
     return value
 
@@ -313,7 +313,7 @@ def fit(
     """
     from fitbp.sources import files
     from fitbp.engines import local
-    from fitbp.fitting import modelfile, trainer
+    from fitbp.fitting import constraints, modelfile, trainer
     from fitbp.backprop import optimizers
     from fitbp.views import report
 
@@ -336,14 +336,27 @@ def fit(
     if engine is Engine.dask and loss is not Loss.mse:
         raise typer.BadParameter(f"--engine dask fits the mse loss: {loss.value} needs every point at every "
                                  "epoch, on one machine", param_hint="--loss")
+    weighted = sigma is not None or weights is not None
     if sigma is not None and weights is not None:
         raise typer.BadParameter("--sigma and --weights say the same thing two ways: give one", param_hint="--weights")
-    if absolute_sigma and sigma is None and weights is None:
+    if weighted and not (sigma if sigma is not None else weights).strip():
+        raise typer.BadParameter("needs a column: a header name or a 1-based number",
+                                 param_hint="--sigma" if sigma is not None else "--weights")
+    if absolute_sigma and not weighted:
         raise typer.BadParameter("absolute errors need σ: give --sigma or --weights", param_hint="--absolute-sigma")
-    if engine is Engine.dask and (sigma or weights):
-        raise typer.BadParameter("--engine dask takes no weights, for now", param_hint="--sigma/--weights")
+    if engine is Engine.dask and (weighted or fixed):
+        raise typer.BadParameter("--engine dask takes no weights and fixes no terms, for now",
+                                 param_hint="--sigma/--weights/--fix")
+    if loss is not Loss.mse and (weighted or fixed):
+        raise typer.BadParameter(f"--sigma, --weights and --fix are for --loss mse, not {loss.value}, for now",
+                                 param_hint="--loss")
+    if fixed and degree is not None:
+        try:
+            constraints.check(fixed, degree)
+        except FitbpError as e:
+            raise typer.BadParameter(str(e), param_hint="--fix") from None
     reading = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal,
-                   **({"sigma": sigma, "weights": weights} if sigma or weights else {}),
+                   **({"sigma": sigma, "weights": weights} if weighted else {}),
                    **({"time_unit": time_unit.value} if time_unit is not TimeUnit.d else {}))
     watched = not quiet and report.stderr_is_terminal()
     with reported(), ExitStack() as cluster_session:
@@ -408,7 +421,7 @@ def plot(
     band: Optional[Interval] = typer.Option(None, "--band", metavar="[confidence|prediction]", help="Shade the curve's confidence band, or with 'prediction' the interval of a new measurement (--level of them)."),
     level: float = LEVEL,
     sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=_positive_finite, help="σ of a new measurement, for --band prediction of a model fitted with --sigma or --weights."),
-    xlim: Optional[tuple[float, float]] = typer.Option(None, "--xlim", metavar="A B", help="Draw the curve from x = A to B; beyond the data it is shaded as extrapolated."),
+    xlim: Optional[tuple[str, str]] = typer.Option(None, "--xlim", metavar="A B", help="Draw the curve from x = A to B (dates, for a model fitted on dates); beyond the data it is shaded as extrapolated."),
     equation: bool = typer.Option(False, "--equation", help="Write the polynomial and R² on the picture (and, in full, into the file's metadata)."),
     digits: int = typer.Option(4, "--digits", metavar="N", min=1, max=17, help="Significant digits of --equation's coefficients."),
     in_terminal: bool = typer.Option(False, "--terminal", help="Draw in the terminal (Unicode braille) instead of a file."),
@@ -429,11 +442,11 @@ def plot(
     """
     from fitbp.views import exporter, film
     from fitbp.fitting import modelfile
+    from fitbp.sources import dates
 
-    if xlim and not (all(map(math.isfinite, xlim)) and xlim[0] < xlim[1]):
-        raise typer.BadParameter(f"must be two finite numbers, the smaller first, not {xlim[0]:g} {xlim[1]:g}",
-                                 param_hint="--xlim")
     if in_terminal or ascii_only:
+        if (band or xlim or residuals) and not quiet:
+            warn("--band, --xlim and --residuals are for the picture file; the terminal plot draws the fit alone")
         with reported():
             _plot_in_terminal(model, data, x, y, ascii_only, width, height)
         return
@@ -445,6 +458,7 @@ def plot(
         else:
             renderer.check_format(output)
         document = modelfile.load(model)
+        limits = _limits(xlim, dates.Axis.of(document)) if xlim else None
         points = modelfile.points_of(document, model, source=data, x=x, y=y)
         title = _title(document, points)
         if animate:
@@ -465,12 +479,43 @@ def plot(
                                  band=modelfile.band_of(document, polynomial, model, level, band.value, sigma_new)
                                  if band else None, band_label=band and f"{level:.4g} {band.value} "
                                  f"{'band' if band.value == 'confidence' else 'interval'} (pointwise)",
-                                 xlim=xlim, fitted_range=modelfile.x_range_of(document))
+                                 xlim=limits, fitted_range=modelfile.x_range_of(document))
         renderer.save(figure, output, modelfile.write_atomic, description=label[2] if label else None)
         if not quiet:
             sys.stderr.write(f"wrote {printable(output)}\n")
         if show and not (window and renderer.show()):
             warn("--show needs a working display and there is none here; the picture is saved")
+
+
+def _limits(texts, axis):
+    """plot --xlim: two numbers, or for a model fitted on dates two ISO 8601 dates (or numbers of its
+    unit since its origin), the smaller first, within the years dates can be drawn in."""
+    from fitbp.sources import dates
+
+    values = []
+    for text in texts:
+        if axis is not None and dates.parse(text) is not None:
+            number, problem = axis.value(text)
+            if problem:
+                raise typer.BadParameter(problem, param_hint="--xlim")
+        else:
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+        values.append(number)
+    if not (all(map(math.isfinite, values)) and values[0] < values[1]):
+        raise typer.BadParameter(f"must be two finite {'dates or ' if axis else ''}numbers, the smaller first, not "
+                                 f"{printable(' '.join(texts))}", param_hint="--xlim")
+    if axis is not None:
+        try:
+            reach = [axis.moment(v) for v in values]
+        except (OverflowError, ValueError):
+            reach = None
+        if reach is None or not all(1 <= moment.year <= 9999 for moment in reach):
+            raise typer.BadParameter("reaches beyond the years 1 to 9999 that dates can be drawn in",
+                                     param_hint="--xlim")
+    return tuple(values)
 
 
 def _plot_in_terminal(model, data, x, y, ascii_only, width, height):
@@ -612,7 +657,10 @@ def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, le
     else:
         sys.stdout.write("".join(",".join(v if isinstance(v, str) else repr(v) for v in p.values()) + "\n"
                                  for p in points))
-    if unmatched:
+    flat = not any(polynomial.coefficients[1:])
+    if unmatched and flat:
+        warn(f"the curve is flat, y = {polynomial.coefficients[0]!r} for every x: no single x can be read back")
+    elif unmatched:
         missed = ", ".join(map(repr, unmatched[:3])) + (", …" if len(unmatched) > 3 else "")
         low, high = (shown(v) if axis else repr(v) for v in fitted_range)
         warn(f"no x in the fitted range [{low}, {high}] gives y = {missed} "

@@ -493,7 +493,8 @@ def fit_auto(points, loss="mse", seed=0, **training):
         selection.chosen = max(max(fixed), len(fixed))
         selection.notes.append(f"degree {selection.chosen} is the lowest that keeps the fixed terms and leaves "
                                "one to fit")
-    triangle = sums.triangle(selection.chosen) if sums is not None and loss == "mse" and not streamed else None
+    summed = sums is not None and selection.chosen <= sums.degree  # fixed terms may lift it beyond the sums
+    triangle = sums.triangle(selection.chosen) if summed and loss == "mse" and not streamed else None
     try:
         result = fit_points(points, selection.chosen, loss=loss, seed=seed, triangle=triangle, **training)
     except DegreeTooHigh as e:  # the Taylor form cannot carry the chosen degree: the highest it can

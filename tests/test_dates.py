@@ -57,10 +57,13 @@ def test_leap_days_and_summer_time(tmp_path):
 
 
 @pytest.mark.parametrize("cells, line, said", [
-    (["2024-01-05", "2024-01-06", "12.5"], 4, "'12.5' is not an ISO 8601 date like the column's first (2024-01-05)"),
+    (["2024-01-05", "2024-01-06", "12.5"], 4, "'12.5' is not an ISO 8601 date (such as 2024-01-05): x here are dates"),
     (["1.5", "2.5", "2024-01-06"], 4, "'2024-01-06' is not a number (a date in a column of numbers"),
     (["2024-01-05T10:00:00+01:00", "2024-01-06T10:00:00"], 3, "has no UTC offset where the column's first has one"),
-    (["2024-01-05", "2024-02-30"], 3, "'2024-02-30' is not an ISO 8601 date"),
+    (["2024-01-05", "2024-02-30"], 3, "'2024-02-30' is not a real date or time"),
+    (["2024-01-05", ""], 3, "column 'when': empty cell"),
+    (["2024-13-01", "2024-01-05"], 2, "written as an ISO 8601 date, but not a real date or time"),
+    (["2024-01-05T10:00:00.0000004", "2024-01-05T10:00:01"], 2, "a time finer than a microsecond"),
 ])
 def test_dates_mixed_with_other_things_are_an_error_with_the_line(tmp_path, cells, line, said):
     write(tmp_path / "d.csv", cells, np.arange(len(cells), dtype=float))
@@ -95,3 +98,13 @@ def test_predict_speaks_dates_and_plot_draws_them(tmp_path):
     assert drawn.returncode == 0 and (tmp_path / "d.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     table = run("fit", "d.csv", "-d", "1", "--no-save", cwd=tmp_path).stdout
     assert "x: days since 2024-01-01T00:00:00 (the first date's midnight)" in table
+
+
+def test_plot_xlim_takes_dates_within_the_years_that_can_be_drawn(tmp_path):
+    write(tmp_path / "d.csv", ["2024-01-01", "2024-02-01", "2024-03-01"], [1.0, 2.0, 2.5])
+    assert run("fit", "d.csv", "-d", "1", "-q", cwd=tmp_path).returncode == 0
+    drawn = run("plot", "--xlim", "2023-12-01", "2024-06-30", "--band", "-o", "p.png", cwd=tmp_path)
+    assert drawn.returncode == 0 and (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    for bad in (["0", "3000000"], ["2024-06-30", "2023-12-01"], ["2024-01-01", "soon"]):
+        done = run("plot", "--xlim", *bad, "-o", "p.png", cwd=tmp_path)
+        assert done.returncode == 2 and "--xlim" in done.stderr, (bad, done.stderr)

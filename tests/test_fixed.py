@@ -70,9 +70,11 @@ def test_fixed_terms_with_degree_auto_and_other_optimizers(folder):
     (["-d", "3", "--fix", "0=abc"], 2, "must be POWER=VALUE"),
     (["-d", "3", "--fix", "x=1"], 2, "must be POWER=VALUE"),
     (["-d", "3", "--fix", "0=1", "--fix", "0=2"], 2, "x^0 is fixed twice"),
-    (["-d", "3", "--fix", "5=1"], 1, "error: --fix 5=…: x^5 is beyond degree 3"),
-    (["-d", "1", "--fix", "0=1", "--fix", "1=1"], 1, "error: --fix fixes all 2 coefficients of degree 1"),
-    (["-d", "2", "--fix", "0=1", "--loss", "huber"], 1, "--fix works with --loss mse"),
+    (["-d", "3", "--fix", "5=1"], 2, "--fix 5=…: x^5 is beyond degree 3"),
+    (["-d", "1", "--fix", "0=1", "--fix", "1=1"], 2, "--fix fixes all 2 coefficients of degree 1"),
+    (["-d", "2", "--fix", "0=1", "--loss", "huber"], 2, "are for --loss mse, not huber"),
+    (["-d", "2", "--fix", "0=1", "--engine", "dask"], 2, "fixes no terms"),
+    (["-d", "2", "--fix", "0=1", "--memory", "1k"], 1, "--fix needs the points in memory"),
 ])
 def test_fixed_terms_that_cannot_be_kept_say_why(folder, args, status, said):
     path, _, _ = folder
@@ -93,3 +95,10 @@ def test_fixed_terms_on_weighted_points_agree_with_wls(folder):
     assert ours["coefficients"][0] == 3.0
     assert np.allclose(ours["coefficients"][1:], wls.params, rtol=1e-8)
     assert np.allclose(ours["stderr"][1:], wls.bse, rtol=1e-7) and ours["dof"] == x.size - 3
+
+
+def test_fixed_powers_beyond_the_automatic_search_raise_the_degree(tmp_path):
+    """Five points: the search stops at degree 3, and --fix 4=0 asks for degree 4 (found by a review)."""
+    (tmp_path / "d.csv").write_text("x,y\n0,1\n1,2.1\n2,2.9\n3,4.2\n4,4.9\n")
+    done = fitted(tmp_path, "--fix", "4=0")
+    assert done["degree"] == 4 and done["coefficients"][4] == 0.0 and done["dof"] == 1

@@ -139,3 +139,26 @@ def test_inverse_intervals_invert_statsmodels_bands(fitted, interval, prefix):
     expected_lower = optimize.brentq(lambda at: edge("upper")(at) - measured, root - 10, root, xtol=1e-12)
     expected_upper = optimize.brentq(lambda at: edge("lower")(at) - measured, root, root + 10, xtol=1e-12)
     assert lower == pytest.approx(expected_lower, abs=1e-8) and upper == pytest.approx(expected_upper, abs=1e-8)
+
+
+def test_inverse_near_a_peak_finds_the_peak_or_nothing(tmp_path):
+    """Just above a maximum the roots are a complex pair: their real part is no answer (found by a review:
+    x = 0.475, where the curve is 3.7, for y a hair above the peak 4.0005)."""
+    rng = np.random.default_rng(2)
+    x = np.linspace(-1, 3, 41)
+    y = 4 - (x - 1) ** 2 + rng.normal(0, 0.01, x.size)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    assert run("fit", "d.csv", "-d", "2", "-q", cwd=tmp_path).returncode == 0
+    a = json.loads((tmp_path / "fitbp.json").read_text())["taylor_coefficients"]
+    peak = a[0] - a[1] ** 2 / (4 * a[2])  # the parabola's top, in closed form
+    for above in (1e-13, 1e-9, 1e-3):
+        done = run("predict", "--inverse", repr(peak * (1 + above)), cwd=tmp_path)
+        assert done.stdout == "" and "no x in the fitted range" in done.stderr, (above, done.stdout)
+    done = run("predict", "--inverse", repr(peak * (1 - 1e-6)), cwd=tmp_path)
+    found = [float(line.split(",")[1]) for line in done.stdout.splitlines()]
+    model_x = [v for v in found]
+    assert len(found) == 2 and all(abs(v - 1) < 0.01 for v in model_x)
+    flat = run("fit", "d.csv", "-d", "0", "-q", cwd=tmp_path)
+    assert flat.returncode == 0
+    level = json.loads((tmp_path / "fitbp.json").read_text())["coefficients"][0]
+    assert "the curve is flat" in run("predict", "--inverse", repr(level), cwd=tmp_path).stderr

@@ -31,19 +31,28 @@ def crossings(polynomial, y, low, high):
     roots = np.polynomial.polynomial.polyroots(shifted[:top + 1]) if top else np.array([])
     slack = 1e-7
     t_low, t_high = polynomial.scaled(low), polynomial.scaled(high)
+    tolerance = TOLERANCE * max(abs(y), float(np.sum(np.abs(a))))  # |curve| ≤ Σ|a_i| on [-1, 1]
     found = []
     for root in roots:
         if abs(root.imag) > slack * (1 + abs(root.real)) or not t_low - slack <= root.real <= t_high + slack:
             continue
         x = _polished(polynomial, y, polynomial.center + polynomial.scale * root.real)
-        if low <= x <= high and not any(abs(x - seen) <= 1e-9 * max(1.0, abs(x)) for seen in found):
+        if not (low <= x <= high and abs(float(polynomial(x)) - y) <= tolerance):
+            continue  # a complex pair's real part near a peak the curve does not quite reach, or rounding's
+        if not any(abs(x - seen) <= 1e-9 * max(1.0, abs(x)) for seen in found):
             found.append(x)
     return sorted(found)
 
 
+TOLERANCE = 1e-12
+"""How near the curve at a root must come to y, relative to the curve's size: rounding, not a miss."""
+
+
 def _polished(polynomial, y, x, steps=8):
-    """Newton's method on the curve in x, from the eigenvalue's x: a few steps to the last digit."""
+    """Newton's method on the curve in x, from the eigenvalue's x, keeping the best x it meets: near a
+    peak, where the slope vanishes, a step can throw it far, and the eigenvalue's x was better."""
     derivative = np.polynomial.polynomial.polyder(np.array(polynomial.coefficients, dtype=np.float64))
+    best, miss = float(x), abs(float(polynomial(x)) - y)
     for _ in range(steps):
         slope = np.polynomial.polynomial.polyval(polynomial.scaled(x), derivative) / polynomial.scale
         if slope == 0 or not np.isfinite(slope):
@@ -52,7 +61,9 @@ def _polished(polynomial, y, x, steps=8):
         if not np.isfinite(step) or step == 0:
             break
         x -= step
-    return float(x)
+        if abs(float(polynomial(x)) - y) < miss:
+            best, miss = float(x), abs(float(polynomial(x)) - y)
+    return best
 
 
 def interval(band, y, x, low, high):

@@ -410,7 +410,9 @@ def _constrained(problem, fixed, points, loss, degree):
     from fitbp.fitting import constraints
 
     if loss != "mse" or isinstance(points, Streamed):
-        raise at(points.source, None, "--fix works with --loss mse on points held in memory, for now")
+        raise at(points.source, None, "--fix needs the points in memory, for now, and they are more than --memory "
+                 "holds: pass a larger --memory" if isinstance(points, Streamed) else
+                 f"--fix is for --loss mse, not {loss}, for now")
     problem.triangle, constraint = constraints.constrain(problem.triangle, fixed, problem.center, problem.scale,
                                                          problem.y_unit, degree)
     return constraint

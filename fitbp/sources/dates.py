@@ -27,18 +27,31 @@ def is_date(cell):
 
 
 def parse(cell):
-    """The datetime of an ISO 8601 cell, or None when it is not one (or names no real day)."""
+    """The datetime of an ISO 8601 cell, or None when it is not one (see problem)."""
+    return _parsed(cell)[0]
+
+
+def problem(cell):
+    """Why ``cell`` is not a date fitbp can read, in a few words; None when it is one."""
+    return _parsed(cell)[1]
+
+
+def _parsed(cell):
     text = cell.strip()
+    if not text:
+        return None, "empty cell"
     if not ISO.fullmatch(text):
-        return None
+        return None, "not an ISO 8601 date or date-time"
     if "." in text:  # Python reads at most 6 digits of a second's fraction
         head, _, rest = text.partition(".")
         digits = re.match(r"\d+", rest).group(0)
+        if digits[6:].strip("0"):
+            return None, "a time finer than a microsecond, which fitbp's times cannot hold"
         text = head + "." + (digits + "000000")[:6] + rest[len(digits):]
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return datetime.fromisoformat(text.replace("Z", "+00:00")), None
     except ValueError:
-        return None
+        return None, "not a real date or time"
 
 
 @dataclass(frozen=True)
@@ -72,11 +85,13 @@ class Axis:
 
     def value(self, cell):
         """(number, None) for a date cell on this axis, else (None, what is wrong with it)."""
-        moment = parse(cell)
+        moment, wrong = _parsed(cell)
         shown = cell if len(cell) <= 40 else cell[:37] + "..."
+        if moment is None and wrong == "not an ISO 8601 date or date-time":
+            return None, (f"{shown!r} is not an ISO 8601 date (such as {self.text(0.0)}): x here are dates, "
+                          "and a column holds dates or numbers, not both")
         if moment is None:
-            return None, (f"{shown!r} is not an ISO 8601 date like the column's first ({self.text(0.0)}): "
-                          "a column holds dates or numbers, not both")
+            return None, wrong if wrong == "empty cell" else f"{shown!r} is {wrong}"
         if (moment.tzinfo is not None) != self.aware:
             return None, (f"{shown!r} {'has no' if self.aware else 'has a'} UTC offset where the column's first "
                           f"{'has one' if self.aware else 'has none'}: a column of times must be all one kind")

@@ -12,6 +12,8 @@ import glob
 import gzip
 import os
 
+import numpy as np
+
 from fitbp.errors import FitbpError, at, printable
 from fitbp.sources import parquet
 from fitbp.sources.loader import Column, Points, Reader, check_decimal
@@ -74,10 +76,28 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     return weighted(points, columns[2].values() if third else None, third, reader.labels)
 
 
+WEIGHT_RANGE = 1e16
+"""The most the largest weight may exceed the smallest: beyond, float64 cannot weigh the rows together
+(a row of weight 1e30 beside rows of weight 1 swamps their digits in the triangle), so fitbp refuses
+rather than report a fit it cannot vouch for."""
+
+
 def weighted(points, values, third, labels):
     """``points`` with the weights of their third column, when they have one."""
-    if third is not None:
-        points.weights, points.weighting, points.weight_name = weights_of(values, third), third[1], labels[2]
+    if third is None:
+        return points
+    with np.errstate(all="ignore"):
+        weights = weights_of(values, third)
+    option = f"--{third[1]} {printable(labels[2])}"
+    if weights.size and not (np.isfinite(weights).all() and (weights > 0).all()):
+        bad = values[int(np.argmin(np.isfinite(weights) & (weights > 0)))]
+        raise at(points.source, None, f"{option}: σ = {bad:g} makes the weight 1/σ² beyond float64; scale y and σ "
+                 "together" if third[1] == "sigma" else f"{option}: a weight of {bad:g} is beyond float64")
+    if weights.size and weights.max() > WEIGHT_RANGE * weights.min():
+        raise at(points.source, None, f"{option}: the weights span {weights.max() / weights.min():.1e}, more than "
+                 f"float64 can weigh together ({WEIGHT_RANGE:.0e}); check the extreme "
+                 f"{'σ' if third[1] == 'sigma' else 'weights'}, or drop those rows")
+    points.weights, points.weighting, points.weight_name = weights, third[1], labels[2]
     return points
 
 

@@ -888,6 +888,8 @@ def _hint(cell, decimal, x=False):
                 "thousands must go")
     if x and dates.parse(cell) is not None:
         return "a date in a column of numbers: a column holds dates or numbers, not both"
+    if x and dates.ISO.fullmatch(cell.strip()):
+        return f"written as an ISO 8601 date, but {dates.problem(cell)}"
     if x and LOOKS_LIKE_DATE.fullmatch(cell):
         return ("it looks like a date or time, and fitbp reads dates as x in ISO 8601 only (2026-01-05, "
                 "2026-01-05T12:30:00): rewrite the column so, or as numbers such as days since a start")
