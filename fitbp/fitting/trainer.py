@@ -101,7 +101,6 @@ class FitResult:
 
     @cached_property
     def raw_digits_lost(self):
-        p = self.points
         return self.polynomial.raw_digits_lost(np.array(self.x_range), self.raw_coefficients)  # only the range matters
 
     def summary(self):

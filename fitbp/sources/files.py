@@ -9,7 +9,6 @@ whose columns moved is an error that names it rather than a silently wrong fit.
 from __future__ import annotations
 
 import glob
-import gzip
 import os
 
 import numpy as np
