@@ -344,9 +344,9 @@ def fit(
                                  param_hint="--sigma" if sigma is not None else "--weights")
     if absolute_sigma and not weighted:
         raise typer.BadParameter("absolute errors need σ: give --sigma or --weights", param_hint="--absolute-sigma")
-    if engine is Engine.dask and (weighted or fixed):
-        raise typer.BadParameter("--engine dask takes no weights and fixes no terms, for now",
-                                 param_hint="--sigma/--weights/--fix")
+    if engine is Engine.dask and (weighted or fixed or time_unit is not TimeUnit.d):
+        raise typer.BadParameter("--engine dask takes no weights, fixes no terms and reads no dates, for now",
+                                 param_hint="--sigma/--weights/--fix/--time-unit")
     if loss is not Loss.mse and (weighted or fixed):
         raise typer.BadParameter(f"--sigma, --weights and --fix are for --loss mse, not {loss.value}, for now",
                                  param_hint="--loss")
@@ -363,8 +363,9 @@ def fit(
         if engine is Engine.dask:
             from fitbp.engines import cluster
 
+            planned = cluster.plan(data, partition_size or cluster.PARTITION, **reading)  # its errors first
             client = cluster_session.enter_context(cluster.session(scheduler))
-            points = cluster.load(client, data, degree, partition_size or cluster.PARTITION, **reading)
+            points = cluster.load(client, planned, degree)
         else:
             paths = files.expand(data)
             if paths == ["-"]:
@@ -925,7 +926,10 @@ def write_rows(columns, stream, header, first=None):
     step = 65536
     for start in range(0, len(columns[0]), step):
         rows = zip(*(c[start:start + step].tolist() for c in columns))
-        stream.write("".join(",".join([first(row[0]) if first else repr(row[0]), *map(repr, row[1:])]) + "\n"
-                             for row in rows))
+        if first is None and len(columns) == 2:  # sample's millions of rows: the plain form, as fast as it goes
+            stream.write("".join(f"{a!r},{b!r}\n" for a, b in rows))
+        else:
+            stream.write("".join(",".join([first(row[0]) if first else repr(row[0]), *map(repr, row[1:])]) + "\n"
+                                 for row in rows))
 
 

@@ -340,3 +340,32 @@ def test_worker_failures_are_one_line_on_the_command_line(tmp_path):
         refused = run("fit", "big.csv", "-d", "2", "--engine", "dask", *args, cwd=tmp_path)
         assert refused.returncode == 2 and said in refused.stderr, refused.stderr
     assert run("fit", "big.csv", "--partition-size", "8MB", cwd=tmp_path).returncode == 2  # only for dask
+
+
+def test_found_by_a_code_review(client, tmp_path):
+    """The sample is even across pieces of any size; a header after more comment lines than a piece holds;
+    remote Parquet is refused in words; inputs are checked before any cluster is reached."""
+    x, y = data("shuffled", 60_000)
+    big = write(tmp_path / "big.csv", x, y)
+    small = write(tmp_path / "small.csv", x[:300] + 100.0, y[:300])  # x beyond the big file's: countable
+    spread = cluster.load(client, [big, small], 2, 256 << 10)
+    share = float(np.mean(spread.x > 50.0))
+    assert spread.partitions >= 3 and 0.5 * 300 / 60_300 <= share <= 2 * 300 / 60_300
+    rows = [f"{a!r},{b!r}" for a, b in zip(x[:5000].tolist(), y[:5000].tolist())]
+    (tmp_path / "notes.csv").write_text("# note\n" * 400 + "x,y\n" + "\n".join(rows) + "\n")  # 2.8k of comments
+    _same_as_local(client, [str(tmp_path / "notes.csv")], partition_size=1024)
+    fsspec = pytest.importorskip("fsspec")
+    pa = pytest.importorskip("pyarrow")
+    import io
+
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0]}), buffer)
+    fsspec.filesystem("memory").pipe("/fitbp-review/p.parquet", buffer.getvalue())
+    with pytest.raises(FitbpError, match="is a Parquet file, which --engine dask reads from local paths only"):
+        cluster.load(client, ["memory://fitbp-review/p.parquet"], 1)
+    missing = run("fit", "missing.csv", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", cwd=tmp_path,
+                  env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "60s"})
+    assert missing.returncode == 1 and missing.stderr == "error: missing.csv: no such file\n"
+    assert run("fit", big, "--engine", "dask", "--time-unit", "s", cwd=tmp_path).returncode == 2

@@ -108,3 +108,11 @@ def test_plot_xlim_takes_dates_within_the_years_that_can_be_drawn(tmp_path):
     for bad in (["0", "3000000"], ["2024-06-30", "2023-12-01"], ["2024-01-01", "soon"]):
         done = run("plot", "--xlim", *bad, "-o", "p.png", cwd=tmp_path)
         assert done.returncode == 2 and "--xlim" in done.stderr, (bad, done.stderr)
+
+
+def test_files_must_agree_on_dates_or_numbers(tmp_path):
+    write(tmp_path / "a.csv", ["1.5", "2.5", "3.5"], [1.0, 2.0, 3.0], header="x,v")
+    write(tmp_path / "b.csv", ["2024-01-01", "2024-01-02", "2024-01-03"], [1.0, 2.0, 3.0], header="x,v")
+    done = run("fit", "a.csv", "b.csv", "-d", "1", "--no-save", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr == (
+        "error: b.csv: its x are dates where a.csv has numbers: the files must agree\n")

@@ -162,3 +162,19 @@ def test_inverse_near_a_peak_finds_the_peak_or_nothing(tmp_path):
     assert flat.returncode == 0
     level = json.loads((tmp_path / "fitbp.json").read_text())["coefficients"][0]
     assert "the curve is flat" in run("predict", "--inverse", repr(level), cwd=tmp_path).stderr
+
+
+def test_inverse_finds_the_ends_of_the_range_and_absolute_models_with_no_dof_give_intervals(tmp_path):
+    x = np.linspace(0.0, 1.0, 21)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), (3 * x).tolist())))
+    assert run("fit", "d.csv", "-d", "1", "-q", cwd=tmp_path).returncode == 0
+    ends = [float(v) for v in run("predict", "0", "1", cwd=tmp_path).stdout.replace("\n", ",").split(",")[1::2]]
+    for y, expected in zip(ends, (0.0, 1.0)):
+        back = run("predict", "--inverse", repr(y), cwd=tmp_path)
+        assert back.stderr == "" and float(back.stdout.split(",")[1]) == pytest.approx(expected, abs=1e-12)
+    (tmp_path / "two.csv").write_text("x,y,s\n0,1,0.1\n1,3,0.1\n")
+    assert run("fit", "two.csv", "-d", "1", "--sigma", "s", "--absolute-sigma", "-q", cwd=tmp_path).returncode == 0
+    done = run("predict", "0.5", "--interval", "confidence", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lower, upper = (float(v) for v in done.stdout.split(",")[2:])
+    assert lower < 2.0 < upper  # dof 0, yet absolute σ carry the errors

@@ -32,7 +32,7 @@ from fitbp.engines import moments
 from fitbp.engines.local import KEPT, MOST_DISTINCT, Streamed
 from fitbp.errors import FitbpError, at, printable
 from fitbp.sources import files, parquet
-from fitbp.sources.loader import BLOCK, Reader, even_sample, read_piece, splittable
+from fitbp.sources.loader import BLOCK, Reader, even_sample, looks_like_text, read_piece, splittable
 
 INSTALL = "--engine dask needs dask and distributed: pip install 'fitbp[dask]'"
 PARTITION = 64 << 20
@@ -41,7 +41,7 @@ PARTITION = 64 << 20
 
 def _distributed():
     try:
-        import dask.dataframe  # noqa: F401 (the partitions are its frames)
+        import dask.bytes  # noqa: F401 (the pieces of CSV files)
         import distributed
     except ImportError:
         raise FitbpError(INSTALL) from None
@@ -63,20 +63,42 @@ def session(scheduler=None):
         return
     with warnings.catch_warnings():  # its web server's port, taken by another cluster: none of the user's business
         warnings.filterwarnings("ignore", message="Port .* is already in use")
-        cluster = distributed.LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.CRITICAL)
+        try:
+            cluster = distributed.LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                                               dashboard_address=None, silence_logs=logging.CRITICAL)
+        except (OSError, RuntimeError, TimeoutError) as e:
+            raise FitbpError(f"cannot start a local dask cluster: {printable(e)}") from None
     with cluster, distributed.Client(cluster) as client:
         yield client
 
 
-def load(client, patterns, degree=None, partition_size=PARTITION, x=None, y=None, delimiter=None,
-         skip_invalid=False, encoding="utf-8-sig", decimal="."):
-    """A Distributed stream of the data: the first reduction done (at ``degree``, if given)."""
+@dataclass(frozen=True)
+class Plan:
+    """The data as dask will read it, known before any cluster is reached: the paths, the columns and
+    every piece, so that a missing file or a bad header is said at once."""
+
+    paths: list
+    labels: tuple
+    pieces: list
+    settings: dict
+
+
+def plan(patterns, partition_size=PARTITION, x=None, y=None, delimiter=None, skip_invalid=False,
+         encoding="utf-8-sig", decimal="."):
+    """The Plan of reading ``patterns``: each file sniffed here, and cut into pieces (lazily: no byte read)."""
+    _distributed()
     settings = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal)
     paths = _expanded(patterns)
     if "-" in paths:
         raise FitbpError("standard input cannot be read by a cluster: pass files to --engine dask, or drop it")
-    labels, pieces = _pieces(paths, settings, partition_size)
+    return Plan(paths, *_pieces(paths, settings, partition_size), settings)
+
+
+def load(client, patterns, degree=None, partition_size=PARTITION, **reading):
+    """A Distributed stream of the data (``patterns``, or a Plan of them): the first reduction done (at
+    ``degree``, if given)."""
+    planned = patterns if isinstance(patterns, Plan) else plan(patterns, partition_size, **reading)
+    paths, labels, pieces, settings = planned.paths, planned.labels, planned.pieces, planned.settings
     one = len(paths) == 1
     stream = Distributed(
         x=np.empty(0), y=np.empty(0), source=printable(paths[0]) if one else f"{len(paths)} files",
@@ -103,6 +125,12 @@ class Reading:
     """The reading options (x, y, delimiter, skip_invalid, encoding, decimal)."""
     layout: object = None
     """The loader's Layout of a CSV file; None for Parquet, whose columns go by name."""
+    whole: bool = False
+    """A CSV file read as one piece (gzip, UTF-16, CR-only lines), and sniffed as a file."""
+    preamble: int = 0
+    """Bytes of the file up to its data: a piece that starts within them may hold the header line."""
+    header: bytes | None = None
+    """The header line, with its newline: cut from such a piece (blank and comment lines skip themselves)."""
 
 
 def _pieces(paths, settings, partition_size):
@@ -125,14 +153,15 @@ def _pieces(paths, settings, partition_size):
             continue
         if reader.x_axis is not None:
             raise at(reader.name, None, "its x are dates, which --engine dask does not read, for now: drop it")
-        reading = Reading(reader.name, labels, settings, reader.layout)
-        whole = not splittable(head, settings["encoding"]) or _gzipped(path)
+        whole = not splittable(head, settings["encoding"]) or files.is_gzip(path)
+        reading = Reading(reader.name, labels, settings, reader.layout, whole,
+                          *(_preamble(path, reader.layout.start) if not whole else (0, None)))
         try:
             _, blocks = read_bytes(path, delimiter=b"\n", blocksize=None if whole else partition_size, sample=False,
-                                   compression="gzip" if _gzipped(path) else None)
+                                   compression="gzip" if files.is_gzip(path) else None)
         except (OSError, ValueError) as e:
             raise at(path, None, f"cannot be read: {printable(str(e).splitlines()[0])}") from None
-        pieces.extend((block, reading, index == 0) for index, block in enumerate(blocks[0]))
+        pieces.extend((block, reading, index * partition_size) for index, block in enumerate(blocks[0]))
     if parquet_paths:
         pieces.extend(_parquet_pieces(parquet_paths, labels, settings))
     return labels, pieces
@@ -146,7 +175,7 @@ def _parquet_pieces(paths, labels, settings):
     except (OSError, ValueError) as e:
         raise FitbpError(f"dask cannot read {printable(paths[0])}: {printable(str(e).splitlines()[0])}") from None
     name = paths[0] if len(paths) == 1 else f"{len(paths)} Parquet files"
-    return [(piece, Reading(name, labels, settings), False) for piece in frame.to_delayed()]
+    return [(piece, Reading(name, labels, settings), None) for piece in frame.to_delayed()]
 
 
 def _expanded(patterns):
@@ -154,8 +183,6 @@ def _expanded(patterns):
     found = []
     for pattern in map(str, patterns):
         found.extend(_remote_paths(pattern) if "://" in pattern else files.expand([pattern]))
-    if "-" in found and len(found) > 1:
-        raise FitbpError("standard input (-) can only be read alone")
     return list(dict.fromkeys(found))
 
 
@@ -195,6 +222,8 @@ def _sniffed(path, settings):
     if "://" in path:
         with _opened_remote(path) as stream:
             head = stream.read(BLOCK)
+        if head.startswith(parquet.MAGIC) and not looks_like_text(head[:4096], "utf-8"):
+            raise at(path, None, "is a Parquet file, which --engine dask reads from local paths only, for now")
         return _sniffed_reader(_remote_reader(path, settings, io.BytesIO(head[:head.rfind(b"\n") + 1] or head))), head
     reader = _sniffed_reader(files.open_reader(path, **settings))  # its errors first: no such file, …
     with open(path, "rb") as stream:
@@ -202,6 +231,9 @@ def _sniffed(path, settings):
 
 
 def _sniffed_reader(reader):
+    if isinstance(reader, parquet.ParquetReader):
+        reader.describe()  # its schema: no row of it need be read here
+        return reader
     blocks = reader.blocks()
     try:
         next(blocks)
@@ -210,16 +242,6 @@ def _sniffed_reader(reader):
     finally:
         blocks.close()
     return reader
-
-
-def _gzipped(path):
-    if "://" in path:
-        return path.endswith(".gz")  # as fsspec's compression="infer" has it
-    try:
-        with open(path, "rb") as stream:
-            return stream.read(2) == b"\x1f\x8b"
-    except OSError:
-        return False
 
 
 @dataclass
@@ -231,17 +253,24 @@ class Summary:
     high: float
     exponent: int | None
     distinct: frozenset
-    x: np.ndarray
-    y: np.ndarray
+    samples: list
+    """(rows, x, y) of each piece: an even sample of its rows, kept apart so that the whole data's sample
+    can take from each piece in proportion to its rows (an even sample of all of them)."""
     part: object
     skipped: int = 0
     first_skip: str | None = None
 
 
-def _values(piece, reading, first):
-    """A piece's finite x and y, the rows dropped, and the first dropped row's problem (or the error for it)."""
+def _values(piece, reading, offset):
+    """A piece's finite x and y, the rows dropped, and the first dropped row's problem (or the error for it).
+    ``offset``: where a CSV piece was cut from its file, about (0 for the first)."""
     if reading.layout is not None:
-        return read_piece(piece, reading.name, reading.settings, reading.layout, list(reading.labels), first)
+        if offset and reading.header is not None and offset < reading.preamble:
+            at_line = piece.find(reading.header)
+            if at_line == 0 or (at_line > 0 and piece[at_line - 1:at_line] == b"\n"):
+                piece = piece[at_line + len(reading.header):]
+        return read_piece(piece, reading.name, reading.settings, reading.layout, list(reading.labels), offset == 0,
+                          reading.whole)
     columns = [piece[label] for label in reading.labels]
     values = [c.to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
     good = np.isfinite(values[0]) & np.isfinite(values[1])
@@ -255,6 +284,16 @@ def _values(piece, reading, first):
     return values[0][good], values[1][good], int(good.size - good.sum()), problem
 
 
+def _preamble(path, start):
+    """The bytes of a file's first ``start`` lines, and the last of them (the header, if it is one)."""
+    opened = _opened_remote(path) if "://" in path else open(path, "rb")  # noqa: SIM115 (closed by with)
+    with opened as stream:
+        lines = [stream.readline() for _ in range(start)]
+    last = lines[-1] if lines else b""
+    header = last if last.strip() and not last.lstrip().startswith(b"#") else None
+    return sum(map(len, lines)), header
+
+
 def _first_skip(reading, problem):
     """Where the first dropped row was, as the local engine says it for several files."""
     if problem is None:
@@ -266,32 +305,41 @@ class InvalidValue(ValueError):
     """A worker's note that a value is not a finite number: the client then finds its line."""
 
 
-def _summary(piece, reading, first, degree, most):
-    x, y, skipped, problem = _values(piece, reading, first)
+def _summary(piece, reading, offset, degree, most):
+    x, y, skipped, problem = _values(piece, reading, offset)
     problem = _first_skip(reading, problem)
     if not x.size:
-        return Summary(0, np.inf, -np.inf, None, frozenset(), x, y, None, skipped, problem)
+        return Summary(0, np.inf, -np.inf, None, frozenset(), [], None, skipped, problem)
     keep = even_sample(x.size, most)
     return Summary(x.size, float(x.min()), float(x.max()), moments.unit_exponent(y),
-                   frozenset(np.unique(x)[:MOST_DISTINCT].tolist()), x[keep], y[keep],
+                   frozenset(np.unique(x)[:MOST_DISTINCT].tolist()), [(x.size, x[keep], y[keep])],
                    moments.part_of(x, y, degree) if degree is not None else None, skipped, problem)
 
 
 def _joined(a, b):
     if not b.count or not a.count:
-        kept = a if b.count else b
+        kept = b if b.count else a  # the one with rows (a piece of comments alone has none)
         return Summary(**{**kept.__dict__, "skipped": a.skipped + b.skipped,
                           "first_skip": a.first_skip or b.first_skip})
     distinct = a.distinct | b.distinct
     return Summary(a.count + b.count, min(a.low, b.low), max(a.high, b.high), max(a.exponent, b.exponent),
                    distinct if len(distinct) <= MOST_DISTINCT else frozenset(sorted(distinct)[:MOST_DISTINCT]),
-                   np.concatenate([a.x, b.x]), np.concatenate([a.y, b.y]),
-                   moments.merge(a.part, b.part) if a.part is not None else None,
+                   a.samples + b.samples, moments.merge(a.part, b.part) if a.part is not None else None,
                    a.skipped + b.skipped, a.first_skip or b.first_skip)
 
 
-def _part(piece, reading, first, degree):
-    x, y, _, _ = _values(piece, reading, first)
+def _proportional(samples, count):
+    """An even sample of all the rows from the pieces' own: from each, its share of KEPT by its rows."""
+    xs, ys = [], []
+    for rows, x, y in samples:
+        keep = even_sample(x.size, max(1, round(KEPT * rows / count)))
+        xs.append(x[keep])
+        ys.append(y[keep])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _part(piece, reading, offset, degree):
+    x, y, _, _ = _values(piece, reading, offset)
     return moments.part_of(x, y, degree) if x.size else None
 
 
@@ -299,8 +347,8 @@ def _parts_joined(a, b):
     return b if a is None else a if b is None else moments.merge(a, b)
 
 
-def _householder(piece, reading, first, center, scale, y_unit, degree):
-    x, y, _, _ = _values(piece, reading, first)
+def _householder(piece, reading, offset, center, scale, y_unit, degree):
+    x, y, _, _ = _values(piece, reading, offset)
     return moments.householder(moments.pieces(x, y), center, scale, y_unit, degree, moments.chebyshev_matrix)
 
 
@@ -308,8 +356,8 @@ def _triangles_joined(a, b):
     return moments.restacked([a, b], a.shape[1])
 
 
-def _residuals(piece, reading, first, polynomial, exponent):
-    x, y, _, _ = _values(piece, reading, first)
+def _residuals(piece, reading, offset, polynomial, exponent):
+    x, y, _, _ = _values(piece, reading, offset)
     return moments.residuals_over(polynomial, moments.pieces(x, y), exponent)
 
 
@@ -343,8 +391,8 @@ class Distributed(Streamed):
         if found.count == 0:
             raise at(self.source, None, "no data rows" if not found.skipped else
                      f"no valid rows: all {found.skipped} had invalid values, the first {found.first_skip}")
-        keep = even_sample(found.x.size, KEPT)
-        self.x, self.y, self.count, self.low, self.high = found.x[keep], found.y[keep], found.count, found.low, found.high
+        self.x, self.y = _proportional(found.samples, found.count)
+        self.count, self.low, self.high = found.count, found.low, found.high
         self.y_exponent, self.distinct = found.exponent, len(found.distinct)
         self.skipped, self.first_skip = found.skipped, found.first_skip
         if degree is not None:
@@ -375,14 +423,17 @@ class Distributed(Streamed):
         from dask import delayed
 
         self.passes += 1
-        level = [delayed(task)(piece, reading, first, *arguments) for piece, reading, first in self.pieces]
+        level = [delayed(task)(piece, reading, offset, *arguments) for piece, reading, offset in self.pieces]
         joined = delayed(join)
         while len(level) > 1:
             level = [joined(a, b) for a, b in zip(level[::2], level[1::2])] + level[len(level) - len(level) % 2:]
         try:
             return self.client.compute(level[0]).result()
-        except Exception as e:  # noqa: BLE001 (whatever a worker met, the user gets one line)
-            raise self._located(e) from None  # a worker's own FitbpError knows the line in its piece only
+        except (FitbpError, InvalidValue) as e:  # a bad value: its line, found by reading the file here
+            raise self._located(e) from None  # (a worker's own FitbpError knows the line in its piece only)
+        except Exception as e:  # noqa: BLE001 (a lost worker, a cancelled task: one line, at once)
+            said = str(e).strip().splitlines() or [type(e).__name__]
+            raise FitbpError(f"{self.source}: the dask cluster failed: {printable(said[0])}") from None
 
     def _located(self, error):
         """The local loader's error for the first bad value in the files, where they are on this machine;

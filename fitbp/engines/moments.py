@@ -325,14 +325,11 @@ def residuals_over(polynomial, pairs, exponent):
 
 def merge_residuals(a, b):
     """The Residuals of two sets of points from theirs (Chan et al.: no digits cancel), for reductions."""
-    count = a.count + b.count
     if not a.count or not b.count:
         return a if b.count == 0 else b
-    delta, y_delta = b.mean - a.mean, b.y_mean - a.y_mean
-    weight = a.count * b.count / count
-    return Residuals(count, a.squares + b.squares, a.mean + delta * b.count / count,
-                     a.spread + b.spread + delta * delta * weight, a.y_mean + y_delta * b.count / count,
-                     a.y_spread + b.y_spread + y_delta * y_delta * weight, a.finite and b.finite)
+    mean, spread = _pooled(a.count, a.mean, a.spread, b.count, b.mean, b.spread)
+    y_mean, y_spread = _pooled(a.count, a.y_mean, a.y_spread, b.count, b.y_mean, b.y_spread)
+    return Residuals(a.count + b.count, a.squares + b.squares, mean, spread, y_mean, y_spread, a.finite and b.finite)
 
 
 def _merge(count, mean, spread, size, values, weights=None):
@@ -341,6 +338,11 @@ def _merge(count, mean, spread, size, values, weights=None):
     part_mean = float((values if weights is None else values * weights).sum()) / size
     centred = values - part_mean
     part_spread = float((centred if weights is None else centred * weights) @ centred)
+    return _pooled(count, mean, spread, size, part_mean, part_spread)
+
+
+def _pooled(count, mean, spread, size, part_mean, part_spread):
+    """Mean and spread of two groups from theirs (Chan et al.), each spread about its own mean."""
     total = count + size
     delta = part_mean - mean
     return mean + delta * size / total, spread + part_spread + delta * delta * count * size / total

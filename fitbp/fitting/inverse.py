@@ -28,7 +28,7 @@ def crossings(polynomial, y, low, high):
     shifted = a.copy()
     shifted[0] -= y
     top = np.flatnonzero(shifted)[-1]
-    roots = np.polynomial.polynomial.polyroots(shifted[:top + 1]) if top else np.array([])
+    roots = np.polynomial.polynomial.polyroots(shifted[:top + 1])  # top ≥ 1: the curve is not flat
     slack = 1e-7
     t_low, t_high = polynomial.scaled(low), polynomial.scaled(high)
     tolerance = TOLERANCE * max(abs(y), float(np.sum(np.abs(a))))  # |curve| ≤ Σ|a_i| on [-1, 1]
@@ -37,6 +37,8 @@ def crossings(polynomial, y, low, high):
         if abs(root.imag) > slack * (1 + abs(root.real)) or not t_low - slack <= root.real <= t_high + slack:
             continue
         x = _polished(polynomial, y, polynomial.center + polynomial.scale * root.real)
+        edge = 1e-9 * (high - low)  # Newton may end an ulp beyond the end standard: that is the end
+        x = min(max(x, low), high) if low - edge <= x <= high + edge else x
         if not (low <= x <= high and abs(float(polynomial(x)) - y) <= tolerance):
             continue  # a complex pair's real part near a peak the curve does not quite reach, or rounding's
         if not any(abs(x - seen) <= 1e-9 * max(1.0, abs(x)) for seen in found):

@@ -212,7 +212,8 @@ def band_of(document, polynomial, path, level=0.95, interval="confidence", sigma
         raise FitbpError(f"{printable(path)}: no confidence band for this model: {why}")
     if not (isinstance(covariance, list) and len(covariance) == size
             and all(isinstance(row, list) and len(row) == size and all(_is(v, float) for v in row)
-                    for row in covariance) and _is(dof, int) and 1 <= dof <= 2 ** 53):
+                    for row in covariance) and _is(dof, int) and (document.get("errors") == "absolute" or dof >= 1)
+            and dof <= 2 ** 53):  # absolute σ need no degree of freedom
         raise FitbpError(f"{printable(path)}: not a fitbp model ('covariance' or 'dof' is damaged)")
     matrix = np.array(covariance, dtype=np.float64)
     if not (np.allclose(matrix, matrix.T, rtol=1e-9, atol=0) and np.all(np.diag(matrix) >= 0)):

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from statistics import NormalDist
 
 import numpy as np
 
@@ -92,6 +91,8 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
         if x.shape != y.shape:
             raise ValueError(f"x and y differ in length ({x.size} and {y.size})")
         exponent = model.unit_exponent(y)
+    if r is None and (basis is not None or weight_mean is not None):
+        raise ValueError("fixed terms and weights need the fit's own triangle r")
     p = polynomial.degree + 1 if basis is None else basis.shape[1]
     sums = residuals or moments.residuals(polynomial, x, y, exponent)
     n = sums.count
@@ -425,7 +426,11 @@ def coefficient_tests(values, errors, dof, level=0.95):
 
 def _quantile(probability, dof):
     """Student's t quantile, or the standard normal's for ``dof`` None (a variance known, not estimated)."""
-    return t_quantile(probability, dof) if dof is not None else NormalDist().inv_cdf(probability)
+    if dof is not None:
+        return t_quantile(probability, dof)
+    tail = min(probability, 1.0 - probability)
+    return math.copysign(_normal_quantile(tail, abs(probability - 0.5) if tail >= 0.25 else None),
+                         probability - 0.5)
 
 
 def _upper_tail(t, dof):

@@ -326,8 +326,14 @@ def weight_roots(points):
     weights = getattr(points, "weights", None)
     if weights is None:
         return None
-    scaled = weights / np.max(weights)  # first to at most 1: no overflow in the mean
-    return np.sqrt(scaled / np.mean(scaled))
+    scaled, mean = _below_one(weights)
+    return np.sqrt(scaled / mean)
+
+
+def _below_one(weights):
+    """The weights divided by the largest, and their mean: no overflow in the sum, whatever the σ."""
+    scaled = weights / np.max(weights)
+    return scaled, float(np.mean(scaled))
 
 
 def _residuals(polynomial, points, problem, k):
@@ -419,8 +425,7 @@ def _constrained(problem, fixed, points, loss, degree):
 
 def _weight_mean(weights):
     """The mean weight, summed below 1 first: weights near the float64 limit do not overflow."""
-    top = float(np.max(weights))
-    return float(np.mean(weights / top)) * top
+    return _below_one(weights)[1] * float(np.max(weights))
 
 
 def prepare(points, degree, whole=True, triangle=None):
@@ -437,11 +442,11 @@ def prepare(points, degree, whole=True, triangle=None):
     center, scale = model.scaling(x)
     y_unit = power_of_two_near(y)
     roots = weight_roots(points)
-    problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree, roots), center, scale,
-                      y_unit)
-    if whole and roots is not None:
+    if whole and roots is not None:  # before the pass that builds the triangle
         raise at(points.source, None, f"--{points.weighting} weighs the least-squares loss, and mae and huber take "
                  "no weights, for now: use --loss mse, or drop the weights")
+    problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree, roots), center, scale,
+                      y_unit)
     if whole:
         problem.design = model.design_matrix((x - center) / scale, degree)
         problem.target = y / y_unit

@@ -21,11 +21,6 @@ ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[
 UNITS = {"d": ("days", 86400.0), "s": ("seconds", 1.0)}
 
 
-def is_date(cell):
-    """Whether ``cell`` is written as an ISO 8601 date or date-time."""
-    return bool(ISO.fullmatch(cell.strip()))
-
-
 def parse(cell):
     """The datetime of an ISO 8601 cell, or None when it is not one (see problem)."""
     return _parsed(cell)[0]
@@ -49,7 +44,8 @@ def _parsed(cell):
             return None, "a time finer than a microsecond, which fitbp's times cannot hold"
         text = head + "." + (digits + "000000")[:6] + rest[len(digits):]
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")), None
+        text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text.replace("Z", "+00:00"))  # Python 3.10 wants +01:00
+        return datetime.fromisoformat(text), None
     except ValueError:
         return None, "not a real date or time"
 

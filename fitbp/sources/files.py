@@ -71,7 +71,7 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
         for column, values in zip(columns, block):
             column.extend(values)
     points = Points(columns[0].values(), columns[1].values(), reader.name, *reader.labels[:2], reader.skipped,
-                    reader.first_skip, reader.path, reader.options, x_axis=getattr(reader, "x_axis", None))
+                    reader.first_skip, reader.path, reader.options, x_axis=reader.x_axis)
     return weighted(points, columns[2].values() if third else None, third, reader.labels)
 
 
@@ -129,13 +129,19 @@ def size_of(path):
         return 0
     if parquet.is_parquet(path):
         return parquet.rows_of(path) * TEXT_PER_POINT
+    return _bytes(path) * (GZIP_RATIO if is_gzip(path) else 1)
+
+
+def is_gzip(path):
+    """Whether a file starts with gzip's magic bytes (a URL: whether its name ends in .gz, as fsspec's
+    compression="infer" has it)."""
+    if "://" in str(path):
+        return str(path).endswith(".gz")
     try:
-        size = os.path.getsize(path)
         with open(path, "rb") as stream:
-            packed = stream.read(2) == b"\x1f\x8b"
+            return stream.read(2) == b"\x1f\x8b"
     except OSError:
-        return 0
-    return size * GZIP_RATIO if packed else size
+        return False
 
 
 class Files:
@@ -177,6 +183,10 @@ class Files:
             done += _bytes(path)
 
     def _agree(self, reader):
+        if self.readers and (reader.x_axis is None) != (self.x_axis is None):
+            first = self.readers[0].name
+            raise at(reader.name, None, f"its x are {'dates' if reader.x_axis else 'numbers'} where "
+                     f"{printable(first)} has {'dates' if self.x_axis else 'numbers'}: the files must agree")
         if self.labels is None:
             self.labels = reader.labels
         elif reader.labels != self.labels:
@@ -188,7 +198,7 @@ class Files:
     @property
     def x_axis(self):
         """The first file's dates.Axis, once it is read (None for numbers)."""
-        return getattr(self.readers[0], "x_axis", None) if self.readers else None
+        return self.readers[0].x_axis if self.readers else None
 
     @property
     def skipped(self):

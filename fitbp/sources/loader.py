@@ -105,7 +105,8 @@ class Layout:
     width: int
     columns: list
     """The 0-based indices of the x and y columns."""
-    header: bool
+    start: int
+    """The data begin after this line (the header's, or the blank and comment lines')."""
 
 
 class Reader:
@@ -137,7 +138,7 @@ class Reader:
             head = next(blocks)
             delim, width, columns, self.labels, body = _layout(head, self.name, self.x, self.y, self.delimiter,
                                                                self.decimal, self.third)
-            self.layout = Layout(delim, width, columns, body >= _sample(head.text)[0][0])
+            self.layout = Layout(delim, width, columns, body)
             self.rows_hint = _rows_hint(stream, head)
             self.x_axis = self.x_axis or _date_axis(head, body, delim, columns[0], self.time_unit)
             self.table = _Table(self.name, delim, width, columns, self.labels, self.skip_invalid, self.decimal,
@@ -150,12 +151,9 @@ class Reader:
                 *arrays, line = self.table.read(block)
                 rows += arrays[0].size
                 yield tuple(arrays)
-        if rows == 0 and not self.partial:
+        if rows == 0:
             raise at(self.name, None, "no data rows after the header" if not self.skipped else
                      f"no valid rows: all {self.skipped} had invalid values, the first {self.first_skip}")
-
-    partial = False
-    """True for the first piece of a file cut into pieces (read_piece): its other rows are elsewhere."""
 
     @property
     def skipped(self):
@@ -203,26 +201,30 @@ def splittable(head, encoding):
         b"\r" in head and b"\n" not in head)
 
 
-def read_piece(data, name, settings, layout, labels, first):
+def read_piece(data, name, settings, layout, labels, first, whole=False):
     """(x, y, skipped rows, the first skipped row's problem) of a piece of CSV file ``name`` cut at newlines.
 
-    The first piece is read as the file's start (sniffed anew: header, blank and comment lines); the
-    others with the file's ``layout`` and ``labels``, exactly as the local reader reads its blocks.  Only
-    the first piece knows its line numbers, so an error elsewhere names none: the caller finds the line
-    by reading the file itself.  ``settings``: the reading options of Reader (x, y, delimiter,
-    skip_invalid, encoding, decimal).
+    Every piece is read in the file's ``layout`` and ``labels`` (sniffed from its head by the caller),
+    exactly as the local reader reads its blocks; the first skips the lines before the data.  A file that
+    cannot be cut (``whole``: UTF-16, CR-only lines) comes whole and is read as a file.  Only the first
+    piece knows its line numbers, so an error elsewhere names none: the caller finds the line by reading
+    the file itself.  ``settings``: the reading options of Reader (x, y, delimiter, skip_invalid,
+    encoding, decimal).
     """
-    if first:
+    if whole:
         reader = Reader("-", stdin=io.BytesIO(data), **settings)
-        reader.name, reader.partial = name, True
+        reader.name = name
         blocks = list(reader.blocks())
         table, problem = reader.table, reader.first_skip
     else:
         codec = codecs.lookup(settings.get("encoding") or "utf-8").name
+        if codec == "utf-8-sig":
+            codec, data = "utf-8", data.removeprefix(codecs.BOM_UTF8) if first else data
         table = _Table(name, layout.delimiter, layout.width, layout.columns, labels, settings.get("skip_invalid"),
                        settings.get("decimal") or ".")
-        blocks = [tuple(table.read(_Block(name, 1, data, "utf-8" if codec == "utf-8-sig" else codec)))[:-1]]
-        problem = table.first_skip and table.first_skip.split(": ", 1)[-1]  # its line number is the piece's own
+        block = _Block(name, 1, data, codec)
+        blocks = [tuple(table.read(block.after(layout.start) if first else block))[:-1]]
+        problem = table.first_skip if first else table.first_skip and table.first_skip.split(": ", 1)[-1]
     arrays = [np.concatenate(parts) if parts else np.empty(0) for parts in zip(*blocks)] or [np.empty(0)] * 2
     return arrays[0], arrays[1], table.skipped if table else 0, problem
 
@@ -440,8 +442,7 @@ def _blocks(stream, name, encoding):
     encodings (UTF-16, or CR-only line ends) are read and decoded whole.
     """
     head = _read(stream, name, BLOCK)
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or not _streamable(encoding) or (
-            b"\r" in head and b"\n" not in head):
+    if not splittable(head, encoding):
         yield _Block(name, 1, text=_whole_text(head + _read(stream, name, -1), name, encoding))
         return
     _check_bytes(head, name, encoding)

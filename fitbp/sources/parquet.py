@@ -46,6 +46,8 @@ def rows_of(path):
 class ParquetReader:
     """The x and y columns of one Parquet file, in blocks of at most BATCH rows."""
 
+    x_axis = None  # a Parquet column of dates is refused (_check_type): x are numbers
+
     def __init__(self, source, x=None, y=None, skip_invalid=False, **_csv_only):
         self.source, self.name = source, str(source)
         self.x, self.y, self.skip_invalid = x, y, skip_invalid
@@ -55,20 +57,8 @@ class ParquetReader:
     def blocks(self):
         """(x, y) arrays of the rows, a block at a time, every value checked."""
         pa, pc = _arrow(self.name)
-        table = _open(self.source, self.name)
-        schema = table.schema_arrow
-        if len(schema.names) < 2:
-            raise at(self.name, None, f"found {len(schema.names)} column, fitbp needs an x and a y column")
-        chosen = [column_index(spec, schema.names, len(schema.names), default, role, self.name)
-                  for spec, default, role in ((self.x, 0, "x"), (self.y, 1, "y"))]
-        self.labels = [schema.names[i] for i in chosen]
-        for label in self.labels:
-            if schema.names.count(label) > 1:
-                raise at(self.name, None, f"{schema.names.count(label)} columns are named {printable(label)!r}, "
-                         "and Parquet reads columns by name: rename one")
-        for index in chosen:
-            _check_type(schema.field(index), self.name, pa)
-        self.rows_hint, self.read_rows, kept = table.metadata.num_rows, 0, 0
+        table = self.describe()
+        self.read_rows, kept = 0, 0
         try:
             for batch in table.iter_batches(batch_size=BATCH, columns=list(dict.fromkeys(self.labels)),
                                             use_threads=False):
@@ -82,6 +72,26 @@ class ParquetReader:
         if kept == 0:
             raise at(self.name, None, "no data rows" if not self.skipped else
                      f"no valid rows: all {self.skipped} had invalid values, the first {self.first_skip}")
+
+    def describe(self):
+        """The file opened and its columns chosen and checked (labels, rows_hint), no row read: what a
+        caller that only sniffs needs."""
+        pa, _ = _arrow(self.name)
+        table = _open(self.source, self.name)
+        schema = table.schema_arrow
+        if len(schema.names) < 2:
+            raise at(self.name, None, f"found {len(schema.names)} column, fitbp needs an x and a y column")
+        chosen = [column_index(spec, schema.names, len(schema.names), default, role, self.name)
+                  for spec, default, role in ((self.x, 0, "x"), (self.y, 1, "y"))]
+        self.labels = [schema.names[i] for i in chosen]
+        for label in self.labels:
+            if schema.names.count(label) > 1:
+                raise at(self.name, None, f"{schema.names.count(label)} columns are named {printable(label)!r}, "
+                         "and Parquet reads columns by name: rename one")
+        for index in chosen:
+            _check_type(schema.field(index), self.name, pa)
+        self.rows_hint = table.metadata.num_rows
+        return table
 
     def _checked(self, columns, pa, pc):
         """The block's x and y as float64, after the check for nulls and values that are not finite."""
