@@ -369,3 +369,19 @@ def test_found_by_a_code_review(client, tmp_path):
                   env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "60s"})
     assert missing.returncode == 1 and missing.stderr == "error: missing.csv: no such file\n"
     assert run("fit", big, "--engine", "dask", "--time-unit", "s", cwd=tmp_path).returncode == 2
+
+
+def test_a_gzip_file_is_streamed_by_its_worker_block_by_block(client, tmp_path):
+    """A gzip file cannot be cut, so one worker reads it, a block of the loader at a time, as the local
+    engine does: never the whole text in memory (found by a review), the same rows and errors."""
+    import gzip
+
+    x, y = data("years", 150_000)
+    rows = [f"{a!r},{b!r}" for a, b in zip(x.tolist(), y.tolist())]
+    (tmp_path / "big.csv.gz").write_bytes(gzip.compress(("x,y\n" + "\n".join(rows) + "\n").encode()))
+    spread, _ = _same_as_local(client, [str(tmp_path / "big.csv.gz")], degree=4)
+    assert spread.points.count == 150_000 and spread.engine["partitions"] == 1
+    rows[120_000] = "2001.5,abc"
+    (tmp_path / "bad.csv.gz").write_bytes(gzip.compress(("x,y\n" + "\n".join(rows) + "\n").encode()))
+    with pytest.raises(FitbpError, match=r"bad\.csv\.gz:120002: column 'y': 'abc' is not a number"):
+        cluster.load(client, [str(tmp_path / "bad.csv.gz")], 2)

@@ -19,6 +19,8 @@ dask and distributed are imported here only, and this module only for
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import logging
 import os
@@ -156,9 +158,11 @@ def _pieces(paths, settings, partition_size):
         whole = not splittable(head, settings["encoding"]) or files.is_gzip(path)
         reading = Reading(reader.name, labels, settings, reader.layout, whole,
                           *(_preamble(path, reader.layout.start) if not whole else (0, None)))
+        if whole:  # one piece, which its worker streams block by block from the path: bounded memory
+            pieces.append((path, reading, 0))
+            continue
         try:
-            _, blocks = read_bytes(path, delimiter=b"\n", blocksize=None if whole else partition_size, sample=False,
-                                   compression="gzip" if files.is_gzip(path) else None)
+            _, blocks = read_bytes(path, delimiter=b"\n", blocksize=partition_size, sample=False)
         except (OSError, ValueError) as e:
             raise at(path, None, f"cannot be read: {printable(str(e).splitlines()[0])}") from None
         pieces.extend((block, reading, index * partition_size) for index, block in enumerate(blocks[0]))
@@ -269,8 +273,7 @@ def _values(piece, reading, offset):
             at_line = piece.find(reading.header)
             if at_line == 0 or (at_line > 0 and piece[at_line - 1:at_line] == b"\n"):
                 piece = piece[at_line + len(reading.header):]
-        return read_piece(piece, reading.name, reading.settings, reading.layout, list(reading.labels), offset == 0,
-                          reading.whole)
+        return read_piece(piece, reading.name, reading.settings, reading.layout, list(reading.labels), offset == 0)
     columns = [piece[label] for label in reading.labels]
     values = [c.to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
     good = np.isfinite(values[0]) & np.isfinite(values[1])
@@ -305,8 +308,27 @@ class InvalidValue(ValueError):
     """A worker's note that a value is not a finite number: the client then finds its line."""
 
 
+def _chunks(piece, reading, offset):
+    """(x, y, rows dropped, the first one's problem) of a piece, in chunks: one for a piece cut from a file;
+    a block at a time for a file read whole (gzip, UTF-16), which its worker opens by its path, so that no
+    worker holds more of it than a block (the rows dropped come with the last chunk)."""
+    if not reading.whole:
+        yield _values(piece, reading, offset)
+        return
+    with (_opened_remote(piece) if "://" in piece else contextlib.nullcontext()) as stream:
+        reader = (_remote_reader(piece, reading.settings, stream) if stream is not None
+                  else files.open_reader(piece, **reading.settings))
+        for x, y in reader.blocks():
+            yield x, y, 0, None
+        yield np.empty(0), np.empty(0), reader.skipped, reader.first_skip
+
+
 def _summary(piece, reading, offset, degree, most):
-    x, y, skipped, problem = _values(piece, reading, offset)
+    return functools.reduce(_joined, (_summary_of(*chunk, reading, degree, most)
+                                      for chunk in _chunks(piece, reading, offset)))
+
+
+def _summary_of(x, y, skipped, problem, reading, degree, most):
     problem = _first_skip(reading, problem)
     if not x.size:
         return Summary(0, np.inf, -np.inf, None, frozenset(), [], None, skipped, problem)
@@ -339,8 +361,8 @@ def _proportional(samples, count):
 
 
 def _part(piece, reading, offset, degree):
-    x, y, _, _ = _values(piece, reading, offset)
-    return moments.part_of(x, y, degree) if x.size else None
+    return functools.reduce(_parts_joined, (moments.part_of(x, y, degree) if x.size else None
+                                            for x, y, _, _ in _chunks(piece, reading, offset)))
 
 
 def _parts_joined(a, b):
@@ -348,8 +370,8 @@ def _parts_joined(a, b):
 
 
 def _householder(piece, reading, offset, center, scale, y_unit, degree):
-    x, y, _, _ = _values(piece, reading, offset)
-    return moments.householder(moments.pieces(x, y), center, scale, y_unit, degree, moments.chebyshev_matrix)
+    pairs = (pair for x, y, _, _ in _chunks(piece, reading, offset) for pair in moments.pieces(x, y))
+    return moments.householder(pairs, center, scale, y_unit, degree, moments.chebyshev_matrix)
 
 
 def _triangles_joined(a, b):
@@ -357,8 +379,8 @@ def _triangles_joined(a, b):
 
 
 def _residuals(piece, reading, offset, polynomial, exponent):
-    x, y, _, _ = _values(piece, reading, offset)
-    return moments.residuals_over(polynomial, moments.pieces(x, y), exponent)
+    pairs = (pair for x, y, _, _ in _chunks(piece, reading, offset) for pair in moments.pieces(x, y))
+    return moments.residuals_over(polynomial, pairs, exponent)
 
 
 def _read_through(path, settings):

@@ -201,32 +201,25 @@ def splittable(head, encoding):
         b"\r" in head and b"\n" not in head)
 
 
-def read_piece(data, name, settings, layout, labels, first, whole=False):
-    """(x, y, skipped rows, the first skipped row's problem) of a piece of CSV file ``name`` cut at newlines.
+def read_piece(data, name, settings, layout, labels, first):
+    """(x, y, skipped rows, the first skipped row's problem) of a piece of CSV file ``name`` cut at newlines
+    (a file that splittable() allows to cut).
 
     Every piece is read in the file's ``layout`` and ``labels`` (sniffed from its head by the caller),
-    exactly as the local reader reads its blocks; the first skips the lines before the data.  A file that
-    cannot be cut (``whole``: UTF-16, CR-only lines) comes whole and is read as a file.  Only the first
-    piece knows its line numbers, so an error elsewhere names none: the caller finds the line by reading
-    the file itself.  ``settings``: the reading options of Reader (x, y, delimiter, skip_invalid,
+    exactly as the local reader reads its blocks; the first skips the lines before the data.  Only the
+    first piece knows its line numbers, so an error elsewhere names none: the caller finds the line by
+    reading the file itself.  ``settings``: the reading options of Reader (x, y, delimiter, skip_invalid,
     encoding, decimal).
     """
-    if whole:
-        reader = Reader("-", stdin=io.BytesIO(data), **settings)
-        reader.name = name
-        blocks = list(reader.blocks())
-        table, problem = reader.table, reader.first_skip
-    else:
-        codec = codecs.lookup(settings.get("encoding") or "utf-8").name
-        if codec == "utf-8-sig":
-            codec, data = "utf-8", data.removeprefix(codecs.BOM_UTF8) if first else data
-        table = _Table(name, layout.delimiter, layout.width, layout.columns, labels, settings.get("skip_invalid"),
-                       settings.get("decimal") or ".")
-        block = _Block(name, 1, data, codec)
-        blocks = [tuple(table.read(block.after(layout.start) if first else block))[:-1]]
-        problem = table.first_skip if first else table.first_skip and table.first_skip.split(": ", 1)[-1]
-    arrays = [np.concatenate(parts) if parts else np.empty(0) for parts in zip(*blocks)] or [np.empty(0)] * 2
-    return arrays[0], arrays[1], table.skipped if table else 0, problem
+    codec = codecs.lookup(settings.get("encoding") or "utf-8").name
+    if codec == "utf-8-sig":
+        codec, data = "utf-8", data.removeprefix(codecs.BOM_UTF8) if first else data
+    table = _Table(name, layout.delimiter, layout.width, layout.columns, labels, settings.get("skip_invalid"),
+                   settings.get("decimal") or ".")
+    block = _Block(name, 1, data, codec)
+    x, y, _ = table.read(block.after(layout.start) if first else block)
+    problem = table.first_skip if first else table.first_skip and table.first_skip.split(": ", 1)[-1]
+    return x, y, table.skipped, problem
 
 
 def check_decimal(decimal, delimiter=None):
