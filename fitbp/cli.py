@@ -597,13 +597,13 @@ def predict(
         band = modelfile.band_of(document, polynomial, model, level, interval.value, sigma_new) if interval else None
         if not xs:
             _prompt(f"{'y' if inverse else 'x'} values, one a line")
-        axis = None if inverse else dates.Axis.of(document)  # x of a model fitted on dates are dates
-        if axis is not None and xs:
-            x = _dates_of(xs, axis)
+        axis = dates.Axis.of(document)
+        read_as = None if inverse else axis  # x of a model fitted on dates are dates; --inverse reads y
+        if read_as is not None and xs:
+            x = _dates_of(xs, read_as)
         else:
             x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal,
-                                                                                          x_axis=axis)
-        axis = dates.Axis.of(document)
+                                                                                          x_axis=read_as)
         low, high = modelfile.x_range_of(document)
         if inverse:
             _print_inverse(polynomial, band, x, (low, high), json_output, interval, level, axis)

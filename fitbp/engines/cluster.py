@@ -136,20 +136,17 @@ class Reading:
 
 
 def _pieces(paths, settings, partition_size):
-    """The column labels, and (piece, Reading, whether the piece starts its file) of every piece of
+    """The column labels, and (piece, Reading, where the piece was cut from its file) of every piece of
     every file: CSV cut at newlines, Parquet by row groups.  Each file is sniffed on the client (its
     head only); their columns must agree by name, as for the local engine."""
     from dask.bytes import read_bytes
 
-    pieces, labels, first_name, parquet_paths = [], None, None, []
+    pieces, first, parquet_paths = [], None, []
     for path in paths:
         reader, head = _sniffed(path, settings)
-        if labels is None:
-            labels, first_name = tuple(reader.labels), reader.name
-        elif tuple(reader.labels) != labels:
-            raise at(reader.name, None, f"its columns are {printable(', '.join(reader.labels))} where "
-                     f"{printable(first_name)} has {printable(', '.join(labels))}: the files must agree "
-                     "(or name the columns with --x and --y)")
+        first = first or reader
+        files.agreeing(reader, first)
+        labels = tuple(first.labels)
         if isinstance(reader, parquet.ParquetReader):
             parquet_paths.append(path)
             continue
@@ -400,7 +397,7 @@ class Distributed(Streamed):
 
     client: object = field(default=None, repr=False)
     pieces: list = field(default_factory=list, repr=False)
-    """(delayed piece, Reading, whether it starts its file) of every partition."""
+    """(delayed piece, or a path read whole; Reading; its offset in the file, None for Parquet) of every partition."""
     paths: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
     partitions: int = 0

@@ -183,17 +183,10 @@ class Files:
             done += _bytes(path)
 
     def _agree(self, reader):
-        if self.readers and (reader.x_axis is None) != (self.x_axis is None):
-            first = self.readers[0].name
-            raise at(reader.name, None, f"its x are {'dates' if reader.x_axis else 'numbers'} where "
-                     f"{printable(first)} has {'dates' if self.x_axis else 'numbers'}: the files must agree")
         if self.labels is None:
             self.labels = reader.labels
-        elif reader.labels != self.labels:
-            first = self.readers[0].name
-            raise at(reader.name, None, f"its columns are {printable(', '.join(reader.labels))} where "
-                     f"{printable(first)} has {printable(', '.join(self.labels))}: the files must agree "
-                     "(or name the columns with --x and --y)")
+        else:
+            agreeing(reader, self.readers[0])
 
     @property
     def x_axis(self):
@@ -216,6 +209,17 @@ class Files:
     def bytes(self):
         """How many bytes the files hold, as stored (packed, for gzip): what a progress bar counts."""
         return sum(_bytes(p) for p in self.paths)
+
+
+def agreeing(reader, first):
+    """The error for a file of a data set whose columns, or kind of x, are not the first file's."""
+    if (reader.x_axis is None) != (first.x_axis is None):
+        raise at(reader.name, None, f"its x are {'dates' if reader.x_axis else 'numbers'} where "
+                 f"{printable(first.name)} has {'dates' if first.x_axis else 'numbers'}: the files must agree")
+    if list(reader.labels) != list(first.labels):
+        raise at(reader.name, None, f"its columns are {printable(', '.join(reader.labels))} where "
+                 f"{printable(first.name)} has {printable(', '.join(first.labels))}: the files must agree "
+                 "(or name the columns with --x and --y)")
 
 
 def _bytes(path):
