@@ -19,7 +19,7 @@ import typer
 import typer.core
 
 from fitbp.errors import FitbpError, printable
-from fitbp.views.exporter import LANGUAGES
+from fitbp.views.exporter import LANGUAGES, scaled_variable
 
 # The graph's heavy work is matrix-vector products, which are memory-bound: extra BLAS
 # threads gain nothing there, and on a busy machine they wait on each other (a backprop
@@ -860,7 +860,7 @@ def graph(
         console = report.wide_console()
         report.emit(console, f"{loss.value} loss of a degree {degree} Taylor polynomial on {len(points.x)} points "
                       f"of {printable(points.source)}, at the {'trained' if fitted else 'starting'} coefficients; "
-                      f"t = (x - {problem.center:.6g}) / {problem.scale:.6g}, y in units of {problem.y_unit:g}",
+                      f"t = {scaled_variable(problem.center, problem.scale)}, y in units of {problem.y_unit:g}",
                       highlight=False, markup=False)
         report.emit(console, graphview.tree(root))
         if dot_file:
@@ -912,8 +912,8 @@ def gradcheck(
             huber = f" (δ {delta:.4g} in y units of {problem.y_unit:g})" if loss is Loss.huber else ""
             report.print_gradcheck(rows, tol, printable(
                 f"d {loss.value}{huber} / d a_i by backprop against central differences (step {checker.STEP:g} "
-                f"relative to |a_i|), at the random coefficients of --seed {seed}; t = (x - {problem.center:.6g}) "
-                f"/ {problem.scale:.6g}"))
+                f"relative to |a_i|), at the random coefficients of --seed {seed}; "
+                f"t = {scaled_variable(problem.center, problem.scale)}"))
         if failed:
             raise FitbpError(f"gradient check failed: {len(failed)} of {len(rows)} relative errors exceed {tol:g}")
 

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from helpers import ROOT, run
 
+from fitbp.views.exporter import LANGUAGES
+
 SAMPLES = ROOT / "sample_data"
 MODELS = {  # name: fit arguments
     "sine, degree 5": ["fit", SAMPLES / "sine.csv", "-d", "5"],
@@ -57,11 +59,10 @@ def test_python_runs_with_no_imports(fitted):
     agree(np.array([float(v) for v in done.stdout.split()]), y)
 
 
-@pytest.mark.skipif(not shutil.which("cc"), reason="no C compiler (cc) on this machine")
-def test_c_compiles_and_agrees(fitted, tmp_path):
-    folder, x, y = fitted
-    source = tmp_path / "main.c"
-    source.write_text(exported(folder, "c", "--name", "curve") + """
+def c_values(code, x, folder):
+    """``code``'s function ``curve`` compiled as C99 without FMA contraction, at each x."""
+    source = folder / "main.c"
+    source.write_text(code + """
 #include <stdio.h>
 int main(void) {
     double x;
@@ -69,11 +70,17 @@ int main(void) {
     return 0;
 }
 """)
-    subprocess.run(["cc", "-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Werror", "-o", tmp_path / "main",
+    subprocess.run(["cc", "-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Werror", "-o", folder / "main",
                     source], check=True, capture_output=True)
-    done = subprocess.run([tmp_path / "main"], input="\n".join(map(repr, x.tolist())), capture_output=True,
+    done = subprocess.run([folder / "main"], input="\n".join(map(repr, x.tolist())), capture_output=True,
                           text=True, check=True)
-    agree(np.array([float(v) for v in done.stdout.split()]), y)
+    return np.array([float(v) for v in done.stdout.split()])
+
+
+@pytest.mark.skipif(not shutil.which("cc"), reason="no C compiler (cc) on this machine")
+def test_c_compiles_and_agrees(fitted, tmp_path):
+    folder, x, y = fitted
+    agree(c_values(exported(folder, "c", "--name", "curve"), x, tmp_path), y)
 
 
 @pytest.mark.skipif(not shutil.which("node"), reason="Node.js is not installed")
@@ -87,24 +94,29 @@ for (const x of {json.dumps(x.tolist())}) console.log(fitbp(x));
     agree(np.array([float(v) for v in done.stdout.split()]), y)
 
 
-@pytest.mark.skipif(not shutil.which("rustc"), reason="rustc is not installed")
-def test_rust_compiles_and_agrees(fitted, tmp_path):
-    folder, x, y = fitted
-    source = tmp_path / "main.rs"
-    source.write_text(exported(folder, "rust") + """
+def rust_values(code, x, folder):
+    """``code``'s function ``curve`` compiled by rustc, at each x."""
+    source = folder / "main.rs"
+    source.write_text(code + """
 fn main() {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).unwrap();
     for word in text.split_whitespace() {
-        println!("{:e}", fitbp(word.parse::<f64>().unwrap()));
+        println!("{:e}", curve(word.parse::<f64>().unwrap()));
     }
 }
 """)
-    subprocess.run(["rustc", "-O", "--edition", "2021", "-o", tmp_path / "main", source], check=True,
-                   capture_output=True, cwd=tmp_path)
-    done = subprocess.run([tmp_path / "main"], input="\n".join(map(repr, x.tolist())), capture_output=True,
+    subprocess.run(["rustc", "-O", "--edition", "2021", "-o", folder / "main", source], check=True,
+                   capture_output=True, cwd=folder)
+    done = subprocess.run([folder / "main"], input="\n".join(map(repr, x.tolist())), capture_output=True,
                           text=True, check=True)
-    agree(np.array([float(v) for v in done.stdout.split()]), y)
+    return np.array([float(v) for v in done.stdout.split()])
+
+
+@pytest.mark.skipif(not shutil.which("rustc"), reason="rustc is not installed")
+def test_rust_compiles_and_agrees(fitted, tmp_path):
+    folder, x, y = fitted
+    agree(rust_values(exported(folder, "rust", "--name", "curve"), x, tmp_path), y)
 
 
 def test_numpy_polynomial_agrees(fitted):
@@ -268,6 +280,141 @@ def test_the_equation_heads_the_legend(tmp_path):
     a = document["taylor_coefficients"]
     errors = document["taylor_stderr"]
     assert title.startswith(f"y = ({a[0]:.4g} ± {errors[0]:.2g}) + ({a[1]:.4g} ± {errors[1]:.2g})·t")
-    assert f"t = (x − {document['center']:.4g}) / {document['scale']:.4g}" in title
+    assert f"t = (x − {document['center']!r}) / {document['scale']!r}" in title  # never rounded: see test_formulas
     assert "coefficients to 4 significant digits, ± standard error" in title
     assert f"R² = {document['r2']:.4g}" in title
+
+
+DATED = {  # name: (the cells of x, fit options)
+    "plain dates and times, days": ([f"2024-01-{d:02d}T{h:02d}:30:00" for d in range(3, 28) for h in (6, 18)], []),
+    "times at +01:00, seconds": ([f"2024-03-{d:02d}T{h:02d}:00:00+01:00" for d in range(1, 29) for h in (0, 9)],
+                                 ["--time-unit", "s"]),
+}
+
+
+@pytest.fixture(params=list(DATED), scope="module")
+def dated(request, tmp_path_factory):
+    """(folder with a model fitted on dates, the dates to evaluate at, predict's y there, their x in the
+    model's unit since its origin as numpy reckons it, the origin as numpy's datetime64 in UTC)."""
+    folder = tmp_path_factory.mktemp("dated")
+    cells, options = DATED[request.param]
+    instants = np.array([c[:19] for c in cells], dtype="datetime64[s]") - np.array(
+        [np.timedelta64(60 * (int(c[20:22]) * 60 + int(c[23:25])), "s") if len(c) > 19 else 0 for c in cells],
+        dtype="timedelta64[s]")  # UTC for the times with an offset
+    days = (instants - instants[0]) / np.timedelta64(1, "D")
+    y = 10 + 0.3 * days - 0.004 * days ** 2 + 0.1 * np.sin(days)
+    (folder / "d.csv").write_text("when,v\n" + "".join(f"{c},{v!r}\n" for c, v in zip(cells, y.tolist())))
+    assert run("fit", "d.csv", "-d", "3", *options, "-q", cwd=folder).returncode == 0
+    document = json.loads((folder / "fitbp.json").read_text())
+    chosen = cells[1::7]
+    done = run("predict", *chosen, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    expected = np.array([float(line.split(",")[1]) for line in done.stdout.splitlines()])
+    offset = np.timedelta64(3600, "s") if "+01:00" in cells[0] else np.timedelta64(0, "s")
+    origin = np.datetime64(cells[0][:10]) - offset  # the first date's midnight, in UTC
+    unit = np.timedelta64(1, "D" if document["x_unit"] == "days" else "s")
+    x = (instants[1::7] - origin) / unit
+    return folder, chosen, expected, x, origin, document
+
+
+def dated_agree(values, y):
+    np.testing.assert_allclose(values, y, rtol=1e-11, atol=0)  # x from numpy's reckoning: an ulp off fitbp's
+
+
+def test_every_export_of_a_date_model_says_what_x_is(dated):
+    folder, *_, document = dated
+    origin = document["x_origin"]
+    for language in LANGUAGES:
+        text = exported(folder, language)
+        assert f"the {document['x_unit']} since {origin.removesuffix('T00:00:00')}" in text, language
+    code = exported(folder, "c")
+    parameter = f"{document['x_unit']}_since_{origin[:10].replace('-', '_')}"
+    assert f"double fitbp(double {parameter})" in code
+
+
+def test_python_takes_datetimes_and_dates(dated):
+    import datetime
+
+    folder, chosen, y, x, origin, document = dated
+    namespace = {}
+    exec(exported(folder, "python"), namespace)  # noqa: S102 (our own output, the point of the test)
+    dated_agree([namespace["fitbp"](datetime.datetime.fromisoformat(c)) for c in chosen], y)
+    dated_agree([namespace["fitbp"](v) for v in x.tolist()], y)  # or the number of its unit
+    if not document["x_origin"].endswith("+01:00"):
+        midnight = datetime.date.fromisoformat(chosen[0][:10])
+        assert namespace["fitbp"](midnight) == namespace["fitbp"](datetime.datetime.fromisoformat(chosen[0][:10]))
+
+
+def test_the_spreadsheet_takes_a_date_cell(dated):
+    folder, chosen, y, x, origin, document = dated
+    formula = exported(folder, "excel", "--cell", "C3").splitlines()[-1]
+    wall = np.array([c[:19] for c in chosen], dtype="datetime64[s]")  # the cell holds the wall clock
+    serial = (wall - np.datetime64("1899-12-30T00:00:00")) / np.timedelta64(1, "D")  # as Excel counts days
+    dated_agree([spreadsheet(formula, {"C3": v}) for v in serial.tolist()], y)
+
+
+def test_numpy_says_how_to_turn_datetime64_into_x(dated):
+    folder, chosen, y, x, origin, document = dated
+    code = exported(folder, "numpy", "--name", "curve")
+    namespace = {"numpy": np}
+    exec(code, namespace)  # noqa: S102
+    hint = re.search(r"x of datetime64 d(?: \(in UTC\))?: (.*)", code).group(1)
+    d = origin + np.round(x * (86400 if document["x_unit"] == "days" else 1)).astype("timedelta64[s]")
+    dated_agree(namespace["curve"](eval(hint, {"numpy": np, "d": d})), y)  # noqa: S307
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="Node.js is not installed")
+def test_javascript_of_a_date_model_takes_days_or_a_date(dated, tmp_path):
+    folder, chosen, y, x, origin, document = dated
+    code = exported(folder, "javascript")
+    hint = re.search(r"of a Date d: (.*?)(?:, d's wall clock taken as UTC)?$", code, re.M).group(1)
+    wall_as_utc = [c if len(c) > 19 else c + "Z" for c in chosen]
+    script = tmp_path / "main.js"
+    script.write_text(code + f"""
+for (const x of {json.dumps(x.tolist())}) console.log(fitbp(x));
+for (const text of {json.dumps(wall_as_utc)}) {{ const d = new Date(text); console.log(fitbp({hint})); }}
+""")
+    done = subprocess.run(["node", script], capture_output=True, text=True, check=True)
+    values = np.array([float(v) for v in done.stdout.split()])
+    dated_agree(values[:len(y)], y)
+    dated_agree(values[len(y):], y)
+
+
+@pytest.mark.skipif(not shutil.which("cc"), reason="no C compiler (cc) on this machine")
+def test_c_of_a_date_model_takes_the_days_since_its_origin(dated, tmp_path):
+    folder, chosen, y, x, origin, document = dated
+    dated_agree(c_values(exported(folder, "c", "--name", "curve"), x, tmp_path), y)
+
+
+@pytest.mark.skipif(not shutil.which("rustc"), reason="rustc is not installed")
+def test_rust_of_a_date_model_takes_the_days_since_its_origin(dated, tmp_path):
+    folder, chosen, y, x, origin, document = dated
+    dated_agree(rust_values(exported(folder, "rust", "--name", "curve"), x, tmp_path), y)
+
+
+def test_latex_and_the_legend_define_x(dated):
+    from fitbp.fitting import modelfile
+    from fitbp.views import exporter
+
+    folder, chosen, y, x, origin, document = dated
+    definition = f"{document['x_unit']} since {document['x_origin'].removesuffix('T00:00:00')}"
+    assert f"\\text{{and $x$ the {definition}" in exported(folder, "latex")
+    lines, *_ = exporter.equation(modelfile.load(folder / "fitbp.json"))
+    assert f"x = {definition}" in lines
+
+
+def test_numpy_says_how_many_digits_it_keeps(tmp_path):
+    """x near a million: numpy's off + scl·x loses digits that fitbp's (x − c)/s keeps; the comment
+    says how many are left, and that is what an independent measurement finds."""
+    x = 1e6 + np.linspace(0.0, 1e-3, 200)
+    (tmp_path / "m.csv").write_text("x,y\n" + "".join(f"{a!r},{float(np.sin(8e3 * (a - 1e6)))!r}\n" for a in x.tolist()))
+    assert run("fit", "m.csv", "-d", "7", "-q", cwd=tmp_path).returncode == 0
+    code = exported(tmp_path, "numpy", "--name", "curve")
+    digits = int(re.search(r"agrees with 'fitbp predict' to about (\d+) significant digits", code).group(1))
+    namespace = {}
+    exec(code, namespace)  # noqa: S102
+    grid = np.linspace(x[0], x[-1], 333)
+    done = run("predict", cwd=tmp_path, stdin="".join(f"{v!r}\n" for v in grid.tolist()))
+    y = np.array([float(line.split(",")[1]) for line in done.stdout.splitlines()])
+    measured = -np.log10(np.max(np.abs(namespace["curve"](grid) - y)) / np.max(np.abs(y)))
+    assert digits < 15 and abs(measured - digits) <= 1, (digits, measured)

@@ -13,6 +13,7 @@ few digits over the data's range, the Taylor form otherwise, and say which and w
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 
@@ -31,6 +32,13 @@ def number(value):
     if not math.isfinite(value):
         raise FitbpError(f"a coefficient is {value}, which no language writes as a number")
     return repr(value)
+
+
+def scaled_variable(center, scale, minus="-", variable="x"):
+    """t = (x - c) / s as text a user may copy: c and s to their last digit, since a centre rounded by
+    half a unit moves the curve by half a unit of x times its slope."""
+    negative = math.copysign(1.0, center) < 0
+    return f"({variable} {'+' if negative else minus} {number(abs(center))}) / {number(scale)}"
 
 
 def export(document, language, name="fitbp", cell="A2"):
@@ -57,12 +65,30 @@ class _Fit:
             isinstance(k, (int, float)) and not isinstance(k, bool) and math.isfinite(k) for k in raw) else None
         lost = document.get("raw_digits_lost")
         self.raw_digits_lost = float(lost) if isinstance(lost, (int, float)) and not isinstance(lost, bool) else 16.0
+        from fitbp.sources import dates  # numpy: not for the command line's start
+
         r2 = document.get("r2")
+        self.axis = dates.Axis.of(document)
+        shown = self.axis.text if self.axis else (lambda v: f"{v:.10g}")
         self.header = [
             f"fitbp {__version__}: degree {self.degree} polynomial fitted to {printable(document.get('source', '?'))}",
-            f"x from {self.center - self.scale:.10g} to {self.center + self.scale:.10g}"
+            f"x from {shown(self.center - self.scale)} to {shown(self.center + self.scale)}"
             + (f", R² {r2:.6g}" if isinstance(r2, (int, float)) and not isinstance(r2, bool) else ""),
         ]
+        self.about_x = [f"x is {self.x_meaning}"] if self.axis else []
+
+    @property
+    def x_meaning(self):
+        """What the number x is for a model fitted on dates: the days (or seconds) since its origin."""
+        aware = " (an instant: times elsewhere are taken at that offset)" if self.axis.aware else ""
+        return f"the {self.axis.unit} since {self.axis.text(0.0)}, the first date's midnight{aware}"
+
+    @property
+    def parameter(self):
+        """The name of the code's argument: x, or for dates what it counts, days_since_2024_03_01."""
+        if self.axis is None:
+            return "x"
+        return f"{self.axis.unit}_since_{self.axis.origin.date().isoformat().replace('-', '_')}"
 
     @property
     def raw_form(self):
@@ -73,8 +99,26 @@ class _Fit:
         return False, (f"Taylor form in t = (x - c) / s: raw powers of x would lose about "
                        f"{self.raw_digits_lost:.0f} of 16 digits over the data's range")
 
-    def t_definition(self):
-        return f"(x - {number(self.center)}) / {number(self.scale)}"
+    def numpy_digits(self):
+        """How closely numpy's Polynomial with a domain follows fitbp's evaluation over the data, measured."""
+        import numpy as np
+
+        from fitbp.fitting.model import TaylorPolynomial
+
+        lo, hi = self.center - self.scale, self.center + self.scale
+        x = np.linspace(lo, hi, 1001)
+        ours = TaylorPolynomial(tuple(self.taylor), self.center, self.scale)(x)
+        theirs = np.polynomial.Polynomial(self.taylor, domain=[lo, hi], window=[-1.0, 1.0])(x)
+        with np.errstate(all="ignore"):
+            gap, size = float(np.max(np.abs(theirs - ours))), float(np.max(np.abs(ours)))
+        if gap == 0.0:
+            return "the last bit at 1001 points"
+        if not (math.isfinite(gap) and size > 0):
+            return "no measured digit"
+        return f"about {max(0.0, -math.log10(gap / size)):.0f} significant digits (measured at 1001 points)"
+
+    def t_definition(self, variable="x"):
+        return scaled_variable(self.center, self.scale, variable=variable)
 
     def horner(self, line, first, variable="t"):
         """Statements that evaluate the Taylor form as predict does: ``first(a_d)`` then
@@ -91,42 +135,67 @@ def _comment(lines, start, middle=None, end=None):
 
 
 def _c(fit, name, cell):
-    note = fit.header + [f"y = sum of a_i t^i with t = {fit.t_definition()}, by Horner's rule as "
-                         "'fitbp predict'; C99, compile without -ffast-math (and FMA contraction) for the same bits"]
-    body = [f"static inline double {name}(double x)", "{",
-            f"    const double t = {fit.t_definition()};" if fit.degree else "    (void)x;  /* a constant */"]
+    x = fit.parameter
+    note = fit.header + fit.about_x + [f"y = sum of a_i t^i with t = {fit.t_definition(x)}, by Horner's rule as "
+                                       "'fitbp predict'; C99, compile without -ffast-math (and FMA contraction) for the same bits"]
+    body = [f"static inline double {name}(double {x})", "{",
+            f"    const double t = {fit.t_definition(x)};" if fit.degree else f"    (void){x};  /* a constant */"]
     body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    double y = {a};")
     return "\n".join(_comment(note, "/* ", " * ", " */") + body + ["    return y;", "}"]) + "\n"
 
 
 def _python(fit, name, cell):
-    body = [f"def {name}(x):", '    """' + "\n    ".join(fit.header) + "\n\n    y = sum of a_i t**i with t = "
-            + fit.t_definition() + ", by Horner's rule, as 'fitbp predict' evaluates it.\n    \"\"\"",
-            f"    t = {fit.t_definition()}" if fit.degree else "    del x  # a constant"]
+    takes = [] if fit.axis is None else [
+        f"x is a datetime.datetime, a datetime.date (its midnight) or a number: {fit.x_meaning}"]
+    body = [f"def {name}(x):", '    """' + "\n    ".join(fit.header + takes) + "\n\n    y = sum of a_i t**i with t = "
+            + fit.t_definition() + ", by Horner's rule, as 'fitbp predict' evaluates it.\n    \"\"\""]
+    if fit.axis is not None:  # the reckoning of fitbp's reader: microseconds to seconds, then to days
+        per = " / 86400.0" if fit.axis.unit == "days" else ""
+        body = ["import datetime", "", ""] + body + [
+            "    if isinstance(x, datetime.date):",
+            "        if not isinstance(x, datetime.datetime):",
+            "            x = datetime.datetime.combine(x, datetime.time())",
+            f"        x = (x - datetime.datetime.fromisoformat({fit.axis.origin.isoformat()!r})) "
+            f"/ datetime.timedelta(seconds=1){per}"]
+    body.append(f"    t = {fit.t_definition()}" if fit.degree else "    del x  # a constant")
     body += fit.horner(lambda e: f"    y = {e}", lambda a: f"    y = {a}")
     return "\n".join(body + ["    return y"]) + "\n"
 
 
 def _javascript(fit, name, cell):
-    note = fit.header + [f"y = sum of a_i t^i with t = {fit.t_definition()}, by Horner's rule as 'fitbp predict'"]
-    body = [f"function {name}(x) {{", f"  const t = {fit.t_definition()};" if fit.degree else "  void x;  // a constant"]
+    x = fit.parameter
+    note = fit.header + fit.about_x + [
+        f"y = sum of a_i t^i with t = {fit.t_definition(x)}, by Horner's rule as 'fitbp predict'"]
+    if fit.axis is not None:
+        origin = fit.axis.origin.isoformat() + ("" if fit.axis.aware else "Z")
+        note.append(f"{x} of a Date d: (d - Date.parse({origin!r})) / {fit.axis.seconds * 1000:.0f}"
+                    + ("" if fit.axis.aware else ", d's wall clock taken as UTC"))
+    body = [f"function {name}({x}) {{", f"  const t = {fit.t_definition(x)};" if fit.degree else f"  void {x};  // a constant"]
     body += fit.horner(lambda e: f"  y = {e};", lambda a: f"  let y = {a};")
     return "\n".join(_comment(note, "// ") + body + ["  return y;", "}"]) + "\n"
 
 
 def _rust(fit, name, cell):
-    note = fit.header + [f"y = sum of a_i t^i with t = {fit.t_definition()}, by Horner's rule as 'fitbp predict'"]
-    body = [f"pub fn {name}(x: f64) -> f64 {{",
-            f"    let t: f64 = {fit.t_definition()};" if fit.degree else "    let _ = x; // a constant"]
+    x = fit.parameter
+    note = fit.header + fit.about_x + [
+        f"y = sum of a_i t^i with t = {fit.t_definition(x)}, by Horner's rule as 'fitbp predict'"]
+    body = [f"pub fn {name}({x}: f64) -> f64 {{",
+            f"    let t: f64 = {fit.t_definition(x)};" if fit.degree else f"    let _ = {x}; // a constant"]
     body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    let {'mut ' if fit.degree else ''}y: f64 = {a};")
     return "\n".join(_comment(note, "/// ") + body + ["    y", "}"]) + "\n"
 
 
 def _numpy(fit, name, cell):
     lo, hi = fit.center - fit.scale, fit.center + fit.scale
-    note = fit.header + ["numpy maps x from the domain onto the window [-1, 1], as fitbp's t = (x - c) / s,",
+    note = fit.header + fit.about_x + ["numpy maps x from the domain onto the window [-1, 1], as fitbp's t = (x - c) / s,",
                          "but as off + scl * x: the last bits of t differ, and a high degree's cancelling",
-                         f"coefficients can amplify that; {name}.convert() gives raw powers, losing digits"]
+                         f"coefficients can amplify that: {name} agrees with 'fitbp predict' to "
+                         f"{fit.numpy_digits()} over the data's range;",
+                         f"{name}.convert() gives raw powers, losing digits"]
+    if fit.axis is not None:
+        origin = fit.axis.datetime64(0.0).astype("datetime64[s]")
+        note.append(f"x of datetime64 d{' (in UTC)' if fit.axis.aware else ''}: "
+                    f"(d - numpy.datetime64('{origin}')) / numpy.timedelta64(1, '{'D' if fit.axis.unit == 'days' else 's'}')")
     coefficients = ", ".join(number(a) for a in fit.taylor)
     return "\n".join(_comment(note, "# ") + [
         "import numpy",
@@ -136,12 +205,19 @@ def _numpy(fit, name, cell):
 
 def _excel(fit, name, cell):
     raw, why = fit.raw_form
+    where, x = f"x in cell {cell}", cell
+    if fit.axis is not None:  # a date cell holds the serial day, counted from 1899-12-30
+        serial = (fit.axis.origin.replace(tzinfo=None) - datetime.datetime(1899, 12, 30)).days
+        days = f"{cell}-{serial}"
+        x = f"({days})" if fit.axis.unit == "days" else f"(({days})*86400)"
+        offset = " (its time at the UTC offset of the model's dates)" if fit.axis.aware else ""
+        where = f"a date in cell {cell}{offset}, so x = {x[1:-1]}: {serial} is the serial day of the origin"
     if raw:
-        formula = _horner_formula(fit.raw, cell)
+        formula = _horner_formula(fit.raw, x)
     else:
-        t = f"(({cell}-{_excel_number(fit.center)})/{_excel_number(fit.scale)})"
+        t = f"(({x}-{_excel_number(fit.center)})/{_excel_number(fit.scale)})"
         formula = _horner_formula(fit.taylor, t)
-    note = fit.header + [f"x in cell {cell}; {why}",
+    note = fit.header + fit.about_x + [f"{where}; {why}",
                          "Excel reads 15 significant digits of a typed number, LibreOffice all 17"]
     return "\n".join(_comment(note, "' ") + [f"={formula}"]) + "\n"
 
@@ -163,10 +239,13 @@ def _latex(fit, name, cell):
     terms = fit.raw if raw else fit.taylor
     variable = "x" if raw else "t"
     equation = " ".join(_latex_term(a, i, variable, first=i == 0) for i, a in enumerate(terms))
-    lines = _comment(fit.header + [why], "% ") + ["\\begin{equation}", f"  y = {equation}"]
+    lines = _comment(fit.header + fit.about_x + [why], "% ") + ["\\begin{equation}", f"  y = {equation}"]
     if not raw:
-        lines.append(f"  \\quad\\text{{with}}\\quad t = \\frac{{x - {_latex_number(fit.center)}}}"
+        sign = "+" if math.copysign(1.0, fit.center) < 0 else "-"
+        lines.append(f"  \\quad\\text{{with}}\\quad t = \\frac{{x {sign} {_latex_number(abs(fit.center))}}}"
                      f"{{{_latex_number(fit.scale)}}}")
+    if fit.axis is not None:
+        lines.append(f"  \\quad\\text{{and $x$ {fit.x_meaning}}}")
     return "\n".join(lines + ["\\end{equation}"]) + "\n"
 
 
@@ -200,7 +279,7 @@ def equation(document, digits=4):
     coefficients as text for the file's metadata).  Coefficients to ``digits`` significant digits,
     each with its standard error where the fit has one; raw powers of x where they lose few digits."""
     if not 1 <= digits <= 17:
-        raise FitbpError(f"--digits must be 1 to 17, not {digits}")
+        raise FitbpError(f"digits must be 1 to 17, not {digits}")
     fit = _Fit(document)
     raw, why = fit.raw_form
     coefficients = fit.raw if raw else fit.taylor
@@ -219,12 +298,14 @@ def equation(document, digits=4):
     lines = ["y = " + " + ".join(terms[:3])] + [
         "    + " + " + ".join(terms[i:i + 3]) for i in range(3, len(terms), 3)]
     if not raw:
-        lines.append(f"t = (x − {fit.center:.{digits}g}) / {fit.scale:.{digits}g}")
+        lines.append(f"t = {scaled_variable(fit.center, fit.scale, minus='−')}")
+    if fit.axis is not None:
+        lines.append(f"x = {fit.axis.unit} since {fit.axis.text(0.0)}")
     r2 = document.get("r2")
     if isinstance(r2, (int, float)) and not isinstance(r2, bool):
         lines.append(f"R² = {r2:.{max(digits, 4)}g}")
     note = (f"coefficients to {digits} significant digits" + (", ± standard error" if errors[0] is not None else "")
             + f"; full precision: fitbp export")
-    full = "; ".join([*fit.header, why, ("k" if raw else "a") + " = [" + ", ".join(map(number, coefficients)) + "]",
+    full = "; ".join([*fit.header, *fit.about_x, why, ("k" if raw else "a") + " = [" + ", ".join(map(number, coefficients)) + "]",
                       f"center {number(fit.center)}, scale {number(fit.scale)}"])
     return lines, note, full

@@ -12,6 +12,7 @@ import time
 from contextlib import contextmanager
 
 from fitbp.fitting import modelfile
+from fitbp.views.exporter import scaled_variable
 from fitbp.errors import printable
 
 
@@ -81,7 +82,7 @@ def print_table(result, console=None):
                       style="dim")
 
     stats = result.statistics
-    taylor = (escape(f"Taylor a_i [t = (x - {p.center:.10g}) / {p.scale:.10g}]"), p.coefficients,
+    taylor = (escape(f"Taylor a_i [t = {scaled_variable(p.center, p.scale)}]"), p.coefficients,
               stats.get("taylor_stderr") or [None] * len(p.coefficients))
     raw_errors = stats.get("stderr") or [None] * len(p.coefficients)
     raw = (escape("raw k_i [x^i]"), result.raw_coefficients,
