@@ -638,34 +638,67 @@ def _dates_of(texts, axis):
 
 
 def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, level, axis=None):
-    """y,x lines (y,x,lower,upper with a band) for every x in the fitted range where the curve is y."""
+    """y,x lines (y,x,lower,upper with a band) for every x in the fitted range where the curve is y.
+
+    With a band, a stretch where the band holds y but the curve does not reach it (a blank just below a
+    calibration line) is a line too, its x empty (null in JSON): the data still place x there.  An
+    interval's end at an end of the fitted range is cut, not a bound: empty in CSV, marked lower_cut or
+    upper_cut in JSON, and noted."""
     from fitbp.fitting import inverse, modelfile
 
     shown = axis.text if axis else (lambda v: v)
-
-    points, unmatched = [], []
+    flat = not any(polynomial.coefficients[1:])
+    points, unmatched, missed, cut = [], [], [], []
     for y in ys.tolist():
         found = inverse.crossings(polynomial, y, *fitted_range)
-        unmatched.extend([] if found else [y])
-        for x in found:
-            bounds = inverse.interval(band, y, x, *fitted_range) if band else ()
-            points.append({"y": y, "x": shown(x), **dict(zip(("lower", "upper"), map(shown, bounds)))})
+        rows = inverse.readings(band, y, found, *fitted_range) if band and not flat else [(x, None) for x in found]
+        unmatched.extend([] if rows else [y])
+        missed.extend([y] if any(x is None for x, _ in rows) else [])
+        cut.extend([y] if any(piece and (piece.lower_cut or piece.upper_cut) for _, piece in rows) else [])
+        points.extend(_inverse_point(y, x, piece, shown) for x, piece in rows)
     if json_output:
         document = {"x_range": list(map(shown, fitted_range)),
                     **({"interval": interval.value, "level": level} if interval else {}),
                     "points": points, "unmatched": unmatched}
         sys.stdout.write(modelfile.dumps(document) + "\n")
     else:
-        sys.stdout.write("".join(",".join(v if isinstance(v, str) else repr(v) for v in p.values()) + "\n"
-                                 for p in points))
-    flat = not any(polynomial.coefficients[1:])
+        sys.stdout.write("".join(map(_inverse_line, points)))
+    low, high = (shown(v) if axis else repr(v) for v in fitted_range)
+    if missed:
+        empty = "their x is null" if json_output else "their lines leave x empty"
+        warn(f"the curve does not reach y = {_some(missed)} where its {interval.value} band holds it "
+             f"({len(missed)} of {ys.size} values): {empty}, with lower,upper where the band holds y")
+    if cut:
+        warn(f"the {interval.value} band holds y = {_some(cut)} up to an end of the fitted range [{low}, {high}] "
+             f"({len(cut)} of {ys.size} values): the data stop there, so that end of the interval is cut, not "
+             f"a bound ({'marked lower_cut or upper_cut' if json_output else 'left empty'})")
     if unmatched and flat:
         warn(f"the curve is flat, y = {polynomial.coefficients[0]!r} for every x: no single x can be read back")
     elif unmatched:
-        missed = ", ".join(map(repr, unmatched[:3])) + (", …" if len(unmatched) > 3 else "")
-        low, high = (shown(v) if axis else repr(v) for v in fitted_range)
-        warn(f"no x in the fitted range [{low}, {high}] gives y = {missed} "
-             f"({len(unmatched)} of {ys.size} values): the curve does not reach them there")
+        warn(f"no x in the fitted range [{low}, {high}] gives y = {_some(unmatched)} "
+             f"({len(unmatched)} of {ys.size} values): the curve does not reach them there"
+             + (", nor does its band hold them" if band else ""))
+
+
+def _inverse_point(y, x, piece, shown):
+    """One reading of --inverse for JSON: y, x (None where only the band holds y), and the interval."""
+    point = {"y": y, "x": None if x is None else shown(x)}
+    if piece:
+        point.update(lower=shown(piece.lower), upper=shown(piece.upper),
+                     lower_cut=piece.lower_cut, upper_cut=piece.upper_cut)
+    return point
+
+
+def _inverse_line(point):
+    """y,x[,lower,upper] as CSV: an x that is not there, or an end that is cut, is an empty field."""
+    ends = [None if point[f"{end}_cut"] else point[end] for end in ("lower", "upper") if end in point]
+    return ",".join("" if v is None else v if isinstance(v, str) else repr(v)
+                    for v in (point["y"], point["x"], *ends)) + "\n"
+
+
+def _some(values):
+    """The first three of ``values`` for a message, and … for the rest."""
+    return ", ".join(map(repr, values[:3])) + (", …" if len(values) > 3 else "")
 
 
 def _print_predictions(columns, outside, fitted_range, interval, level, axis=None):

@@ -178,3 +178,141 @@ def test_inverse_finds_the_ends_of_the_range_and_absolute_models_with_no_dof_giv
     assert done.returncode == 0, done.stderr
     lower, upper = (float(v) for v in done.stdout.split(",")[2:])
     assert lower < 2.0 < upper  # dof 0, yet absolute σ carry the errors
+
+
+def _write(folder, x, y, name="d.csv"):
+    """x (numbers, or dates as text) and y as a CSV file."""
+    cells = [a if isinstance(a, str) else repr(a) for a in x]
+    (folder / name).write_text("x,y\n" + "".join(f"{a},{b!r}\n" for a, b in zip(cells, y.tolist())))
+
+
+class _Band:
+    """statsmodels' OLS fit of the data and its band, to check fitbp's inverse intervals independently."""
+
+    def __init__(self, x, y, degree, prefix="mean_ci", alpha=0.05):
+        sm = pytest.importorskip("statsmodels.api")
+        self.center, self.degree, self.prefix, self.alpha = float(np.mean(x)), degree, prefix, alpha
+        self.ols, self.range = sm.OLS(y, self.design(x)).fit(), (float(x.min()), float(x.max()))
+
+    def design(self, at):
+        return np.vander(np.atleast_1d(at) - self.center, self.degree + 1, increasing=True)
+
+    def frame(self, at):
+        return self.ols.get_prediction(self.design(at)).summary_frame(alpha=self.alpha)
+
+    def outside(self, at, y):
+        """How far y is outside the band at x: ≤ 0 where the band holds it, and continuous."""
+        frame = self.frame(at)
+        return np.maximum(frame[f"{self.prefix}_lower"] - y, y - frame[f"{self.prefix}_upper"]).to_numpy()
+
+    def pieces(self, y):
+        """(lower, upper, lower_cut, upper_cut) of each piece of the range where the band holds y: the band on
+        a fine grid, each end inside the range refined by brentq; a cut end is one where the band holds y at
+        the end of the range."""
+        optimize = pytest.importorskip("scipy.optimize")
+        grid = np.linspace(*self.range, 20001)
+        inside = np.concatenate(([False], self.outside(grid, y) <= 0, [False]))
+        changes = np.flatnonzero(np.diff(inside.astype(np.int8)))  # i: grid[i - 1] and grid[i] differ
+        found = []
+        for start, stop in zip(changes[0::2], changes[1::2]):
+            ends = [None if i in (0, grid.size) else
+                    optimize.brentq(lambda at: self.outside(at, y)[0], grid[i - 1], grid[i], xtol=1e-13)
+                    for i in (start, stop)]
+            found.append((grid[0] if ends[0] is None else ends[0], grid[-1] if ends[1] is None else ends[1],
+                          ends[0] is None, ends[1] is None))
+        return found
+
+
+def _calibration(folder):
+    """A straight calibration line: three replicates at each of 0..5, a blank (x = 0) among them."""
+    rng = np.random.default_rng(3)
+    x = np.repeat(np.arange(0.0, 6.0), 3)
+    y = 0.02 + 0.5 * x + rng.normal(0, 0.05, x.size)
+    _write(folder, x.tolist(), y)
+    assert run("fit", "d.csv", "-d", "1", "-q", cwd=folder).returncode == 0
+    return x, y
+
+
+def test_inverse_of_a_blank_below_the_line_is_where_the_band_holds_it_cut_at_the_range(tmp_path):
+    """The calibration-blank case: y a little below the line's value at the lowest standard, x = 0, is
+    never reached by the line on [0, 5], yet the band holds it from 0 up to some x. Its lower end is the
+    range's start, where the band still holds y (statsmodels' own band runs on below 0): cut, not a bound.
+    A y the line does reach near 0 keeps its x and has its lower end cut too."""
+    x, y = _calibration(tmp_path)
+    band = _Band(x, y, 1)
+    at_zero = band.frame(0.0)
+    blank = float(at_zero["mean"].iloc[0] - 0.5 * (at_zero["mean"].iloc[0] - at_zero["mean_ci_lower"].iloc[0]))
+    reached = float(band.frame(0.05)["mean"].iloc[0])
+    done = run("predict", "--inverse", repr(blank), repr(reached), "--interval", "confidence", "--json", cwd=tmp_path)
+    assert done.returncode == 0
+    document = json.loads(done.stdout)
+    assert document["unmatched"] == [] and [p["y"] for p in document["points"]] == [blank, reached]
+    lone = document["points"][0]
+    assert set(lone) == {"y", "x", "lower", "upper", "lower_cut", "upper_cut"} and lone["x"] is None
+    pieces = band.pieces(blank)
+    assert len(pieces) == 1 and pieces[0][2:] == (True, False)  # statsmodels: cut at 0, a bound above
+    assert (lone["lower"], lone["lower_cut"], lone["upper_cut"]) == (0.0, True, False)
+    assert lone["upper"] == pytest.approx(pieces[0][1], abs=1e-9)
+    near = document["points"][1]
+    pieces = band.pieces(reached)
+    assert near["x"] == pytest.approx(0.05, abs=1e-12) and (near["lower_cut"], near["upper_cut"]) == (True, False)
+    assert near["lower"] == 0.0 and near["upper"] == pytest.approx(pieces[0][1], abs=1e-9)
+    assert "does not reach y = " + repr(blank) in done.stderr and "their x is null" in done.stderr
+    assert "cut, not a bound (marked lower_cut or upper_cut)" in done.stderr
+
+    csv = run("predict", "--inverse", repr(blank), repr(reached), "--interval", "confidence", cwd=tmp_path)
+    assert csv.returncode == 0
+    assert csv.stdout == (f"{blank!r},,,{lone['upper']!r}\n"  # x and the cut lower end: empty fields
+                          f"{reached!r},{near['x']!r},,{near['upper']!r}\n")
+    assert csv.stderr.count("warning: ") == 2 and "their lines leave x empty" in csv.stderr
+    assert "(left empty)" in csv.stderr
+    bare = run("predict", "--inverse", repr(blank), cwd=tmp_path)  # no band: nothing changes
+    assert bare.stdout == "" and "the curve does not reach them there\n" in bare.stderr
+
+
+@pytest.mark.parametrize("interval, prefix", [("confidence", "mean_ci"), ("prediction", "obs_ci")])
+@pytest.mark.parametrize("degree, below", [(2, 1), (4, 2)])
+def test_inverse_just_below_a_minimum_gives_the_pieces_of_statsmodels_band(tmp_path, interval, prefix, degree,
+                                                                             below):
+    """y just below the curve's lowest point inside the range: a parabola's band holds it on one piece,
+    both ends bounds; a W-shaped quartic's on two, one line each, as statsmodels' band on a fine grid says."""
+    x = np.linspace(-2.0, 2.0, 41)
+    noise = np.random.default_rng(5).normal(0, 0.05, 21)
+    truth = x ** 2 if degree == 2 else (x ** 2 - 1) ** 2
+    y = 1.0 + truth + np.concatenate((noise, noise[-2::-1]))  # even: the quartic's two minima are one level
+    _write(tmp_path, x.tolist(), y)
+    assert run("fit", "d.csv", "-d", str(degree), "-q", cwd=tmp_path).returncode == 0
+    band = _Band(x, y, degree, prefix)
+    measured = float(band.frame(np.linspace(-2, 2, 20001))["mean"].min()) - 0.01
+    pieces = band.pieces(measured)
+    assert len(pieces) == below
+    done = run("predict", "--inverse", repr(measured), "--interval", interval, "--json", cwd=tmp_path)
+    points = json.loads(done.stdout)["points"]
+    assert len(points) == below and all(p["x"] is None and not p["lower_cut"] and not p["upper_cut"] for p in points)
+    for point, (lower, upper, _, _) in zip(points, pieces):
+        assert point["lower"] == pytest.approx(lower, abs=1e-8) and point["upper"] == pytest.approx(upper, abs=1e-8)
+    csv = run("predict", "--inverse", repr(measured), "--interval", interval, cwd=tmp_path).stdout
+    assert csv == "".join(f"{measured!r},,{p['lower']!r},{p['upper']!r}\n" for p in points)
+
+
+def test_inverse_bounds_of_a_date_model_are_dates_and_cut_ends_stay_empty(tmp_path):
+    """The same calibration with its x as days since 2024-01-01: the bounds are those of the numeric model,
+    printed as dates."""
+    x, y = _calibration(tmp_path)
+    days = [str(np.datetime64("2024-01-01") + np.timedelta64(int(d), "D")) for d in x]
+    _write(tmp_path, days, y, "dates.csv")
+    assert run("fit", "dates.csv", "-d", "1", "-q", "--save", "dates.json", cwd=tmp_path).returncode == 0
+    numbers = json.loads(run("predict", "--inverse", "-0.01", "0.9", "--interval", "confidence", "--json",
+                             cwd=tmp_path).stdout)["points"]
+    done = run("predict", "--inverse", "-0.01", "0.9", "--interval", "confidence", "--json", "-m", "dates.json",
+               cwd=tmp_path)
+    from fitbp.sources import dates
+
+    axis = dates.Axis(dates.parse("2024-01-01"))
+    points = json.loads(done.stdout)["points"]
+    assert [p["lower_cut"] for p in points] == [True, False] and points[0]["x"] is None
+    for point, number in zip(points, numbers):
+        for key in ("x", "lower", "upper"):
+            assert point[key] == (None if number[key] is None else axis.text(number[key])), key
+    csv = run("predict", "--inverse", "-0.01", "--interval", "confidence", "-m", "dates.json", cwd=tmp_path).stdout
+    assert csv == f"-0.01,,,{points[0]['upper']}\n"

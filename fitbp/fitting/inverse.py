@@ -7,12 +7,17 @@ polynomial minus y in t = (x − c)/s, found from the companion matrix's
 eigenvalues and polished by Newton's method on the curve itself.  The
 interval of such an x is the classical inverse one: the x where y lies
 within the curve's confidence band (or prediction interval), the stretch of
-them around the root, its ends found by bisection on the band's edges.
-Beyond the fitted range nothing vouches for the curve, so no x is sought
-there.
+them around the root, its ends found by bisection on the band's edges.  The
+band may hold y where the curve does not reach it (a blank measured just
+below a calibration line's intercept): such a stretch is an interval too,
+with no x in it.  Beyond the fitted range nothing vouches for the curve, so
+no x is sought there, and a stretch that runs into an end of the range is
+cut there, not bounded.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -68,25 +73,41 @@ def _polished(polynomial, y, x, steps=8):
     return best
 
 
-def interval(band, y, x, low, high):
-    """(lower, upper): the stretch of [low, high] around the root x where y lies within ``band(x)``'s edges.
+class Stretch(NamedTuple):
+    """A stretch of the fitted range where the band holds y.  An end marked cut is the end of the fitted
+    range, not a bound: the band still holds y there, and beyond it the data say nothing."""
 
-    An end that reaches the end of the fitted range is that end: the data say nothing beyond it.
-    """
-    grid = np.union1d(np.linspace(low, high, GRID), [x])
+    lower: float
+    upper: float
+    lower_cut: bool
+    upper_cut: bool
+
+
+def readings(band, y, roots, low, high):
+    """(x, stretch) for each piece of the x in [low, high] whose ``band(x)`` holds y: one for each root x
+    in the piece (several roots may share one), or (None, stretch) for a piece with none, where the
+    curve misses y but its band holds it, as for a blank just below a calibration line's intercept."""
+    pieces = stretches(band, y, roots, low, high)
+    found = []
+    for piece in pieces:
+        inside = [x for x in roots if piece.lower <= x <= piece.upper]
+        found.extend((x, piece) for x in inside or [None])
+    return found
+
+
+def stretches(band, y, roots, low, high):
+    """The pieces of [low, high] where y lies within ``band(x)``'s edges, in order, each end found by
+    bisection between the grid points that bracket it; the roots are on the grid, so their pieces are
+    never missed however narrow."""
+    grid = np.union1d(np.linspace(low, high, GRID), roots)
     inside = _within(band, y, grid)
-    at = int(np.searchsorted(grid, x))
-    if not inside[at]:  # rounding at the root itself: the band has width 0 nowhere, so it holds
-        inside[at] = True
-    left = at
-    while left > 0 and inside[left - 1]:
-        left -= 1
-    right = at
-    while right < grid.size - 1 and inside[right + 1]:
-        right += 1
-    lower = grid[0] if left == 0 else _edge(band, y, grid[left - 1], grid[left])
-    upper = grid[-1] if right == grid.size - 1 else _edge(band, y, grid[right + 1], grid[right])
-    return float(lower), float(upper)
+    inside[np.searchsorted(grid, np.asarray(roots, dtype=np.float64))] = True  # rounding: the band has width 0 nowhere
+    changes = np.flatnonzero(np.diff(np.concatenate(([False], inside, [False])).astype(np.int8)))
+    last = grid.size - 1
+    return [Stretch(float(grid[0] if start == 0 else _edge(band, y, grid[start - 1], grid[start])),
+                    float(grid[-1] if end == last else _edge(band, y, grid[end + 1], grid[end])),
+                    bool(start == 0), bool(end == last))
+            for start, end in zip(changes[0::2], changes[1::2] - 1)]
 
 
 def _within(band, y, x):
