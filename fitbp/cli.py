@@ -560,7 +560,7 @@ def predict(
     level: float = LEVEL,
     sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=_positive_finite, help="σ of a new measurement, for --interval prediction: needed for a model fitted with --sigma or --weights."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object: the points, each marked when extrapolated, and the fitted x range."),
-    inverse: bool = typer.Option(False, "--inverse", help="The values are y: print y,x for every x in the fitted range where the curve equals y (with --interval, y,x,lower,upper: the x whose band holds y)."),
+    inverse: bool = typer.Option(False, "--inverse", help="The values are y: print y,x for every x in the fitted range where the curve equals y (with --interval, y,x,lower,upper: the x whose band holds y; x empty where only the band holds y, an end empty where the fitted range cuts it)."),
     decimal: str = DECIMAL,
 ):
     """Print x,y for each x, evaluated with the fitted polynomial.
