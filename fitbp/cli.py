@@ -467,7 +467,8 @@ def plot(
                 warn("--animate makes the film only; --band and --residuals are for the still picture")
             frames = film.animate(points, float(document["center"]), float(document["scale"]),
                                   modelfile.snapshots_of(document, model), document.get("loss_history") or [],
-                                  animate, title=f"{printable(document.get('optimizer', ''))}: {title}")
+                                  animate, title=f"{printable(document.get('optimizer', ''))}: {title}",
+                                  loss=str(document.get("loss", "mse")), delta=document.get("huber_delta"))
             if not quiet:
                 sys.stderr.write(f"wrote {printable(animate)} ({frames} frame{'s' if frames != 1 else ''})\n")
             return

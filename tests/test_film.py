@@ -252,3 +252,19 @@ def test_importing_the_film_does_not_import_matplotlib():
     code = "import sys, fitbp.views.film; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("loss, delta", [("mse", None), ("mae", None), ("huber", 0.3)])
+def test_the_film_shows_the_loss_that_was_trained(loss, delta):
+    """A huber or mae film labels its own loss, and its snapshot before the first epoch shows that
+    loss of the points, computed here with numpy."""
+    x = np.linspace(0, 1, 30)
+    y = 2 * x + np.where(np.arange(30) % 7 == 0, 3.0, 0.0)
+    snapshots = [(0, (0.0, 0.0)), (1, (1.0, 1.0))]
+    fig, update = film._film_figure(Points(x, y), 0.5, 0.5, snapshots, np.asarray([0.4]), "", loss, delta)
+    update(0)
+    r = np.abs(y)
+    q = np.minimum(r, delta or 1.0)
+    expected = {"mse": np.mean(r * r), "mae": np.mean(r), "huber": np.mean(q * (r - q / 2))}[loss]
+    assert fig.axes[0].texts[0].get_text() == f"epoch 0\nloss  {expected:.4g}"
+    assert fig.axes[1].get_ylabel() == f"loss ({loss}" + (f", δ {delta:.4g})" if delta else ")")

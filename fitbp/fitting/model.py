@@ -120,6 +120,13 @@ def triangle_loss_graph(triangle, coefficients):
     return ((residual ** 2).sum() + graph.constant(triangle.rest, "ρ²")) * graph.constant(1.0 / triangle.count, "1/n")
 
 
+def loss_of(prediction, y, loss="mse", delta=1.0):
+    """The loss of predictions made elsewhere (the film's snapshot before the first epoch), through the
+    same graph as training: V is the column of predictions and a = [1]."""
+    one = graph.constant(np.ones(1), "1")
+    return float(loss_graph(np.asarray(prediction, dtype=np.float64)[:, None], y, one, loss, delta).value)
+
+
 def loss_and_gradient(design, y, k, loss="mse", delta=1.0):
     """One backprop pass: the loss at k and its gradient, both from the graph."""
     return _backprop(k, lambda a: loss_graph(design, y, a, loss, delta))

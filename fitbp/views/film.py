@@ -24,7 +24,7 @@ import numpy as np
 
 from fitbp.errors import FitbpError, printable
 from fitbp.sources.loader import even_sample
-from fitbp.fitting.model import TaylorPolynomial
+from fitbp.fitting.model import LOSSES, TaylorPolynomial, loss_of
 from fitbp.fitting.modelfile import replacing
 
 FILM_FORMATS = ("gif", "mp4")
@@ -108,13 +108,15 @@ def _spaced(position, spacing):
     return chosen
 
 
-def animate(points, center, scale, snapshots, loss_history, path, title="", most_frames=MOST_FRAMES, fps=FPS):
+def animate(points, center, scale, snapshots, loss_history, path, title="", most_frames=MOST_FRAMES, fps=FPS,
+            loss="mse", delta=None):
     """Write a film of the fit to ``path`` (.gif, or .mp4 with ffmpeg): one frame a chosen snapshot.
 
     ``points`` is a fitbp.sources.loader.Points; ``snapshots`` a list of
     ``(epoch, taylor_coefficients)`` (or the model file's ``{"epoch": …,
     "taylor_coefficients": …}``) with the fit's ``center`` and ``scale``;
-    ``loss_history[e - 1]`` the loss after epoch ``e``.  Returns the number of
+    ``loss_history[e - 1]`` the loss after epoch ``e``, of the kind ``loss`` names
+    (huber's with threshold ``delta``, in y units).  Returns the number of
     frames written.  Raises FitbpError for a path it cannot write or a format
     it cannot make; on any failure or interruption no partial file is left.
     """
@@ -128,7 +130,7 @@ def animate(points, center, scale, snapshots, loss_history, path, title="", most
     chosen = [snaps[i] for i in frame_epochs([e for e, _ in snaps], most_frames)]
     losses = np.asarray([v if v is not None else np.nan for v in loss_history], dtype=np.float64)
 
-    fig, update = _film_figure(points, center, scale, chosen, losses, title)
+    fig, update = _film_figure(points, center, scale, chosen, losses, title, loss, delta)
     writer = _writer(extension, fps)
     try:
         with replacing(path, suffix=f".{extension}") as temporary:
@@ -197,7 +199,7 @@ def _render(fig, update, count, writer, temporary, extension, fps):
                     writer.grab_frame()
 
 
-def _film_figure(points, center, scale, chosen, losses, title):
+def _film_figure(points, center, scale, chosen, losses, title, loss="mse", delta=None):
     """The figure and ``update(i)``, which moves it to the i-th chosen snapshot."""
     os.environ["MPLBACKEND"] = "agg"
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -254,7 +256,8 @@ def _film_figure(points, center, scale, chosen, losses, title):
         loss_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         loss_axes.set_xlim(0.5, max(losses.size, 2) + 0.5)
         loss_axes.set_xlabel("epoch (one backprop pass)")
-    loss_axes.set_ylabel("loss (MSE)")
+    threshold = f", δ {delta:.4g}" if isinstance(delta, float) and math.isfinite(delta) and loss == "huber" else ""
+    loss_axes.set_ylabel(f"loss ({printable(loss)}{threshold})", parse_math=False)
     loss_axes.set_title("training loss", loc="left", fontsize="medium")
     loss_axes.grid(True, which="major", alpha=0.3)
     now_line = loss_axes.axvline(1, color="tab:red", linewidth=0.8, alpha=0.6)
@@ -266,8 +269,8 @@ def _film_figure(points, center, scale, chosen, losses, title):
             values = polynomials[i](dense)
             values = np.where(np.isfinite(values), np.clip(values, bottom - reach, top + reach), np.nan)
         curve.set_ydata(values)
-        loss = _loss_at(epoch, losses, polynomials[i], x, y)
-        caption.set_text(f"epoch {epoch:,}\nloss  {loss:.4g}" if math.isfinite(loss) else f"epoch {epoch:,}")
+        value = _loss_at(epoch, losses, polynomials[i], x, y, loss, delta)
+        caption.set_text(f"epoch {epoch:,}\nloss  {value:.4g}" if math.isfinite(value) else f"epoch {epoch:,}")
         visible = 1 <= epoch <= losses.size
         now_line.set_visible(visible)
         now_line.set_xdata([max(epoch, 1)] * 2)
@@ -327,12 +330,12 @@ def _y_limits(y, final):
     return low - margin, high + margin
 
 
-def _loss_at(epoch, losses, polynomial, x, y):
-    """The recorded loss after ``epoch``; for a snapshot before the first epoch, the MSE over the points."""
+def _loss_at(epoch, losses, polynomial, x, y, loss="mse", delta=None):
+    """The recorded loss after ``epoch``; for a snapshot before the first epoch, the same loss of the
+    points, from the graph training built."""
     if 1 <= epoch <= losses.size:
         return float(losses[epoch - 1])
-    if not x.size:
+    if not x.size or loss not in LOSSES:
         return math.nan
     with np.errstate(all="ignore"):
-        residual = y - polynomial(x)
-        return float(np.mean(residual * residual))
+        return loss_of(polynomial(x), y, loss, delta or 1.0)
