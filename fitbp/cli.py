@@ -37,6 +37,25 @@ class _Command(typer.core.TyperCommand):
     def parse_args(self, ctx, args):
         return super().parse_args(ctx, _optional_values(args, OPTIONAL_VALUES.get(self.name, {})))
 
+    def format_help(self, ctx, formatter):
+        """typer's help, with the arguments named as in the usage line: DATA..., not DATA <list[str]>."""
+        super().format_help(ctx, formatter)
+        formatter.buffer[:] = [_argument_names("".join(formatter.buffer))]
+
+
+def _argument_names(help_text):
+    """The Arguments section without Python's type names, each column kept where it was."""
+    def bare(match):
+        name, kind = match.group(2), match.group(3)
+        many = "..." if kind.startswith("list[") and not name.endswith("...") else ""
+        return match.group(1) + (name + many).ljust(len(match.group(0)) - len(match.group(1)))
+
+    head, found, section = help_text.partition("\nArguments:\n")
+    if not found:
+        return help_text
+    body, gap, rest = section.partition("\n\n")
+    return head + found + re.sub(r"^(  )(\S+) <([^>\n]*)>", bare, body, flags=re.M) + gap + rest
+
 
 OPTIONAL_VALUES = {"plot": {"--band": ("confidence", ("confidence", "prediction"))}}
 """Options whose value may be left out (click asks for one): plot --band means --band confidence."""

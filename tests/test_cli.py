@@ -149,6 +149,18 @@ def test_help_works_and_shows_an_example(tmp_path):
     assert "fitbp fit points.csv --degree 5" in done.stdout
 
 
+@pytest.mark.parametrize("command, argument", [("fit", "DATA..."), ("predict", "[X]..."), ("select", "DATA"),
+                                               ("graph", "[DATA]")])
+def test_help_names_arguments_as_the_usage_line_does(command, argument, tmp_path):
+    """DATA..., as in 'Usage: fitbp fit [OPTIONS] DATA...', never Python's DATA <list[str]>; the help
+    beside it stays in its column."""
+    text = run(command, "--help", cwd=tmp_path, env={"COLUMNS": "80"}).stdout
+    section = text.split("Arguments:\n")[1].split("\n\n")[0].splitlines()
+    assert section[0].split()[0] == argument and "<" not in text.split("Options:")[0]
+    column = len(section[0]) - len(section[0][2 + len(argument):].lstrip())
+    assert all(len(line) - len(line.lstrip()) == column for line in section[1:])
+
+
 def test_library_and_cli_agree(tmp_path):
     done = run("fit", SINE, "-d", "4", "--json", "--no-save", cwd=tmp_path)
     library = fit_points(load_points(SINE), 4).summary()
