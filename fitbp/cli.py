@@ -533,8 +533,8 @@ def _plot_in_terminal(model, data, x, y, ascii_only, width, height):
     size = shutil.get_terminal_size((80, 24))
     width, height = width or size.columns, height or size.lines
     if width < terminal.SMALLEST[0] or height < terminal.SMALLEST[1]:
-        raise FitbpError("the terminal is {} × {} characters, too small for the plot (at least {} × {}); "
-                         "--width and --height set another size".format(*size, *terminal.SMALLEST))
+        raise FitbpError("the terminal is {} × {}, too small for the plot's {} × {} (or give --width "
+                         "and --height)".format(*size, *terminal.SMALLEST))
     document = modelfile.load(model)
     points = modelfile.points_of(document, model, source=data, x=x, y=y)
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
