@@ -57,6 +57,7 @@ def render(polynomial, points, loss_history, title, width, height, ascii=False, 
     columns = width - gutter - 1
     short, full = _wrap(statistics, width), _wrap([what, *statistics], width)
     loss = _loss_lines(loss_history, columns, gutter, width, ascii)
+    # each extra's lines; the description's are the title's lines it adds, drawn as part of `full`
     extras = {"x axis": [" " * gutter + ("+" + "-" * columns if ascii else "└" + "─" * columns)],
               "x labels": [_x_labels(lo, hi, gutter + 1, width)], "description": full[len(short):],
               "loss": loss[:1], "loss ends": loss[1:]}
