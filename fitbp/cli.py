@@ -446,8 +446,8 @@ def plot(
     digits: int = typer.Option(4, "--digits", metavar="N", min=1, max=17, help="Significant digits of --equation's coefficients."),
     in_terminal: bool = typer.Option(False, "--terminal", help="Draw in the terminal (Unicode braille) instead of a file."),
     ascii_only: bool = typer.Option(False, "--ascii", help="Draw in the terminal with plain ASCII characters."),
-    width: Optional[int] = typer.Option(None, "--width", metavar="N", min=30, help="Columns of --terminal [default: the terminal's]."),
-    height: Optional[int] = typer.Option(None, "--height", metavar="N", min=10, help="Lines of --terminal [default: the terminal's]."),
+    width: Optional[int] = typer.Option(None, "--width", metavar="N", min=20, help="Columns of --terminal [default: the terminal's]."),
+    height: Optional[int] = typer.Option(None, "--height", metavar="N", min=6, help="Lines of --terminal [default: the terminal's]."),
     animate: Optional[str] = typer.Option(None, "--animate", metavar="FILE", help="Write instead the training film: the curve epoch by epoch beside the loss (.gif, or .mp4 with ffmpeg)."),
     show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
@@ -540,19 +540,28 @@ def _limits(texts, axis):
 
 
 def _plot_in_terminal(model, data, x, y, ascii_only, width, height):
-    """plot --terminal: the picture as text on stdout, sized to the terminal, coloured only on one."""
+    """plot --terminal: the picture as text on stdout, sized to the terminal, coloured only on one.
+
+    A --width or --height below terminal.SMALLEST is a usage error (their minimums); a terminal
+    smaller than that is this error, since the plot would not fit it."""
+    import dataclasses
     import shutil
 
     from fitbp.fitting import modelfile
     from fitbp.views import terminal
 
+    size = shutil.get_terminal_size((80, 24))
+    width, height = width or size.columns, height or size.lines
+    if width < terminal.SMALLEST[0] or height < terminal.SMALLEST[1]:
+        raise FitbpError("the terminal is {} × {}, too small for the plot's {} × {} (or give --width "
+                         "and --height)".format(*size, *terminal.SMALLEST))
     document = modelfile.load(model)
     points = modelfile.points_of(document, model, source=data, x=x, y=y)
-    size = shutil.get_terminal_size((80, 24))
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
     text = terminal.render(modelfile.polynomial_of(document), points, document.get("loss_history") or [],
-                           _title(document, points), width or max(size.columns, terminal.SMALLEST[0]),
-                           height or max(size.lines, terminal.SMALLEST[1]), ascii=ascii_only, colour=colour)
+                           lambda y_name, x_name: _title(document, dataclasses.replace(points, y_name=y_name,
+                                                                                       x_name=x_name)),
+                           width, height, ascii=ascii_only, colour=colour)
     sys.stdout.write(text)
 
 
