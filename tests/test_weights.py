@@ -207,3 +207,27 @@ def test_weights_that_float64_cannot_weigh_together_are_refused(tmp_path, cells,
     done = run("fit", "d.csv", "-d", "1", "--sigma", "s", "--no-save", cwd=tmp_path)
     assert done.returncode == 1 and done.stderr == f"error: d.csv: --sigma s: {said}" + done.stderr.split(said)[1]
     assert done.stderr.count("\n") == 1
+
+
+def test_every_weighted_mean_in_the_table_says_it_is_weighted(tmp_path):
+    """MSE, RMSE and the residuals' mean and sd are all means over w = 1/σ²: each is labelled so, and
+    each is the weighted formula computed here, not the plain one."""
+    rng = np.random.default_rng(7)
+    x = np.linspace(0, 1, 40)
+    s = rng.uniform(0.1, 2, 40)
+    y = 1 + x + rng.normal(0, s)
+    (tmp_path / "w.csv").write_text("x,y,s\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in
+                                                         zip(x.tolist(), y.tolist(), s.tolist())))
+    done = run("fit", "w.csv", "-d", "1", "--sigma", "s", "--no-save", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1] for line in done.stdout.splitlines()
+            if line.strip().startswith("weighted ")}
+    k = np.polyfit(x, y, 1, w=1 / s)[::-1]
+    w = 1 / s ** 2
+    r = y - (k[0] + k[1] * x)
+    mean = np.sum(w * r) / np.sum(w)
+    expected = {"weighted MSE": np.sum(w * r * r) / np.sum(w), "weighted RMSE": np.sqrt(np.sum(w * r * r) / np.sum(w)),
+                "weighted residual sd": np.sqrt(np.sum(w * (r - mean) ** 2) / np.sum(w))}
+    for label, value in expected.items():
+        assert float(rows[label]) == pytest.approx(value, rel=1e-3), label
+    assert abs(float(rows["weighted residual mean"])) < 1e-9 * np.max(np.abs(y))  # weighted residuals sum to 0

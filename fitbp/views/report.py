@@ -112,14 +112,15 @@ def print_table(result, console=None):
                                                           if stats.get("chi2_p_value") is not None else "")),
         ("errors", "absolute: from the σ alone" if stats.get("errors") == "absolute" else "scaled by the reduced χ²"),
     ]
+    kind = "weighted " if weighted else ""  # each of these is a mean over w, as the loss is
     rows = [
         *robust,
-        ("weighted MSE" if weighted else "MSE", _number(result.mse)),
-        ("RMSE", _number(result.rmse)),
+        (f"{kind}MSE", _number(result.mse)),
+        (f"{kind}RMSE", _number(result.rmse)),
         ("R²" if result.r2_kind == "centred" else "R² (uncentred)",
          _number(result.r2) if result.r2 is not None else "n/a (y is constant)"),
-        ("residual mean", _number(stats.get("residual_mean"), 4)),
-        ("residual sd", _number(stats.get("residual_std"), 4)),
+        (f"{kind}residual mean", _number(stats.get("residual_mean"), 4)),
+        (f"{kind}residual sd", _number(stats.get("residual_std"), 4)),
         *chi2,
         ("reduced χ²", _number(stats.get("reduced_chi2"), 6) + (f" ({stats['dof']} dof)" if stats.get("dof") else "")),
         ("points", f"{points.count}" + (f" ({points.skipped} skipped)" if points.skipped else "")),
