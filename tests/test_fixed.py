@@ -102,3 +102,13 @@ def test_fixed_powers_beyond_the_automatic_search_raise_the_degree(tmp_path):
     (tmp_path / "d.csv").write_text("x,y\n0,1\n1,2.1\n2,2.9\n3,4.2\n4,4.9\n")
     done = fitted(tmp_path, "--fix", "4=0")
     assert done["degree"] == 4 and done["coefficients"][4] == 0.0 and done["dof"] == 1
+
+
+@pytest.mark.parametrize("fix", ["3=1e300", "0=-1e200"])
+def test_a_fixed_value_beyond_float64_is_named(folder, fix):
+    """Not 'check the data': the data are fine, the fixed coefficient is what leaves float64."""
+    done = run("fit", "d.csv", "-d", "3", "--fix", fix, "--no-save", cwd=folder[0])
+    power, value = fix.split("=")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert f"k{power} = {float(value)!r}" in done.stderr and "beyond float64" in done.stderr

@@ -260,7 +260,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     unit = problem.y_unit if loss == "mae" else problem.y_unit * problem.y_unit
     k, history, converged, snapshots = _descend(steps, epochs, tol, lr, on_epoch,
                                                 judge=optimizer not in optimizers.EXACT, unit=unit,
-                                                floor=problem.floor)
+                                                floor=problem.floor, fixed=fixed)
     seconds = time.perf_counter() - started
     if constraint is not None:  # back from the free directions to all the Taylor coefficients
         k, snapshots = constraint.lift(k), [(epoch, constraint.lift(c)) for epoch, c in snapshots]
@@ -534,7 +534,7 @@ def _snapshot_due(epoch, last):
     return epoch <= 50 or epoch >= last * 1.05
 
 
-def _descend(steps, epochs, tol, lr, on_epoch, judge, unit, floor):
+def _descend(steps, epochs, tol, lr, on_epoch, judge, unit, floor, fixed=None):
     """Consume an optimiser until it converges, gives up, diverges or runs out of epochs.
 
     An optimiser that knows its own gap (cg) says when it has converged; for
@@ -563,14 +563,27 @@ def _descend(steps, epochs, tol, lr, on_epoch, judge, unit, floor):
         if on_epoch is not None:
             on_epoch(len(history), loss)
         if not math.isfinite(loss) or (judge and len(history) > 1 and loss > 100 * history[0]):
-            hint = f"try a smaller --lr than {lr:g}" if lr else "check the data for extreme values"
-            raise FitbpError(f"training diverged at epoch {len(history)} "
-                             f"(loss grew from {history[0] * unit:.3g} to {loss * unit:.3g}); {hint}")
+            raise FitbpError(_diverged(history, unit, lr, fixed))
         if judge and len(history) > 2 and all(abs(a - b) <= tol * loss + floor
                                               for a, b in zip(history[-3:-1], history[-2:])):
             return finish(True)
         if len(history) >= epochs:
             return finish(False)
+
+
+def _diverged(history, unit, lr, fixed):
+    """Why training stopped with a loss that grew or left float64, and what to change: a learning rate,
+    a fixed coefficient so large that the curve leaves float64 (k₃ = 1e300), or the data."""
+    first, last = history[0] * unit, history[-1] * unit
+    what = (f"the loss is beyond float64 from epoch {len(history)}" if not math.isfinite(first) else
+            f"training diverged at epoch {len(history)} (loss grew from {first:.3g} to {last:.3g})")
+    if lr:
+        return f"{what}; try a smaller --lr than {lr:g}"
+    if fixed:
+        terms = ", ".join(f"k{j} = {v!r}" for j, v in sorted(fixed.items()))
+        return (f"{what}: with the fixed coefficients {terms} the curve's values over the data are beyond "
+                "float64's range; fix smaller values, or check the data for extreme values")
+    return f"{what}; check the data for extreme values"
 
 
 def _quality(residuals, y_unit, intercept=None):
