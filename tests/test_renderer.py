@@ -141,3 +141,24 @@ def test_a_loss_within_a_decade_gets_plain_ticks(fitted):
     assert all("10" not in t.get_text() or "." in t.get_text() for t in tick_labels(axes, "y"))
     wide = renderer.figure(fitted.polynomial, fitted.points, list(np.geomspace(1, 1e-4, 50)), "title")
     assert wide.axes[-1].get_yscale() == "log"
+
+
+@pytest.mark.parametrize("span_days", [0.4, 14, 95, 1900, 40_000])
+@pytest.mark.parametrize("residuals", [False, True])
+def test_date_ticks_never_run_into_each_other(span_days, residuals):
+    """Hours, days, months, years and centuries: each label clear of the next, as the epochs are."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from fitbp.sources.dates import Axis
+
+    x = np.linspace(0, span_days, 200)
+    y = np.sin(x / span_days * 6)
+    points = Points(x, y, x_axis=Axis.starting("2024-01-12"))
+    result = fit_points(points, 4)
+    fig = renderer.figure(result.polynomial, result.points, result.loss_history, "title", residuals=residuals)
+    FigureCanvasAgg(fig)
+    axes = fig.axes[1] if residuals else fig.axes[0]
+    labels = tick_labels(axes, "x")
+    boxes = sorted((t.get_window_extent().x0, t.get_window_extent().x1) for t in labels)
+    assert len(labels) >= 2
+    assert all(right + 2 < left for (_, right), (left, _) in zip(boxes, boxes[1:])), [t.get_text() for t in labels]

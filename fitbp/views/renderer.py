@@ -98,9 +98,21 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
         bottom.scatter(on_axis(x[shown]), (y - polynomial(x))[shown], s=4, alpha=0.5, color="tab:blue", linewidths=0,
                        rasterized=crowd)
         bottom.set_ylabel("residual")
+    if axis is not None:
+        _date_ticks(bottom)
     bottom.set_xlabel(points.x_name + (" (UTC)" if axis is not None and axis.aware else ""), parse_math=False)
     _draw_loss(fig.add_subplot(grid[:, 1]), loss_history, loss)
     return fig
+
+
+def _date_ticks(axes):
+    """Dates at ticks that do not run into each other: matplotlib's concise labels (the day, the month
+    once, the year once, in the corner), at most six along the axis."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(minticks=3, maxticks=6)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def selection_figure(selection, source):
