@@ -41,7 +41,7 @@ from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
 from fitbp.sources.loader import Points
-from fitbp.fitting.trainer import fit_points, power_of_two_near, weight_roots
+from fitbp.fitting.trainer import fit_points, power_of_two_near, weight_roots, with_weight
 
 EVIDENCE = 2.0
 """BIC differences below this are 'not worth more than a bare mention' (Kass and Raftery, 1995):
@@ -233,6 +233,7 @@ def score_degrees(points, most, folds=FOLDS):
 
 def _scored(points, most, folds):
     """score_degrees, and the sums they came from (fit_auto trains on them too)."""
+    points = with_weight(points)  # n, the folds and the distinct x are those of the points in the fit
     x, y = _checked(points)
     if folds is not None and folds < 2:
         raise FitbpError(f"cross-validation needs 2 folds or more, not {folds}")
@@ -320,6 +321,8 @@ def information_criteria(n, mse, degree, unit=1.0):
 
 
 def _checked(points):
+    """x and y of the points that carry weight (a point of weight 0 is not in the fit), checked."""
+    points = with_weight(points)
     if points is None or np.asarray(points.x).size == 0:
         raise FitbpError("no points to choose a degree for")
     x = np.asarray(points.x, dtype=np.float64)
@@ -446,13 +449,13 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
     """Every degree searched, scored, and the choice (for ``fitbp select``): the same search and
     choice as --degree auto unless ``most`` fixes the range to 0 … most."""
     selection = select_degree(points, most, folds, loss=loss, seed=seed)
+    x, y = _checked(points)
     top = selection.searched
     if most is not None and top < most:
-        distinct = moments.distinct_up_to(np.asarray(points.x, dtype=np.float64), most + 1)
+        distinct = moments.distinct_up_to(x, most + 1)
         selection.notes.append(
             f"degrees above {distinct - 1} need more than the {distinct} distinct x the data has" if top == distinct - 1
             else f"degrees above {top} are left out: float64 cannot tell their basis functions apart on these points")
-    x, y = _checked(points)
     selection.notes.extend(selection.warnings)
     if loss == "mse":  # what fit would warn of, from a least-squares fit of a sample at the chosen degree
         sample = random_sample(x.size, TURNS_MOST_POINTS, seed)
@@ -505,9 +508,10 @@ def fit_auto(points, loss="mse", seed=0, **training):
         selection.chosen = e.carried
         result = fit_points(points, e.carried, loss=loss, seed=seed, **training)
     if loss == "mse":
-        sample = random_sample(result.points.x.size, TURNS_MOST_POINTS, seed)
-        x, y = result.points.x[sample], result.points.y[sample]
-        roots = weight_roots(result.points)  # weighted residuals, r/σ up to a common factor
+        fitted = with_weight(result.points)
+        sample = random_sample(fitted.x.size, TURNS_MOST_POINTS, seed)
+        x, y = fitted.x[sample], fitted.y[sample]
+        roots = weight_roots(fitted)  # weighted residuals, r/σ up to a common factor
         selection.outliers = gross_outliers((result.polynomial(x) - y) * (1.0 if roots is None else roots[sample]))
     if selection.outliers:
         selection.warnings.append(outliers_warning(selection.outliers))

@@ -88,24 +88,29 @@ def test_chi2_tail_agrees_with_scipy():
         assert chi2_upper_tail(value, dof) == pytest.approx(stats.chi2.sf(value, dof), rel=1e-10, abs=1e-300)
 
 
-@pytest.mark.parametrize("cell, said", [
-    ("-0.5", "column 's': '-0.5' is not positive, and a σ or a weight must be"),
-    ("0", "column 's': '0' is not positive, and a σ or a weight must be"),
-    ("", "column 's': empty cell"),
-    ("abc", "column 's': 'abc' is not a number"),
-    ("nan", "column 's': 'nan' is not a finite number"),
+@pytest.mark.parametrize("option, cell, said", [
+    ("--sigma", "-0.5", "column 's': '-0.5' is not positive, and a σ must be; σ = inf gives a point no weight"),
+    ("--sigma", "0", "column 's': '0' is not positive, and a σ must be; σ = inf gives a point no weight"),
+    ("--sigma", "-inf", "column 's': '-inf' is not a finite number"),
+    ("--sigma", "", "column 's': empty cell"),
+    ("--sigma", "abc", "column 's': 'abc' is not a number"),
+    ("--sigma", "nan", "column 's': 'nan' is not a finite number"),
+    ("--weights", "-0.5", "column 's': '-0.5' is negative, and a weight must be 0 or more"),
+    ("--weights", "inf", "column 's': 'inf' is not a finite number"),
+    ("--weights", "nan", "column 's': 'nan' is not a finite number"),
+    ("--weights", "", "column 's': empty cell"),
 ])
-def test_a_bad_sigma_is_an_error_with_its_line_or_a_skipped_row(tmp_path, cell, said):
+def test_a_bad_sigma_is_an_error_with_its_line_or_a_skipped_row(tmp_path, option, cell, said):
     x = np.arange(10.0)
     rows = [f"{a!r},{2 * a!r},0.5" for a in x.tolist()]
     rows[6] = f"6.0,12.0,{cell}"
     (tmp_path / "d.csv").write_text("x,y,s\n" + "\n".join(rows) + "\n")
     (tmp_path / "fitbp.json").write_text("previous model")
-    done = run("fit", "d.csv", "-d", "1", "--sigma", "s", cwd=tmp_path)
+    done = run("fit", "d.csv", "-d", "1", option, "s", cwd=tmp_path)
     assert done.returncode == 1 and done.stderr == f"error: d.csv:8: {said} (--skip-invalid drops such rows)\n"
     assert (tmp_path / "fitbp.json").read_text() == "previous model"
-    skipped = fitted(tmp_path, "-d", "1", "--sigma", "s", "--skip-invalid")
-    assert skipped["n_points"] == 9 and skipped["skipped_rows"] == 1
+    skipped = fitted(tmp_path, "-d", "1", option, "s", "--skip-invalid")
+    assert skipped["n_points"] == skipped["weighted_points"] == 9 and skipped["skipped_rows"] == 1
 
 
 def test_the_options_that_cannot_go_together_say_so(tmp_path):
@@ -231,3 +236,143 @@ def test_every_weighted_mean_in_the_table_says_it_is_weighted(tmp_path):
     for label, value in expected.items():
         assert float(rows[label]) == pytest.approx(value, rel=1e-3), label
     assert abs(float(rows["weighted residual mean"])) < 1e-9 * np.max(np.abs(y))  # weighted residuals sum to 0
+ZEROS = {  # how a point is given no weight: w = 0, or σ = inf
+    "weights": (lambda s: np.where(np.isinf(s), 0.0, 1 / s ** 2), "x,y,w", "--weights", "w"),
+    "sigma": (lambda s: s, "x,y,s", "--sigma", "s"),
+}
+
+
+@pytest.mark.parametrize("how", ZEROS)
+@pytest.mark.parametrize("absolute", [False, True])
+def test_points_of_weight_zero_are_in_the_data_and_out_of_the_fit_as_in_r(tmp_path, how, absolute):
+    """R's lm(weights = w) with some w = 0: the fit, its standard errors, t and p values, R², χ² and the
+    intervals are those of statsmodels' WLS on the rows of positive weight, the residual degrees of freedom
+    #(w > 0) − p; the JSON, the model file and the table say how many points carried weight."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(19)
+    x = np.arange(12.0)
+    s = rng.uniform(0.2, 0.6, x.size)
+    y = 3 - 0.5 * x + 0.08 * x ** 2 + rng.normal(0, s)
+    s[[0, 5, 11]] = np.inf  # an end and a middle point out of the fit: x_range is that of the weighted points
+    y[[0, 5, 11]] += [40.0, -75.0, 1e3]  # far off, and still no pull on the curve
+    third, header, option, column = ZEROS[how]
+    write(tmp_path / "d.csv", x, y, third(s), header=header)
+    keep = np.isfinite(s)
+    wls = sm.WLS(y[keep], np.vander(x[keep], 3, increasing=True), weights=1 / s[keep] ** 2).fit()
+    args = ("-d", "2", option, column, *(["--absolute-sigma"] if absolute else []))
+    ours = fitted(tmp_path, *args)
+    assert ours["n_points"] == 12 and ours["weighted_points"] == 9
+    assert ours["dof"] == 9 - 3 == wls.df_resid
+    assert ours["x_range"] == [1.0, 10.0]
+    assert np.allclose(ours["coefficients"], wls.params, rtol=1e-10, atol=1e-12)
+    chi2 = float(np.sum(wls.resid ** 2 / s[keep] ** 2))
+    assert ours["chi2"] == pytest.approx(chi2, rel=1e-10)
+    assert ours["reduced_chi2"] == pytest.approx(chi2 / wls.df_resid, rel=1e-10)
+    assert ours["r2"] == pytest.approx(wls.rsquared, rel=1e-12)
+    if absolute:  # the σ are the noise: the unscaled covariance, the normal distribution, χ²'s own p-value
+        errors = np.sqrt(np.diag(wls.cov_params() / wls.scale))
+        assert ours["chi2_p_value"] == pytest.approx(stats.chi2.sf(chi2, 6), rel=1e-9)
+        assert ours["p_values"] == pytest.approx(2 * stats.norm.sf(np.abs(wls.params / errors)), rel=1e-8)
+    else:
+        errors = wls.bse
+        assert ours["t_values"] == pytest.approx(wls.tvalues, rel=1e-9)
+        assert ours["p_values"] == pytest.approx(wls.pvalues, rel=1e-8)
+        assert np.allclose(ours["confidence_intervals"], wls.conf_int(0.05), rtol=1e-9, atol=0)
+    assert ours["stderr"] == pytest.approx(errors, rel=1e-9)
+
+    done = run("fit", "d.csv", *args, cwd=tmp_path)  # the table, and the model file
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[1:] for line in done.stdout.splitlines() if line.split()[:1] == ["points"]] == \
+        [["12", "(9", "with", "weight)"]]
+    saved = json.loads((tmp_path / "fitbp.json").read_text())
+    assert saved["n_points"] == 12 and saved["weighted_points"] == 9 and saved["dof"] == 6
+    if not absolute:  # the confidence band from the model file, on statsmodels' 6 degrees of freedom
+        at = np.array([2.5, 5.0, 9.0])
+        band = run("predict", *map(repr, at.tolist()), "--interval", "confidence", cwd=tmp_path)
+        assert band.returncode == 0, band.stderr
+        found = np.array([[float(v) for v in line.split(",")] for line in band.stdout.splitlines()])
+        frame = wls.get_prediction(np.vander(at, 3, increasing=True)).summary_frame(alpha=0.05)
+        assert np.allclose(found[:, 2:], frame[["mean_ci_lower", "mean_ci_upper"]], rtol=1e-8, atol=0)
+    drawn = run("plot", "--residuals", "-o", "p.png", cwd=tmp_path)  # the rows of no weight are drawn too
+    assert drawn.returncode == 0 and (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_degree_auto_and_its_scores_count_only_the_points_with_weight(tmp_path):
+    """BIC's n is #(w > 0): n ln(Σ w r² / n) + (d + 1) ln n from numpy.polyfit on the weighted rows; the
+    scores, the folds and the choice are those of the same file without the rows of weight 0."""
+    from fitbp.selection import score_degrees
+    from fitbp.sources.loader import Points
+
+    rng = np.random.default_rng(21)
+    x = np.sort(rng.uniform(-1, 1, 240))
+    s = rng.uniform(0.05, 0.2, x.size)
+    y = np.sin(3 * x) + rng.normal(0, s)
+    w = 1 / s ** 2
+    w[::3] = 0.0  # a third of the rows out of the fit, wild enough to buy degrees if they counted
+    y[::3] += rng.normal(0, 5, y[::3].size)
+    keep = w > 0
+    write(tmp_path / "d.csv", x, y, w, header="x,y,w")
+    write(tmp_path / "kept.csv", x[keep], y[keep], w[keep], header="x,y,w")
+    ours = fitted(tmp_path, "--weights", "w")
+    done = run("fit", "kept.csv", "--weights", "w", "--json", "--no-save", cwd=tmp_path)
+    alone = json.loads(done.stdout)
+    n = int(keep.sum())
+    bic = []
+    for d in range(11):
+        k = np.polyfit(x[keep], y[keep], d, w=np.sqrt(w[keep]))
+        rss = float(np.sum(w[keep] * (y[keep] - np.polyval(k, x[keep])) ** 2)) / float(np.mean(w[keep]))
+        bic.append(n * np.log(rss / n) + (d + 1) * np.log(n))
+    expected = min(d for d, b in enumerate(bic) if b <= min(bic) + 2)
+    assert ours["degree"] == alone["degree"] == expected and ours["dof"] == n - expected - 1
+    assert [c["bic"] for c in ours["degree_selection"]["candidates"][:11]] == pytest.approx(bic, rel=1e-9)
+    assert ours["degree_selection"]["candidates"] == alone["degree_selection"]["candidates"]
+    assert ours["coefficients"] == pytest.approx(alone["coefficients"], rel=1e-12)
+    assert ours["weighted_points"] == n and ours["n_points"] == x.size
+    # the cross-validation folds of fitbp select are made of the weighted points too
+    both = score_degrees(Points(x, y, weights=w), 8), score_degrees(Points(x[keep], y[keep], weights=w[keep]), 8)
+    assert both[0] == both[1] and all(row["cv_mse"] is not None for row in both[0])
+
+
+def test_fixed_terms_count_the_points_with_weight(tmp_path):
+    """--fix with rows of weight 0: the free coefficients and their errors as statsmodels' WLS of y − k₀
+    on the weighted rows gives them, dof = #(w > 0) − the free coefficients."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(22)
+    x = np.linspace(0, 4, 15)
+    w = rng.uniform(0.5, 2, x.size)
+    w[[2, 7, 8]] = 0.0
+    y = 1.5 + 0.7 * x - 0.2 * x ** 2 + rng.normal(0, 0.1, x.size)
+    write(tmp_path / "d.csv", x, y, w, header="x,y,w")
+    keep = w > 0
+    wls = sm.WLS(y[keep] - 1.5, np.column_stack([x, x ** 2])[keep], weights=w[keep]).fit()
+    ours = fitted(tmp_path, "-d", "2", "--weights", "w", "--fix", "0=1.5")
+    assert ours["dof"] == 12 - 2 == wls.df_resid and ours["weighted_points"] == 12
+    assert ours["coefficients"][1:] == pytest.approx(wls.params, rel=1e-10)
+    assert ours["stderr"][1:] == pytest.approx(wls.bse, rel=1e-9) and ours["stderr"][0] == 0.0
+
+
+@pytest.mark.parametrize("option, cells, said", [
+    ("--weights", ["0", "0", "0", "0"], "column 'w': every weight is 0, so no point is left to fit"),
+    ("--sigma", ["inf", "inf", "inf", "inf"], "column 'w': every σ is inf, so no point is left to fit"),
+    ("--weights", ["1", "0", "0", "0"], "degree 1 needs at least 2 distinct x values, the points with weight have 1"),
+    ("--weights", ["0", "1e-17", "1", "0"], "--weights w: the weights span 1.0e+17, more than float64 can weigh"),
+])
+def test_too_few_points_with_weight_are_refused_in_words(tmp_path, option, cells, said):
+    """Points of weight 0 do not count towards what the fit needs, nor towards the span of the weights."""
+    x = np.arange(4.0)
+    write(tmp_path / "d.csv", x, 2 * x, np.array([float(c) for c in cells]), header="x,y,w")
+    done = run("fit", "d.csv", "-d", "1", option, "w", "--no-save", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith(f"error: d.csv: {said}"), done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_the_weights_may_span_1e16_beside_zeros(tmp_path):
+    x = np.arange(5.0)
+    write(tmp_path / "d.csv", x, x * x, np.array([0.0, 1e-15, 1.0, 0.5, 1.0]), header="x,y,w")
+    ours = fitted(tmp_path, "-d", "1", "--weights", "w")
+    assert ours["weighted_points"] == 4 and ours["dof"] == 2
+    k = np.polyfit(x[1:], (x * x)[1:], 1, w=np.sqrt([1e-15, 1.0, 0.5, 1.0]))
+    assert ours["coefficients"] == pytest.approx(k[::-1], rel=1e-9)
+    through = fitted(tmp_path, "-d", "3", "--weights", "w")  # 4 coefficients, 4 points with weight: none spare
+    assert through["dof"] == 0 and through["stderr"] is None and through["reduced_chi2"] is None
+    assert through["stderr_note"].startswith("no degrees of freedom left: as many coefficients as points (4)")

@@ -96,8 +96,13 @@ class FitResult:
     @property
     def x_range(self):
         """The smallest and largest x fitted: beyond them the curve is extrapolated."""
-        p = self.points
+        p = with_weight(self.points)
         return [p.low, p.high] if isinstance(p, Streamed) else [float(np.min(p.x)), float(np.max(p.x))]
+
+    @property
+    def weighted_points(self):
+        """How many points the fit weighs: all but those of weight 0, which R's lm also leaves out."""
+        return with_weight(self.points).count
 
     @cached_property
     def raw_digits_lost(self):
@@ -136,6 +141,7 @@ class FitResult:
             "dof": self.statistics.get("dof"),
             "stderr_note": self.statistics.get("stderr_note"),
             "n_points": self.points.count,
+            "weighted_points": self.weighted_points,
             "x_range": self.x_range,
             **(self.points.x_axis.to_dict() if getattr(self.points, "x_axis", None) else
                {"x_origin": None, "x_unit": None}),
@@ -234,7 +240,11 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     has it already (fitbp.selection), saves its pass over the points.  ``on_epoch(epoch, loss)`` is called after
     every pass, for progress displays.  Raises FitbpError for data that
     cannot carry such a fit and for training that diverges.
+
+    Points of weight 0 are fitted as R's lm fits them: not at all.  The fit, its degrees of freedom and
+    its checks see only the points with weight; the result's points are all of them.
     """
+    every, points = points, with_weight(points)
     optimizer = optimizer or default_optimizer(loss)
     if not isinstance(degree, (int, np.integer)) or isinstance(degree, bool):
         raise FitbpError(f"the degree must be a whole number, not {degree!r} (fitbp.selection.fit_auto "
@@ -272,7 +282,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     if excess is not None and excess > OPTIMUM_TOLERANCE and optimizer in optimizers.EXACT:
         raise _beyond_float64(points, problem, excess, seed)
     mse, rmse, r2 = _quality(residuals, problem.y_unit, fixed.get(0) if fixed else None)
-    result = FitResult(polynomial, mse, rmse, r2, points, optimizer, lr, tol, len(history), converged,
+    result = FitResult(polynomial, mse, rmse, r2, every, optimizer, lr, tol, len(history), converged,
                        seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
                        delta=scaled_delta * problem.y_unit if scaled_delta else None,
                        snapshots=[(epoch, tuple(float(a) * problem.y_unit for a in c)) for epoch, c in snapshots])
@@ -319,6 +329,11 @@ def _residuals_over(polynomial, points, exponent):
     if isinstance(points, Streamed):
         return points.residuals(polynomial, exponent)
     return moments.residuals_over(polynomial, moments.pieces(points.x, points.y, weight_roots(points)), exponent)
+
+
+def with_weight(points):
+    """The points that carry weight (fitbp.sources.loader.Points.with_weight); all of them without weights."""
+    return points.with_weight() if getattr(points, "weights", None) is not None else points
 
 
 def weight_roots(points):
@@ -455,8 +470,9 @@ def prepare(points, degree, whole=True, triangle=None):
 
 def _check_distinct(points, distinct, degree):
     if distinct < degree + 1:
+        whose = "the points with weight have" if getattr(points, "weights", None) is not None else "the data has"
         raise at(points.source, None,
-                 f"degree {degree} needs at least {degree + 1} distinct x values, the data has {distinct}")
+                 f"degree {degree} needs at least {degree + 1} distinct x values, {whose} {distinct}")
 
 
 def _prepare_streamed(points, degree, whole, triangle):

@@ -57,7 +57,8 @@ def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     thousands separator, and guessing would misread the number).
 
     ``sigma`` or ``weights`` names a third column: each y's standard deviation,
-    or its weight w = 1/σ²; either must be positive.
+    or its weight w = 1/σ².  A weight of 0 (σ = inf) keeps the point in the data and out of the fit,
+    as R's lm reads it; a negative weight and σ ≤ 0 are errors.
 
     The input is read in blocks, so that memory holds the numbers and one
     block of text, never the whole file.
@@ -88,12 +89,17 @@ def weighted(points, values, third, labels):
     with np.errstate(all="ignore"):
         weights = weights_of(values, third)
     option = f"--{third[1]} {printable(labels[2])}"
-    if weights.size and not (np.isfinite(weights).all() and (weights > 0).all()):
-        bad = values[int(np.argmin(np.isfinite(weights) & (weights > 0)))]
+    lost = ~np.isfinite(weights) | ((weights == 0) & np.isfinite(values) & (values != 0))  # 1/σ² out of range
+    if lost.any():
+        bad = values[int(np.argmax(lost))]
         raise at(points.source, None, f"{option}: σ = {bad:g} makes the weight 1/σ² beyond float64; scale y and σ "
                  "together" if third[1] == "sigma" else f"{option}: a weight of {bad:g} is beyond float64")
-    if weights.size and weights.max() > WEIGHT_RANGE * weights.min():
-        raise at(points.source, None, f"{option}: the weights span {weights.max() / weights.min():.1e}, more than "
+    carried = weights[weights > 0]  # a weight of 0 takes its point out of the fit, not into the span
+    if weights.size and not carried.size:
+        raise at(points.source, None, f"column {printable(labels[2])!r}: "
+                 + ("every σ is inf" if third[1] == "sigma" else "every weight is 0") + ", so no point is left to fit")
+    if carried.size and carried.max() > WEIGHT_RANGE * carried.min():
+        raise at(points.source, None, f"{option}: the weights span {carried.max() / carried.min():.1e}, more than "
                  f"float64 can weigh together ({WEIGHT_RANGE:.0e}); check the extreme "
                  f"{'σ' if third[1] == 'sigma' else 'weights'}, or drop those rows")
     points.weights, points.weighting, points.weight_name = weights, third[1], labels[2]

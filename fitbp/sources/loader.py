@@ -25,7 +25,7 @@ import sys
 import warnings
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +75,8 @@ class Points:
     sources: list | None = None
     """The absolute paths of several files read as one data set (``source`` then says how many)."""
     weights: np.ndarray | None = None
-    """w = 1/σ² of each point, from a --sigma or --weights column; None: every point counts alike."""
+    """w = 1/σ² of each point, from a --sigma or --weights column; None: every point counts alike.  A
+    weight of 0 (σ = inf) keeps its row in the data and out of the fit, as R's lm(weights=) reads it."""
     weighting: str | None = None
     """Where the weights came from: "sigma" (a column of σ) or "weights" (a column of w); None without."""
     weight_name: str | None = None
@@ -87,6 +88,14 @@ class Points:
     def count(self):
         """How many points the data has (for a sample, how many it stands for)."""
         return int(self.sampled_from or self.x.size)
+
+    def with_weight(self):
+        """The points that carry weight: these, or without the rows of weight 0, which are in the data
+        but not in the fit (so counting them would give the fit degrees of freedom it does not have)."""
+        if self.weights is None or (self.weights > 0).all():
+            return self
+        kept = self.weights > 0
+        return replace(self, x=self.x[kept], y=self.y[kept], weights=self.weights[kept], sampled_from=None)
 
 
 def even_sample(count, most):
@@ -125,7 +134,7 @@ class Reader:
         first file's, for the others of a data set); None for numbers."""
         self.x, self.y, self.delimiter, self.skip_invalid = x, y, delimiter, skip_invalid
         self.third = third
-        """(column, option) of a third column of positive numbers, such as (3, "sigma"); None: x and y only."""
+        """(column, option) of a third column of σ or weights, such as (3, "sigma"); None: x and y only."""
         self.encoding, self.stdin, self.decimal = encoding, stdin, check_decimal(decimal, delimiter)
         self.labels, self.rows_hint, self.table, self.stream, self.layout = None, 0, None, None, None
 
@@ -142,7 +151,7 @@ class Reader:
             self.rows_hint = _rows_hint(stream, head)
             self.x_axis = self.x_axis or _date_axis(head, body, delim, columns[0], self.time_unit)
             self.table = _Table(self.name, delim, width, columns, self.labels, self.skip_invalid, self.decimal,
-                                self.x_axis)
+                                self.x_axis, self.third and self.third[1])
             *arrays, line = self.table.read(head.after(body))
             rows += arrays[0].size
             yield tuple(arrays)
@@ -692,9 +701,9 @@ class _Table:
     """The chosen columns of the data rows, read block by block: fast when a block
     is clean, line by line (slower, but exact about the problem) when it is not."""
 
-    def __init__(self, name, delim, width, columns, labels, skip_invalid, decimal=".", x_axis=None):
+    def __init__(self, name, delim, width, columns, labels, skip_invalid, decimal=".", x_axis=None, weighting=None):
         self.name, self.delim, self.width, self.columns, self.labels = name, delim, width, columns, labels
-        self.decimal, self.x_axis = decimal, x_axis
+        self.decimal, self.x_axis, self.weighting = decimal, x_axis, weighting
         self.skip_invalid, self.skipped, self.first_skip = skip_invalid, 0, None
 
     def read(self, block):
@@ -716,8 +725,8 @@ class _Table:
         values = self._arrow(arrow, data) if arrow else self._numpy(data)
         if values is None or not all(np.isfinite(v).all() for v in values[:-1]):
             return None
-        if len(values) > 3 and not (values[2] > 0).all():
-            return None  # a σ or weight that is not positive: the careful reading names its line
+        if len(values) > 3 and not _weighs(values[2], self.weighting).all():
+            return None  # a σ or a weight that is not one: the careful reading names its line
         return values
 
     def _numpy(self, data):
@@ -763,12 +772,12 @@ class _Table:
             for place, (index, label) in enumerate(zip(self.columns, self.labels)):
                 if place == 0 and self.x_axis is not None:
                     value, problem = self.x_axis.value(fields[index])
+                elif place == 2:
+                    value, problem = _weight(fields[index], self.decimal, self.weighting)
                 else:
                     value, problem = _number(fields[index], self.decimal)
                 dated = place == 0 and self.x_axis is not None  # the axis says what is wrong itself
                 hint = _hint(fields[index], self.decimal, place == 0) if problem and not dated else None
-                if problem is None and place == 2 and not value > 0:
-                    problem = f"{fields[index]!r} is not positive, and a σ or a weight must be"
                 if problem:
                     problem = f"column {label!r}: {problem}" + (f" ({hint})" if hint else "")
                     break
@@ -844,8 +853,23 @@ def _pyarrow():
     return pyarrow, pyarrow.csv
 
 
-def _number(cell, decimal="."):
-    """(value, None) for a finite number, else (None, what is wrong with the cell).
+def _weighs(values, weighting):
+    """Whether each value can be a σ (positive, inf included: no weight) or a weight (0 or more)."""
+    return values > 0 if weighting == "sigma" else values >= 0
+
+
+def _weight(cell, decimal, weighting):
+    """(value, None) for a σ or a weight, else (None, what is wrong with the cell).  A weight of 0 or
+    σ = inf is a point in the data and out of the fit; a σ of 0 would be a point of infinite weight."""
+    value, problem = _number(cell, decimal, infinite=weighting == "sigma")
+    if problem is None and not _weighs(value, weighting):
+        return None, (f"{cell!r} is not positive, and a σ must be; σ = inf gives a point no weight"
+                      if weighting == "sigma" else f"{cell!r} is negative, and a weight must be 0 or more")
+    return value, problem
+
+
+def _number(cell, decimal=".", infinite=False):
+    """(value, None) for a finite number (or +inf with ``infinite``), else (None, what is wrong with the cell).
 
     Numbers as CSV writes them: ASCII digits, no Python-only forms such as 1_000;
     with ``decimal`` ",", 1,5 and never 1.5.
@@ -862,7 +886,7 @@ def _number(cell, decimal="."):
         value = _as_float(cell)
     except ValueError:
         return None, f"{shown!r} is not a number"
-    if value != value or value in (float("inf"), float("-inf")):
+    if value != value or value == float("-inf") or (value == float("inf") and not infinite):
         return None, f"{shown!r} is not a finite number"
     return value, None
 

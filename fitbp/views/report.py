@@ -63,6 +63,13 @@ def _number(value, digits=10):
     return f"{value:.{digits}g}" if math.isfinite(value) else "beyond float64"
 
 
+def _points(result):
+    """How many points, and of them how many have weight (when not all) and were skipped: "10 (8 with weight)"."""
+    count, weighted, skipped = result.points.count, result.weighted_points, result.points.skipped
+    notes = [f"{weighted} with weight"] * (weighted < count) + [f"{skipped} skipped"] * bool(skipped)
+    return f"{count}" + (f" ({', '.join(notes)})" if notes else "")
+
+
 def print_table(result, console=None):
     from rich import box
     from rich.markup import escape
@@ -123,7 +130,7 @@ def print_table(result, console=None):
         (f"{kind}residual sd", _number(stats.get("residual_std"), 4)),
         *chi2,
         ("reduced χ²", _number(stats.get("reduced_chi2"), 6) + (f" ({stats['dof']} dof)" if stats.get("dof") else "")),
-        ("points", f"{points.count}" + (f" ({points.skipped} skipped)" if points.skipped else "")),
+        ("points", _points(result)),
         ("epochs", str(result.epochs)),
         ("optimizer", result.optimizer + (f" (lr {result.lr:g})" if result.lr else "")),
         ("converged", "[green]yes[/green]" if result.converged else "[red]no[/red]"),
