@@ -509,25 +509,23 @@ def plot(
 
 
 def _limits(texts, axis):
-    """plot --xlim: two numbers, or for a model fitted on dates two ISO 8601 dates (or numbers of its
-    unit since its origin), the smaller first, within the years dates can be drawn in."""
-    from fitbp.sources import dates
-
-    values = []
-    for text in texts:
-        if axis is not None and dates.parse(text) is not None:
-            number, problem = axis.value(text)
-            if problem:
-                raise typer.BadParameter(problem, param_hint="--xlim")
-        else:
+    """plot --xlim: two numbers, or for a model fitted on dates two ISO 8601 dates (as predict takes its
+    x), the smaller first, within the years dates can be drawn in."""
+    if axis is not None:
+        try:
+            values = list(_dates_of(texts, axis, what=""))
+        except FitbpError as e:
+            raise typer.BadParameter(str(e), param_hint="--xlim") from None
+    else:
+        values = []
+        for text in texts:
             try:
-                number = float(text)
+                values.append(float(text))
             except ValueError:
-                number = math.nan
-        values.append(number)
+                values.append(math.nan)
     if not (all(map(math.isfinite, values)) and values[0] < values[1]):
-        raise typer.BadParameter(f"must be two finite {'dates or ' if axis else ''}numbers, the smaller first, not "
-                                 f"{printable(' '.join(texts))}", param_hint="--xlim")
+        raise typer.BadParameter(f"must be two {'dates, the earlier' if axis else 'finite numbers, the smaller'} first, "
+                                 f"not {printable(' '.join(texts))}", param_hint="--xlim")
     if axis is not None:
         try:
             reach = [axis.moment(v) for v in values]
@@ -628,22 +626,24 @@ def predict(
             _prompt(f"{'y' if inverse else 'x'} values, one a line")
         axis = dates.Axis.of(document)
         read_as = None if inverse else axis  # x of a model fitted on dates are dates; --inverse reads y
+        given = None  # dates as the user wrote them, printed back unchanged so that lines join the input
         if read_as is not None and xs:
-            x = _dates_of(xs, read_as)
+            x, given = _dates_of(xs, read_as), [text.strip() for text in xs]
+        elif read_as is not None:
+            x, given = loader.load_x_values("-", decimal=decimal, x_axis=read_as, as_given=True)
         else:
-            x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal,
-                                                                                          x_axis=read_as)
+            x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal)
         low, high = modelfile.x_range_of(document)
         if inverse:
             _print_inverse(polynomial, band, x, (low, high), json_output, interval, level, axis)
             return
-        columns = [x, polynomial(x), *(band(x) if band else ())]
+        columns = [x if given is None else np.array(given, dtype=object), polynomial(x), *(band(x) if band else ())]
         outside = (x < low) | (x > high)
         shown = axis.text if axis else repr
         if json_output:
             _print_predictions(columns, outside, [low, high], interval, level, axis)
         else:
-            write_rows(columns, sys.stdout, header=None, first=axis.text if axis else None)
+            write_rows(columns, sys.stdout, header=None, first=str if given is not None else None)
         if np.any(outside):
             warn(f"x outside the fitted range [{shown(low)}, {shown(high)}] ({int(np.count_nonzero(outside))} of {x.size} "
                  "values): the polynomial is extrapolated there, and nothing in the data vouches for it")
@@ -652,18 +652,19 @@ def predict(
             warn(f"{overflowed} of the predictions overflow float64 (x far outside the data's range?)")
 
 
-def _dates_of(texts, axis):
-    """x values of ISO 8601 arguments, for a model fitted on dates."""
+def _dates_of(texts, axis, what="argument "):
+    """x values of ISO 8601 arguments, for a model fitted on dates: predict's and plot --xlim's one rule
+    (a number is refused, for 45 could be days since the origin or a year)."""
     from fitbp.sources import dates
 
     bad = next((text for text in texts if dates.parse(text) is None), None)
     if bad is not None:
-        raise FitbpError(f"argument {printable(bad)!r}: this model's x are dates: give them in ISO 8601, "
+        raise FitbpError(f"{what}{printable(bad)!r}: this model's x are dates: give them in ISO 8601, "
                          "such as 2024-03-01 or 2024-03-01T12:00:00")
     try:
         return axis.values(texts)
     except ValueError as e:
-        raise FitbpError(f"argument: {e}") from None
+        raise FitbpError(f"{what.strip() or 'date'}: {e}") from None
 
 
 def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, level, axis=None):
@@ -736,10 +737,8 @@ def _print_predictions(columns, outside, fitted_range, interval, level, axis=Non
     names = ("x", "y", "lower", "upper")
     points = [{**{name: value for name, value in zip(names, row)}, "extrapolated": bool(beyond)}
               for *row, beyond in zip(*(c.tolist() for c in columns), outside.tolist())]
-    if axis is not None:  # dates back as ISO 8601 text
+    if axis is not None:  # dates as ISO 8601 text; the points' x are the user's own text already
         fitted_range = [axis.text(v) for v in fitted_range]
-        for point in points:
-            point["x"] = axis.text(point["x"])
     document = {"x_range": fitted_range, **({"interval": interval.value, "level": level} if interval else {}),
                 "points": points}
     sys.stdout.write(modelfile.dumps(document) + "\n")

@@ -116,3 +116,34 @@ def test_files_must_agree_on_dates_or_numbers(tmp_path):
     done = run("fit", "a.csv", "b.csv", "-d", "1", "--no-save", cwd=tmp_path)
     assert done.returncode == 1 and done.stderr == (
         "error: b.csv: its x are dates where a.csv has numbers: the files must agree\n")
+
+
+def test_predict_and_plot_xlim_take_dates_by_one_rule(tmp_path):
+    """A number on a date model is refused by both: 45 could be days since the origin or a year."""
+    write(tmp_path / "d.csv", ["2024-01-01", "2024-02-01", "2024-03-01"], [1.0, 2.0, 2.5])
+    assert run("fit", "d.csv", "-d", "1", "-q", cwd=tmp_path).returncode == 0
+    predicted = run("predict", "45", cwd=tmp_path)
+    drawn = run("plot", "--xlim", "0", "100", "-o", "p.png", cwd=tmp_path)
+    assert predicted.returncode == 1 and drawn.returncode == 2 and not (tmp_path / "p.png").exists()
+    for done in (predicted, drawn):
+        assert "'0'" in done.stderr or "'45'" in done.stderr
+        assert "this model's x are dates: give them in ISO 8601" in done.stderr
+
+
+def test_predict_prints_each_date_as_it_was_given(tmp_path):
+    """Times at another offset than the model's come back as written, so the lines join the input."""
+    aware = ["2024-03-30T12:00:00+01:00", "2024-03-31T12:00:00+02:00", "2024-04-01T12:00:00+02:00",
+             "2024-04-02T12:00:00+02:00"]
+    write(tmp_path / "dst.csv", aware, [1.0, 2.0, 3.5, 3.7])
+    assert run("fit", "dst.csv", "-d", "1", "-q", cwd=tmp_path).returncode == 0
+    asked = ["2024-03-31T03:00:00+02:00", "2024-04-01T05:00:00Z", "2024-03-31T01:30:00+00:00"]
+    by_argument = run("predict", *asked, cwd=tmp_path)
+    by_stdin = run("predict", cwd=tmp_path, stdin="when\n" + "".join(f"{a},ignored\n" for a in asked))
+    as_json = run("predict", *asked, "--json", cwd=tmp_path)
+    assert by_argument.returncode == by_stdin.returncode == as_json.returncode == 0, by_argument.stderr
+    assert [line.split(",")[0] for line in by_argument.stdout.splitlines()] == asked
+    assert by_stdin.stdout == by_argument.stdout
+    assert [p["x"] for p in json.loads(as_json.stdout)["points"]] == asked
+    # the same instants: 03:00 at +02:00 and 01:00 UTC... are predicted as such, whatever their offset
+    same = run("predict", "2024-03-31T01:00:00Z", "2024-03-31T03:00:00+02:00", cwd=tmp_path).stdout.splitlines()
+    assert same[0].split(",")[1] == same[1].split(",")[1]

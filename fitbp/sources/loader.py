@@ -297,8 +297,9 @@ def parse_numbers(texts, what="argument", decimal="."):
     return np.array(values, dtype=np.float64)
 
 
-def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal=".", x_axis=None):
-    """x values, one a line or the first field of CSV lines, for predictions.
+def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal=".", x_axis=None, as_given=False):
+    """x values, one a line or the first field of CSV lines, for predictions; with ``as_given``, also
+    the cells as they were written (dates to print back as the user wrote them).
 
     The delimiter is detected as for points, so that "1,5;2" is not read as 1.
     Blank and '#' lines are skipped, and a first line that is text (not
@@ -313,7 +314,7 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal=".", x_axis=
     text = _text(source, name, encoding, stdin)
     sample = _sample(text)
     delim = _sniff([line for _, line in sample], decimal, least=1) if sample else WHITESPACE
-    values, columns_named = [], False
+    values, cells, columns_named = [], [], False
     for count, (number, line) in enumerate(_lines(text)):
         fields = _split(line, delim)
         cell = fields[0] if fields else ""
@@ -325,11 +326,13 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal=".", x_axis=
         value, problem = _number(cell, decimal) if x_axis is None else x_axis.value(cell)
         if problem is None:
             values.append(value)
+            cells.append(cell.strip())
         elif count > 0 or NUMBER_START.match(cell):
             raise at(name, number, _with_hint(problem, cell, decimal))
         else:  # a header: the lines below it are columns if it names several
             columns_named = len(fields) > 1
-    return np.array(values, dtype=np.float64)
+    values = np.array(values, dtype=np.float64)
+    return (values, cells) if as_given else values
 
 
 def _text(source, name, encoding, stdin):
