@@ -442,10 +442,11 @@ def _bisquare_keeps(x, y, degree, seed, iterations=30):
     return keep
 
 
-def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
-    """Every degree searched, scored, and the choice (for ``fitbp select``): the same search and
-    choice as --degree auto unless ``most`` fixes the range to 0 … most."""
-    selection = select_degree(points, most, folds, loss=loss, seed=seed)
+def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0, fixed=None):
+    """Every degree searched, scored, and the choice (for ``fitbp select``): the same search, scores
+    and choice as fit_auto with the same points and ``fixed`` terms, unless ``most`` fixes the range
+    to 0 … most."""
+    selection, _ = _chosen(points, most, folds, loss, seed, fixed)
     top = selection.searched
     if most is not None and top < most:
         distinct = moments.distinct_up_to(np.asarray(points.x, dtype=np.float64), most + 1)
@@ -456,10 +457,12 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
     selection.notes.extend(selection.warnings)
     if loss == "mse":  # what fit would warn of, from a least-squares fit of a sample at the chosen degree
         sample = random_sample(x.size, TURNS_MOST_POINTS, seed)
+        roots = weight_roots(points)
+        root = 1.0 if roots is None else roots[sample]  # weighted residuals, r/σ up to a common factor
         center, scale = model.scaling(x[sample])
         basis = model.chebyshev_matrix((x[sample] - center) / scale, selection.chosen)
-        fitted = basis @ np.linalg.lstsq(basis, y[sample], rcond=None)[0]
-        selection.outliers = gross_outliers(fitted - y[sample])
+        fitted = basis @ np.linalg.lstsq(basis * np.reshape(root, (-1, 1)), y[sample] * root, rcond=None)[0]
+        selection.outliers = gross_outliers((fitted - y[sample]) * root)
         if selection.outliers:
             selection.notes.append(outliers_warning(selection.outliers))
     unscored = [s["degree"] for s in selection.candidates if s["cv_mse"] is None]
@@ -477,22 +480,33 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
     return selection
 
 
+def _chosen(points, most, folds, loss, seed, fixed):
+    """(Selection, sums) as fit_auto and select_table both make it: chosen on the even sample that a
+    stream keeps, and raised to the lowest degree that keeps the ``fixed`` terms ({power: value})."""
+    if isinstance(points, Streamed):  # chosen on the even sample the first pass kept; fitted on all the points
+        selection, sums = _select(Points(points.x, points.y, points.source), most, folds, loss, seed)
+        selection.notes.append(f"the degree was chosen on an even sample of {points.x.size} of the "
+                               f"{points.count} points, more than --memory lets fitbp hold")
+    else:
+        selection, sums = _select(points, most, folds, loss, seed)
+    if fixed and selection.chosen < lowest_keeping(fixed):
+        selection.chosen = lowest_keeping(fixed)
+        selection.notes.append(f"degree {selection.chosen} is the lowest that keeps the fixed terms and leaves "
+                               "one to fit")
+    return selection, sums
+
+
+def lowest_keeping(fixed):
+    """The lowest degree that keeps the ``fixed`` terms ({power: value}) and leaves one to fit."""
+    return max(max(fixed), len(fixed))
+
+
 def fit_auto(points, loss="mse", seed=0, **training):
     """fitbp.fitting.trainer.fit_points at the degree select_degree chooses, with the choice in the result
     (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
     gathered: ``fitbp select`` shows the cross-validation beside it."""
     streamed = isinstance(points, Streamed)
-    if streamed:  # chosen on the even sample the first pass kept; fitted on all the points
-        selection, sums = _select(Points(points.x, points.y, points.source), None, None, loss, seed)
-        selection.notes.append(f"the degree was chosen on an even sample of {points.x.size} of the "
-                               f"{points.count} points, more than --memory lets fitbp hold")
-    else:
-        selection, sums = _select(points, None, None, loss, seed)
-    fixed = training.get("fixed") or {}
-    if fixed and selection.chosen < max(max(fixed), len(fixed)):
-        selection.chosen = max(max(fixed), len(fixed))
-        selection.notes.append(f"degree {selection.chosen} is the lowest that keeps the fixed terms and leaves "
-                               "one to fit")
+    selection, sums = _chosen(points, None, None, loss, seed, training.get("fixed"))
     summed = sums is not None and selection.chosen <= sums.degree  # fixed terms may lift it beyond the sums
     triangle = sums.triangle(selection.chosen) if summed and loss == "mse" and not streamed else None
     try:
