@@ -864,8 +864,8 @@ def _points_or_sample(data, x, y):
 def graph(
     data: Optional[str] = typer.Argument(None, metavar="[DATA]", help="CSV file; without it, 12 points of a sine."),
     degree: int = typer.Option(3, "--degree", "-d", metavar="N", min=0, help="Highest power of the polynomial."),
-    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
-    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
+    x: Optional[str] = X,
+    y: Optional[str] = Y,
     loss: Loss = typer.Option(Loss.mse, "--loss", help="Loss at the top of the graph."),
     fitted: bool = typer.Option(False, "--fitted", help="Show the graph at the trained coefficients, not the start."),
     triangle: bool = typer.Option(False, "--triangle", help="Show the graph mse training runs: the same loss through the data's triangle R, z, ρ (d + 1 rows)."),
@@ -921,8 +921,8 @@ def graph(
 def gradcheck(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file, or - for standard input."),
     degree: int = typer.Option(..., "--degree", "-d", metavar="N", min=0, help="Highest power of the polynomial."),
-    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
-    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
+    x: Optional[str] = X,
+    y: Optional[str] = Y,
     loss: Loss = typer.Option(Loss.mse, "--loss", help="The loss to differentiate."),
     tol: float = typer.Option(1e-6, "--tol", metavar="T", callback=_non_negative_finite, help="Largest relative error allowed."),
     seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random point at which to compare."),
