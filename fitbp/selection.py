@@ -485,8 +485,9 @@ def _chosen(points, most, folds, loss, seed, fixed):
     stream keeps, and raised to the lowest degree that keeps the ``fixed`` terms ({power: value})."""
     if isinstance(points, Streamed):  # chosen on the even sample the first pass kept; fitted on all the points
         selection, sums = _select(Points(points.x, points.y, points.source), most, folds, loss, seed)
-        selection.notes.append(f"the degree was chosen on an even sample of {points.x.size} of the "
-                               f"{points.count} points, more than --memory lets fitbp hold")
+        if points.x.size < points.count:
+            selection.notes.append(f"the degree was chosen on an even sample of {points.x.size} of the "
+                                   f"{points.count} points{points.HELD}")
     else:
         selection, sums = _select(points, most, folds, loss, seed)
     if fixed and selection.chosen < lowest_keeping(fixed):
