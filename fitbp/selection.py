@@ -17,8 +17,8 @@ too small to mean anything goes to the simpler curve.  Cross-validation, AIC and
 reported beside it.  The search widens while the best degree lies near the
 top of the range searched, up to a cap set by n, the distinct x and float64.
 
-The seed article's rule, peaks + valleys + 2, is still counted and shown, as
-the hint it is: a curve's turning points bound its degree from below.
+The article's rule of thumb, peaks + valleys + 2 (docs/learning.md), is still
+counted and shown, as the hint it is: a curve's turning points bound its degree from below.
 Counting them in noisy data is the delicate part: every wiggle of the noise
 is a local extremum, so the points are averaged in bins along x and a
 direction change counts only once the binned curve has moved back by several
@@ -200,7 +200,7 @@ def noise_units(bins):
 
 
 def rule_degree(turning_points):
-    """The seed article's rule: lowest sufficient highest power = peaks + valleys + 2.
+    """The article's rule of thumb (docs/learning.md): lowest sufficient highest power = peaks + valleys + 2.
 
     One more than the d - 1 turning points a degree-d polynomial can have, on
     purpose: it errs high.  fitbp shows it beside the choice, which BIC makes.
@@ -395,7 +395,7 @@ def _select(points, most, folds, loss, seed):
     where = "" if kept.all() else f" on the {int(kept.sum())} of {x.size} points a bisquare fit keeps"
     why = "the least BIC" if chosen == least else f"within {EVIDENCE:g} of the least BIC (at {least}), and simpler"
     selection.reason = (f"BIC among degrees 0–{searched}{where}: {chosen}, {why} ({_plural(turns, 'turning point')}; "
-                        f"the seed article's peaks + valleys + 2 rule says {rule})")
+                        f"the article's rule of thumb, peaks + valleys + 2, says {rule})")
     return selection, sums if kept.all() else None
 
 

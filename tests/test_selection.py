@@ -246,7 +246,8 @@ def test_to_dict_round_trips_through_json():
     data = json.loads(json.dumps(chosen.to_dict()))
     assert data["chosen"] == chosen.chosen and data["reason"] == chosen.reason
     assert set(data["candidates"][0]) == {"degree", "train_mse", "cv_mse", "cv_se", "aic", "aicc", "bic"}
-    assert "peaks + valleys + 2 rule says 4" in data["reason"] and ", the least BIC (" in data["reason"]
+    assert "the article's rule of thumb, peaks + valleys + 2, says 4" in data["reason"]
+    assert ", the least BIC (" in data["reason"]
 
 
 def test_max_degree_fixes_the_range():
