@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from fitbp.fitting import model
+from fitbp.fitting import constraints, model
 from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
@@ -458,10 +458,8 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0, fixed=None)
     if loss == "mse":  # what fit would warn of, from a least-squares fit of a sample at the chosen degree
         sample = random_sample(x.size, TURNS_MOST_POINTS, seed)
         roots = weight_roots(points)
-        root = 1.0 if roots is None else roots[sample]  # weighted residuals, r/σ up to a common factor
-        center, scale = model.scaling(x[sample])
-        basis = model.chebyshev_matrix((x[sample] - center) / scale, selection.chosen)
-        fitted = basis @ np.linalg.lstsq(basis * np.reshape(root, (-1, 1)), y[sample] * root, rcond=None)[0]
+        root = np.ones(sample.size) if roots is None else roots[sample]  # weighted residuals: r/σ, up to a factor
+        fitted = _least_squares(x[sample], y[sample], root, selection.chosen, fixed)
         selection.outliers = gross_outliers((fitted - y[sample]) * root)
         if selection.outliers:
             selection.notes.append(outliers_warning(selection.outliers))
@@ -500,6 +498,20 @@ def _chosen(points, most, folds, loss, seed, fixed):
 def lowest_keeping(fixed):
     """The lowest degree that keeps the ``fixed`` terms ({power: value}) and leaves one to fit."""
     return max(max(fixed), len(fixed))
+
+
+def _least_squares(x, y, root, degree, fixed):
+    """The least-squares curve of ``degree`` at x, the rows weighted by ``root`` (√w), keeping the
+    ``fixed`` raw terms as fit does (fitbp.fitting.constraints)."""
+    center, scale = model.scaling(x)
+    if not fixed:  # in the Chebyshev basis, well conditioned at any degree
+        basis = model.chebyshev_matrix((x - center) / scale, degree)
+        return basis @ np.linalg.lstsq(basis * root[:, None], y * root, rcond=None)[0]
+    unit = power_of_two_near(y)
+    free, constraint = constraints.constrain(moments.triangle(x, y, center, scale, unit, degree, root), fixed,
+                                             center, scale, unit, degree)
+    taylor = constraint.lift(np.linalg.lstsq(free.r, free.z, rcond=None)[0])
+    return model.design_matrix((x - center) / scale, degree) @ taylor * unit
 
 
 def fit_auto(points, loss="mse", seed=0, **training):

@@ -175,12 +175,12 @@ def test_select_command(tmp_path):
 
 
 def _scores(folder, *args):
-    """(chosen degree, BIC of each degree) of fitbp select --json and of fit --degree auto --json."""
+    """(chosen degree, BIC of each degree, outliers) of fitbp select --json and of fit --degree auto --json."""
     picked = run("select", *args, "--json", cwd=folder)
     fitted = run("fit", *args, "--degree", "auto", "--json", "--no-save", cwd=folder)
     assert picked.returncode == 0 and fitted.returncode == 0, picked.stderr + fitted.stderr
     table, chosen = json.loads(picked.stdout), json.loads(fitted.stdout)["degree_selection"]
-    return [(t["chosen"], [c["bic"] for c in t["candidates"]]) for t in (table, chosen)]
+    return [(t["chosen"], [c["bic"] for c in t["candidates"]], t["outliers"]) for t in (table, chosen)]
 
 
 def _cubic(folder, n=200, seed=3):
@@ -216,8 +216,8 @@ def test_select_shows_the_scores_and_choice_of_fit_degree_auto_with_the_same_opt
     (tmp_path / "dates.csv").write_text("when,y\n" + "".join(f"{d},{v!r}\n" for d, v in zip(days, y.tolist())))
     for i in range(2):
         (tmp_path / f"half-{i}.csv").write_text("\n".join([lines[0], *lines[1 + i::2]]) + "\n")
-    (picked, bic), (chosen, expected) = _scores(tmp_path, *SCORED[case])
-    assert picked == chosen and bic == pytest.approx(expected, rel=1e-12)
+    (picked, bic, outliers), (chosen, expected, seen) = _scores(tmp_path, *SCORED[case])
+    assert picked == chosen and bic == pytest.approx(expected, rel=1e-12) and outliers == seen
     if case == "fix":
         assert chosen == 5  # raised to keep x^5
 
