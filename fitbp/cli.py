@@ -225,6 +225,71 @@ def _known_delimiter(value):
     return value
 
 
+DATA = typer.Argument(..., metavar="DATA", help="CSV files (.gz too) or Parquet files, shell-style globs of them in "
+                     "quotes ('logs/*.csv'), read as one data set; or - for standard input.")
+X = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number [default: 1].")
+Y = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number [default: 2].")
+DELIMITER = typer.Option(None, "--delimiter", metavar="D", callback=_known_delimiter,
+                         help="Force ',', ';', 'tab', '|' or 'whitespace'.")
+ENCODING = typer.Option("utf-8-sig", "--encoding", metavar="NAME", callback=_known_encoding,
+                        help="Text encoding of the file.")
+SKIP_INVALID = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells.")
+SIGMA = typer.Option(None, "--sigma", metavar="COL",
+                     help="Column of each y's standard deviation σ: weighted least squares, w = 1/σ² "
+                          "(σ = inf: the row is kept out of the fit).")
+WEIGHTS = typer.Option(None, "--weights", metavar="COL", help="Column of weights w = 1/σ² (not 1/σ, numpy.polyfit's w); "
+                       "0 keeps a row out of the fit, as in R's lm.")
+TIME_UNIT = typer.Option(TimeUnit.d, "--time-unit", help="x of dates and times in days (d) or seconds (s) since the "
+                                                        "first date's midnight.")
+FIX = typer.Option([], "--fix", metavar="POWER=VALUE", help="Fix the raw coefficient of x^POWER (repeatable; --fix 0=0: "
+                                                           "through the origin); the others are trained.")
+MEMORY = typer.Option("256MB", "--memory", metavar="SIZE", callback=_size,
+                      help="Most memory for the numbers (16 bytes a point); larger data is read in blocks, one pass "
+                           "for a fixed degree (standard input is spooled to a temporary file).")
+
+
+def _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit):
+    """How to read DATA (files.Files' options), the options checked against each other and the loss:
+    what fit and select both take."""
+    if decimal == "," and delimiter in (",", "comma"):
+        raise typer.BadParameter("a comma cannot be both the decimal mark and the delimiter",
+                                 param_hint="--decimal")
+    weighted = sigma is not None or weights is not None
+    if sigma is not None and weights is not None:
+        raise typer.BadParameter("--sigma and --weights say the same thing two ways: give one", param_hint="--weights")
+    if weighted and not (sigma if sigma is not None else weights).strip():
+        raise typer.BadParameter("needs a column: a header name or a 1-based number",
+                                 param_hint="--sigma" if sigma is not None else "--weights")
+    if loss is not Loss.mse and (weighted or fixed):
+        raise typer.BadParameter(f"--sigma, --weights and --fix are for --loss mse, not {loss.value}, for now",
+                                 param_hint="--loss")
+    return dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal,
+                **({"sigma": sigma, "weights": weights} if weighted else {}),
+                **({"time_unit": time_unit.value} if time_unit is not TimeUnit.d else {}))
+
+
+def _load(data, reading, degree, memory, watched, quiet):
+    """The points of DATA on this machine: held, or streamed beyond ``memory`` (fitbp.engines.local)."""
+    from fitbp.engines import local
+    from fitbp.sources import files
+    from fitbp.views import report
+
+    paths = files.expand(data)
+    if paths == ["-"]:
+        _prompt("x,y lines (a header line first, if you like)")
+    inputs = files.Files(paths, **reading)
+    with report.reading_progress(inputs.bytes(), enabled=watched) as inputs.on_read:
+        points = local.load(inputs, degree=degree, memory=memory)
+    inputs.on_read = None
+    _say_skipped(points, quiet)
+    return points
+
+
+def _say_skipped(points, quiet):
+    if points.skipped and not quiet:
+        warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
+
+
 def _prompt(what):
     """Say what is awaited when standard input is a person at a terminal, not a pipe or a file."""
     if sys.stdin is not None and sys.stdin.isatty():
@@ -271,24 +336,20 @@ def main_options(
 
 @app.command(cls=_Command)
 def fit(
-    data: List[str] = typer.Argument(..., metavar="DATA", help="CSV files (.gz too) or Parquet files, "
-                                     "shell-style globs of them in quotes ('logs/*.csv'), read as one data set; "
-                                     "or - for standard input."),
+    data: List[str] = DATA,
     degree: str = typer.Option("auto", "--degree", "-d", metavar="N|auto", callback=_degree,
                                help="Highest power of the polynomial, or auto: the lowest degree within 2 "
                                     "of the least BIC (see fitbp select)."),
-    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number [default: 1]."),
-    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number [default: 2]."),
-    delimiter: Optional[str] = typer.Option(None, "--delimiter", metavar="D", callback=_known_delimiter,
-                                            help="Force ',', ';', 'tab', '|' or 'whitespace'."),
-    encoding: str = typer.Option("utf-8-sig", "--encoding", metavar="NAME", callback=_known_encoding,
-                                 help="Text encoding of the file."),
-    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells."),
+    x: Optional[str] = X,
+    y: Optional[str] = Y,
+    delimiter: Optional[str] = DELIMITER,
+    encoding: str = ENCODING,
+    skip_invalid: bool = SKIP_INVALID,
     decimal: str = DECIMAL,
-    sigma: Optional[str] = typer.Option(None, "--sigma", metavar="COL", help="Column of each y's standard deviation σ: weighted least squares, w = 1/σ² (σ = inf: the row is kept out of the fit)."),
-    weights: Optional[str] = typer.Option(None, "--weights", metavar="COL", help="Column of weights w = 1/σ² (not 1/σ, numpy.polyfit's w); 0 keeps a row out of the fit, as in R's lm."),
-    time_unit: TimeUnit = typer.Option(TimeUnit.d, "--time-unit", help="x of dates and times in days (d) or seconds (s) since the first date's midnight."),
-    fix: List[str] = typer.Option([], "--fix", metavar="POWER=VALUE", help="Fix the raw coefficient of x^POWER (repeatable; --fix 0=0: through the origin); the others are trained."),
+    sigma: Optional[str] = SIGMA,
+    weights: Optional[str] = WEIGHTS,
+    time_unit: TimeUnit = TIME_UNIT,
+    fix: List[str] = FIX,
     absolute_sigma: bool = typer.Option(False, "--absolute-sigma", help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), unscaled, and the p-value of χ² [default: scaled by the reduced χ², as scipy and gnuplot do]."),
     optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="newton reaches the mse optimum in two passes, cg in three; gd, momentum and adam are the textbook methods [default: newton, or adam for mae and huber]."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mse; or mae and huber, robust to outliers."),
@@ -301,7 +362,7 @@ def fit(
     save: Optional[str] = typer.Option(None, "--save", metavar="PATH", help="Where to save the model [default: fitbp.json]."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
     level: float = LEVEL,
-    memory: str = typer.Option("256MB", "--memory", metavar="SIZE", callback=_size, help="Most memory for the numbers (16 bytes a point); larger data is read in blocks, one pass for a fixed degree (standard input is spooled to a temporary file)."),
+    memory: str = MEMORY,
     engine: Engine = typer.Option(Engine.local, "--engine", help="local reads on this machine; dask reduces each partition to its triangle on a dask cluster (pip install 'fitbp[dask]')."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler, such as tcp://host:8786 [default: a LocalCluster of one worker a core, for this fit]."),
     partition_size: Optional[str] = typer.Option(None, "--partition-size", metavar="SIZE", callback=_partition_size, help="With --engine dask: bytes of CSV a partition holds, 1k or more [default: 64MB; a gzip file is one partition]."),
@@ -330,17 +391,12 @@ def fit(
 
       fitbp fit points.csv --save model.json && fitbp plot -m model.json
     """
-    from fitbp.sources import files
-    from fitbp.engines import local
     from fitbp.fitting import constraints, modelfile, trainer
     from fitbp.backprop import optimizers
     from fitbp.views import report
 
     if save is not None and no_save:
         raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
-    if decimal == "," and delimiter in (",", "comma"):
-        raise typer.BadParameter("a comma cannot be both the decimal mark and the delimiter",
-                                 param_hint="--decimal")
     chosen = optimizer.value if optimizer else trainer.default_optimizer(loss.value)
     if delta is not None and loss is not Loss.huber and not quiet:
         warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
@@ -355,28 +411,18 @@ def fit(
     if engine is Engine.dask and loss is not Loss.mse:
         raise typer.BadParameter(f"--engine dask fits the mse loss: {loss.value} needs every point at every "
                                  "epoch, on one machine", param_hint="--loss")
+    reading = _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit)
     weighted = sigma is not None or weights is not None
-    if sigma is not None and weights is not None:
-        raise typer.BadParameter("--sigma and --weights say the same thing two ways: give one", param_hint="--weights")
-    if weighted and not (sigma if sigma is not None else weights).strip():
-        raise typer.BadParameter("needs a column: a header name or a 1-based number",
-                                 param_hint="--sigma" if sigma is not None else "--weights")
     if absolute_sigma and not weighted:
         raise typer.BadParameter("absolute errors need σ: give --sigma or --weights", param_hint="--absolute-sigma")
     if engine is Engine.dask and (weighted or fixed or time_unit is not TimeUnit.d):
         raise typer.BadParameter("--engine dask takes no weights, fixes no terms and reads no dates, for now",
                                  param_hint="--sigma/--weights/--fix/--time-unit")
-    if loss is not Loss.mse and (weighted or fixed):
-        raise typer.BadParameter(f"--sigma, --weights and --fix are for --loss mse, not {loss.value}, for now",
-                                 param_hint="--loss")
     if fixed and degree is not None:
         try:
             constraints.check(fixed, degree)
         except FitbpError as e:
             raise typer.BadParameter(str(e), param_hint="--fix") from None
-    reading = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal,
-                   **({"sigma": sigma, "weights": weights} if weighted else {}),
-                   **({"time_unit": time_unit.value} if time_unit is not TimeUnit.d else {}))
     watched = not quiet and report.stderr_is_terminal()
     with reported(), ExitStack() as cluster_session:
         if engine is Engine.dask:
@@ -385,16 +431,9 @@ def fit(
             planned = cluster.plan(data, partition_size or cluster.PARTITION, **reading)  # its errors first
             client = cluster_session.enter_context(cluster.session(scheduler))
             points = cluster.load(client, planned, degree)
+            _say_skipped(points, quiet)
         else:
-            paths = files.expand(data)
-            if paths == ["-"]:
-                _prompt("x,y lines (a header line first, if you like)")
-            inputs = files.Files(paths, **reading)
-            with report.reading_progress(inputs.bytes(), enabled=watched) as inputs.on_read:
-                points = local.load(inputs, degree=degree, memory=memory)
-            inputs.on_read = None
-        if points.skipped and not quiet:
-            warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")
+            points = _load(data, reading, degree, memory, watched, quiet)
         most = epochs or trainer.DEFAULT_EPOCHS[chosen]
         with report.training_progress(most, enabled=watched) as on_epoch:
             training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
@@ -776,16 +815,24 @@ def sample(
 
 @app.command(cls=_Command)
 def select(
-    data: str = typer.Argument(..., metavar="DATA", help="CSV file (.gz too), or - for standard input."),
+    data: List[str] = DATA,
     max_degree: Optional[int] = typer.Option(None, "--max-degree", metavar="N", min=0,
                                              help="Score degrees 0 to this [default: the range --degree auto "
                                                   "searches, widened while the best is near its top]."),
-    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
-    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
+    x: Optional[str] = X,
+    y: Optional[str] = Y,
+    delimiter: Optional[str] = DELIMITER,
+    encoding: str = ENCODING,
+    skip_invalid: bool = SKIP_INVALID,
+    decimal: str = DECIMAL,
+    sigma: Optional[str] = SIGMA,
+    weights: Optional[str] = WEIGHTS,
+    time_unit: TimeUnit = TIME_UNIT,
+    fix: List[str] = FIX,
+    memory: str = MEMORY,
     folds: int = typer.Option(5, "--folds", metavar="K", min=2, help="Folds of the cross-validation."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mae or huber choose on the points a robust fit keeps."),
     seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random samples (turning points, outliers) of large data."),
-    decimal: str = DECIMAL,
     plot_file: Optional[str] = typer.Option(None, "--plot", metavar="FILE",
                                             help="Also draw the errors against the degree (.png, .svg, .pdf, .jpg)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
@@ -794,28 +841,33 @@ def select(
 
     The choice is the lowest degree whose BIC, n ln(RSS/n) + (d+1) ln n, is within 2 of the least: a
     term is kept when it explains more than ln n noise variances. All degrees and all folds come from
-    one pass over the data.
+    one pass over the data. The options that change what fit --degree auto scores (--sigma, --fix,
+    --decimal, ...) are fit's, and give its scores.
 
     Examples:
 
       fitbp select sample_data/runge.csv
 
       fitbp select sample_data/cubic.csv --max-degree 8 --plot select.png
+
+      fitbp select points.csv --sigma s --fix 0=0
     """
-    from fitbp.sources import files
     from fitbp.fitting import modelfile
     from fitbp.views import report
     from fitbp import selection as chooser
 
+    fixed = _fixed(fix)
+    reading = _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit)
+    if fixed and max_degree is not None and max_degree < chooser.lowest_keeping(fixed):
+        raise typer.BadParameter(f"degree {chooser.lowest_keeping(fixed)} is the lowest that keeps the --fix terms "
+                                 "and leaves one to fit", param_hint="--max-degree")
     with reported():
         if plot_file:
             from fitbp.views import renderer
 
             renderer.check_format(plot_file)
-        if data == "-":
-            _prompt("x,y lines")
-        points = files.load_points(data, x=x, y=y, decimal=decimal)
-        table = chooser.select_table(points, max_degree, folds=folds, loss=loss.value, seed=seed)
+        points = _load(data, reading, None, memory, report.stderr_is_terminal(), False)
+        table = chooser.select_table(points, max_degree, folds=folds, loss=loss.value, seed=seed, fixed=fixed)
         if plot_file:
             renderer.save(renderer.selection_figure(table, printable(points.source)), plot_file,
                           modelfile.write_atomic)
@@ -875,8 +927,8 @@ def _points_or_sample(data, x, y):
 def graph(
     data: Optional[str] = typer.Argument(None, metavar="[DATA]", help="CSV file; without it, 12 points of a sine."),
     degree: int = typer.Option(3, "--degree", "-d", metavar="N", min=0, help="Highest power of the polynomial."),
-    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
-    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
+    x: Optional[str] = X,
+    y: Optional[str] = Y,
     loss: Loss = typer.Option(Loss.mse, "--loss", help="Loss at the top of the graph."),
     fitted: bool = typer.Option(False, "--fitted", help="Show the graph at the trained coefficients, not the start."),
     triangle: bool = typer.Option(False, "--triangle", help="Show the graph mse training runs: the same loss through the data's triangle R, z, ρ (d + 1 rows)."),
@@ -932,8 +984,8 @@ def graph(
 def gradcheck(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file, or - for standard input."),
     degree: int = typer.Option(..., "--degree", "-d", metavar="N", min=0, help="Highest power of the polynomial."),
-    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number."),
-    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number."),
+    x: Optional[str] = X,
+    y: Optional[str] = Y,
     loss: Loss = typer.Option(Loss.mse, "--loss", help="The loss to differentiate."),
     tol: float = typer.Option(1e-6, "--tol", metavar="T", callback=_non_negative_finite, help="Largest relative error allowed."),
     seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random point at which to compare."),

@@ -17,8 +17,8 @@ too small to mean anything goes to the simpler curve.  Cross-validation, AIC and
 reported beside it.  The search widens while the best degree lies near the
 top of the range searched, up to a cap set by n, the distinct x and float64.
 
-The seed article's rule, peaks + valleys + 2, is still counted and shown, as
-the hint it is: a curve's turning points bound its degree from below.
+The article's rule of thumb, peaks + valleys + 2 (docs/learning.md), is still
+counted and shown, as the hint it is: a curve's turning points bound its degree from below.
 Counting them in noisy data is the delicate part: every wiggle of the noise
 is a local extremum, so the points are averaged in bins along x and a
 direction change counts only once the binned curve has moved back by several
@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from fitbp.fitting import model
+from fitbp.fitting import constraints, model
 from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
@@ -200,7 +200,7 @@ def noise_units(bins):
 
 
 def rule_degree(turning_points):
-    """The seed article's rule: lowest sufficient highest power = peaks + valleys + 2.
+    """The article's rule of thumb (docs/learning.md): lowest sufficient highest power = peaks + valleys + 2.
 
     One more than the d - 1 turning points a degree-d polynomial can have, on
     purpose: it errs high.  fitbp shows it beside the choice, which BIC makes.
@@ -398,7 +398,7 @@ def _select(points, most, folds, loss, seed):
     where = "" if kept.all() else f" on the {int(kept.sum())} of {x.size} points a bisquare fit keeps"
     why = "the least BIC" if chosen == least else f"within {EVIDENCE:g} of the least BIC (at {least}), and simpler"
     selection.reason = (f"BIC among degrees 0–{searched}{where}: {chosen}, {why} ({_plural(turns, 'turning point')}; "
-                        f"the seed article's peaks + valleys + 2 rule says {rule})")
+                        f"the article's rule of thumb, peaks + valleys + 2, says {rule})")
     return selection, sums if kept.all() else None
 
 
@@ -445,10 +445,11 @@ def _bisquare_keeps(x, y, degree, seed, iterations=30):
     return keep
 
 
-def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
-    """Every degree searched, scored, and the choice (for ``fitbp select``): the same search and
-    choice as --degree auto unless ``most`` fixes the range to 0 … most."""
-    selection = select_degree(points, most, folds, loss=loss, seed=seed)
+def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0, fixed=None):
+    """Every degree searched, scored, and the choice (for ``fitbp select``): the same search, scores
+    and choice as fit_auto with the same points and ``fixed`` terms, unless ``most`` fixes the range
+    to 0 … most."""
+    selection, _ = _chosen(points, most, folds, loss, seed, fixed)
     x, y = _checked(points)
     top = selection.searched
     if most is not None and top < most:
@@ -459,10 +460,10 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
     selection.notes.extend(selection.warnings)
     if loss == "mse":  # what fit would warn of, from a least-squares fit of a sample at the chosen degree
         sample = random_sample(x.size, TURNS_MOST_POINTS, seed)
-        center, scale = model.scaling(x[sample])
-        basis = model.chebyshev_matrix((x[sample] - center) / scale, selection.chosen)
-        fitted = basis @ np.linalg.lstsq(basis, y[sample], rcond=None)[0]
-        selection.outliers = gross_outliers(fitted - y[sample])
+        roots = weight_roots(with_weight(points))  # of the points _checked gave
+        root = np.ones(sample.size) if roots is None else roots[sample]  # weighted residuals: r/σ, up to a factor
+        fitted = _least_squares(x[sample], y[sample], root, selection.chosen, fixed)
+        selection.outliers = gross_outliers((fitted - y[sample]) * root)
         if selection.outliers:
             selection.notes.append(outliers_warning(selection.outliers))
     unscored = [s["degree"] for s in selection.candidates if s["cv_mse"] is None]
@@ -480,22 +481,48 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0):
     return selection
 
 
+def _chosen(points, most, folds, loss, seed, fixed):
+    """(Selection, sums) as fit_auto and select_table both make it: chosen on the even sample that a
+    stream keeps, and raised to the lowest degree that keeps the ``fixed`` terms ({power: value})."""
+    if isinstance(points, Streamed):  # chosen on the even sample the first pass kept; fitted on all the points
+        selection, sums = _select(Points(points.x, points.y, points.source), most, folds, loss, seed)
+        if points.x.size < points.count:
+            selection.notes.append(f"the degree was chosen on an even sample of {points.x.size} of the "
+                                   f"{points.count} points{points.HELD}")
+    else:
+        selection, sums = _select(points, most, folds, loss, seed)
+    if fixed and selection.chosen < lowest_keeping(fixed):
+        selection.chosen = lowest_keeping(fixed)
+        selection.notes.append(f"degree {selection.chosen} is the lowest that keeps the fixed terms and leaves "
+                               "one to fit")
+    return selection, sums
+
+
+def lowest_keeping(fixed):
+    """The lowest degree that keeps the ``fixed`` terms ({power: value}) and leaves one to fit."""
+    return max(max(fixed), len(fixed))
+
+
+def _least_squares(x, y, root, degree, fixed):
+    """The least-squares curve of ``degree`` at x, the rows weighted by ``root`` (√w), keeping the
+    ``fixed`` raw terms as fit does (fitbp.fitting.constraints)."""
+    center, scale = model.scaling(x)
+    if not fixed:  # in the Chebyshev basis, well conditioned at any degree
+        basis = model.chebyshev_matrix((x - center) / scale, degree)
+        return basis @ np.linalg.lstsq(basis * root[:, None], y * root, rcond=None)[0]
+    unit = power_of_two_near(y)
+    free, constraint = constraints.constrain(moments.triangle(x, y, center, scale, unit, degree, root), fixed,
+                                             center, scale, unit, degree)
+    taylor = constraint.lift(np.linalg.lstsq(free.r, free.z, rcond=None)[0])
+    return model.design_matrix((x - center) / scale, degree) @ taylor * unit
+
+
 def fit_auto(points, loss="mse", seed=0, **training):
     """fitbp.fitting.trainer.fit_points at the degree select_degree chooses, with the choice in the result
     (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
     gathered: ``fitbp select`` shows the cross-validation beside it."""
     streamed = isinstance(points, Streamed)
-    if streamed:  # chosen on the even sample the first pass kept; fitted on all the points
-        selection, sums = _select(Points(points.x, points.y, points.source), None, None, loss, seed)
-        selection.notes.append(f"the degree was chosen on an even sample of {points.x.size} of the "
-                               f"{points.count} points, more than --memory lets fitbp hold")
-    else:
-        selection, sums = _select(points, None, None, loss, seed)
-    fixed = training.get("fixed") or {}
-    if fixed and selection.chosen < max(max(fixed), len(fixed)):
-        selection.chosen = max(max(fixed), len(fixed))
-        selection.notes.append(f"degree {selection.chosen} is the lowest that keeps the fixed terms and leaves "
-                               "one to fit")
+    selection, sums = _chosen(points, None, None, loss, seed, training.get("fixed"))
     summed = sums is not None and selection.chosen <= sums.degree  # fixed terms may lift it beyond the sums
     triangle = sums.triangle(selection.chosen) if summed and loss == "mse" and not streamed else None
     try:

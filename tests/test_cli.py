@@ -149,7 +149,7 @@ def test_help_works_and_shows_an_example(tmp_path):
     assert "fitbp fit points.csv --degree 5" in done.stdout
 
 
-@pytest.mark.parametrize("command, argument", [("fit", "DATA..."), ("predict", "[X]..."), ("select", "DATA"),
+@pytest.mark.parametrize("command, argument", [("fit", "DATA..."), ("predict", "[X]..."), ("select", "DATA..."),
                                                ("graph", "[DATA]")])
 def test_help_names_arguments_as_the_usage_line_does(command, argument, tmp_path):
     """DATA..., as in 'Usage: fitbp fit [OPTIONS] DATA...', never Python's DATA <list[str]>; the help
@@ -184,6 +184,95 @@ def test_select_command(tmp_path):
     assert [c["degree"] for c in table["candidates"]] == list(range(7)) and table["chosen"] == 3
     text = run("select", ROOT / "sample_data" / "cubic.csv", "--max-degree", "4", cwd=tmp_path)
     assert "← chosen" in text.stdout and "CV MSE" in text.stdout and "BIC" in text.stdout
+
+
+def _scores(folder, *args):
+    """(chosen degree, BIC of each degree, outliers) of fitbp select --json and of fit --degree auto --json."""
+    picked = run("select", *args, "--json", cwd=folder)
+    fitted = run("fit", *args, "--degree", "auto", "--json", "--no-save", cwd=folder)
+    assert picked.returncode == 0 and fitted.returncode == 0, picked.stderr + fitted.stderr
+    table, chosen = json.loads(picked.stdout), json.loads(fitted.stdout)["degree_selection"]
+    return [(t["chosen"], [c["bic"] for c in t["candidates"]], t["outliers"]) for t in (table, chosen)]
+
+
+def _cubic(folder, n=200, seed=3):
+    """A noisy cubic whose σ differ tenfold, as d.csv (x,y,s,w with w = 1/σ²); its columns."""
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(-2, 2, n))
+    s = np.where(x > 0, 0.05, 0.5)
+    y = x ** 3 - 2 * x + 1 + rng.normal(0, s)
+    rows = "".join(f"{a!r},{b!r},{c!r},{1 / c ** 2!r}\n" for a, b, c in zip(x.tolist(), y.tolist(), s.tolist()))
+    (folder / "d.csv").write_text("x,y,s,w\n" + rows)
+    return x, y, s
+
+
+SCORED = {
+    "sigma": ["d.csv", "--sigma", "s"],
+    "weights": ["d.csv", "--weights", "w"],
+    "fix": ["d.csv", "--fix", "0=1", "--fix", "5=0"],
+    "sigma and fix": ["d.csv", "--sigma", "3", "--fix", "0=1"],
+    "decimal comma": ["comma.csv", "--decimal", ",", "--skip-invalid"],
+    "dates": ["dates.csv", "--time-unit", "s"],
+    "two files": ["half-*.csv", "--x", "x", "--y", "y"],
+    "streamed": ["d.csv", "--memory", "2k"],
+}
+
+
+@pytest.mark.parametrize("case", SCORED)
+def test_select_shows_the_scores_and_choice_of_fit_degree_auto_with_the_same_options(tmp_path, case):
+    x, y, s = _cubic(tmp_path)
+    lines = (tmp_path / "d.csv").read_text().splitlines()
+    comma = [";".join(cell.replace(".", ",") for cell in line.split(",")[:2]) for line in lines]
+    (tmp_path / "comma.csv").write_text("\n".join([*comma[:9], "9,5;oops", *comma[9:]]) + "\n")
+    days = np.datetime64("2024-03-01T00:00:00") + np.round((x + 2) * 86400 * 30).astype("timedelta64[s]")
+    (tmp_path / "dates.csv").write_text("when,y\n" + "".join(f"{d},{v!r}\n" for d, v in zip(days, y.tolist())))
+    for i in range(2):
+        (tmp_path / f"half-{i}.csv").write_text("\n".join([lines[0], *lines[1 + i::2]]) + "\n")
+    (picked, bic, outliers), (chosen, expected, seen) = _scores(tmp_path, *SCORED[case])
+    assert picked == chosen and bic == pytest.approx(expected, rel=1e-12) and outliers == seen
+    if case == "fix":
+        assert chosen == 5  # raised to keep x^5
+
+
+def test_select_weighs_the_points_as_numpy_polyfit_does(tmp_path):
+    """BIC of weighted least squares, n ln(Σ w r² / n) + (d + 1) ln n with w = 1/σ² scaled to mean 1,
+    each Σ w r² from numpy.polyfit(w=1/σ)."""
+    x, y, s = _cubic(tmp_path)
+    table = json.loads(run("select", "d.csv", "--sigma", "s", "--max-degree", "8", "--json", cwd=tmp_path).stdout)
+    picked, bic = table["chosen"], [c["bic"] for c in table["candidates"]]
+    w = s ** -2 / np.mean(s ** -2)
+    rss = [float(np.sum(w * (y - np.polyval(np.polyfit(x, y, d, w=1 / s), x)) ** 2)) for d in range(9)]
+    expected = [x.size * np.log(r / x.size) + (d + 1) * np.log(x.size) for d, r in enumerate(rss)]
+    assert bic == pytest.approx(expected, rel=1e-9)
+    assert picked == min(d for d, b in enumerate(expected) if b <= min(expected) + 2)
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--sigma", "s", "--weights", "w"], "--sigma and --weights say the same thing two ways: give one"),
+    (["--sigma", " "], "needs a column"),
+    (["--fix", "0=0", "--loss", "huber"], "are for --loss mse, not huber"),
+    (["--decimal", ",", "--delimiter", ","], "a comma cannot be both the decimal mark and the delimiter"),
+    (["--fix", "3=1", "--max-degree", "2"], "degree 3 is the lowest that keeps the --fix terms"),
+    (["--fix", "x=1"], "must be POWER=VALUE"),
+])
+def test_select_refuses_what_fit_refuses_in_the_same_words(tmp_path, args, said):
+    _cubic(tmp_path, n=20)
+    done = run("select", "d.csv", *args, cwd=tmp_path)
+    assert done.returncode == 2 and said in " ".join(done.stderr.split()), done.stderr
+    if "--max-degree" not in args:
+        fitted = run("fit", "d.csv", *args, "--no-save", cwd=tmp_path)
+        assert fitted.returncode == 2 and said in " ".join(fitted.stderr.split()), fitted.stderr
+
+
+def test_a_bad_sigma_is_one_error_line_naming_its_file_and_line_in_select_too(tmp_path):
+    _cubic(tmp_path, n=20)
+    lines = (tmp_path / "d.csv").read_text().splitlines()
+    lines[7] = ",".join([*lines[7].split(",")[:2], "-1", "1"])
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    done = run("select", "d.csv", "--sigma", "s", cwd=tmp_path)
+    fitted = run("fit", "d.csv", "--sigma", "s", "--no-save", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith("error: d.csv:8: ") and done.stderr.count("\n") == 1
+    assert done.stderr == fitted.stderr
 
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -90,6 +90,29 @@ def test_degree_auto_chooses_on_the_sample_and_fits_in_a_second_pass(client, tmp
     assert chosen.engine["name"] == "dask" and chosen.engine["passes"] == 2
 
 
+def test_degree_auto_on_dask_samples_only_points_that_outnumber_the_sample_and_says_so(client, tmp_path, monkeypatch):
+    """Issue 19, item 8: uneven pieces whose points the sample can hold are all kept (the choice is the
+    local one, with no note); more points than the sample are chosen on it, and the note says that the
+    workers read them, not that --memory was exceeded."""
+    from fitbp import selection
+
+    monkeypatch.setattr(cluster, "KEPT", 1000)  # the in-process workers share this module
+    x, y = data("shuffled", 1002)
+    big, small = write(tmp_path / "big.csv", x[:950], y[:950]), write(tmp_path / "small.csv", x[950:990], y[950:990])
+    spread = cluster.load(client, [big, small], None)
+    assert spread.partitions == 2 and spread.x.size == spread.count == 990
+    chosen, held = selection.fit_auto(spread), selection.fit_auto(local.load([big, small]))
+    assert chosen.selection["notes"] == held.selection["notes"] == []
+    assert [c["bic"] for c in chosen.selection["candidates"]] == pytest.approx(
+        [c["bic"] for c in held.selection["candidates"]], rel=1e-12)
+    every = write(tmp_path / "all.csv", x, y)
+    spread = cluster.load(client, [every], None, 16 << 10)
+    notes = selection.fit_auto(spread).selection["notes"]
+    assert spread.x.size < spread.count == 1002
+    assert notes == [f"the degree was chosen on an even sample of {spread.x.size} of the 1002 points that the dask "
+                     "workers read"]
+
+
 def test_ill_conditioned_fits_check_the_optimum_with_passes_on_the_workers(client, tmp_path):
     """Past a condition number of 1e8 the trainer sums the actual residuals: there, on the cluster."""
     rng = np.random.default_rng(5)

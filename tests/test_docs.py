@@ -107,3 +107,23 @@ if __name__ == "__main__":
     if sys.argv[1:2] != ["--update"] or len(sys.argv) < 3:
         sys.exit("usage: python tests/test_docs.py --update PAGE.md ...")
     update(sys.argv[2:])
+
+
+LINK = re.compile(r"\]\(([\w/.-]*\.md)?#([\w-]+)\)")
+
+
+def anchor(heading):
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_pages_say_the_articles_rule_of_thumb_and_their_links_reach_a_heading():
+    """A user has no "seed": the rule is the article's, explained in learning.md, where the links lead."""
+    for page in PAGES:
+        text = page.read_text()
+        assert "seed article" not in text, page.name
+        for target, fragment in LINK.findall(text):
+            linked = (page.parent / target) if target else page
+            headings = {anchor(line.lstrip("#")) for line in linked.read_text().splitlines() if line.startswith("#")}
+            assert fragment in headings, f"{page.name}: {target}#{fragment}"
+    assert "peaks + valleys + 2" in (ROOT / "docs" / "learning.md").read_text()

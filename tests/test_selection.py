@@ -246,7 +246,8 @@ def test_to_dict_round_trips_through_json():
     data = json.loads(json.dumps(chosen.to_dict()))
     assert data["chosen"] == chosen.chosen and data["reason"] == chosen.reason
     assert set(data["candidates"][0]) == {"degree", "train_mse", "cv_mse", "cv_se", "aic", "aicc", "bic"}
-    assert "peaks + valleys + 2 rule says 4" in data["reason"] and ", the least BIC (" in data["reason"]
+    assert "the article's rule of thumb, peaks + valleys + 2, says 4" in data["reason"]
+    assert ", the least BIC (" in data["reason"]
 
 
 def test_max_degree_fixes_the_range():
@@ -359,3 +360,22 @@ def test_a_choice_the_taylor_form_cannot_carry_is_reported_as_what_was_fitted(mo
     assert calls == [3, 2] and result.polynomial.degree == 2 and result.selection["chosen"] == 2
     assert "so 2, the highest degree that reaches its optimum, is fitted" in result.selection["reason"]
     assert any("BIC chose 3, more than the Taylor form can carry" in w for w in result.warnings)
+
+
+def test_a_stream_is_chosen_on_its_sample_only_when_the_points_outnumber_it(monkeypatch):
+    """Issue 19, item 8: a stream whose sample holds every point says nothing of a sample, and is
+    chosen as the points held are; one whose points outnumber the sample says so."""
+    from fitbp.engines import local
+
+    sine = [str(ROOT / "sample_data" / "sine.csv")]
+    held = fit_auto(local.load(sine))
+    streamed = local.load(sine, memory=1024)
+    assert isinstance(streamed, local.Streamed) and streamed.x.size == streamed.count == 200
+    whole = fit_auto(streamed)
+    assert whole.selection["notes"] == held.selection["notes"] == []
+    assert whole.selection["candidates"] == held.selection["candidates"]
+    monkeypatch.setattr(local, "KEPT", 50)
+    sampled = local.load(sine, memory=1024)
+    assert fit_auto(sampled).selection["notes"] == [
+        f"the degree was chosen on an even sample of {sampled.x.size} of the 200 points, more than --memory lets "
+        "fitbp hold"]

@@ -357,6 +357,15 @@ def _proportional(samples, count):
     return np.concatenate(xs), np.concatenate(ys)
 
 
+def _rows(piece, reading, offset):
+    """Every (x, y) of a piece, in chunks: for data that the whole sample can hold."""
+    return [(x, y) for x, y, _, _ in _chunks(piece, reading, offset) if x.size]
+
+
+def _listed(a, b):
+    return a + b
+
+
 def _part(piece, reading, offset, degree):
     return functools.reduce(_parts_joined, (moments.part_of(x, y, degree) if x.size else None
                                             for x, y, _, _ in _chunks(piece, reading, offset)))
@@ -395,6 +404,8 @@ def _read_through(path, settings):
 class Distributed(Streamed):
     """A Streamed whose passes are reductions on a dask cluster instead of reads on this machine."""
 
+    HELD = " that the dask workers read"
+
     client: object = field(default=None, repr=False)
     pieces: list = field(default_factory=list, repr=False)
     """(delayed piece, or a path read whole; Reading; its offset in the file, None for Parquet) of every partition."""
@@ -411,6 +422,8 @@ class Distributed(Streamed):
             raise at(self.source, None, "no data rows" if not found.skipped else
                      f"no valid rows: all {found.skipped} had invalid values, the first {found.first_skip}")
         self.x, self.y = _proportional(found.samples, found.count)
+        if self.x.size < found.count <= KEPT:  # pieces of uneven rows kept too few: the sample is every point
+            self.x, self.y = (np.concatenate(c) for c in zip(*self._reduced(_rows, _listed)))
         self.count, self.low, self.high = found.count, found.low, found.high
         self.y_exponent, self.distinct = found.exponent, len(found.distinct)
         self.skipped, self.first_skip = found.skipped, found.first_skip

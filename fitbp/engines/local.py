@@ -107,6 +107,9 @@ class Streamed:
     x_axis: object = None
     """A dates.Axis when x is a column of dates."""
 
+    HELD = ", more than --memory lets fitbp hold"
+    """Of the points, when only ``x`` and ``y`` are on this machine: why."""
+
     @property
     def sampled_from(self):
         return self.count
