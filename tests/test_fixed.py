@@ -112,3 +112,25 @@ def test_a_fixed_value_beyond_float64_is_named(folder, fix):
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
     assert f"k{power} = {float(value)!r}" in done.stderr and "beyond float64" in done.stderr
+
+
+@pytest.mark.parametrize("k0", [0.0, 2.5, -1e-3])
+def test_a_fixed_intercept_is_the_curve_at_zero_exactly(tmp_path, k0):
+    """ŷ(0) = k₀ to the bit, and near 0 the curve keeps its relative accuracy: k₀ + k₁x + k₂x² + …, not
+    k₀ plus the rounding of a Taylor sum centred far away."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(3, 9, 60)
+    y = k0 + 0.7 * x - 0.02 * x ** 2 + rng.normal(0, 0.01, x.size)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    fitted = run("fit", "d.csv", "-d", "3", "--fix", f"0={k0!r}", "--json", cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    k = json.loads(fitted.stdout)["coefficients"]
+    small = [0.0, 1e-12, -3e-9, 1e-5]
+    done = run("predict", "--", *map(repr, small), cwd=tmp_path)
+    predicted = [float(line.split(",")[1]) for line in done.stdout.splitlines()]
+    assert predicted[0] == k0
+    exact = [sum(kj * v ** j for j, kj in enumerate(k)) for v in small]  # the raw form is exact near 0
+    assert predicted == pytest.approx(exact, rel=1e-12, abs=1e-15 * max(abs(k0), 1e-300))
+    inside = run("predict", "--", *map(repr, x[:5].tolist()), cwd=tmp_path)
+    assert [float(line.split(",")[1]) for line in inside.stdout.splitlines()] == pytest.approx(
+        [sum(kj * v ** j for j, kj in enumerate(k)) for v in x[:5].tolist()], rel=1e-12)

@@ -12,6 +12,7 @@ they lose when evaluated.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 from math import comb, log10
 
@@ -28,6 +29,8 @@ class TaylorPolynomial:
     coefficients: tuple
     center: float = 0.0
     scale: float = 1.0
+    intercept: float | None = None
+    """k₀ when it was fixed: the curve is then evaluated as k₀ + x·q(t), which is k₀ exactly at x = 0."""
 
     @property
     def degree(self):
@@ -37,12 +40,32 @@ class TaylorPolynomial:
         return (np.asarray(x, dtype=np.float64) - self.center) / self.scale
 
     def __call__(self, x):
-        """Evaluate by Horner's rule in the scaled variable: accurate where raw powers are not."""
+        """Evaluate by Horner's rule in the scaled variable: accurate where raw powers are not.  With a
+        fixed intercept, y = x·q(t) + k₀, so that ŷ(0) = k₀ exactly and near 0 the curve keeps its
+        relative accuracy (a line through the origin stays one)."""
         t = self.scaled(x)
         y = np.zeros_like(t)
-        for a in reversed(self.coefficients):
+        for a in reversed(self.quotient if self.through_intercept else self.coefficients):
             y = y * t + a
-        return y
+        return y * np.asarray(x, dtype=np.float64) + self.intercept if self.through_intercept else y
+
+    @property
+    def through_intercept(self):
+        """Whether the curve is evaluated through its fixed k₀ (a constant is k₀ already)."""
+        return self.intercept is not None and self.degree > 0
+
+    @cached_property
+    def quotient(self):
+        """q_0 … q_{d-1} of q(t) = (Σ a_i t^i − k₀) / x with x = c + s·t, divided in exact rational
+        arithmetic (what remains is the rounding of the a_i), each rounded once to float64."""
+        a = [Fraction(v) for v in self.coefficients]
+        a[0] -= Fraction(self.intercept)
+        c, s = Fraction(self.center), Fraction(self.scale)
+        root, q, carry = -c / s, [], Fraction(0)
+        for value in reversed(a[1:]):  # synthetic division by (t − root), then by s
+            carry = value + carry * root
+            q.append(carry)
+        return tuple(_to_float(v / s) for v in reversed(q))
 
     def raw_coefficients(self):
         """k_0 … k_d with y = sum k_j x**j, expanded in exact rational arithmetic.

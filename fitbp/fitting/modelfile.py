@@ -184,7 +184,14 @@ def _no_constant(name):
 
 def polynomial_of(document):
     return TaylorPolynomial(tuple(float(a) for a in document["taylor_coefficients"]),
-                            float(document["center"]), float(document["scale"]))
+                            float(document["center"]), float(document["scale"]), intercept_of(document))
+
+
+def intercept_of(document):
+    """k₀ where the model fixed it (and evaluates through it exactly), else None."""
+    fixed = document.get("fixed")
+    value = fixed.get("0") if isinstance(fixed, dict) else None
+    return float(value) if _is(value, float) else None
 
 
 def x_range_of(document):

@@ -282,6 +282,8 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     if excess is not None and excess > OPTIMUM_TOLERANCE and optimizer in optimizers.EXACT:
         raise _beyond_float64(points, problem, excess, seed)
     mse, rmse, r2 = _quality(residuals, problem.y_unit, fixed.get(0) if fixed else None)
+    if fixed and 0 in fixed:  # predictions honour k₀ exactly at x = 0 (model.TaylorPolynomial.intercept)
+        polynomial = replace(polynomial, intercept=float(fixed[0]))
     result = FitResult(polynomial, mse, rmse, r2, every, optimizer, lr, tol, len(history), converged,
                        seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
                        delta=scaled_delta * problem.y_unit if scaled_delta else None,

@@ -57,16 +57,19 @@ class _Fit:
     """What every writer needs from a model document."""
 
     def __init__(self, document):
+        from fitbp.fitting.model import TaylorPolynomial  # numpy: not for the command line's start
+        from fitbp.fitting.modelfile import intercept_of
+        from fitbp.sources import dates
+
         self.taylor = [float(a) for a in document["taylor_coefficients"]]
         self.center, self.scale = float(document["center"]), float(document["scale"])
         self.degree = len(self.taylor) - 1
+        self.polynomial = TaylorPolynomial(tuple(self.taylor), self.center, self.scale, intercept_of(document))
         raw = document.get("coefficients")
         self.raw = [float(k) for k in raw] if isinstance(raw, list) and all(
             isinstance(k, (int, float)) and not isinstance(k, bool) and math.isfinite(k) for k in raw) else None
         lost = document.get("raw_digits_lost")
         self.raw_digits_lost = float(lost) if isinstance(lost, (int, float)) and not isinstance(lost, bool) else 16.0
-        from fitbp.sources import dates  # numpy: not for the command line's start
-
         r2 = document.get("r2")
         self.axis = dates.Axis.of(document)
         shown = self.axis.text if self.axis else (lambda v: f"{v:.10g}")
@@ -103,11 +106,9 @@ class _Fit:
         """How closely numpy's Polynomial with a domain follows fitbp's evaluation over the data, measured."""
         import numpy as np
 
-        from fitbp.fitting.model import TaylorPolynomial
-
         lo, hi = self.center - self.scale, self.center + self.scale
         x = np.linspace(lo, hi, 1001)
-        ours = TaylorPolynomial(tuple(self.taylor), self.center, self.scale)(x)
+        ours = self.polynomial(x)
         theirs = np.polynomial.Polynomial(self.taylor, domain=[lo, hi], window=[-1.0, 1.0])(x)
         with np.errstate(all="ignore"):
             gap, size = float(np.max(np.abs(theirs - ours))), float(np.max(np.abs(ours)))
@@ -120,11 +121,23 @@ class _Fit:
     def t_definition(self, variable="x"):
         return scaled_variable(self.center, self.scale, variable=variable)
 
-    def horner(self, line, first, variable="t"):
+    def form(self, x="x"):
+        """The sentence that says what the code computes."""
+        t = f"t = {self.t_definition(x)}"
+        if self.polynomial.through_intercept:
+            return (f"y = {number(self.polynomial.intercept)} + {x} * sum of q_i t^i with {t} (k0 is fixed, so "
+                    f"y = k0 exactly at {x} = 0), by Horner's rule as 'fitbp predict'")
+        return f"y = sum of a_i t^i with {t}, by Horner's rule as 'fitbp predict'"
+
+    def horner(self, line, first, x="x"):
         """Statements that evaluate the Taylor form as predict does: ``first(a_d)`` then
-        ``line(expression)`` for y = y * t + a_i, i = d-1 … 0."""
-        return [first(number(self.taylor[-1]))] + [line(f"y * {variable} + {number(a)}")
-                                                    for a in reversed(self.taylor[:-1])]
+        ``line(expression)`` for y = y * t + a_i, i = d-1 … 0; with a fixed k0, those of q and then
+        y = y * x + k0 (model.TaylorPolynomial)."""
+        p = self.polynomial
+        coefficients = p.quotient if p.through_intercept else self.taylor
+        statements = [first(number(coefficients[-1]))] + [line(f"y * t + {number(a)}")
+                                                          for a in reversed(coefficients[:-1])]
+        return statements + ([line(f"y * {x} + {number(p.intercept)}")] if p.through_intercept else [])
 
 
 def _comment(lines, start, middle=None, end=None):
@@ -136,19 +149,19 @@ def _comment(lines, start, middle=None, end=None):
 
 def _c(fit, name, cell):
     x = fit.parameter
-    note = fit.header + fit.about_x + [f"y = sum of a_i t^i with t = {fit.t_definition(x)}, by Horner's rule as "
-                                       "'fitbp predict'; C99, compile without -ffast-math (and FMA contraction) for the same bits"]
+    note = fit.header + fit.about_x + [f"{fit.form(x)}; C99, compile without -ffast-math (and FMA contraction) "
+                                       "for the same bits"]
     body = [f"static inline double {name}(double {x})", "{",
             f"    const double t = {fit.t_definition(x)};" if fit.degree else f"    (void){x};  /* a constant */"]
-    body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    double y = {a};")
+    body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    double y = {a};", x)
     return "\n".join(_comment(note, "/* ", " * ", " */") + body + ["    return y;", "}"]) + "\n"
 
 
 def _python(fit, name, cell):
     takes = [] if fit.axis is None else [
         f"x is a datetime.datetime, a datetime.date (its midnight) or a number: {fit.x_meaning}"]
-    body = [f"def {name}(x):", '    """' + "\n    ".join(fit.header + takes) + "\n\n    y = sum of a_i t**i with t = "
-            + fit.t_definition() + ", by Horner's rule, as 'fitbp predict' evaluates it.\n    \"\"\""]
+    body = [f"def {name}(x):", '    """' + "\n    ".join(fit.header + takes) + "\n\n    " + fit.form().replace("^", "**")
+            + ".\n    \"\"\""]
     if fit.axis is not None:  # the reckoning of fitbp's reader: microseconds to seconds, then to days
         per = " / 86400.0" if fit.axis.unit == "days" else ""
         body = ["import datetime", "", ""] + body + [
@@ -165,23 +178,23 @@ def _python(fit, name, cell):
 def _javascript(fit, name, cell):
     x = fit.parameter
     note = fit.header + fit.about_x + [
-        f"y = sum of a_i t^i with t = {fit.t_definition(x)}, by Horner's rule as 'fitbp predict'"]
+        fit.form(x)]
     if fit.axis is not None:
         origin = fit.axis.origin.isoformat() + ("" if fit.axis.aware else "Z")
         note.append(f"{x} of a Date d: (d - Date.parse({origin!r})) / {fit.axis.seconds * 1000:.0f}"
                     + ("" if fit.axis.aware else ", d's wall clock taken as UTC"))
     body = [f"function {name}({x}) {{", f"  const t = {fit.t_definition(x)};" if fit.degree else f"  void {x};  // a constant"]
-    body += fit.horner(lambda e: f"  y = {e};", lambda a: f"  let y = {a};")
+    body += fit.horner(lambda e: f"  y = {e};", lambda a: f"  let y = {a};", x)
     return "\n".join(_comment(note, "// ") + body + ["  return y;", "}"]) + "\n"
 
 
 def _rust(fit, name, cell):
     x = fit.parameter
     note = fit.header + fit.about_x + [
-        f"y = sum of a_i t^i with t = {fit.t_definition(x)}, by Horner's rule as 'fitbp predict'"]
+        fit.form(x)]
     body = [f"pub fn {name}({x}: f64) -> f64 {{",
             f"    let t: f64 = {fit.t_definition(x)};" if fit.degree else f"    let _ = {x}; // a constant"]
-    body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    let {'mut ' if fit.degree else ''}y: f64 = {a};")
+    body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    let {'mut ' if fit.degree else ''}y: f64 = {a};", x)
     return "\n".join(_comment(note, "/// ") + body + ["    y", "}"]) + "\n"
 
 
@@ -216,7 +229,9 @@ def _excel(fit, name, cell):
         formula = _horner_formula(fit.raw, x)
     else:
         t = f"(({x}-{_excel_number(fit.center)})/{_excel_number(fit.scale)})"
-        formula = _horner_formula(fit.taylor, t)
+        p = fit.polynomial
+        formula = (f"({_horner_formula(p.quotient, t)})*{x}+{_excel_number(p.intercept)}" if p.through_intercept
+                   else _horner_formula(fit.taylor, t))
     note = fit.header + fit.about_x + [f"{where}; {why}",
                          "Excel reads 15 significant digits of a typed number, LibreOffice all 17"]
     return "\n".join(_comment(note, "' ") + [f"={formula}"]) + "\n"
