@@ -256,7 +256,8 @@ def _film_figure(points, center, scale, chosen, losses, title, loss="mse", delta
         loss_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         loss_axes.set_xlim(0.5, max(losses.size, 2) + 0.5)
         loss_axes.set_xlabel("epoch (one backprop pass)")
-    threshold = f", δ {delta:.4g}" if isinstance(delta, float) and math.isfinite(delta) and loss == "huber" else ""
+    number = isinstance(delta, (int, float)) and not isinstance(delta, bool) and math.isfinite(delta)
+    threshold = f", δ {delta:.4g}" if number and loss == "huber" else ""
     loss_axes.set_ylabel(f"loss ({printable(loss)}{threshold})", parse_math=False)
     loss_axes.set_title("training loss", loc="left", fontsize="medium")
     loss_axes.grid(True, which="major", alpha=0.3)
