@@ -233,7 +233,8 @@ DELIMITER = typer.Option(None, "--delimiter", metavar="D", callback=_known_delim
                          help="Force ',', ';', 'tab', '|' or 'whitespace'.")
 ENCODING = typer.Option("utf-8-sig", "--encoding", metavar="NAME", callback=_known_encoding,
                         help="Text encoding of the file.")
-SKIP_INVALID = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells.")
+SKIP_INVALID = typer.Option(False, "--skip-invalid", help="Drop rows with empty, non-numeric, NaN or inf cells "
+                            "(a σ of inf is a weight of 0: its row is kept, out of the fit).")
 SIGMA = typer.Option(None, "--sigma", metavar="COL",
                      help="Column of each y's standard deviation σ: weighted least squares, w = 1/σ² "
                           "(σ = inf: the row is kept out of the fit).")
@@ -699,11 +700,11 @@ def _dates_of(texts, axis, what="argument "):
     bad = next((text for text in texts if dates.parse(text) is None), None)
     if bad is not None:
         raise FitbpError(f"{what}{printable(bad)!r}: this model's x are dates: give them in ISO 8601, "
-                         "such as 2024-03-01 or 2024-03-01T12:00:00")
+                         f"such as {axis.text(0.0)}")
     try:
         return axis.values(texts)
     except ValueError as e:
-        raise FitbpError(f"{what.strip() or 'date'}: {e}") from None
+        raise FitbpError(f"{what.strip()}: {e}" if what else str(e)) from None
 
 
 def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, level, axis=None):

@@ -41,7 +41,7 @@ from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
 from fitbp.sources.loader import Points
-from fitbp.fitting.trainer import fit_points, power_of_two_near, weight_roots, with_weight
+from fitbp.fitting.trainer import check_distinct, fit_points, power_of_two_near, weight_roots, with_weight
 
 EVIDENCE = 2.0
 """BIC differences below this are 'not worth more than a bare mention' (Kass and Raftery, 1995):
@@ -492,6 +492,8 @@ def _chosen(points, most, folds, loss, seed, fixed):
     else:
         selection, sums = _select(points, most, folds, loss, seed)
     if fixed and selection.chosen < lowest_keeping(fixed):
+        x, _ = _checked(points)
+        check_distinct(points, moments.distinct_up_to(x, lowest_keeping(fixed) + 1), lowest_keeping(fixed))
         selection.chosen = lowest_keeping(fixed)
         selection.notes.append(f"degree {selection.chosen} is the lowest that keeps the fixed terms and leaves "
                                "one to fit")

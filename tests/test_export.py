@@ -24,7 +24,8 @@ MODELS = {  # name: fit arguments
     "years, degree 3": ["fit", SAMPLES / "years.csv", "-d", "3"],  # raw powers of 1985 cancel
     "runge, degree 20": ["fit", SAMPLES / "runge.csv", "-d", "20"],
     "cubic, degree 0": ["fit", SAMPLES / "cubic.csv", "-d", "0"],
-    "years through k0 = 300": ["fit", SAMPLES / "years.csv", "-d", "2", "--fix", "0=300"],  # y = k0 + x·q(t)
+    "cubic through the origin": ["fit", SAMPLES / "cubic.csv", "-d", "3", "--fix", "0=0"],  # y = k0 + x·q(t)
+    "years through k0 = 300": ["fit", SAMPLES / "years.csv", "-d", "2", "--fix", "0=300"],  # too far: the sum
 }
 
 

@@ -105,9 +105,11 @@ def test_fixed_powers_beyond_the_automatic_search_raise_the_degree(tmp_path):
 
 
 @pytest.mark.parametrize("fix", ["3=1e300", "0=-1e200"])
-def test_a_fixed_value_beyond_float64_is_named(folder, fix):
-    """Not 'check the data': the data are fine, the fixed coefficient is what leaves float64."""
-    done = run("fit", "d.csv", "-d", "3", "--fix", fix, "--no-save", cwd=folder[0])
+@pytest.mark.parametrize("optimizer", ["newton", "adam"])
+def test_a_fixed_value_beyond_float64_is_named(folder, fix, optimizer):
+    """Not 'check the data' nor 'a smaller --lr': the data are fine, the fixed coefficient is what leaves
+    float64."""
+    done = run("fit", "d.csv", "-d", "3", "--fix", fix, "--optimizer", optimizer, "--no-save", cwd=folder[0])
     power, value = fix.split("=")
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
@@ -119,7 +121,7 @@ def test_a_fixed_intercept_is_the_curve_at_zero_exactly(tmp_path, k0):
     """ŷ(0) = k₀ to the bit, and near 0 the curve keeps its relative accuracy: k₀ + k₁x + k₂x² + …, not
     k₀ plus the rounding of a Taylor sum centred far away."""
     rng = np.random.default_rng(5)
-    x = rng.uniform(3, 9, 60)
+    x = rng.uniform(0.2, 9, 60)  # a calibration's range, from near 0
     y = k0 + 0.7 * x - 0.02 * x ** 2 + rng.normal(0, 0.01, x.size)
     (tmp_path / "d.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
     fitted = run("fit", "d.csv", "-d", "3", "--fix", f"0={k0!r}", "--json", cwd=tmp_path)
@@ -134,3 +136,22 @@ def test_a_fixed_intercept_is_the_curve_at_zero_exactly(tmp_path, k0):
     inside = run("predict", "--", *map(repr, x[:5].tolist()), cwd=tmp_path)
     assert [float(line.split(",")[1]) for line in inside.stdout.splitlines()] == pytest.approx(
         [sum(kj * v ** j for j, kj in enumerate(k)) for v in x[:5].tolist()], rel=1e-12)
+
+
+def test_far_from_zero_a_fixed_intercept_does_not_move_the_curve_where_the_data_are(tmp_path):
+    """x near 1e6 through k₀ = 5: the rounded Taylor coefficients miss k₀ at 0 by 1e-5 or so, far more
+    than their rounding over the data; predict keeps the fitted curve there, equal to the exact
+    constrained least squares (50 digits, mpmath) to 1e-13, rather than honour k₀ at a point 1e5 ranges away."""
+    mpmath = pytest.importorskip("mpmath")
+    x = np.linspace(1e6, 1e6 + 10, 25)
+    y = 5 + 3e-6 * x + 1e-12 * x ** 2 + 1e-3 * np.sin(x)
+    (tmp_path / "far.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    assert run("fit", "far.csv", "-d", "2", "--fix", "0=5", "-q", cwd=tmp_path).returncode == 0
+    done = run("predict", *map(repr, x[::6].tolist()), cwd=tmp_path)
+    predicted = np.array([float(line.split(",")[1]) for line in done.stdout.splitlines()])
+    with mpmath.workdps(50):  # y − 5 = k1 x + k2 x², least squares on the two free powers
+        design = mpmath.matrix([[mpmath.mpf(v), mpmath.mpf(v) ** 2] for v in x.tolist()])
+        target = mpmath.matrix([mpmath.mpf(v) - 5 for v in y.tolist()])
+        k = mpmath.lu_solve(design.T * design, design.T * target)
+        exact = [float(5 + k[0] * mpmath.mpf(v) + k[1] * mpmath.mpf(v) ** 2) for v in x[::6].tolist()]
+    assert predicted == pytest.approx(exact, rel=1e-13)

@@ -379,3 +379,16 @@ def test_a_stream_is_chosen_on_its_sample_only_when_the_points_outnumber_it(monk
     assert fit_auto(sampled).selection["notes"] == [
         f"the degree was chosen on an even sample of {sampled.x.size} of the 200 points, more than --memory lets "
         "fitbp hold"]
+
+
+def test_select_refuses_the_degree_fixed_terms_need_when_the_points_cannot_carry_it(tmp_path):
+    """--fix 2=1 needs degree 2; two distinct x with weight cannot carry it: select says so as fit does,
+    rather than mark a degree fit then refuses."""
+    from helpers import run
+
+    (tmp_path / "two.csv").write_text("x,y,w\n1,2,1\n2,3,0\n3,5,1\n4,4,0\n5,6,0\n")
+    chosen = run("select", "two.csv", "--weights", "w", "--fix", "2=1", cwd=tmp_path)
+    fitted = run("fit", "two.csv", "--weights", "w", "--fix", "2=1", "--no-save", cwd=tmp_path)
+    assert chosen.returncode == fitted.returncode == 1 and chosen.stdout == ""
+    assert chosen.stderr == fitted.stderr == (
+        "error: two.csv: degree 2 needs at least 3 distinct x values, the points with weight have 2\n")

@@ -30,7 +30,8 @@ class TaylorPolynomial:
     center: float = 0.0
     scale: float = 1.0
     intercept: float | None = None
-    """k₀ when it was fixed: the curve is then evaluated as k₀ + x·q(t), which is k₀ exactly at x = 0."""
+    """k₀ when it was fixed: the curve is then evaluated as k₀ + x·q(t), which is k₀ exactly at x = 0,
+    wherever that keeps the curve over the data (``through_intercept``)."""
 
     @property
     def degree(self):
@@ -51,21 +52,38 @@ class TaylorPolynomial:
 
     @property
     def through_intercept(self):
-        """Whether the curve is evaluated through its fixed k₀ (a constant is k₀ already)."""
-        return self.intercept is not None and self.degree > 0
+        """Whether the curve is evaluated through its fixed k₀: where the a_i, each rounded once, give k₀
+        at x = 0 to within the rounding of the curve over the data (data near 0, as a calibration's).
+        Far from the data (years, Unix seconds) they can miss k₀ by far more, and moving the whole curve
+        by that to honour it at 0 would cost digits where the data are: there the Taylor sum stays."""
+        return self.intercept is not None and self.degree > 0 and self.intercept_gap <= self._rounding
+
+    @property
+    def intercept_gap(self):
+        """|Σ a_i t₀^i − k₀|: by how much the curve, as its a_i are stored, misses a fixed k₀ at x = 0."""
+        return self._division[1]
+
+    @property
+    def _rounding(self):
+        return 16 * float(np.finfo(np.float64).eps) * sum(abs(v) for v in self.coefficients)
+
+    @property
+    def quotient(self):
+        """q_0 … q_{d-1} of q(t) = (Σ a_i t^i − k₀) / x with x = c + s·t, each rounded once to float64."""
+        return self._division[0]
 
     @cached_property
-    def quotient(self):
-        """q_0 … q_{d-1} of q(t) = (Σ a_i t^i − k₀) / x with x = c + s·t, divided in exact rational
-        arithmetic (what remains is the rounding of the a_i), each rounded once to float64."""
+    def _division(self):
+        """(q, |remainder|): the division in exact rational arithmetic, by (t − t₀), t₀ = −c/s, then by s;
+        its remainder Σ a_i t₀^i − k₀ is what the rounded a_i miss k₀ by."""
         a = [Fraction(v) for v in self.coefficients]
         a[0] -= Fraction(self.intercept)
         c, s = Fraction(self.center), Fraction(self.scale)
         root, q, carry = -c / s, [], Fraction(0)
-        for value in reversed(a[1:]):  # synthetic division by (t − root), then by s
+        for value in reversed(a[1:]):
             carry = value + carry * root
             q.append(carry)
-        return tuple(_to_float(v / s) for v in reversed(q))
+        return tuple(_to_float(v / s) for v in reversed(q)), _to_float(abs(a[0] + carry * root))
 
     def raw_coefficients(self):
         """k_0 … k_d with y = sum k_j x**j, expanded in exact rational arithmetic.
@@ -85,19 +103,24 @@ class TaylorPolynomial:
 
         The ratio of sum |k_j x**j| to |sum k_j x**j| is the amplification of
         rounding error by cancellation; its log10 is the count of digits that
-        cannot be trusted.
+        cannot be trusted.  ``raw`` with fixed k_j, given exactly, may differ from
+        those the a imply (far from 0, the rounded a miss a fixed k_0 by more than
+        their rounding): the curve they draw is then moved by that, which costs digits too.
         """
-        k = np.array(self.raw_coefficients() if raw is None else raw)
+        implied = self.raw_coefficients()
+        k = np.array(implied if raw is None else raw)
         with np.errstate(all="ignore"):
             grid = np.linspace(np.min(x), np.max(x), 257)
             powers = design_matrix(grid, self.degree)
             magnitude = np.abs(powers * k).sum(axis=1).max()
             value = np.abs(self(grid)).max()
+            moved = np.abs(powers @ (k - np.array(implied))).max()
         if not np.isfinite(magnitude):
             return 16.0
         if value == 0.0 or magnitude == 0.0:
             return 0.0
-        return float(min(16.0, max(0.0, log10(magnitude / value))))
+        lost = max(log10(magnitude / value), 16 + log10(moved / value) if moved > 0 else 0.0)
+        return float(min(16.0, max(0.0, lost)))
 
 
 def _to_float(q):

@@ -455,7 +455,7 @@ def prepare(points, degree, whole=True, triangle=None):
         return _prepare_streamed(points, degree, whole, triangle)
     x = np.asarray(points.x, dtype=np.float64)
     y = np.asarray(points.y, dtype=np.float64)
-    _check_distinct(points, moments.distinct_up_to(x, degree + 1), degree)
+    check_distinct(points, moments.distinct_up_to(x, degree + 1), degree)
     center, scale = model.scaling(x)
     y_unit = power_of_two_near(y)
     roots = weight_roots(points)
@@ -470,7 +470,7 @@ def prepare(points, degree, whole=True, triangle=None):
     return problem
 
 
-def _check_distinct(points, distinct, degree):
+def check_distinct(points, distinct, degree):
     if distinct < degree + 1:
         whose = "the points with weight have" if getattr(points, "weights", None) is not None else "the data has"
         raise at(points.source, None,
@@ -483,7 +483,7 @@ def _prepare_streamed(points, degree, whole, triangle):
         need = math.ceil(points.count * 16 / 2 ** 20)
         raise at(points.source, None, f"this loss needs every point at every epoch, and the {points.count} points "
                  f"are more than --memory lets fitbp hold: pass --memory {need}M or more, or use --loss mse")
-    _check_distinct(points, min(points.distinct, degree + 1), degree)
+    check_distinct(points, min(points.distinct, degree + 1), degree)
     center, scale = moments.scaling_of(points.low, points.high)
     triangle = triangle or points.part(degree).triangle(points.y_exponent)
     return Problem(triangle, center, scale, math.ldexp(1.0, points.y_exponent))
@@ -595,12 +595,12 @@ def _diverged(history, unit, lr, fixed):
     first, last = history[0] * unit, history[-1] * unit
     what = (f"the loss is beyond float64 from epoch {len(history)}" if not math.isfinite(first) else
             f"training diverged at epoch {len(history)} (loss grew from {first:.3g} to {last:.3g})")
-    if lr:
-        return f"{what}; try a smaller --lr than {lr:g}"
-    if fixed:
+    if fixed and not math.isfinite(first):  # no learning rate helps a curve that starts beyond float64
         terms = ", ".join(f"k{j} = {v!r}" for j, v in sorted(fixed.items()))
         return (f"{what}: with the fixed coefficients {terms} the curve's values over the data are beyond "
                 "float64's range; fix smaller values, or check the data for extreme values")
+    if lr:
+        return f"{what}; try a smaller --lr than {lr:g}"
     return f"{what}; check the data for extreme values"
 
 

@@ -129,6 +129,14 @@ class _Fit:
                     f"y = k0 exactly at {x} = 0), by Horner's rule as 'fitbp predict'")
         return f"y = sum of a_i t^i with {t}, by Horner's rule as 'fitbp predict'"
 
+    def preamble(self, scaled, unused):
+        """The statement before Horner's: ``scaled`` (t = …) where t is used, ``unused`` (x marked as
+        unused) for a constant, nothing for k0 + x·q with q a constant."""
+        p = self.polynomial
+        if len(p.quotient if p.through_intercept else self.taylor) > 1:
+            return [scaled]
+        return [] if p.through_intercept else [unused]
+
     def horner(self, line, first, x="x"):
         """Statements that evaluate the Taylor form as predict does: ``first(a_d)`` then
         ``line(expression)`` for y = y * t + a_i, i = d-1 … 0; with a fixed k0, those of q and then
@@ -152,14 +160,15 @@ def _c(fit, name, cell):
     note = fit.header + fit.about_x + [f"{fit.form(x)}; C99, compile without -ffast-math (and FMA contraction) "
                                        "for the same bits"]
     body = [f"static inline double {name}(double {x})", "{",
-            f"    const double t = {fit.t_definition(x)};" if fit.degree else f"    (void){x};  /* a constant */"]
+            *fit.preamble(f"    const double t = {fit.t_definition(x)};", f"    (void){x};  /* a constant */")]
     body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    double y = {a};", x)
     return "\n".join(_comment(note, "/* ", " * ", " */") + body + ["    return y;", "}"]) + "\n"
 
 
 def _python(fit, name, cell):
     takes = [] if fit.axis is None else [
-        f"x is a datetime.datetime, a datetime.date (its midnight) or a number: {fit.x_meaning}"]
+        f"x is a datetime.datetime with a UTC offset, or a number: {fit.x_meaning}" if fit.axis.aware else
+        f"x is a naive datetime.datetime, a datetime.date (its midnight) or a number: {fit.x_meaning}"]
     body = [f"def {name}(x):", '    """' + "\n    ".join(fit.header + takes) + "\n\n    " + fit.form().replace("^", "**")
             + ".\n    \"\"\""]
     if fit.axis is not None:  # the reckoning of fitbp's reader: microseconds to seconds, then to days
@@ -170,7 +179,7 @@ def _python(fit, name, cell):
             "            x = datetime.datetime.combine(x, datetime.time())",
             f"        x = (x - datetime.datetime.fromisoformat({fit.axis.origin.isoformat()!r})) "
             f"/ datetime.timedelta(seconds=1){per}"]
-    body.append(f"    t = {fit.t_definition()}" if fit.degree else "    del x  # a constant")
+    body += fit.preamble(f"    t = {fit.t_definition()}", "    del x  # a constant")
     body += fit.horner(lambda e: f"    y = {e}", lambda a: f"    y = {a}")
     return "\n".join(body + ["    return y"]) + "\n"
 
@@ -183,7 +192,7 @@ def _javascript(fit, name, cell):
         origin = fit.axis.origin.isoformat() + ("" if fit.axis.aware else "Z")
         note.append(f"{x} of a Date d: (d - Date.parse({origin!r})) / {fit.axis.seconds * 1000:.0f}"
                     + ("" if fit.axis.aware else ", d's wall clock taken as UTC"))
-    body = [f"function {name}({x}) {{", f"  const t = {fit.t_definition(x)};" if fit.degree else f"  void {x};  // a constant"]
+    body = [f"function {name}({x}) {{", *fit.preamble(f"  const t = {fit.t_definition(x)};", f"  void {x};  // a constant")]
     body += fit.horner(lambda e: f"  y = {e};", lambda a: f"  let y = {a};", x)
     return "\n".join(_comment(note, "// ") + body + ["  return y;", "}"]) + "\n"
 
@@ -193,7 +202,7 @@ def _rust(fit, name, cell):
     note = fit.header + fit.about_x + [
         fit.form(x)]
     body = [f"pub fn {name}({x}: f64) -> f64 {{",
-            f"    let t: f64 = {fit.t_definition(x)};" if fit.degree else f"    let _ = {x}; // a constant"]
+            *fit.preamble(f"    let t: f64 = {fit.t_definition(x)};", f"    let _ = {x}; // a constant")]
     body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    let {'mut ' if fit.degree else ''}y: f64 = {a};", x)
     return "\n".join(_comment(note, "/// ") + body + ["    y", "}"]) + "\n"
 
