@@ -455,7 +455,7 @@ def fit(
         if json_output:
             report.print_json(result)
         else:
-            report.print_table(result)
+            report.print_table(result.summary())
         if not no_save and not quiet:  # last, under the result, as plot's 'wrote'
             sys.stdout.flush()
             sys.stderr.write(f"saved {printable(save or 'fitbp.json')}\n")

@@ -63,37 +63,38 @@ def _number(value, digits=10):
     return f"{value:.{digits}g}" if math.isfinite(value) else "beyond float64"
 
 
-def _points(result):
+def _points(fit):
     """How many points, and of them how many have weight (when not all) and were skipped: "10 (8 with weight)"."""
-    count, weighted, skipped = result.points.count, result.weighted_points, result.points.skipped
+    count, skipped = fit.get("n_points"), fit.get("skipped_rows")
+    weighted = fit.get("weighted_points", count)
     notes = [f"{weighted} with weight"] * (weighted < count) + [f"{skipped} skipped"] * bool(skipped)
     return f"{count}" + (f" ({', '.join(notes)})" if notes else "")
 
 
-def print_table(result, console=None):
+def print_table(fit, console=None):
+    """The fit as a person reads it, from what --json prints (``FitResult.summary()``, or a model file):
+    the title, the Taylor and raw coefficients with their errors and tests, then the quality."""
     from rich import box
     from rich.markup import escape
     from rich.table import Table
 
     console = console or wide_console()
     frame = box.SIMPLE_HEAD if console.is_terminal else None
-    p, points = result.polynomial, result.points
-    emit(console, escape(printable(f"degree {p.degree} fit of {points.y_name} against {points.x_name} "
-                                   f"in {points.source}")), highlight=False)
-    axis = getattr(points, "x_axis", None)
-    if axis is not None:
-        emit(console, escape(f"x: {axis.unit} since {axis.origin.isoformat()} (the first date's midnight)"),
+    emit(console, escape(printable(f"degree {fit['degree']} fit of {fit.get('y_column')} against "
+                                   f"{fit.get('x_column')} in {fit.get('source')}")), highlight=False)
+    if fit.get("x_origin"):
+        emit(console, escape(f"x: {fit['x_unit']} since {fit['x_origin']} (the first date's midnight)"),
              highlight=False)
-    if result.selection:
-        emit(console, escape(f"degree chosen automatically: {result.selection['reason']}"), highlight=False,
-                      style="dim")
+    if fit.get("degree_selection"):
+        emit(console, escape(f"degree chosen automatically: {fit['degree_selection']['reason']}"), highlight=False,
+             style="dim")
 
-    stats = result.statistics
-    taylor = (escape(f"Taylor a_i [t = {scaled_variable(p.center, p.scale)}]"), p.coefficients,
-              stats.get("taylor_stderr") or [None] * len(p.coefficients))
-    raw_errors = stats.get("stderr") or [None] * len(p.coefficients)
-    raw = (escape("raw k_i [x^i]"), result.raw_coefficients,
-           ["fixed" if j in result.fixed else e for j, e in enumerate(raw_errors)])
+    size = fit["degree"] + 1
+    taylor = (escape(f"Taylor a_i [t = {scaled_variable(fit['center'], fit['scale'])}]"), fit["taylor_coefficients"],
+              fit.get("taylor_stderr") or [None] * size)
+    fixed = {int(power) for power in fit.get("fixed") or {}}
+    raw = (escape("raw k_i [x^i]"), ["beyond float64" if k is None else k for k in fit["coefficients"]],
+           ["fixed" if j in fixed else e for j, e in enumerate(fit.get("stderr") or [None] * size)])
     both = _coefficient_table(console, taylor, raw)
     unbounded = console.options.update(width=10_000, max_width=10_000)
     if console.is_terminal and console.measure(both, options=unbounded).maximum > console.width:  # not a digit cut
@@ -101,40 +102,41 @@ def print_table(result, console=None):
             emit(console, _coefficient_table(console, form))
     else:
         emit(console, both)
-    if stats.get("stderr_note"):
-        emit(console, escape(f"note: {stats['stderr_note']}"), style="dim", highlight=False)
-    elif stats.get("stderr") is not None:
-        emit(console, _tests_table(console, result.tests()))
+    if fit.get("stderr_note"):
+        emit(console, escape(f"note: {fit['stderr_note']}"), style="dim", highlight=False)
+    elif fit.get("stderr") is not None:
+        emit(console, _tests_table(console, fit))
 
     quality = Table(box=frame, show_header=False)
     quality.add_column(style="bold")
     quality.add_column(justify="right")
-    robust = [] if result.loss == "mse" else [
-        (f"{result.loss} loss" + (f" (δ {result.delta:.4g})" if result.delta else ""), _number(result.final_loss)),
-        ("median |residual|", _number(result.median_abs_residual)),
+    loss, delta = fit.get("loss", "mse"), fit.get("huber_delta")
+    robust = [] if loss == "mse" else [
+        (f"{loss} loss" + (f" (δ {delta:.4g})" if delta else ""), _number(fit.get("loss_value"))),
+        ("median |residual|", _number(fit.get("median_abs_residual"))),
     ]
-    weighted = "chi2" in stats
+    weighted = "chi2" in fit
     chi2 = [] if not weighted else [
-        ("χ² = Σ (r/σ)²", _number(stats.get("chi2"), 6) + (f" (p {_p_value(stats['chi2_p_value'])})"
-                                                          if stats.get("chi2_p_value") is not None else "")),
-        ("errors", "absolute: from the σ alone" if stats.get("errors") == "absolute" else "scaled by the reduced χ²"),
+        ("χ² = Σ (r/σ)²", _number(fit.get("chi2"), 6) + (f" (p {_p_value(fit['chi2_p_value'])})"
+                                                        if fit.get("chi2_p_value") is not None else "")),
+        ("errors", "absolute: from the σ alone" if fit.get("errors") == "absolute" else "scaled by the reduced χ²"),
     ]
     kind = "weighted " if weighted else ""  # each of these is a mean over w, as the loss is
     rows = [
         *robust,
-        (f"{kind}MSE", _number(result.mse)),
-        (f"{kind}RMSE", _number(result.rmse)),
-        ("R²" if result.r2_kind == "centred" else "R² (uncentred)",
-         _number(result.r2) if result.r2 is not None else "n/a (y is constant)"),
-        (f"{kind}residual mean", _number(stats.get("residual_mean"), 4)),
-        (f"{kind}residual sd", _number(stats.get("residual_std"), 4)),
+        (f"{kind}MSE", _number(fit.get("mse"))),
+        (f"{kind}RMSE", _number(fit.get("rmse"))),
+        ("R²" if fit.get("r2_kind", "centred") == "centred" else "R² (uncentred)",
+         _number(fit["r2"]) if fit.get("r2") is not None else "n/a (y is constant)"),
+        (f"{kind}residual mean", _number(fit.get("residual_mean"), 4)),
+        (f"{kind}residual sd", _number(fit.get("residual_std"), 4)),
         *chi2,
-        ("reduced χ²", _number(stats.get("reduced_chi2"), 6) + (f" ({stats['dof']} dof)" if stats.get("dof") else "")),
-        ("points", _points(result)),
-        ("epochs", str(result.epochs)),
-        ("optimizer", result.optimizer + (f" (lr {result.lr:g})" if result.lr else "")),
-        ("converged", "[green]yes[/green]" if result.converged else "[red]no[/red]"),
-        ("time", f"{result.seconds:.3f} s"),
+        ("reduced χ²", _number(fit.get("reduced_chi2"), 6) + (f" ({fit['dof']} dof)" if fit.get("dof") else "")),
+        ("points", _points(fit)),
+        ("epochs", str(fit.get("epochs"))),
+        ("optimizer", str(fit.get("optimizer")) + (f" (lr {fit['lr']:g})" if fit.get("lr") else "")),
+        ("converged", "[green]yes[/green]" if fit.get("converged") else "[red]no[/red]"),
+        ("time", f"{fit.get('seconds', 0.0):.3f} s"),
     ]
     for row in rows:
         quality.add_row(*row)
