@@ -21,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"```console\n(.*?)```", re.S)
+PYTHON_BLOCK = re.compile(r"```python\n(>>> .*?)```", re.S)
 VOLATILE = [(re.compile(r"\b\d+\.\d{3} s\b"), "<seconds> s")]
 TOOLS = ("jq", "dot")
 
@@ -101,6 +102,22 @@ def update(paths):
             text = BLOCK.sub(fresh, text)
         path.write_text(text)
         print(f"updated {path}", file=sys.stderr)
+
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if PYTHON_BLOCK.search(p.read_text())], ids=lambda p: p.name)
+def test_every_python_example_prints_what_the_page_shows(page, monkeypatch):
+    """The page's >>> examples, run in order in one namespace from the repository's root, as doctest
+    runs them (a traceback's middle lines elided, as in Python's own docs)."""
+    import doctest
+
+    monkeypatch.chdir(ROOT)
+    text = "\n".join(PYTHON_BLOCK.findall(page.read_text()))
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    test = parser.get_doctest(text, {}, page.name, str(page), 0)
+    assert test.examples, f"{page.name}: no >>> example"
+    result = runner.run(test, out=lambda report: warnings.warn(report, stacklevel=1))
+    assert result.failed == 0, f"{page.name}: {result.failed} of {result.attempted} examples print otherwise"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The package's arrows point one way: each part imports only from the parts below it.
 
-Layers, top to bottom: the command line; views; degree selection; fitting;
+Layers, top to bottom: the command line; the library's entry point (fitbp.fit, Fit); views; degree selection; fitting;
 engines that build triangles; sources that read points; the backprop engine.
 errors.py is beneath them all.  Within a layer, modules may import each other
 only without a cycle.  Checked on the source, imports inside functions included,
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fitbp"
-LAYERS = ["cli", "views", "selection", "fitting", "engines", "sources", "backprop", "errors"]
+LAYERS = ["cli", "library", "views", "selection", "fitting", "engines", "sources", "backprop", "errors"]
 """Top to bottom.  __init__ and __main__ are the doors in, above everything."""
 
 

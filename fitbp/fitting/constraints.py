@@ -39,9 +39,10 @@ def check(fixed, degree):
     """A FitbpError for fixed terms that a degree-``degree`` fit cannot keep."""
     beyond = sorted(p for p in fixed if p > degree)
     if beyond:
-        raise FitbpError(f"--fix {beyond[0]}=…: x^{beyond[0]} is beyond degree {degree}; raise --degree or drop it")
+        raise FitbpError(f"x^{beyond[0]} is beyond degree {degree}: raise the degree or do not fix it")
     if len(fixed) > degree:
-        raise FitbpError(f"--fix fixes all {degree + 1} coefficients of degree {degree}: nothing is left to fit")
+        raise FitbpError(f"fixing {len(fixed)} terms fixes all {degree + 1} coefficients of degree {degree}: "
+                         "nothing is left to fit")
 
 
 def raw_rows(powers, center, scale, degree):

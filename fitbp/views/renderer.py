@@ -51,6 +51,35 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     With ``window`` the figure belongs to pyplot, so that ``show`` can open it.
     User text (column names, file names) is drawn as it is, never as TeX.
     """
+    fig = _new_figure((11, 6.4 if residuals else 4.8), window)
+    grid = fig.add_gridspec(2 if residuals else 1, 2, height_ratios=[3, 1] if residuals else [1],
+                            width_ratios=[3, 2])
+    fit_axes = fig.add_subplot(grid[0, 0])
+    draw_fit(fit_axes, polynomial, points, band, band_label, xlim, fitted_range, equation)
+    x, y = points.x, points.y
+    axis = getattr(points, "x_axis", None)
+    on_axis = axis.datetime64 if axis is not None else np.asarray
+    shown = even_sample(x.size, MOST_POINTS_DRAWN)
+    crowd = x.size > 2000
+    fit_axes.set_title(title, loc="left", fontsize="medium", parse_math=False)
+    bottom = fit_axes
+    if residuals:
+        bottom = fig.add_subplot(grid[1, 0], sharex=fit_axes)
+        bottom.axhline(0.0, color="tab:red", linewidth=1)
+        bottom.scatter(on_axis(x[shown]), (y - polynomial(x))[shown], s=4, alpha=0.5, color="tab:blue", linewidths=0,
+                       rasterized=crowd)
+        bottom.set_ylabel("residual")
+    if axis is not None and residuals:  # the shared x axis below the fit's, which draw_fit gave dates
+        _date_ticks(bottom)
+    bottom.set_xlabel(points.x_name + (" (UTC)" if axis is not None and axis.aware else ""), parse_math=False)
+    _draw_loss(fig.add_subplot(grid[:, 1]), loss_history, loss)
+    return fig
+
+
+def draw_fit(fit_axes, polynomial, points, band=None, band_label=None, xlim=None, fitted_range=None,
+             equation=None):
+    """The points, the band, the extrapolation's shade and the curve on ``fit_axes``, with the legend:
+    the picture's left panel, and what ``Fit.plot`` draws on a caller's Axes."""
     x, y = points.x, points.y
     lo, hi = (float(v) for v in xlim) if xlim else (float(np.min(x)), float(np.max(x)))
     margin = 0 if xlim else 0.03 * (hi - lo) if hi > lo else 0.5
@@ -63,10 +92,6 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
 
     axis = getattr(points, "x_axis", None)  # dates: drawn as dates, from the days or seconds the fit used
     on_axis = axis.datetime64 if axis is not None else np.asarray
-    fig = _new_figure((11, 6.4 if residuals else 4.8), window)
-    grid = fig.add_gridspec(2 if residuals else 1, 2, height_ratios=[3, 1] if residuals else [1],
-                            width_ratios=[3, 2])
-    fit_axes = fig.add_subplot(grid[0, 0])
     shown = even_sample(x.size, MOST_POINTS_DRAWN)
     crowd = x.size > 2000
     # The points lie under the band and the curve: dense data would hide the fit it is fitted by.
@@ -87,22 +112,12 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     fit_axes.set_xlim(*on_axis([lo - margin, hi + margin]))
 
     fit_axes.set_ylabel(points.y_name, parse_math=False)
+    if axis is not None:
+        _date_ticks(fit_axes)
     legend = fit_axes.legend(loc="best", fontsize="small", alignment="left", title_fontsize="small",
                              title="\n".join([*equation[0], equation[1]]) if equation else None)
     legend.get_title().set_parse_math(False)  # the equation heads the legend, which finds room for both
-    fit_axes.set_title(title, loc="left", fontsize="medium", parse_math=False)
-    bottom = fit_axes
-    if residuals:
-        bottom = fig.add_subplot(grid[1, 0], sharex=fit_axes)
-        bottom.axhline(0.0, color="tab:red", linewidth=1)
-        bottom.scatter(on_axis(x[shown]), (y - polynomial(x))[shown], s=4, alpha=0.5, color="tab:blue", linewidths=0,
-                       rasterized=crowd)
-        bottom.set_ylabel("residual")
-    if axis is not None:
-        _date_ticks(bottom)
-    bottom.set_xlabel(points.x_name + (" (UTC)" if axis is not None and axis.aware else ""), parse_math=False)
-    _draw_loss(fig.add_subplot(grid[:, 1]), loss_history, loss)
-    return fig
+    return fit_axes
 
 
 def _date_ticks(axes):
