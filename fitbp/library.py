@@ -459,9 +459,14 @@ def _from_arrays(xs, ys, sigma, weights, nan_policy, time_unit, source, names):
     points = Points(x, y, source, str(names[0]), str(names[1]), skipped, first, x_axis=axis)
     if third is None:
         return points
-    with np.errstate(divide="ignore"):
-        return files.weighted(points, third, (3, third_name), (names[0], names[1], names[2] if len(names) > 2
-                                                                 else third_name))
+    wrong = third <= 0 if third_name == "sigma" else third < 0
+    if wrong.any():
+        index = int(np.argmax(wrong))
+        raise ValueError(f"{third_name}[{index}] is {third[index]}: " + (
+            "a σ must be positive (inf leaves the point out of the fit)" if third_name == "sigma" else
+            "a weight must be 0 or more (0 leaves the point out of the fit)"))
+    label = names[2] if len(names) > 2 and names[2] is not None else third_name
+    return files.weighted(points, third, (3, third_name), (names[0], names[1], label), option=f"{third_name}=")
 
 
 def _real(name, values):

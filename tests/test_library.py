@@ -167,6 +167,10 @@ def test_dates_as_datetime64_fit_as_a_csv_of_dates(tmp_path):
     (lambda: fitbp.fit([1, 2, 3], [1, 2, 3], x="t"), TypeError, "x= and y= name a DataFrame's columns"),
     (lambda: fitbp.fit([1, 2, 3]), TypeError, "needs y"),
     (lambda: fitbp.fit([1, 2, 3], [1, 2, 3], nan_policy="drop"), ValueError, "nan_policy= must be one of"),
+    (lambda: fitbp.fit([0, 1, 2, 3], [1, 2, 2, 4], degree=1, sigma=[1, 0, 1, 1]), ValueError, "sigma[1] is 0.0"),
+    (lambda: fitbp.fit([0, 1, 2, 3], [1, 2, 2, 4], degree=1, weights=[1, -1, 1, 1]), ValueError, "weights[1] is -1.0"),
+    (lambda: fitbp.fit([0, 1, 2, 3], [1, 2, 2, 4], degree=1, weights=[1, 1e-20, 1, 1]), fitbp.FitbpError,
+     "weights=: the weights span 1.0e+20"),
 ])
 def test_bad_calls_are_refused_in_pythons_terms(call, kind, said):
     with pytest.raises(kind) as caught:
@@ -206,3 +210,14 @@ def test_plot_draws_on_the_callers_axes(sine):
 def test_the_library_imports_no_matplotlib_until_it_draws():
     code = "import fitbp, sys; fitbp.fit([0, 1, 2, 3], [1, 2, 2, 4], degree=1).summary(); print('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_zero_weights_and_infinite_sigma_leave_points_out_as_on_the_command_line(sine):
+    x, y = sine
+    w = np.ones_like(x)
+    w[::4] = 0.0
+    with_zeros = fitbp.fit(x, y, degree=3, weights=w)
+    assert with_zeros.coef.tolist() == fitbp.fit(x[w > 0], y[w > 0], degree=3, weights=w[w > 0]).coef.tolist()
+    assert with_zeros.to_dict()["weighted_points"] == int((w > 0).sum()) and with_zeros.n == x.size
+    sigma = np.where(w > 0, 1.0, np.inf)
+    assert fitbp.fit(x, y, degree=3, sigma=sigma).coef.tolist() == with_zeros.coef.tolist()

@@ -82,13 +82,14 @@ WEIGHT_RANGE = 1e16
 rather than report a fit it cannot vouch for."""
 
 
-def weighted(points, values, third, labels):
-    """``points`` with the weights of their third column, when they have one."""
+def weighted(points, values, third, labels, option=None):
+    """``points`` with the weights of their third column, when they have one; ``option`` is how the
+    caller named it (the command line's --sigma COL, the library's sigma=)."""
     if third is None:
         return points
     with np.errstate(all="ignore"):
         weights = weights_of(values, third)
-    option = f"--{third[1]} {printable(labels[2])}"
+    option = option or f"--{third[1]} {printable(labels[2])}"
     lost = ~np.isfinite(weights) | ((weights == 0) & np.isfinite(values) & (values != 0))  # 1/σ² out of range
     if lost.any():
         bad = values[int(np.argmax(lost))]
