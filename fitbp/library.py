@@ -236,7 +236,16 @@ class Fit:
                 sigma_new: float | None = None) -> np.ndarray | Prediction:
         """The curve at x; with ``interval`` "confidence" (of the curve) or "prediction" (of a new
         measurement, whose σ is ``sigma_new`` for a fit with σ), a ``Prediction(y, lower, upper)``.
-        For a fit on dates, x may be datetime64 or ISO 8601 text."""
+        For a fit on dates, x may be datetime64 or ISO 8601 text.
+
+        Examples
+        --------
+        >>> import fitbp
+        >>> line = fitbp.fit([0.0, 1.0, 2.0, 3.0, 4.0], [0.1, 0.9, 2.1, 2.9, 4.1], degree=1)
+        >>> band = line.predict([2.0], interval="confidence", level=0.95)
+        >>> bool(band.lower[0] < band.y[0] < band.upper[0])
+        True
+        """
         x = self._x(x)
         y = self.taylor(x)
         if interval is None:
@@ -247,7 +256,15 @@ class Fit:
     def inverse(self, y: Any, interval: str | None = None, level: float = 0.95,
                 sigma_new: float | None = None) -> list:
         """For each y, the x in the fitted range where the curve is y (an array, empty where it never
-        is); with ``interval``, a ``Reading`` for each y, the stretches where the band holds it."""
+        is); with ``interval``, a ``Reading`` for each y, the stretches where the band holds it.
+
+        Examples
+        --------
+        >>> import fitbp
+        >>> line = fitbp.fit([0.0, 1.0, 2.0, 3.0], [1.0, 3.0, 5.0, 7.0], degree=1)
+        >>> [x.round(9).tolist() for x in line.inverse([4.0, 100.0])]
+        [[1.5], []]
+        """
         from fitbp.fitting import inverse
 
         ys = np.atleast_1d(np.asarray(y, dtype=np.float64)).ravel()

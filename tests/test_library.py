@@ -221,3 +221,13 @@ def test_zero_weights_and_infinite_sigma_leave_points_out_as_on_the_command_line
     assert with_zeros.to_dict()["weighted_points"] == int((w > 0).sum()) and with_zeros.n == x.size
     sigma = np.where(w > 0, 1.0, np.inf)
     assert fitbp.fit(x, y, degree=3, sigma=sigma).coef.tolist() == with_zeros.coef.tolist()
+
+
+def test_the_docstrings_examples_run(monkeypatch):
+    import doctest
+
+    from fitbp import library
+
+    monkeypatch.chdir(ROOT)
+    failed, attempted = doctest.testmod(library, optionflags=doctest.ELLIPSIS)
+    assert attempted >= 4 and failed == 0
