@@ -11,7 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from fitbp.fitting import modelfile
+from fitbp.fitting import losses, modelfile
 from fitbp.views.exporter import scaled_variable
 from fitbp.errors import printable
 
@@ -109,7 +109,7 @@ def print_table(result, console=None):
     quality = Table(box=frame, show_header=False)
     quality.add_column(style="bold")
     quality.add_column(justify="right")
-    robust = [] if result.loss == "mse" else [
+    robust = [] if losses.named(result.loss).least_squares else [
         (f"{result.loss} loss" + (f" (δ {result.delta:.4g})" if result.delta else ""), _number(result.final_loss)),
         ("median |residual|", _number(result.median_abs_residual)),
     ]
