@@ -19,6 +19,7 @@ import typer
 import typer.core
 
 from fitbp.errors import FitbpError, printable
+from fitbp.fitting import losses
 from fitbp.views.exporter import LANGUAGES, scaled_variable
 
 # The graph's heavy work is matrix-vector products, which are memory-bound: extra BLAS
@@ -84,10 +85,8 @@ app = typer.Typer(
 )
 
 
-class Loss(str, Enum):
-    mse = "mse"
-    mae = "mae"
-    huber = "huber"
+Loss = Enum("Loss", {name: name for name in losses.LOSSES}, type=str)
+"""--loss's choices: the names in the table of losses (fitbp.fitting.losses), which says what each is."""
 
 
 class Engine(str, Enum):
@@ -261,7 +260,7 @@ def _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigm
     if weighted and not (sigma if sigma is not None else weights).strip():
         raise typer.BadParameter("needs a column: a header name or a 1-based number",
                                  param_hint="--sigma" if sigma is not None else "--weights")
-    if loss is not Loss.mse and (weighted or fixed):
+    if not losses.LOSSES[loss.value].least_squares and (weighted or fixed):
         raise typer.BadParameter(f"--sigma, --weights and --fix are for --loss mse, not {loss.value}, for now",
                                  param_hint="--loss")
     return dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal,
@@ -398,8 +397,9 @@ def fit(
 
     if save is not None and no_save:
         raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
-    chosen = optimizer.value if optimizer else trainer.default_optimizer(loss.value)
-    if delta is not None and loss is not Loss.huber and not quiet:
+    kind = losses.LOSSES[loss.value]
+    chosen = optimizer.value if optimizer else kind.default_optimizer
+    if delta is not None and not kind.needs_delta and not quiet:
         warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
     if lr is not None and chosen in optimizers.EXACT and not quiet:
         warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
@@ -409,7 +409,7 @@ def fit(
                                  else "--partition-size")
     if scheduler is not None and not scheduler.strip():
         raise typer.BadParameter("needs an address, such as tcp://host:8786", param_hint="--scheduler")
-    if engine is Engine.dask and loss is not Loss.mse:
+    if engine is Engine.dask and kind.needs_every_point:
         raise typer.BadParameter(f"--engine dask fits the mse loss: {loss.value} needs every point at every "
                                  "epoch, on one machine", param_hint="--loss")
     reading = _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit)
@@ -607,9 +607,10 @@ def _title(document, points):
     """What the fit is and how good: for a robust loss, that loss (and δ) and the median |residual|
     first, since its MSE and R² count the outliers it was made to ignore."""
     loss = str(document.get("loss", "mse"))
-    kind = "" if loss == "mse" else f" {loss}" + (f" (δ {_short(document.get('huber_delta'))})"
-                                                   if document.get("huber_delta") else "")
-    robust = "" if loss == "mse" else (f"{loss} loss {_short(document.get('loss_value'))}, median |residual| "
+    least_squares = loss in losses.LOSSES and losses.LOSSES[loss].least_squares  # a file's unknown loss: robust
+    kind = "" if least_squares else f" {loss}" + (f" (δ {_short(document.get('huber_delta'))})"
+                                                  if document.get("huber_delta") else "")
+    robust = "" if least_squares else (f"{loss} loss {_short(document.get('loss_value'))}, median |residual| "
                                        f"{_short(document.get('median_abs_residual'))}, ")
     what = printable(f"degree {document['degree']}{kind} fit of {points.y_name} against {points.x_name}:")
     return f"{what}\n{robust}MSE {_short(document.get('mse'))}, R² {_short(document.get('r2'), 6)}"
@@ -954,7 +955,8 @@ def graph(
     from fitbp.views import graphview, report
     from fitbp.fitting import model, modelfile, trainer
 
-    if triangle and loss is not Loss.mse:
+    kind = losses.LOSSES[loss.value]
+    if triangle and not kind.least_squares:
         raise typer.BadParameter(f"the triangle is the mse loss's rewrite; {loss.value} needs every residual",
                                  param_hint="--triangle")
     with reported():
@@ -966,8 +968,7 @@ def graph(
             k = np.array(result.polynomial.coefficients) / problem.y_unit
         a = engine.parameter(k, "a")
         root = model.triangle_loss_graph(problem.triangle, a) if triangle else model.loss_graph(
-            problem.design, problem.target, a, loss.value,
-            trainer.huber_delta(problem, k) if loss is Loss.huber else 1.0)
+            problem.design, problem.target, a, loss.value, trainer.delta_for(kind, problem, k))
         root.backward()
         if dot_file:  # written first: a path that cannot be written fails before anything is printed
             modelfile.write_atomic(dot_file, graphview.dot(root))
@@ -1012,18 +1013,18 @@ def gradcheck(
             _prompt("x,y lines")
         problem = trainer.prepare(files.load_points(data, x=x, y=y), degree)
         k = np.random.default_rng(seed).normal(size=degree + 1)
-        delta = trainer.huber_delta(problem, k) if loss is Loss.huber else 1.0
+        delta = trainer.delta_for(losses.LOSSES[loss.value], problem, k)
         rows = checker.check(lambda p: model.loss_and_gradient(problem.design, problem.target, p, loss.value,
                                                                  delta), k)
         failed = [r for r in rows if r.relative_error > tol]
         if json_output:
             sys.stdout.write(modelfile.dumps({
-                "loss": loss.value, "huber_delta": delta if loss is Loss.huber else None, "tol": tol,
+                "loss": loss.value, "huber_delta": delta, "tol": tol,
                 "step": checker.STEP, "seed": seed, "passed": not failed, "rows": [
                     {"coefficient": f"a_{r.index}", "value": r.at, "backprop": r.backprop,
                      "finite_difference": r.numeric, "relative_error": r.relative_error} for r in rows]}) + "\n")
         else:
-            huber = f" (δ {delta:.4g} in y units of {problem.y_unit:g})" if loss is Loss.huber else ""
+            huber = f" (δ {delta:.4g} in y units of {problem.y_unit:g})" if delta is not None else ""
             report.print_gradcheck(rows, tol, printable(
                 f"d {loss.value}{huber} / d a_i by backprop against central differences (step {checker.STEP:g} "
                 f"relative to |a_i|), at the random coefficients of --seed {seed}; "

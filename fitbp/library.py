@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fitbp.errors import FitbpError
+from fitbp.fitting.losses import LOSSES
 
-LOSS_NAMES = ("mse", "mae", "huber")
 NAN_POLICIES = ("raise", "omit")
 
 
@@ -104,7 +104,7 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
 
     degree = _degree(degree)
     fixed = _fixed(fix, degree)
-    _choices("loss", loss, LOSS_NAMES)
+    _choices("loss", loss, tuple(LOSSES))
     _choices("nan_policy", nan_policy, NAN_POLICIES)
     _choices("time_unit", time_unit, ("d", "s"))
     if not (isinstance(level, (int, float)) and 0.0 < level < 1.0 and (1.0 + level) / 2.0 < 1.0):
@@ -113,10 +113,10 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         raise ValueError("sigma= and weights= say the same thing two ways: give one")
     if absolute_sigma and sigma is None and weights is None:
         raise ValueError("absolute_sigma=True needs sigma= or weights=")
-    if loss != "mse" and (sigma is not None or weights is not None or fixed):
+    if not LOSSES[loss].least_squares and (sigma is not None or weights is not None or fixed):
         raise ValueError(f"sigma=, weights= and fix= are for loss='mse', not {loss!r}, for now")
     if optimizer is not None:
-        _choices("optimizer", optimizer, tuple(trainer.DEFAULT_EPOCHS))
+        _choices("optimizer", optimizer, tuple(trainer.DEFAULT_EPOCHS))  # every optimiser has its default
     points = _points(xdata, ydata, x, y, sigma, weights, nan_policy, time_unit, memory, degree, reading)
     training = {"optimizer": optimizer, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed, "loss": loss,
                 "delta": delta, "absolute_sigma": absolute_sigma, **({"fixed": fixed} if fixed else {})}
@@ -152,7 +152,7 @@ def select(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | N
     chooses) and ``.reason``.  The data are taken as :func:`fit` takes them."""
     from fitbp import selection
 
-    _choices("loss", loss, LOSS_NAMES)
+    _choices("loss", loss, tuple(LOSSES))
     if max_degree is not None and not (isinstance(max_degree, int) and max_degree >= 0):
         raise ValueError(f"max_degree= must be a whole number of 0 or more, not {max_degree!r}")
     if not (isinstance(folds, int) and folds >= 2):

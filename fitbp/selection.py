@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from fitbp.fitting import constraints, model
+from fitbp.fitting import constraints, losses, model
 from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
@@ -370,6 +370,7 @@ def select_degree(points, most=None, folds=FOLDS, loss="mse", seed=0):
 
 def _select(points, most, folds, loss, seed):
     """select_degree, and the sums of all the points when the choice was made on all of them."""
+    robust = not losses.named(loss).least_squares
     x, y = _checked(points)
     if most is not None and most < 0:
         raise FitbpError(f"the max degree must be 0 or more, not {most}")
@@ -377,7 +378,7 @@ def _select(points, most, folds, loss, seed):
     rule = rule_degree(turns)
     kept = np.ones(x.size, dtype=bool)
     chosen, scores, sums, capped = choose(points, most, folds)
-    if loss != "mse":
+    if robust:
         for _ in range(6):  # a robust fit at the degree chosen, then the choice on what it keeps
             keep = _bisquare_keeps(x, y, chosen, seed)
             if np.array_equal(keep, kept) or keep.sum() <= chosen + 2:
@@ -458,7 +459,7 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0, fixed=None)
             f"degrees above {distinct - 1} need more than the {distinct} distinct x the data has" if top == distinct - 1
             else f"degrees above {top} are left out: float64 cannot tell their basis functions apart on these points")
     selection.notes.extend(selection.warnings)
-    if loss == "mse":  # what fit would warn of, from a least-squares fit of a sample at the chosen degree
+    if losses.named(loss).least_squares:  # what fit would warn of: least squares on a sample, chosen degree
         sample = random_sample(x.size, TURNS_MOST_POINTS, seed)
         roots = weight_roots(with_weight(points))  # of the points _checked gave
         root = np.ones(sample.size) if roots is None else roots[sample]  # weighted residuals: r/σ, up to a factor
@@ -523,10 +524,10 @@ def fit_auto(points, loss="mse", seed=0, **training):
     """fitbp.fitting.trainer.fit_points at the degree select_degree chooses, with the choice in the result
     (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
     gathered: ``fitbp select`` shows the cross-validation beside it."""
-    streamed = isinstance(points, Streamed)
+    streamed, least_squares = isinstance(points, Streamed), losses.named(loss).least_squares
     selection, sums = _chosen(points, None, None, loss, seed, training.get("fixed"))
     summed = sums is not None and selection.chosen <= sums.degree  # fixed terms may lift it beyond the sums
-    triangle = sums.triangle(selection.chosen) if summed and loss == "mse" and not streamed else None
+    triangle = sums.triangle(selection.chosen) if summed and least_squares and not streamed else None
     try:
         result = fit_points(points, selection.chosen, loss=loss, seed=seed, triangle=triangle, **training)
     except DegreeTooHigh as e:  # the Taylor form cannot carry the chosen degree: the highest it can
@@ -536,7 +537,7 @@ def fit_auto(points, loss="mse", seed=0, **training):
         selection.warnings.append(carried)
         selection.chosen = e.carried
         result = fit_points(points, e.carried, loss=loss, seed=seed, **training)
-    if loss == "mse":
+    if least_squares:
         fitted = with_weight(result.points)
         sample = random_sample(fitted.x.size, TURNS_MOST_POINTS, seed)
         x, y = fitted.x[sample], fitted.y[sample]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from fitbp.backprop import graph
+from fitbp.fitting.losses import LOSSES
 from fitbp.fitting.model import design_matrix, loss_graph
 
 
@@ -141,11 +142,11 @@ def test_minimum_and_robust_losses_match_finite_differences(rng):
     t = rng.uniform(-1, 1, 40)
     design = design_matrix(t, 3)
     y = np.sin(2 * t) + rng.standard_t(2, t.size) * 0.2
-    for loss in ("mse", "mae", "huber"):
+    for loss in LOSSES:
         check_gradients(lambda a: loss_graph(design, y, a, loss, delta=0.1), (4,), rng=rng, tol=1e-5)
 
 
-@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+@pytest.mark.parametrize("loss", list(LOSSES))
 def test_letting_go_of_unread_values_changes_no_gradient(loss, rng):
     """backward(keep_values=False) frees what no rule reads (here V @ a and the squares) and keeps
     what rules read (the residual, the parameter, the data): the gradients are the same."""

@@ -19,6 +19,7 @@ from math import comb, log10
 import numpy as np
 
 from fitbp.backprop import graph
+from fitbp.fitting import losses
 from fitbp.engines.moments import chebyshev_matrix, design_matrix, scaling, unit_exponent  # noqa: F401 (the bases, for callers)
 
 
@@ -131,9 +132,6 @@ def _to_float(q):
         return float("inf") if q > 0 else float("-inf")
 
 
-LOSSES = ("mse", "mae", "huber")
-
-
 def residual_graph(design, y, coefficients, names=("V", "y")):
     """V @ a - y: the model's prediction minus the data, as graph nodes."""
     prediction = graph.constant(design, names[0]) @ coefficients
@@ -141,22 +139,9 @@ def residual_graph(design, y, coefficients, names=("V", "y")):
 
 
 def loss_graph(design, y, coefficients, loss="mse", delta=1.0):
-    """The computing graph of a loss of the residuals; ``coefficients`` is the parameter node.
-
-    mse:   mean(r ** 2)                                  (matmul, sub, pow, mean)
-    mae:   mean(|r|)                                     (matmul, sub, abs, mean)
-    huber: mean(q * (|r| - q / 2)) with q = min(|r|, δ)  quadratic inside δ, linear outside
-    """
-    residual = residual_graph(design, y, coefficients)
-    if loss == "mse":
-        return (residual ** 2).mean()
-    size = graph.absolute(residual)
-    if loss == "mae":
-        return size.mean()
-    if loss == "huber":
-        inside = graph.minimum(size, delta)
-        return (inside * (size - inside * 0.5)).mean()
-    raise ValueError(f"unknown loss {loss!r}")
+    """The computing graph of a loss of the residuals (fitbp.fitting.losses names them and builds
+    each); ``coefficients`` is the parameter node, ``delta`` the threshold of a loss that has one."""
+    return losses.named(loss).graph(residual_graph(design, y, coefficients), delta)
 
 
 def triangle_loss_graph(triangle, coefficients):

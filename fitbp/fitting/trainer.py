@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from fitbp import __version__
-from fitbp.fitting import model
+from fitbp.fitting import losses, model
 from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.backprop import optimizers
@@ -173,19 +173,12 @@ def power_of_two_near(values):
     return math.ldexp(1.0, model.unit_exponent(values))
 
 
-def default_optimizer(loss):
-    """newton for the quadratic mse; adam for the robust losses, which newton's exact steps do not fit."""
-    return "newton" if loss == "mse" else "adam"
-
-
 def check_settings(degree, optimizer, lr, epochs, tol, loss="mse"):
     if degree < 0:
         raise FitbpError(f"degree must be 0 or more, not {degree}")
     if optimizer not in optimizers.OPTIMIZERS:
         raise FitbpError(f"unknown optimizer {optimizer!r} (choose from {', '.join(optimizers.OPTIMIZERS)})")
-    if loss not in model.LOSSES:
-        raise FitbpError(f"unknown loss {loss!r} (choose from {', '.join(model.LOSSES)})")
-    if optimizer in optimizers.EXACT and loss != "mse":
+    if optimizer in optimizers.EXACT and not losses.named(loss).least_squares:
         raise FitbpError(f"{optimizer} takes exact steps on the quadratic mse loss; for --loss {loss} use "
                          "--optimizer adam, momentum or gd")
     if lr is not None and not (math.isfinite(lr) and lr > 0):
@@ -245,29 +238,28 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     its checks see only the points with weight; the result's points are all of them.
     """
     every, points = points, with_weight(points)
-    optimizer = optimizer or default_optimizer(loss)
+    kind = losses.named(loss)
+    optimizer = optimizer or kind.default_optimizer
     if not isinstance(degree, (int, np.integer)) or isinstance(degree, bool):
         raise FitbpError(f"the degree must be a whole number, not {degree!r} (fitbp.selection.fit_auto "
                          "chooses one)")
     check_settings(degree, optimizer, lr, epochs, tol, loss)
-    problem = prepare(points, degree, whole=loss != "mse", triangle=triangle)
-    constraint = _constrained(problem, fixed, points, loss, degree) if fixed else None
+    problem = prepare(points, degree, whole=kind.needs_every_point, triangle=triangle)
+    constraint = _constrained(problem, fixed, points, kind, degree) if fixed else None
     lr = None if optimizer in optimizers.EXACT else lr or optimizers.DEFAULT_LR[optimizer]
     epochs = epochs or DEFAULT_EPOCHS[optimizer]
 
     started = time.perf_counter()
     precondition = optimizers.preconditioner(problem.triangle.r, problem.triangle.count)
     start = np.random.default_rng(seed).normal(scale=0.01, size=len(problem.triangle.z))
-    scaled_delta = None
-    if loss != "mse":  # robust losses start where least squares ends
+    if not kind.least_squares:  # robust losses start where least squares ends
         start = _least_squares(problem, precondition, start)
-        if loss == "huber":
-            scaled_delta = delta / problem.y_unit if delta else huber_delta(problem, start)
-    if loss != "mse" and _interpolates(problem, start):
-        steps = _settled(start, _objective(problem, loss, scaled_delta)(start)[0])
+    scaled_delta = delta_for(kind, problem, start, delta)
+    if not kind.least_squares and _interpolates(problem, start):
+        steps = _settled(start, _objective(problem, kind, scaled_delta)(start)[0])
     else:
-        steps = _steps(optimizer, problem, start, lr, tol, precondition, loss, scaled_delta)
-    unit = problem.y_unit if loss == "mae" else problem.y_unit * problem.y_unit
+        steps = _steps(optimizer, problem, start, lr, tol, precondition, kind, scaled_delta)
+    unit = math.prod([problem.y_unit] * kind.unit_power)  # not **, which raises where a product is inf
     k, history, converged, snapshots = _descend(steps, epochs, tol, lr, on_epoch,
                                                 judge=optimizer not in optimizers.EXACT, unit=unit,
                                                 floor=problem.floor, fixed=fixed)
@@ -277,7 +269,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
 
     polynomial = _polynomial(k, problem, points.source)
     residuals = _residuals(polynomial, points, problem, k)
-    optimum = _optimum(points, problem) if loss == "mse" and constraint is None else None
+    optimum = _optimum(points, problem) if kind.least_squares and constraint is None else None
     excess = None if optimum is None else _excess(residuals.squares, optimum, problem.triangle.count)
     if excess is not None and excess > OPTIMUM_TOLERANCE and optimizer in optimizers.EXACT:
         raise _beyond_float64(points, problem, excess, seed)
@@ -288,14 +280,14 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
                        seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
                        delta=scaled_delta * problem.y_unit if scaled_delta else None,
                        snapshots=[(epoch, tuple(float(a) * problem.y_unit for a in c)) for epoch, c in snapshots])
-    result.statistics = _statistics(polynomial, points, loss, problem.triangle.r, residuals, absolute_sigma,
+    result.statistics = _statistics(polynomial, points, kind, problem.triangle.r, residuals, absolute_sigma,
                                     constraint)
     if constraint is not None:
         result.fixed = dict(constraint.fixed)
         result.r2_kind = "uncentred" if 0 in constraint.fixed else "centred"
     if isinstance(points, Streamed):
         result.engine = points.engine()
-    if loss != "mse":
+    if not kind.least_squares:
         with np.errstate(all="ignore"):
             result.median_abs_residual = float(np.median(np.abs(polynomial(points.x) - points.y)))
     result.warnings.extend(_warnings(result, epochs, excess))
@@ -402,7 +394,7 @@ def _highest_carried(points, optima, seed):
     return len(optima) - 1
 
 
-def _statistics(polynomial, points, loss, r, residuals, absolute_sigma=False, constraint=None):
+def _statistics(polynomial, points, kind, r, residuals, absolute_sigma=False, constraint=None):
     """The least-squares statistics of the fit; for robust losses only what still holds."""
     from fitbp.fitting import statistics
 
@@ -420,21 +412,21 @@ def _statistics(polynomial, points, loss, r, residuals, absolute_sigma=False, co
         found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals,
                                           weight_mean=None if weights is None else _weight_mean(weights),
                                           absolute=absolute_sigma)
-    if loss != "mse":
+    if not kind.least_squares:
         for key in ("stderr", "taylor_stderr", "covariance", "reduced_chi2"):
             found[key] = None
-        found["stderr_note"] = f"standard errors come from least squares and do not hold for the {loss} loss"
+        found["stderr_note"] = f"standard errors come from least squares and do not hold for the {kind.name} loss"
     return found
 
 
-def _constrained(problem, fixed, points, loss, degree):
+def _constrained(problem, fixed, points, kind, degree):
     """Turn ``problem`` into the one in the directions that keep the ``fixed`` raw coefficients."""
     from fitbp.fitting import constraints
 
-    if loss != "mse" or isinstance(points, Streamed):
+    if not kind.least_squares or isinstance(points, Streamed):
         raise at(points.source, None, "--fix needs the points in memory, for now, and they are more than --memory "
                  "holds: pass a larger --memory" if isinstance(points, Streamed) else
-                 f"--fix is for --loss mse, not {loss}, for now")
+                 f"--fix is for --loss mse, not {kind.name}, for now")
     problem.triangle, constraint = constraints.constrain(problem.triangle, fixed, problem.center, problem.scale,
                                                          problem.y_unit, degree)
     return constraint
@@ -489,14 +481,15 @@ def _prepare_streamed(points, degree, whole, triangle):
     return Problem(triangle, center, scale, math.ldexp(1.0, points.y_exponent))
 
 
-def _objective(problem, loss="mse", delta=None):
-    """One backprop pass: for mse through the data's triangle, for the robust losses over every point."""
-    if loss == "mse":
+def _objective(problem, kind=None, delta=None):
+    """One backprop pass: of least squares (without a ``kind``, the only loss of newton and cg) through
+    the data's triangle; of a loss that needs every point, over every point."""
+    if kind is None or kind.least_squares:
         return lambda k: model.triangle_loss_and_gradient(problem.triangle, k)
-    return lambda k: model.loss_and_gradient(problem.design, problem.target, k, loss, delta)
+    return lambda k: model.loss_and_gradient(problem.design, problem.target, k, kind.name, delta)
 
 
-def _steps(optimizer, problem, start, lr, tol, precondition, loss="mse", delta=None):
+def _steps(optimizer, problem, start, lr, tol, precondition, kind=None, delta=None):
     if optimizer == "newton":
         return optimizers.newton(_objective(problem), start, precondition, tol, problem.floor,
                                  refine=problem.triangle.condition <= CONDITION_WARNING)
@@ -506,7 +499,7 @@ def _steps(optimizer, problem, start, lr, tol, precondition, loss="mse", delta=N
             _objective(problem), lambda p: model.triangle_loss_and_gradient(curvature, p)[1], start,
             precondition, tol, problem.floor)
     step = {"gd": optimizers.gradient_descent, "momentum": optimizers.momentum, "adam": optimizers.adam}
-    return step[optimizer](_objective(problem, loss, delta), start, lr)
+    return step[optimizer](_objective(problem, kind, delta), start, lr)
 
 
 def _least_squares(problem, precondition, start):
@@ -530,6 +523,14 @@ def _settled(k, loss):
     """An optimiser with nothing left to do."""
     yield k, loss
     return True
+
+
+def delta_for(kind, problem, k, given=None):
+    """The threshold of a loss that has one, in the problem's y units: ``given`` (in y's units), or
+    huber_delta at k; None for a loss without one."""
+    if not kind.needs_delta:
+        return None
+    return given / problem.y_unit if given else huber_delta(problem, k)
 
 
 def huber_delta(problem, k):
@@ -639,7 +640,7 @@ def _warnings(result, epochs, excess=None):
                      "nothing, so rounding error is as large as what is left to gain; loosen --tol")
     elif stalled:
         found.append(f"training stopped after {epochs} epochs without converging; raise --epochs, loosen --tol"
-                     + (", or use --optimizer newton" if result.loss == "mse"
+                     + (", or use --optimizer newton" if losses.named(result.loss).least_squares
                         and result.optimizer not in optimizers.EXACT else ""))
     lost = result.raw_digits_lost
     if lost > DIGITS_WARNING:

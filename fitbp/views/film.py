@@ -24,7 +24,8 @@ import numpy as np
 
 from fitbp.errors import FitbpError, printable
 from fitbp.sources.loader import even_sample
-from fitbp.fitting.model import LOSSES, TaylorPolynomial, loss_of
+from fitbp.fitting.losses import LOSSES
+from fitbp.fitting.model import TaylorPolynomial, loss_of
 from fitbp.fitting.modelfile import replacing
 
 FILM_FORMATS = ("gif", "mp4")
@@ -257,7 +258,7 @@ def _film_figure(points, center, scale, chosen, losses, title, loss="mse", delta
         loss_axes.set_xlim(0.5, max(losses.size, 2) + 0.5)
         loss_axes.set_xlabel("epoch (one backprop pass)")
     number = isinstance(delta, (int, float)) and not isinstance(delta, bool) and math.isfinite(delta)
-    threshold = f", δ {delta:.4g}" if number and loss == "huber" else ""
+    threshold = f", δ {delta:.4g}" if number and loss in LOSSES and LOSSES[loss].needs_delta else ""
     loss_axes.set_ylabel(f"loss ({printable(loss)}{threshold})", parse_math=False)
     loss_axes.set_title("training loss", loc="left", fontsize="medium")
     loss_axes.grid(True, which="major", alpha=0.3)

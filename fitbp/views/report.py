@@ -11,7 +11,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from fitbp.fitting import modelfile
+from fitbp.fitting import losses, modelfile
 from fitbp.views.exporter import scaled_variable
 from fitbp.errors import printable
 
@@ -111,7 +111,8 @@ def print_table(fit, console=None):
     quality.add_column(style="bold")
     quality.add_column(justify="right")
     loss, delta = fit.get("loss", "mse"), fit.get("huber_delta")
-    robust = [] if loss == "mse" else [
+    least_squares = loss in losses.LOSSES and losses.LOSSES[loss].least_squares  # a model file's name, unchecked
+    robust = [] if least_squares else [
         (f"{loss} loss" + (f" (δ {delta:.4g})" if delta else ""), _number(fit.get("loss_value"))),
         ("median |residual|", _number(fit.get("median_abs_residual"))),
     ]
