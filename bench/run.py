@@ -672,7 +672,8 @@ def start_section(s):
             out.append(f"| {r['label']} | failed: {r['error']} | | | | |")
             continue
         out.append(f"| {r['label']} | {r['median_s'] * 1e3:.0f} | {r['peak_mb']:.0f} | `{r['baseline']}` | "
-                   f"{fmt(r['baseline_median_s'] and r['baseline_median_s'] * 1e3, '.0f')} | {fmt(r['ratio'], '.2f')} |")
+                   f"{fmt(r['baseline_median_s'] and r['baseline_median_s'] * 1e3, '.0f')} | "
+                   f"{fmt(r['ratio'], '.2f')} |")
     return out + [""]
 
 

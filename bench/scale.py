@@ -62,7 +62,8 @@ def main():
     size = sum(p.stat().st_size for p in paths) / 1e9
     machine = bench_run.machine()
     print(f"Machine: {machine['cpu']}, {machine['nproc']} cores, {machine['memory_gib']} GiB; python "
-          f"{machine['python']}, pyarrow {machine['packages']['pyarrow']}; data {size:.1f} GB in {options.files} files.\n")
+          f"{machine['python']}, pyarrow {machine['packages']['pyarrow']}; "
+          f"data {size:.1f} GB in {options.files} files.\n")
     print("| run | points | wall s | peak MB | passes | MSE |\n|---|---|---|---|---|---|")
     for label, m in measured:
         print(f"| {label} | {m['n']:,} | {m['seconds']:.2f} | {m['peak_mb']:.0f} | "

@@ -237,12 +237,14 @@ SKIP_INVALID = typer.Option(False, "--skip-invalid", help="Drop rows with empty,
 SIGMA = typer.Option(None, "--sigma", metavar="COL",
                      help="Column of each y's standard deviation σ: weighted least squares, w = 1/σ² "
                           "(σ = inf: the row is kept out of the fit).")
-WEIGHTS = typer.Option(None, "--weights", metavar="COL", help="Column of weights w = 1/σ² (not 1/σ, numpy.polyfit's w); "
-                       "0 keeps a row out of the fit, as in R's lm.")
+WEIGHTS = typer.Option(None, "--weights", metavar="COL",
+                       help="Column of weights w = 1/σ² (not 1/σ, numpy.polyfit's w); "
+                            "0 keeps a row out of the fit, as in R's lm.")
 TIME_UNIT = typer.Option(TimeUnit.d, "--time-unit", help="x of dates and times in days (d) or seconds (s) since the "
                                                         "first date's midnight.")
-FIX = typer.Option([], "--fix", metavar="POWER=VALUE", help="Fix the raw coefficient of x^POWER (repeatable; --fix 0=0: "
-                                                           "through the origin); the others are trained.")
+FIX = typer.Option([], "--fix", metavar="POWER=VALUE",
+                   help="Fix the raw coefficient of x^POWER (repeatable; --fix 0=0: "
+                        "through the origin); the others are trained.")
 MEMORY = typer.Option("256MB", "--memory", metavar="SIZE", callback=_size,
                       help="Most memory for the numbers (16 bytes a point); larger data is read in blocks, one pass "
                            "for a fixed degree (standard input is spooled to a temporary file).")
@@ -350,22 +352,43 @@ def fit(
     weights: Optional[str] = WEIGHTS,
     time_unit: TimeUnit = TIME_UNIT,
     fix: List[str] = FIX,
-    absolute_sigma: bool = typer.Option(False, "--absolute-sigma", help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), unscaled, and the p-value of χ² [default: scaled by the reduced χ², as scipy and gnuplot do]."),
-    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer", help="newton reaches the mse optimum in two passes, cg in three; gd, momentum and adam are the textbook methods [default: newton, or adam for mae and huber]."),
+    absolute_sigma: bool = typer.Option(False, "--absolute-sigma",
+                                        help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), "
+                                             "unscaled, and the p-value of χ² [default: scaled by the reduced χ², as "
+                                             "scipy and gnuplot do]."),
+    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer",
+                                                  help="newton reaches the mse optimum in two passes, cg in three; "
+                                                       "gd, momentum and adam are the textbook methods [default: "
+                                                       "newton, or adam for mae and huber]."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mse; or mae and huber, robust to outliers."),
-    delta: Optional[float] = typer.Option(None, "--delta", metavar="D", callback=_positive_finite, help="Huber's threshold, in y units [default: 1.345 robust sd of the least-squares residuals]."),
-    lr: Optional[float] = typer.Option(None, "--lr", metavar="R", callback=_positive_finite, help="Learning rate of gd, momentum and adam [default: 0.1, 0.02, 0.01]."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", metavar="N", min=1, help="Most backprop passes [default: 100 for newton, 1000 for cg, 10000 otherwise]."),
-    tol: float = typer.Option(1e-12, "--tol", metavar="T", callback=_non_negative_finite, help="Converged when, for newton and cg, the loss still to gain is at most this fraction of it; for the others, when two epochs in a row change the loss by at most this, relatively."),
+    delta: Optional[float] = typer.Option(None, "--delta", metavar="D", callback=_positive_finite,
+                                          help="Huber's threshold, in y units [default: 1.345 robust sd of the "
+                                               "least-squares residuals]."),
+    lr: Optional[float] = typer.Option(None, "--lr", metavar="R", callback=_positive_finite,
+                                       help="Learning rate of gd, momentum and adam [default: 0.1, 0.02, 0.01]."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", metavar="N", min=1,
+                                         help="Most backprop passes [default: 100 for newton, 1000 for cg, 10000 "
+                                              "otherwise]."),
+    tol: float = typer.Option(1e-12, "--tol", metavar="T", callback=_non_negative_finite,
+                              help="Converged when, for newton and cg, the loss still to gain is at most this "
+                                   "fraction of it; for the others, when two epochs in a row change the loss by at "
+                                   "most this, relatively."),
     seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random initial coefficients."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
-    save: Optional[str] = typer.Option(None, "--save", metavar="PATH", help="Where to save the model [default: fitbp.json]."),
+    save: Optional[str] = typer.Option(None, "--save", metavar="PATH",
+                                       help="Where to save the model [default: fitbp.json]."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
     level: float = LEVEL,
     memory: str = MEMORY,
-    engine: Engine = typer.Option(Engine.local, "--engine", help="local reads on this machine; dask reduces each partition to its triangle on a dask cluster (pip install 'fitbp[dask]')."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler, such as tcp://host:8786 [default: a LocalCluster of one worker a core, for this fit]."),
-    partition_size: Optional[str] = typer.Option(None, "--partition-size", metavar="SIZE", callback=_partition_size, help="With --engine dask: bytes of CSV a partition holds, 1k or more [default: 64MB; a gzip file is one partition]."),
+    engine: Engine = typer.Option(Engine.local, "--engine",
+                                  help="local reads on this machine; dask reduces each partition to its triangle on a "
+                                       "dask cluster (pip install 'fitbp[dask]')."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="With --engine dask: a running scheduler, such as tcp://host:8786 "
+                                                 "[default: a LocalCluster of one worker a core, for this fit]."),
+    partition_size: Optional[str] = typer.Option(None, "--partition-size", metavar="SIZE", callback=_partition_size,
+                                                 help="With --engine dask: bytes of CSV a partition holds, 1k or more "
+                                                      "[default: 64MB; a gzip file is one partition]."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result."),
 ):
     """Fit a polynomial of --degree to the points in DATA and save the model.
@@ -473,22 +496,37 @@ Interval = _choices("Interval", ("confidence", "prediction"))
 @app.command(cls=_Command)
 def plot(
     model: str = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'."),
-    data: Optional[str] = typer.Option(None, "--data", metavar="CSV", help="Draw these points instead of the model's own data."),
+    data: Optional[str] = typer.Option(None, "--data", metavar="CSV",
+                                       help="Draw these points instead of the model's own data."),
     x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column of --data [default: the model's]."),
     y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column of --data [default: the model's]."),
     output: str = typer.Option("fitbp.png", "--output", "-o", metavar="FILE", help="Picture file: .png, .svg or .pdf."),
     residuals: bool = typer.Option(False, "--residuals", help="Add a panel of the residuals."),
-    band: Optional[Interval] = typer.Option(None, "--band", metavar="[confidence|prediction]", help="Shade the curve's confidence band, or with 'prediction' the interval of a new measurement (--level of them)."),
+    band: Optional[Interval] = typer.Option(None, "--band", metavar="[confidence|prediction]",
+                                            help="Shade the curve's confidence band, or with 'prediction' the "
+                                                 "interval of a new measurement (--level of them)."),
     level: float = LEVEL,
-    sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=_positive_finite, help="σ of a new measurement, for --band prediction of a model fitted with --sigma or --weights."),
-    xlim: Optional[tuple[str, str]] = typer.Option(None, "--xlim", metavar="A B", help="Draw the curve from x = A to B (dates, for a model fitted on dates); beyond the data it is shaded as extrapolated."),
-    equation: bool = typer.Option(False, "--equation", help="Write the polynomial and R² on the picture (and, in full, into the file's metadata)."),
-    digits: int = typer.Option(4, "--digits", metavar="N", min=1, max=17, help="Significant digits of --equation's coefficients."),
-    in_terminal: bool = typer.Option(False, "--terminal", help="Draw in the terminal (Unicode braille) instead of a file."),
+    sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=_positive_finite,
+                                              help="σ of a new measurement, for --band prediction of a model fitted "
+                                                   "with --sigma or --weights."),
+    xlim: Optional[tuple[str, str]] = typer.Option(None, "--xlim", metavar="A B",
+                                                   help="Draw the curve from x = A to B (dates, for a model fitted on "
+                                                        "dates); beyond the data it is shaded as extrapolated."),
+    equation: bool = typer.Option(False, "--equation",
+                                  help="Write the polynomial and R² on the picture (and, in full, into the file's "
+                                       "metadata)."),
+    digits: int = typer.Option(4, "--digits", metavar="N", min=1, max=17,
+                               help="Significant digits of --equation's coefficients."),
+    in_terminal: bool = typer.Option(False, "--terminal",
+                                     help="Draw in the terminal (Unicode braille) instead of a file."),
     ascii_only: bool = typer.Option(False, "--ascii", help="Draw in the terminal with plain ASCII characters."),
-    width: Optional[int] = typer.Option(None, "--width", metavar="N", min=20, help="Columns of --terminal [default: the terminal's]."),
-    height: Optional[int] = typer.Option(None, "--height", metavar="N", min=6, help="Lines of --terminal [default: the terminal's]."),
-    animate: Optional[str] = typer.Option(None, "--animate", metavar="FILE", help="Write instead the training film: the curve epoch by epoch beside the loss (.gif, or .mp4 with ffmpeg)."),
+    width: Optional[int] = typer.Option(None, "--width", metavar="N", min=20,
+                                        help="Columns of --terminal [default: the terminal's]."),
+    height: Optional[int] = typer.Option(None, "--height", metavar="N", min=6,
+                                         help="Lines of --terminal [default: the terminal's]."),
+    animate: Optional[str] = typer.Option(None, "--animate", metavar="FILE",
+                                          help="Write instead the training film: the curve epoch by epoch beside the "
+                                               "loss (.gif, or .mp4 with ffmpeg)."),
     show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ):
@@ -564,8 +602,8 @@ def _limits(texts, axis):
             except ValueError:
                 values.append(math.nan)
     if not (all(map(math.isfinite, values)) and values[0] < values[1]):
-        raise typer.BadParameter(f"must be two {'dates, the earlier' if axis else 'finite numbers, the smaller'} first, "
-                                 f"not {printable(' '.join(texts))}", param_hint="--xlim")
+        order = "dates, the earlier" if axis else "finite numbers, the smaller"
+        raise typer.BadParameter(f"must be two {order} first, not {printable(' '.join(texts))}", param_hint="--xlim")
     if axis is not None:
         try:
             reach = [axis.moment(v) for v in values]
@@ -622,13 +660,24 @@ def _short(value, digits=4):
 
 @app.command(cls=_Command, context_settings={"ignore_unknown_options": True})
 def predict(
-    xs: Optional[list[str]] = typer.Argument(None, metavar="[X]...", help="x values; without any, read them from stdin."),
+    xs: Optional[list[str]] = typer.Argument(None, metavar="[X]...",
+                                             help="x values; without any, read them from stdin."),
     model: str = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'."),
-    interval: Optional[Interval] = typer.Option(None, "--interval", help="Also print lower,upper: of the curve (confidence) or of a new measurement at x (prediction, which adds the residual variance)."),
+    interval: Optional[Interval] = typer.Option(None, "--interval",
+                                                help="Also print lower,upper: of the curve (confidence) or of a new "
+                                                     "measurement at x (prediction, which adds the residual "
+                                                     "variance)."),
     level: float = LEVEL,
-    sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=_positive_finite, help="σ of a new measurement, for --interval prediction: needed for a model fitted with --sigma or --weights."),
-    json_output: bool = typer.Option(False, "--json", help="Print one JSON object: the points, each marked when extrapolated, and the fitted x range."),
-    inverse: bool = typer.Option(False, "--inverse", help="The values are y: print y,x for every x in the fitted range where the curve equals y (with --interval, y,x,lower,upper: the x whose band holds y; x empty where only the band holds y, an end empty where the fitted range cuts it)."),
+    sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=_positive_finite,
+                                              help="σ of a new measurement, for --interval prediction: needed for a "
+                                                   "model fitted with --sigma or --weights."),
+    json_output: bool = typer.Option(False, "--json",
+                                     help="Print one JSON object: the points, each marked when extrapolated, and the "
+                                          "fitted x range."),
+    inverse: bool = typer.Option(False, "--inverse",
+                                 help="The values are y: print y,x for every x in the fitted range where the curve "
+                                      "equals y (with --interval, y,x,lower,upper: the x whose band holds y; x empty "
+                                      "where only the band holds y, an end empty where the fitted range cuts it)."),
     decimal: str = DECIMAL,
 ):
     """Print x,y for each x, evaluated with the fitted polynomial.
@@ -686,8 +735,9 @@ def predict(
         else:
             write_rows(columns, sys.stdout, header=None, first=str if given is not None else None)
         if np.any(outside):
-            warn(f"x outside the fitted range [{shown(low)}, {shown(high)}] ({int(np.count_nonzero(outside))} of {x.size} "
-                 "values): the polynomial is extrapolated there, and nothing in the data vouches for it")
+            warn(f"x outside the fitted range [{shown(low)}, {shown(high)}] "
+                 f"({int(np.count_nonzero(outside))} of {x.size} values): the polynomial is extrapolated there, and "
+                 "nothing in the data vouches for it")
         overflowed = int(np.count_nonzero(~np.isfinite(columns[1])))
         if overflowed:
             warn(f"{overflowed} of the predictions overflow float64 (x far outside the data's range?)")
@@ -834,7 +884,8 @@ def select(
     memory: str = MEMORY,
     folds: int = typer.Option(5, "--folds", metavar="K", min=2, help="Folds of the cross-validation."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mae or huber choose on the points a robust fit keeps."),
-    seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random samples (turning points, outliers) of large data."),
+    seed: int = typer.Option(0, "--seed", metavar="N", min=0,
+                             help="Seed of the random samples (turning points, outliers) of large data."),
     plot_file: Optional[str] = typer.Option(None, "--plot", metavar="FILE",
                                             help="Also draw the errors against the degree (.png, .svg, .pdf, .jpg)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
@@ -888,7 +939,8 @@ Language = _choices("Language", LANGUAGES)
 def export(
     to: Language = typer.Option(..., "--to", help="c, python, javascript, rust, excel, latex or numpy."),
     model: str = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write to this file instead of stdout."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
+                                         help="Write to this file instead of stdout."),
     name: str = typer.Option("fitbp", "--name", metavar="NAME", help="Name of the function (or variable, for numpy)."),
     cell: str = typer.Option("A2", "--cell", metavar="CELL", help="The cell that holds x, for --to excel."),
 ):
@@ -933,9 +985,12 @@ def graph(
     y: Optional[str] = Y,
     loss: Loss = typer.Option(Loss.mse, "--loss", help="Loss at the top of the graph."),
     fitted: bool = typer.Option(False, "--fitted", help="Show the graph at the trained coefficients, not the start."),
-    triangle: bool = typer.Option(False, "--triangle", help="Show the graph mse training runs: the same loss through the data's triangle R, z, ρ (d + 1 rows)."),
+    triangle: bool = typer.Option(False, "--triangle",
+                                  help="Show the graph mse training runs: the same loss through the data's triangle "
+                                       "R, z, ρ (d + 1 rows)."),
     seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the starting coefficients."),
-    dot_file: Optional[str] = typer.Option(None, "--dot", metavar="FILE", help="Also write the graph as Graphviz DOT to this file."),
+    dot_file: Optional[str] = typer.Option(None, "--dot", metavar="FILE",
+                                           help="Also write the graph as Graphviz DOT to this file."),
 ):
     """Print the computing graph of the model and its loss, after one backward pass.
 
@@ -989,7 +1044,8 @@ def gradcheck(
     x: Optional[str] = X,
     y: Optional[str] = Y,
     loss: Loss = typer.Option(Loss.mse, "--loss", help="The loss to differentiate."),
-    tol: float = typer.Option(1e-6, "--tol", metavar="T", callback=_non_negative_finite, help="Largest relative error allowed."),
+    tol: float = typer.Option(1e-6, "--tol", metavar="T", callback=_non_negative_finite,
+                              help="Largest relative error allowed."),
     seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random point at which to compare."),
     json_output: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ):

@@ -418,7 +418,8 @@ def _from_files(data, x, y, sigma, weights, time_unit, memory, degree, reading):
 
     patterns = [os.fspath(data)] if isinstance(data, (str, os.PathLike)) else [os.fspath(d) for d in data]
     options = {"x": x, "y": y, **reading, **({"time_unit": time_unit} if time_unit != "d" else {}),
-               **({"sigma": sigma} if sigma is not None else {}), **({"weights": weights} if weights is not None else {})}
+               **({"sigma": sigma} if sigma is not None else {}),
+               **({"weights": weights} if weights is not None else {})}
     return local.load(files.Files(files.expand(patterns), **options), degree=degree, memory=memory)
 
 
@@ -440,7 +441,7 @@ def _from_frame(frame, x, y, sigma, weights, nan_policy, time_unit):
 
 
 def _from_arrays(xs, ys, sigma, weights, nan_policy, time_unit, source, names):
-    from fitbp.sources import dates, files
+    from fitbp.sources import files
     from fitbp.sources.loader import Points
 
     raw_x = np.asarray(xs)

@@ -43,7 +43,8 @@ def test_json_output_matches_an_independent_fit(tmp_path):
 def test_standard_input_and_save_path(tmp_path):
     done = run("fit", "-", "-d", "2", "--json", "--save", "out/m.json", cwd=tmp_path,
                stdin="x y\n0 1\n1 3\n2 7\n3 13\n", )
-    assert done.returncode == 1 and "out/m.json: cannot write: No such file or directory" in done.stderr  # no folder 'out'
+    # no folder 'out'
+    assert done.returncode == 1 and "out/m.json: cannot write: No such file or directory" in done.stderr
     (tmp_path / "out").mkdir()
     done = run("fit", "-", "-d", "2", "--json", "--save", "out/m.json", cwd=tmp_path,
                stdin="x y\n0 1\n1 3\n2 7\n3 13\n")
@@ -369,7 +370,8 @@ def test_a_robust_fit_shows_its_loss_delta_and_median_residual(tmp_path):
     document = json.loads((tmp_path / "fitbp.json").read_text())
     points = load_points(outliers)
     fitted = np.polynomial.Polynomial(summary["taylor_coefficients"],
-                                      domain=[summary["center"] - summary["scale"], summary["center"] + summary["scale"]],
+                                      domain=[summary["center"] - summary["scale"],
+                                              summary["center"] + summary["scale"]],
                                       window=[-1, 1])
     assert done.returncode == 0
     assert summary["median_abs_residual"] == pytest.approx(np.median(np.abs(fitted(points.x) - points.y)), rel=1e-9)
@@ -436,7 +438,8 @@ def test_select_plots_and_chooses_like_fit(tmp_path):
     plain = run("fit", outliers, "--no-save", "--json", cwd=tmp_path)
     assert json.loads(plain.stdout)["degree_selection"]["outliers"] == 15
     assert "warning: 15 residuals lie more than 5 robust sd from the least-squares curve" in plain.stderr
-    assert json.loads(run("fit", outliers, "--loss", "huber", "--no-save", "--json", cwd=tmp_path).stdout)["degree"] == 3
+    huber = run("fit", outliers, "--loss", "huber", "--no-save", "--json", cwd=tmp_path)
+    assert json.loads(huber.stdout)["degree"] == 3
 
 
 def test_version_everywhere(tmp_path):

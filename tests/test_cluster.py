@@ -144,7 +144,8 @@ def test_a_bad_cell_names_its_file_and_line_as_the_local_engine_does(client, tmp
 def test_each_file_is_read_its_own_way_and_the_columns_must_agree(client, tmp_path):
     x, y = data("shuffled", 3000)
     first = write(tmp_path / "a.csv", x[:1500], y[:1500])
-    (tmp_path / "b.csv").write_text("x;y\n" + "".join(f"{a!r};{b!r}\n" for a, b in zip(x[1500:].tolist(), y[1500:].tolist())))
+    (tmp_path / "b.csv").write_text("x;y\n" + "".join(f"{a!r};{b!r}\n"
+                                                     for a, b in zip(x[1500:].tolist(), y[1500:].tolist())))
     both_ways = [first, str(tmp_path / "b.csv")]
     spread = trainer.fit_points(cluster.load(client, both_ways, 3, 16 << 10), 3)
     held = trainer.fit_points(local.load(both_ways, 3), 3)

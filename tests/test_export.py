@@ -139,7 +139,7 @@ def test_numpy_polynomial_agrees(fitted):
     shift = abs(float(taylor_at_0 - Fraction(document["fixed"]["0"]))) if "0" in document["fixed"] else 0.0
     assert np.all(np.abs(namespace["curve"](x) - y) <= 8 * np.finfo(float).eps * slope + 1e-13 * np.max(np.abs(y))
                   + 1.01 * shift)
-    assert namespace["curve"].degree() == len(json.loads((folder / "fitbp.json").read_text())["taylor_coefficients"]) - 1
+    assert namespace["curve"].degree() == len(document["taylor_coefficients"]) - 1
 
 
 TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)|(\$?[A-Z]{1,3}\$?\d+)|(.))")
@@ -148,7 +148,8 @@ TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)|(\$?[A-Z]{1,3}\$?\d+
 def spreadsheet(formula, cells):
     """The value of a formula of numbers, cells, + - * / ^ (right-associative, above unary minus, as
     in LibreOffice and Excel... where unary minus binds tighter than ^) and parentheses."""
-    tokens = [(number, cell, other) for number, cell, other in TOKEN.findall(formula) if number or cell or other.strip()]
+    tokens = [(number, cell, other) for number, cell, other in TOKEN.findall(formula)
+              if number or cell or other.strip()]
     position = 0
 
     def peek():
@@ -259,8 +260,6 @@ def test_export_writes_a_file_and_refuses_what_it_cannot_write(tmp_path):
 
 
 def test_the_equation_on_the_picture_says_its_digits_and_keeps_them_all_in_the_file(tmp_path):
-    import zlib
-
     assert run("fit", SAMPLES / "sine.csv", "-d", "5", "-q", cwd=tmp_path).returncode == 0
     document = json.loads((tmp_path / "fitbp.json").read_text())
     for name in ("fit.svg", "fit.png"):
@@ -416,7 +415,8 @@ def test_numpy_says_how_many_digits_it_keeps(tmp_path):
     """x near a million: numpy's off + scl·x loses digits that fitbp's (x − c)/s keeps; the comment
     says how many are left, and that is what an independent measurement finds."""
     x = 1e6 + np.linspace(0.0, 1e-3, 200)
-    (tmp_path / "m.csv").write_text("x,y\n" + "".join(f"{a!r},{float(np.sin(8e3 * (a - 1e6)))!r}\n" for a in x.tolist()))
+    (tmp_path / "m.csv").write_text("x,y\n" + "".join(f"{a!r},{float(np.sin(8e3 * (a - 1e6)))!r}\n"
+                                                     for a in x.tolist()))
     assert run("fit", "m.csv", "-d", "7", "-q", cwd=tmp_path).returncode == 0
     code = exported(tmp_path, "numpy", "--name", "curve")
     digits = int(re.search(r"agrees with 'fitbp predict' to about (\d+) significant digits", code).group(1))

@@ -40,7 +40,8 @@ ONE_HUNDRED = "x,y\n" + "".join(f"{i / 50 - 1},{np.cos(3 * (i / 50 - 1))}\n" for
 TABLE = {
     "binary garbage": (bytes(range(256)) * 4, None, ["fit", "{}", "-d", "1"], 1, "binary data, not CSV text"),
     "zero bytes": (b"", None, ["fit", "{}", "-d", "1"], 1, "no data: the input is empty"),
-    "10 MB line": (b"1," * 5_000_000, None, ["fit", "{}", "-d", "1"], 1, "at least 2 distinct x values, the data has 1"),
+    "10 MB line": (b"1," * 5_000_000, None, ["fit", "{}", "-d", "1"], 1,
+                   "at least 2 distinct x values, the data has 1"),
     "latin-1": ("temp °C,y\n1,2\n".encode("latin-1"), None, ["fit", "{}", "-d", "1"], 1,
                 "d.csv:1: not UTF-8 text (byte 0xb0)"),
     "utf-16": ("x,y\n1,2\n2,3\n".encode("utf-16"), None, ["fit", "{}", "-d", "1", "--no-save"], 0, ""),
@@ -75,7 +76,8 @@ TABLE = {
     "model too new": (None, None, ["predict", "1", "-m", "m.json"], 1, "model format 2 is newer than this fitbp"),
     "predict non-numeric": (None, "1\n2\nthree\n", ["predict"], 1, "<stdin>:3: 'three' is not a number"),
 }
-MODELS = {"model truncated": GOOD_MODEL[:30], "model not JSON": "hello", "model of another shape": '{"format_version": 1}',
+MODELS = {"model truncated": GOOD_MODEL[:30], "model not JSON": "hello",
+          "model of another shape": '{"format_version": 1}',
           "model too new": GOOD_MODEL.replace('"format_version": 1', '"format_version": 2')}
 
 
@@ -270,8 +272,10 @@ def line_model(tmp_path):
 
 
 @pytest.mark.parametrize("stdin, fragment", [
-    ("x;y\n1,5;2,0\n", "<stdin>:2: '1,5' is not a number (a decimal comma? pass --decimal , to read it as 1.5; a comma between thousands must go)"),
-    ("1,5;2\n", "<stdin>:1: '1,5' is not a number (a decimal comma? pass --decimal , to read it as 1.5; a comma between thousands must go)"),
+    ("x;y\n1,5;2,0\n", "<stdin>:2: '1,5' is not a number (a decimal comma? pass --decimal , to read it as 1.5; "
+                        "a comma between thousands must go)"),
+    ("1,5;2\n", "<stdin>:1: '1,5' is not a number (a decimal comma? pass --decimal , to read it as 1.5; "
+                "a comma between thousands must go)"),
     ("1,5\n", "<stdin>:1: '1,5' is ambiguous: pass --decimal , to read it as 1.5, or start with a header"),
     ("1,5\n2,25\n", "<stdin>:1: '1,5' is ambiguous"),
     ("0,5\n1,25\n2\n", "<stdin>:1: '0,5' is ambiguous"),  # a column of decimal commas, ragged under ','
@@ -390,7 +394,8 @@ def test_plot_draws_dollar_signs_as_text(tmp_path):
 
 def test_plot_refuses_values_beyond_float_range(tmp_path):
     x = np.linspace(0, 1, 50)
-    (tmp_path / "h.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), (1.7e308 * (2 * x - 1)).tolist())))
+    y = 1.7e308 * (2 * x - 1)
+    (tmp_path / "h.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
     assert run("fit", "h.csv", "-d", "3", cwd=tmp_path).returncode == 0
     assert_one_error_line(run("plot", cwd=tmp_path), "beyond the range of float64")
 

@@ -208,7 +208,8 @@ def test_plot_draws_on_the_callers_axes(sine):
 
 
 def test_the_library_imports_no_matplotlib_until_it_draws():
-    code = "import fitbp, sys; fitbp.fit([0, 1, 2, 3], [1, 2, 2, 4], degree=1).summary(); print('matplotlib' in sys.modules)"
+    code = ("import fitbp, sys; fitbp.fit([0, 1, 2, 3], [1, 2, 2, 4], degree=1).summary(); "
+            "print('matplotlib' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 
 

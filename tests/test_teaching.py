@@ -73,8 +73,8 @@ def test_graph_through_the_triangle_has_the_whole_graphs_loss_and_gradient(tmp_p
     small = run("graph", SINE, "-d", "3", "--triangle", cwd=tmp_path).stdout
     assert "const R  [4×4]" in small and "const z  [4]" in small and "const ρ²" in small
     assert "const V" not in small and "[200]" not in small
-    loss = lambda text: next(l for l in text.splitlines() if "[scalar]" in l).split("value ")[1].split()[0]  # noqa: E731
-    gradient = lambda text: next(l for l in text.splitlines() if "param a" in l).split("grad ")[1]  # noqa: E731
+    loss = lambda text: next(ln for ln in text.splitlines() if "[scalar]" in ln).split("value ")[1].split()[0]  # noqa: E731
+    gradient = lambda text: next(ln for ln in text.splitlines() if "param a" in ln).split("grad ")[1]  # noqa: E731
     assert loss(small) == loss(whole) and gradient(small) == gradient(whole)
     refused = run("graph", SINE, "--triangle", "--loss", "mae", cwd=tmp_path)
     assert refused.returncode == 2 and "every residual" in refused.stderr

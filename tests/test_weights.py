@@ -166,7 +166,8 @@ def test_weighted_intervals_agree_with_statsmodels_wls(tmp_path):
     z = NormalDist().inv_cdf(0.975)
     half = z * np.sqrt(np.einsum("ni,ij,nj->n", new, cov[::-1, ::-1], new) + 0.3 ** 2)
     absolute = interval("--interval", "prediction", "--sigma-new", "0.3")
-    assert np.allclose(absolute[:, 2], fitted_new - half, rtol=1e-8) and np.allclose(absolute[:, 3], fitted_new + half, rtol=1e-8)
+    assert np.allclose(absolute[:, 2], fitted_new - half, rtol=1e-8)
+    assert np.allclose(absolute[:, 3], fitted_new + half, rtol=1e-8)
 
 
 def test_degree_auto_weighs_the_points(tmp_path):

@@ -436,7 +436,8 @@ def merge(a, b):
     low, high = min(a.low, b.low), max(a.high, b.high)
     exponent = max(a.exponent, b.exponent, unit_exponent(np.array([b.shift - a.shift])))
     other = _rebased(b, low, high, exponent)
-    other[:-1, -1] += math.ldexp(b.shift - a.shift, -exponent) * other[:-1, 0]  # y − a.shift = (y − b.shift) + (b.shift − a.shift)
+    # y − a.shift = (y − b.shift) + (b.shift − a.shift)
+    other[:-1, -1] += math.ldexp(b.shift - a.shift, -exponent) * other[:-1, 0]
     stacked = np.vstack([_rebased(a, low, high, exponent), other])
     return Part(np.linalg.qr(stacked, mode="r"), low, high, exponent, a.count + b.count, a.shift)
 

@@ -150,7 +150,8 @@ def load(path):
     except json.JSONDecodeError as e:
         raise FitbpError(f"{shown}:{e.lineno}: not a fitbp model (invalid JSON: {e.msg})") from None
     except (RecursionError, ValueError) as e:
-        raise FitbpError(f"{shown}: not a fitbp model ({e if isinstance(e, ValueError) else 'nested too deep'})") from None
+        why = e if isinstance(e, ValueError) else "nested too deep"
+        raise FitbpError(f"{shown}: not a fitbp model ({why})") from None
     if not isinstance(document, dict) or not _is(document.get("format_version"), int):
         raise FitbpError(f"{shown}: not a fitbp model (no format_version)")
     version = document["format_version"]

@@ -314,8 +314,8 @@ def _optima(points, problem, degree):
     """Every degree's least-squares Σ r² up to ``degree``, each no larger than a lower one's."""
     if isinstance(points, Streamed):  # from the files again, or from the cluster's workers
         return points.optimal_squares(problem.center, problem.scale, problem.y_unit, degree)
-    return moments.optimal_squares(moments.pieces(points.x, points.y, weight_roots(points)), problem.center, problem.scale,
-                                   problem.y_unit, degree)
+    chunks = moments.pieces(points.x, points.y, weight_roots(points))
+    return moments.optimal_squares(chunks, problem.center, problem.scale, problem.y_unit, degree)
 
 
 def _residuals_over(polynomial, points, exponent):
@@ -624,8 +624,8 @@ def _warnings(result, epochs, excess=None):
         found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): its curve is "
                      "the least-squares optimum (its MSE is "
                      + (f"within {excess:.0e} of it" if excess else "the optimum's to float64's rounding")
-                     + ", checked in the Chebyshev basis), but many other coefficient vectors give nearly the same curve, so "
-                     "the coefficients and their standard errors are unreliable; a lower degree is safer")
+                     + ", checked in the Chebyshev basis), but many other coefficient vectors give nearly the same "
+                     "curve, so the coefficients and their standard errors are unreliable; a lower degree is safer")
     elif excess is not None:
         found.append(f"the fit's MSE is {excess + 1:.3g} times the least-squares optimum of its degree: "
                      f"--optimizer {result.optimizer} stopped short of it")

@@ -696,7 +696,8 @@ def column_index(spec, header, count, default, role, name):
         if 1 <= int(spec) <= count:
             return int(spec) - 1
         raise at(name, None, f"--{role} {spec}: column out of range, the data has {count} columns")
-    known = f"columns: {printable(', '.join(header))}" if header else "the data has no header row; give a 1-based number"
+    known = (f"columns: {printable(', '.join(header))}" if header
+             else "the data has no header row; give a 1-based number")
     raise at(name, None, f"--{role} {printable(spec)!r}: no such column ({known})")
 
 

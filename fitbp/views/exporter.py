@@ -169,8 +169,8 @@ def _python(fit, name, cell):
     takes = [] if fit.axis is None else [
         f"x is a datetime.datetime with a UTC offset, or a number: {fit.x_meaning}" if fit.axis.aware else
         f"x is a naive datetime.datetime, a datetime.date (its midnight) or a number: {fit.x_meaning}"]
-    body = [f"def {name}(x):", '    """' + "\n    ".join(fit.header + takes) + "\n\n    " + fit.form().replace("^", "**")
-            + ".\n    \"\"\""]
+    docstring = "\n    ".join(fit.header + takes) + "\n\n    " + fit.form().replace("^", "**")
+    body = [f"def {name}(x):", '    """' + docstring + '.\n    """']
     if fit.axis is not None:  # the reckoning of fitbp's reader: microseconds to seconds, then to days
         per = " / 86400.0" if fit.axis.unit == "days" else ""
         body = ["import datetime", "", ""] + body + [
@@ -192,7 +192,8 @@ def _javascript(fit, name, cell):
         origin = fit.axis.origin.isoformat() + ("" if fit.axis.aware else "Z")
         note.append(f"{x} of a Date d: (d - Date.parse({origin!r})) / {fit.axis.seconds * 1000:.0f}"
                     + ("" if fit.axis.aware else ", d's wall clock taken as UTC"))
-    body = [f"function {name}({x}) {{", *fit.preamble(f"  const t = {fit.t_definition(x)};", f"  void {x};  // a constant")]
+    body = [f"function {name}({x}) {{",
+            *fit.preamble(f"  const t = {fit.t_definition(x)};", f"  void {x};  // a constant")]
     body += fit.horner(lambda e: f"  y = {e};", lambda a: f"  let y = {a};", x)
     return "\n".join(_comment(note, "// ") + body + ["  return y;", "}"]) + "\n"
 
@@ -209,15 +210,17 @@ def _rust(fit, name, cell):
 
 def _numpy(fit, name, cell):
     lo, hi = fit.center - fit.scale, fit.center + fit.scale
-    note = fit.header + fit.about_x + ["numpy maps x from the domain onto the window [-1, 1], as fitbp's t = (x - c) / s,",
+    note = fit.header + fit.about_x + [
+        "numpy maps x from the domain onto the window [-1, 1], as fitbp's t = (x - c) / s,",
                          "but as off + scl * x: the last bits of t differ, and a high degree's cancelling",
                          f"coefficients can amplify that: {name} agrees with 'fitbp predict' to "
                          f"{fit.numpy_digits()} over the data's range;",
                          f"{name}.convert() gives raw powers, losing digits"]
     if fit.axis is not None:
         origin = fit.axis.datetime64(0.0).astype("datetime64[s]")
+        unit = "D" if fit.axis.unit == "days" else "s"  # numpy's codes
         note.append(f"x of datetime64 d{' (in UTC)' if fit.axis.aware else ''}: "
-                    f"(d - numpy.datetime64('{origin}')) / numpy.timedelta64(1, '{'D' if fit.axis.unit == 'days' else 's'}')")
+                    f"(d - numpy.datetime64('{origin}')) / numpy.timedelta64(1, '{unit}')")
     coefficients = ", ".join(number(a) for a in fit.taylor)
     return "\n".join(_comment(note, "# ") + [
         "import numpy",
@@ -329,7 +332,8 @@ def equation(document, digits=4):
     if isinstance(r2, (int, float)) and not isinstance(r2, bool):
         lines.append(f"R² = {r2:.{max(digits, 4)}g}")
     note = (f"coefficients to {digits} significant digits" + (", ± standard error" if errors[0] is not None else "")
-            + f"; full precision: fitbp export")
-    full = "; ".join([*fit.header, *fit.about_x, why, ("k" if raw else "a") + " = [" + ", ".join(map(number, coefficients)) + "]",
+            + "; full precision: fitbp export")
+    listed = ("k" if raw else "a") + " = [" + ", ".join(map(number, coefficients)) + "]"
+    full = "; ".join([*fit.header, *fit.about_x, why, listed,
                       f"center {number(fit.center)}, scale {number(fit.scale)}"])
     return lines, note, full
