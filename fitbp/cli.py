@@ -749,9 +749,11 @@ def _dates_of(texts, axis, what="argument "):
     from fitbp.sources import dates
 
     bad = next((text for text in texts if dates.parse(text) is None), None)
-    if bad is not None:
+    if bad is not None and dates.problem(bad) == dates.NOT_ISO:
         raise FitbpError(f"{what}{printable(bad)!r}: this model's x are dates: give them in ISO 8601, "
                          f"such as {axis.text(0.0)}")
+    if bad is not None:  # ISO 8601 in form, not a real date or time: 2024-13-01
+        raise FitbpError(f"{what}{printable(bad)!r} is {dates.problem(bad)}")
     try:
         return axis.values(texts)
     except ValueError as e:

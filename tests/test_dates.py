@@ -147,3 +147,15 @@ def test_predict_prints_each_date_as_it_was_given(tmp_path):
     # the same instants: 03:00 at +02:00 and 01:00 UTC... are predicted as such, whatever their offset
     same = run("predict", "2024-03-31T01:00:00Z", "2024-03-31T03:00:00+02:00", cwd=tmp_path).stdout.splitlines()
     assert same[0].split(",")[1] == same[1].split(",")[1]
+
+
+def test_a_date_that_is_not_real_is_said_so_without_the_numbers_hint(tmp_path):
+    """'2024-13-01' has the form of a date: predict says it is no real date, not that fitbp reads
+    numbers only (true of a numeric model, not of this one) nor that it is not ISO 8601."""
+    write(tmp_path / "d.csv", ["2024-01-01", "2024-02-01", "2024-03-01"], [1.0, 2.0, 2.5])
+    assert run("fit", "d.csv", "-d", "1", "-q", cwd=tmp_path).returncode == 0
+    piped = run("predict", cwd=tmp_path, stdin="when\n2024-01-15\n2024-13-01\n")
+    argued = run("predict", "2024-02-30T10:00:00", cwd=tmp_path)
+    assert piped.returncode == argued.returncode == 1 and piped.stdout == argued.stdout == ""
+    assert piped.stderr == "error: <stdin>:3: '2024-13-01' is not a real date or time\n"
+    assert argued.stderr == "error: argument '2024-02-30T10:00:00' is not a real date or time\n"

@@ -19,6 +19,7 @@ import numpy as np
 
 ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?")
 UNITS = {"d": ("days", 86400.0), "s": ("seconds", 1.0)}
+NOT_ISO = "not an ISO 8601 date or date-time"
 
 
 def parse(cell):
@@ -36,7 +37,7 @@ def _parsed(cell):
     if not text:
         return None, "empty cell"
     if not ISO.fullmatch(text):
-        return None, "not an ISO 8601 date or date-time"
+        return None, NOT_ISO
     if "." in text:  # Python reads at most 6 digits of a second's fraction
         head, _, rest = text.partition(".")
         digits = re.match(r"\d+", rest).group(0)
@@ -83,7 +84,7 @@ class Axis:
         """(number, None) for a date cell on this axis, else (None, what is wrong with it)."""
         moment, wrong = _parsed(cell)
         shown = cell if len(cell) <= 40 else cell[:37] + "..."
-        if moment is None and wrong == "not an ISO 8601 date or date-time":
+        if moment is None and wrong == NOT_ISO:
             return None, (f"{shown!r} is not an ISO 8601 date (such as {self.text(0.0)}): x here are dates, "
                           "and a column holds dates or numbers, not both")
         if moment is None:

@@ -327,8 +327,8 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal=".", x_axis=
         if problem is None:
             values.append(value)
             cells.append(cell.strip())
-        elif count > 0 or NUMBER_START.match(cell):
-            raise at(name, number, _with_hint(problem, cell, decimal))
+        elif count > 0 or NUMBER_START.match(cell):  # a date axis says itself what a cell lacks
+            raise at(name, number, problem if x_axis is not None else _with_hint(problem, cell, decimal))
         else:  # a header: the lines below it are columns if it names several
             columns_named = len(fields) > 1
     values = np.array(values, dtype=np.float64)
