@@ -164,3 +164,31 @@ def test_a_width_or_height_too_small_is_a_usage_error(model, tmp_path):
     for option, value in (("--width", smallest_width), ("--height", smallest_height)):
         assert run("plot", "--terminal", option, value - 1, cwd=tmp_path).returncode == 2
         assert run("plot", "--terminal", option, value, cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("origin, unit, span", [("2024-01-03", "d", 58.0), ("2024-03-30T00:00:00+01:00", "d", 2.5),
+                                                ("2024-05-01", "s", 40 * 86400.0)])
+def test_x_fitted_on_dates_is_labelled_with_dates(origin, unit, span):
+    """Dates under the axis, as the picture has them, not the days since the origin the fit used:
+    the first x's own date at the left (its time too, for data of a few days), at every width."""
+    from dataclasses import replace
+
+    from fitbp.sources.dates import Axis
+
+    points = sine_points()
+    axis = Axis.starting(origin, unit)
+    x = (points.x - points.x.min()) / np.ptp(points.x) * span
+    points = replace(points, x=x, x_axis=axis)
+    polynomial = TaylorPolynomial((0.0, 1.0), float(x.mean()), float(np.ptp(x) / 2))
+    first = axis.moment(x.min())
+    for width in (20, 33, 60, 100):
+        text = terminal.render(polynomial, points, [1.0, 0.5], title_of(), width, 24)
+        assert_fits(text, width, 24, False)
+        rows = text.splitlines()
+        labels = rows[next(i for i, line in enumerate(rows) if "└" in line) + 1]  # under the axis
+        wanted = first.strftime("%Y-%m-%d" if span >= 3 * 86400 / axis.seconds else "%m-%d %H:%M")
+        shorter = (first.strftime("%y-%m-%d"), first.strftime("%m-%d"), first.strftime("%d %H:%M"),
+                   first.strftime("%H:%M"))
+        assert labels.lstrip().startswith((wanted, *shorter)), (width, labels)
+        if width >= 60:
+            assert wanted in labels, labels

@@ -59,7 +59,8 @@ def render(polynomial, points, loss_history, title, width, height, ascii=False, 
     loss = _loss_lines(loss_history, columns, gutter, width, ascii)
     # each extra's lines; the description's are the title's lines it adds, drawn as part of `full`
     extras = {"x axis": [" " * gutter + ("+" + "-" * columns if ascii else "└" + "─" * columns)],
-              "x labels": [_x_labels(lo, hi, gutter + 1, width)], "description": full[len(short):],
+              "x labels": [_x_labels(lo, hi, gutter + 1, width, _x_tick(points, hi - lo))],
+              "description": full[len(short):],
               "loss": loss[:1], "loss ends": loss[1:]}
     shown = _room(height - len(short) - ROOMY_ROWS, [(extra, len(extras[extra])) for extra in EXTRAS])
     lines = full if "description" in shown else short
@@ -135,15 +136,27 @@ def _tick(value, digits=4):
     return text if len(text) < LABEL_WIDTH else f"{value:.{digits - 2}e}"
 
 
-def _x_labels(lo, hi, indent, width):
+def _x_tick(points, span):
+    """How an x tick is written: a number, or for x fitted on dates the date (and the time of day
+    when the data span less than three days), shorter when ``digits`` asks for less room."""
+    axis = getattr(points, "x_axis", None)
+    if axis is None:
+        return _tick
+    days = span * axis.seconds / 86400.0
+    forms = ({4: "%Y-%m-%d", 3: "%y-%m-%d", 2: "%m-%d"} if days >= 3 else
+             {4: "%m-%d %H:%M", 3: "%d %H:%M", 2: "%H:%M"})
+    return lambda value, digits=4: axis.moment(value).strftime(forms[digits])
+
+
+def _x_labels(lo, hi, indent, width, tick=_tick):
     """The x ticks under both ends of the axis, which starts at ``indent``, and in its middle where
     there is room.  When the ends do not fit under the axis the left one reaches under the y labels,
     and when they do not fit in the width they get fewer digits."""
     for digits in (4, 3, 2):
-        left, right = _tick(lo, digits), _tick(hi, digits)
+        left, right = tick(lo, digits), tick(hi, digits)
         if len(left) + 1 + len(right) <= width:
             break
-    middle = _tick((lo + hi) / 2, digits)
+    middle = tick((lo + hi) / 2, digits)
     start, end = min(indent, width - len(right) - 1 - len(left)), width - len(right)
     line = [" "] * width
     line[start:start + len(left)], line[end:] = left, right
