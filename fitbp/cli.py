@@ -250,24 +250,32 @@ MEMORY = typer.Option("256MB", "--memory", metavar="SIZE", callback=_size,
                            "for a fixed degree (standard input is spooled to a temporary file).")
 
 
-def _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit):
-    """How to read DATA (files.Files' options), the options checked against each other and the loss:
-    what fit and select both take."""
+def _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit,
+             absolute_sigma=False):
+    """How to read DATA (files.Files' options), the options checked against each other and the loss
+    by the library's rules, in the command line's words: what fit and select both take."""
+    from fitbp import library
+
     if decimal == "," and delimiter in (",", "comma"):
         raise typer.BadParameter("a comma cannot be both the decimal mark and the delimiter",
                                  param_hint="--decimal")
     weighted = sigma is not None or weights is not None
-    if sigma is not None and weights is not None:
-        raise typer.BadParameter("--sigma and --weights say the same thing two ways: give one", param_hint="--weights")
+    try:
+        library.check_options(sigma=sigma is not None, weights=weights is not None, absolute_sigma=absolute_sigma,
+                              loss=loss.value, fixed=bool(fixed))
+    except library.OptionError as e:
+        raise typer.BadParameter(e.said(_flag), param_hint=_flag(e.hint)) from None
     if weighted and not (sigma if sigma is not None else weights).strip():
         raise typer.BadParameter("needs a column: a header name or a 1-based number",
                                  param_hint="--sigma" if sigma is not None else "--weights")
-    if not losses.LOSSES[loss.value].least_squares and (weighted or fixed):
-        raise typer.BadParameter(f"--sigma, --weights and --fix are for --loss mse, not {loss.value}, for now",
-                                 param_hint="--loss")
     return dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal,
                 **({"sigma": sigma, "weights": weights} if weighted else {}),
                 **({"time_unit": time_unit.value} if time_unit is not TimeUnit.d else {}))
+
+
+def _flag(name):
+    """The command line's name of a library keyword: absolute_sigma is --absolute-sigma."""
+    return "--" + name.replace("_", "-")
 
 
 def _load(data, reading, degree, memory, watched, quiet):
@@ -435,10 +443,9 @@ def fit(
     if engine is Engine.dask and kind.needs_every_point:
         raise typer.BadParameter(f"--engine dask fits the mse loss: {loss.value} needs every point at every "
                                  "epoch, on one machine", param_hint="--loss")
-    reading = _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit)
+    reading = _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit,
+                       absolute_sigma)
     weighted = sigma is not None or weights is not None
-    if absolute_sigma and not weighted:
-        raise typer.BadParameter("absolute errors need σ: give --sigma or --weights", param_hint="--absolute-sigma")
     if engine is Engine.dask and (weighted or fixed or time_unit is not TimeUnit.d):
         raise typer.BadParameter("--engine dask takes no weights, fixes no terms and reads no dates, for now",
                                  param_hint="--sigma/--weights/--fix/--time-unit")

@@ -23,6 +23,55 @@ from fitbp.fitting.losses import LOSSES
 NAN_POLICIES = ("raise", "omit")
 
 
+class OptionError(ValueError):
+    """Options that do not go together, said once for both vocabularies.  ``template`` writes an option
+    as {name} or {name:value} and a bare value as {value:text}: ``str()`` says them in Python's words
+    (sigma=, loss='mse'), ``said(flag)`` in the command line's (--sigma, --loss mse); ``hint`` names
+    the option to blame."""
+
+    def __init__(self, template: str, hint: str):
+        self.template, self.hint = template, hint
+        super().__init__(self.said())
+
+    def said(self, flag=None) -> str:
+        """The message, each option written by ``flag(name)`` (None: as a Python keyword)."""
+        return self.template.format_map(_Words(flag))
+
+
+class _Words(dict):
+    def __init__(self, flag):
+        super().__init__()
+        self.flag = flag
+
+    def __missing__(self, name):
+        return _Word(name, self.flag)
+
+
+class _Word:
+    def __init__(self, name, flag):
+        self.name, self.flag = name, flag
+
+    def __format__(self, value):
+        if self.name == "value":
+            return value if self.flag else repr(value)
+        if self.flag:
+            return self.flag(self.name) + (f" {value}" if value else "")
+        return f"{self.name}=" + (repr(value) if value else "")
+
+
+def check_options(*, sigma: bool = False, weights: bool = False, absolute_sigma: bool = False, loss: str = "mse",
+                  fixed: bool = False) -> None:
+    """The rules between options, for fitbp.fit and the command line alike: an OptionError for the
+    first broken.  ``sigma``, ``weights`` and ``fixed`` say whether each was given."""
+    if sigma and weights:
+        raise OptionError("{sigma} and {weights} say the same thing two ways: give one", "weights")
+    if not LOSSES[loss].least_squares and (sigma or weights or fixed):
+        raise OptionError(f"{{sigma}}, {{weights}} and {{fix}} are for {{loss:mse}}, not {{value:{loss}}}, for now",
+                          "loss")
+    if absolute_sigma and not (sigma or weights):
+        raise OptionError("absolute errors need σ: give {sigma} or {weights}", "absolute_sigma")
+
+
 class Prediction(NamedTuple):
     """``fit.predict(x, interval=...)``: the curve at x and the interval's bounds there."""
 
@@ -109,12 +158,8 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     _choices("time_unit", time_unit, ("d", "s"))
     if not (isinstance(level, (int, float)) and 0.0 < level < 1.0 and (1.0 + level) / 2.0 < 1.0):
         raise ValueError(f"level= must be a probability strictly between 0 and 1, such as 0.95, not {level!r}")
-    if sigma is not None and weights is not None:
-        raise ValueError("sigma= and weights= say the same thing two ways: give one")
-    if absolute_sigma and sigma is None and weights is None:
-        raise ValueError("absolute_sigma=True needs sigma= or weights=")
-    if not LOSSES[loss].least_squares and (sigma is not None or weights is not None or fixed):
-        raise ValueError(f"sigma=, weights= and fix= are for loss='mse', not {loss!r}, for now")
+    check_options(sigma=sigma is not None, weights=weights is not None, absolute_sigma=absolute_sigma, loss=loss,
+                  fixed=bool(fixed))
     if optimizer is not None:
         _choices("optimizer", optimizer, tuple(trainer.DEFAULT_EPOCHS))  # every optimiser has its default
     points = _points(xdata, ydata, x, y, sigma, weights, nan_policy, time_unit, memory, degree, reading)

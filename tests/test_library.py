@@ -160,7 +160,7 @@ def test_dates_as_datetime64_fit_as_a_csv_of_dates(tmp_path):
     (lambda: fitbp.fit([1, 2, 3], [1, 2, 3], degree=1, fix={5: 1.0}), ValueError, "fix=: x^5 is beyond degree 1"),
     (lambda: fitbp.fit([1, 2, 3], [1, 2, 3], fix=[0]), TypeError, "fix= is a dict"),
     (lambda: fitbp.fit([1, 2, 3], [1, 2, 3], sigma=[1, 1, 1], weights=[1, 1, 1]), ValueError, "give one"),
-    (lambda: fitbp.fit([1, 2, 3], [1, 2, 3], absolute_sigma=True), ValueError, "absolute_sigma=True needs"),
+    (lambda: fitbp.fit([1, 2, 3], [1, 2, 3], absolute_sigma=True), ValueError, "absolute errors need σ: give sigma="),
     (lambda: fitbp.fit([1, 2, np.nan], [1, 2, 3], degree=1), ValueError, "x[2] is nan"),
     (lambda: fitbp.fit([1, 2, 3], [1, np.inf, 3], degree=1), ValueError, "y[1] is inf"),
     (lambda: fitbp.fit(["a", "b"], [1, 2]), TypeError, "x must be real numbers"),
@@ -232,3 +232,21 @@ def test_the_docstrings_examples_run(monkeypatch):
     monkeypatch.chdir(ROOT)
     failed, attempted = doctest.testmod(library, optionflags=doctest.ELLIPSIS)
     assert attempted >= 4 and failed == 0
+
+
+@pytest.mark.parametrize("options, python, flags", [
+    ({"sigma": [1.0] * 4, "weights": [1.0] * 4}, "sigma= and weights= say the same thing two ways",
+     ["--sigma", "s", "--weights", "s"]),
+    ({"sigma": [1.0] * 4, "loss": "huber"}, "sigma=, weights= and fix= are for loss='mse', not 'huber'",
+     ["--sigma", "s", "--loss", "huber"]),
+    ({"absolute_sigma": True}, "absolute errors need σ: give sigma= or weights=", ["--absolute-sigma"]),
+])
+def test_one_rule_between_options_said_in_each_vocabulary(options, python, flags, tmp_path):
+    """The library states each rule once; Python hears keywords, the command line its flags."""
+    with pytest.raises(ValueError, match=python.replace("(", r"\(")):
+        fitbp.fit([0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 2.0, 4.0], degree=1, **options)
+    (tmp_path / "d.csv").write_text("x,y,s\n0,1,1\n1,2,1\n2,2,1\n3,4,1\n")
+    done = run("fit", "d.csv", "-d", "1", *flags, "--no-save", cwd=tmp_path)
+    said = python.replace("sigma=", "--sigma").replace("weights=", "--weights").replace("fix=", "--fix")
+    said = said.replace("loss='mse'", "--loss mse").replace("'huber'", "huber")
+    assert done.returncode == 2 and said in " ".join(done.stderr.split()), done.stderr
