@@ -399,7 +399,7 @@ class Fit:
                 raise TypeError(f"x must be real numbers, not {values.dtype}")
             return values.astype(np.float64)
         if values.dtype.kind == "M":
-            return _days_since(values, axis)
+            return axis.numbers(values)
         if values.dtype.kind in "US" or values.dtype == object:
             return axis.values([str(v) for v in values.ravel()]).reshape(values.shape)
         raise TypeError("this fit's x are dates: give datetime64 or ISO 8601 text")
@@ -549,13 +549,7 @@ def _dates(values, unit):
         raise ValueError(f"x[{int(np.argmax(np.isnat(values)))}] is NaT: not a date")
     first = values[0].astype("datetime64[D]").astype(datetime)
     axis = dates.Axis(datetime(first.year, first.month, first.day), dates.UNITS[unit][0])
-    return _days_since(values, axis), axis
-
-
-def _days_since(values, axis):
-    """As fitbp's reader reckons: whole microseconds to seconds, then to the axis's unit."""
-    micro = (values.astype("datetime64[us]") - np.datetime64(axis.origin.replace(tzinfo=None), "us")).astype(np.int64)
-    return micro / 1e6 / axis.seconds
+    return axis.numbers(values), axis
 
 
 # ---------------------------------------------------------------------- options

@@ -250,3 +250,16 @@ def test_one_rule_between_options_said_in_each_vocabulary(options, python, flags
     said = python.replace("sigma=", "--sigma").replace("weights=", "--weights").replace("fix=", "--fix")
     said = said.replace("loss='mse'", "--loss mse").replace("'huber'", "huber")
     assert done.returncode == 2 and said in " ".join(done.stderr.split()), done.stderr
+
+
+def test_datetime64_on_a_model_with_an_offset_is_the_utc_instant(tmp_path):
+    """numpy's datetime64 has no offset: it is read as UTC, as the picture draws it, so 01:00 UTC and
+    03:00+02:00 are one instant and one prediction."""
+    cells = ["2024-03-30T12:00:00+01:00", "2024-03-31T12:00:00+02:00", "2024-04-01T12:00:00+02:00",
+             "2024-04-02T12:00:00+02:00"]
+    (tmp_path / "dst.csv").write_text("when,v\n" + "".join(f"{c},{v}\n" for c, v in zip(cells, [1, 2, 3.5, 3.7])))
+    assert run("fit", "dst.csv", "-d", "1", "-q", cwd=tmp_path).returncode == 0
+    loaded = fitbp.load(tmp_path / "fitbp.json")
+    utc = np.array(["2024-03-31T01:00:00", "2024-04-02T09:30:00"], dtype="datetime64[s]")
+    assert loaded.predict(utc).tolist() == loaded.predict(["2024-03-31T03:00:00+02:00",
+                                                           "2024-04-02T11:30:00+02:00"]).tolist()

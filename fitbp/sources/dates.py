@@ -116,9 +116,20 @@ class Axis:
 
     def datetime64(self, numbers):
         """numpy datetime64 of x values, for drawing (UTC instants for times with an offset)."""
-        origin = self.origin.replace(tzinfo=None) - self.origin.utcoffset() if self.aware else self.origin
         offsets = np.round(np.asarray(numbers, dtype=np.float64) * self.seconds * 1e6).astype("timedelta64[us]")
-        return np.datetime64(origin, "us") + offsets
+        return self._origin64 + offsets
+
+    def numbers(self, moments):
+        """x of numpy datetime64 values (UTC instants for times with an offset), as the reader reckons
+        a cell: whole microseconds to seconds, then to the axis's unit; datetime64's inverse."""
+        micro = (np.asarray(moments).astype("datetime64[us]") - self._origin64).astype(np.int64)
+        return micro / 1e6 / self.seconds
+
+    @property
+    def _origin64(self):
+        """The origin as numpy's datetime64, which has no offset: in UTC where the origin has one."""
+        origin = self.origin.replace(tzinfo=None) - self.origin.utcoffset() if self.aware else self.origin
+        return np.datetime64(origin, "us")
 
     def to_dict(self):
         return {"x_origin": self.origin.isoformat(), "x_unit": self.unit}
