@@ -56,21 +56,11 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
                             width_ratios=[3, 2])
     fit_axes = fig.add_subplot(grid[0, 0])
     draw_fit(fit_axes, polynomial, points, band, band_label, xlim, fitted_range, equation)
-    x, y = points.x, points.y
-    axis = getattr(points, "x_axis", None)
-    on_axis = axis.datetime64 if axis is not None else np.asarray
-    shown = even_sample(x.size, MOST_POINTS_DRAWN)
-    crowd = x.size > 2000
     fit_axes.set_title(title, loc="left", fontsize="medium", parse_math=False)
-    bottom = fit_axes
+    axis = getattr(points, "x_axis", None)
+    bottom = fig.add_subplot(grid[1, 0], sharex=fit_axes) if residuals else fit_axes
     if residuals:
-        bottom = fig.add_subplot(grid[1, 0], sharex=fit_axes)
-        bottom.axhline(0.0, color="tab:red", linewidth=1)
-        bottom.scatter(on_axis(x[shown]), (y - polynomial(x))[shown], s=4, alpha=0.5, color="tab:blue", linewidths=0,
-                       rasterized=crowd)
-        bottom.set_ylabel("residual")
-    if axis is not None and residuals:  # the shared x axis below the fit's, which draw_fit gave dates
-        _date_ticks(bottom)
+        _draw_residuals(bottom, polynomial, points)
     bottom.set_xlabel(points.x_name + (" (UTC)" if axis is not None and axis.aware else ""), parse_math=False)
     _draw_loss(fig.add_subplot(grid[:, 1]), loss_history, loss)
     return fig
@@ -118,6 +108,19 @@ def draw_fit(fit_axes, polynomial, points, band=None, band_label=None, xlim=None
                              title="\n".join([*equation[0], equation[1]]) if equation else None)
     legend.get_title().set_parse_math(False)  # the equation heads the legend, which finds room for both
     return fit_axes
+
+
+def _draw_residuals(axes, polynomial, points):
+    """y − ŷ of the points drawn, under the fit on the x axis it shares (dates too)."""
+    x, y = points.x, points.y
+    axis = getattr(points, "x_axis", None)
+    shown = even_sample(x.size, MOST_POINTS_DRAWN)
+    axes.axhline(0.0, color="tab:red", linewidth=1)
+    axes.scatter(axis.datetime64(x[shown]) if axis is not None else x[shown], (y - polynomial(x))[shown], s=4,
+                 alpha=0.5, color="tab:blue", linewidths=0, rasterized=x.size > 2000)
+    axes.set_ylabel("residual")
+    if axis is not None:
+        _date_ticks(axes)
 
 
 def _date_ticks(axes):
