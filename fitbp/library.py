@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fitbp.errors import FitbpError
+from fitbp.fitting import bases
 from fitbp.fitting.losses import LOSSES
 
 NAN_POLICIES = ("raise", "omit")
@@ -97,7 +98,7 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         absolute_sigma: bool = False, loss: str = "mse", delta: float | None = None,
         optimizer: str | None = None, lr: float | None = None, epochs: int | None = None, tol: float = 1e-12,
         seed: int = 0, level: float = 0.95, nan_policy: str = "raise", time_unit: str = "d",
-        memory: int = 256 << 20, **reading: Any) -> Fit:
+        memory: int = 256 << 20, basis: str = "taylor", **reading: Any) -> Fit:
     """Fit a polynomial to points, as ``fitbp fit`` does.
 
     Parameters
@@ -112,6 +113,11 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         Column names, for a DataFrame or files.
     degree : int or "auto"
         The highest power, or "auto": the lowest degree within 2 of the least BIC.
+    basis : {"taylor", "chebyshev"}
+        The functions of t = (x - center) / scale the coefficients multiply: its powers (the Taylor
+        form, which the graph and the film show), or the Chebyshev polynomials T_i(t), which keep
+        their digits at degrees where the powers cancel (a degree of 100 where the Taylor form stops
+        near 40).  The curve is the same least-squares curve; ``coef`` is then the c_i of T_i(t).
     sigma, weights : array_like or str, optional
         Each y's standard deviation (w = 1/σ², σ = inf keeps a point out of the fit) or its weight w
         (0 keeps it out); a column name for a DataFrame or files.
@@ -154,6 +160,7 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     degree = _degree(degree)
     fixed = _fixed(fix, degree)
     _choices("loss", loss, tuple(LOSSES))
+    _choices("basis", basis, bases.NAMES)
     _choices("nan_policy", nan_policy, NAN_POLICIES)
     _choices("time_unit", time_unit, ("d", "s"))
     if not (isinstance(level, (int, float)) and 0.0 < level < 1.0 and (1.0 + level) / 2.0 < 1.0):
@@ -164,7 +171,8 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         _choices("optimizer", optimizer, tuple(trainer.DEFAULT_EPOCHS))  # every optimiser has its default
     points = _points(xdata, ydata, x, y, sigma, weights, nan_policy, time_unit, memory, degree, reading)
     training = {"optimizer": optimizer, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed, "loss": loss,
-                "delta": delta, "absolute_sigma": absolute_sigma, **({"fixed": fixed} if fixed else {})}
+                "delta": delta, "absolute_sigma": absolute_sigma, "basis": basis,
+                **({"fixed": fixed} if fixed else {})}
     result = (selection.fit_auto(points, **training) if degree is None
               else trainer.fit_points(points, degree, **training))
     result.level = level
@@ -223,39 +231,66 @@ class Fit:
         return int(self._document["degree"])
 
     @property
+    def basis(self) -> str:
+        """The functions of t the fit's coefficients multiply: "taylor" (powers of t) or "chebyshev"."""
+        return str(self._document.get("basis", "taylor"))
+
+    @property
     def coef(self) -> np.ndarray:
-        """Raw coefficients k_0 … k_d of 1, x, …, x^d (NaN where one is beyond float64)."""
-        return _array(self._document.get("coefficients"))
+        """Raw coefficients k_0 … k_d of 1, x, …, x^d (NaN where one is beyond float64); for a fit in
+        another basis than the Taylor form, that basis's c_0 … c_d of t (``curve``)."""
+        return _array(self._document.get(self._own("coefficients")))
 
     @property
     def stderr(self) -> np.ndarray | None:
         """Standard errors of ``coef`` (0 for a fixed one); None where the fit gives none (see ``note``)."""
-        return _array(self._document.get("stderr"), none=True)
+        return _array(self._document.get(self._own("stderr")), none=True)
 
     @property
     def tvalues(self) -> np.ndarray | None:
-        return _array(self._document.get("t_values"), none=True)
+        return _array(self._document.get(self._own("t_values")), none=True)
 
     @property
     def pvalues(self) -> np.ndarray | None:
-        return _array(self._document.get("p_values"), none=True)
+        return _array(self._document.get(self._own("p_values")), none=True)
 
     def conf_int(self, level: float = 0.95) -> np.ndarray | None:
-        """(d + 1, 2): each raw coefficient's two-sided ``level`` interval (t, or normal for absolute σ)."""
+        """(d + 1, 2): each of ``coef``'s two-sided ``level`` interval (t, or normal for absolute σ)."""
         from fitbp.fitting.statistics import coefficient_tests
 
         if self.stderr is None:
             return None
         dof = None if self._document.get("errors") == "absolute" else self.dof
-        tests = coefficient_tests(self._document["coefficients"], self._document["stderr"], dof, level)
+        tests = coefficient_tests(self._document[self._own("coefficients")], self._document[self._own("stderr")],
+                                  dof, level)
         return np.array([[math.nan, math.nan] if b is None else b for b in tests["confidence_intervals"]])
 
+    def _own(self, what):
+        """The document's key of ``coef``'s kind: the raw powers of x, or the coefficients of the basis."""
+        from fitbp.fitting import modelfile
+
+        return what if self.basis == "taylor" else modelfile.in_basis(self._document, what)
+
     @property
-    def taylor(self):
-        """The Taylor form the fit was trained in: coefficients of powers of t = (x - center) / scale."""
+    def curve(self):
+        """The curve as the fit evaluates it: coefficients of its basis functions of t = (x - center) / scale."""
         from fitbp.fitting import modelfile
 
         return modelfile.polynomial_of(self._document)
+
+    @property
+    def taylor(self):
+        """The Taylor form: coefficients of powers of t = (x - center) / scale, the basis the graph and
+        the film teach with.  A fit in another basis is turned into it exactly, then rounded once, which
+        at a high degree costs the digits that basis kept (evaluate ``curve`` instead)."""
+        from fitbp.fitting.bases import TAYLOR
+        from fitbp.fitting.model import Polynomial
+
+        curve = self.curve
+        if curve.basis is TAYLOR:
+            return curve
+        return Polynomial(tuple(float(a) for a in curve.basis.in_powers(curve.coefficients)), curve.center,
+                          curve.scale)
 
     @property
     def note(self) -> str | None:
@@ -292,7 +327,7 @@ class Fit:
         True
         """
         x = self._x(x)
-        y = self.taylor(x)
+        y = self.curve(x)
         if interval is None:
             return y
         lower, upper = self._band(interval, level, sigma_new)(x)
@@ -313,7 +348,7 @@ class Fit:
         from fitbp.fitting import inverse
 
         ys = np.atleast_1d(np.asarray(y, dtype=np.float64)).ravel()
-        polynomial, (low, high) = self.taylor, self._x_range()
+        polynomial, (low, high) = self.curve, self._x_range()
         band = self._band(interval, level, sigma_new) if interval else None
         found = []
         for value in ys.tolist():
@@ -368,7 +403,7 @@ class Fit:
             import matplotlib.pyplot as plt
 
             ax = plt.figure(figsize=(7, 4.5), layout="constrained").add_subplot()
-        renderer.draw_fit(ax, self.taylor, self._points(),
+        renderer.draw_fit(ax, self.curve, self._points(),
                           band=self._band(band, level, sigma_new) if band else None,
                           band_label=band and f"{level:.4g} {band} band (pointwise)")
         return ax
@@ -420,7 +455,7 @@ class Fit:
         if interval == "prediction" and self._document.get("weights") and sigma_new is None:
             raise ValueError("this fit was weighted by σ: a prediction interval needs sigma_new=, the new "
                              "measurement's σ")
-        return modelfile.band_of(self._document, self.taylor, self._path or "this fit", level, interval, sigma_new)
+        return modelfile.band_of(self._document, self.curve, self._path or "this fit", level, interval, sigma_new)
 
     def _points(self):
         from fitbp.fitting import modelfile

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from fitbp.fitting import constraints, losses, model
+from fitbp.fitting import bases, constraints, losses, model
 from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
@@ -247,7 +247,7 @@ def _scored(points, most, folds):
     z = np.linalg.solve(r.T, moment[:len(r)]) if len(r) else np.zeros(0)
     rest = max(squares - float(z @ z), 0.0)
     if rest < moments.SUMS_RESOLVE * squares and len(z):  # near an exact fit: ρ without cancellation, by QR
-        train = moments.optimal_squares(moments.pieces(x, y, roots), center, scale, unit, len(z) - 1).tolist()
+        train = moments.optimal_squares(moments.pieces(x, y, roots), center, scale, unit, len(z) - 1).squares.tolist()
     else:  # RSS_d = ρ² + Σ_{i>d} z_i²
         train = (rest + np.append(np.cumsum((z * z)[::-1])[::-1][1:], 0.0)).tolist()
     floor = EXACT_SHARE * squares + x.size * 1e-300
@@ -527,11 +527,12 @@ def fit_auto(points, loss="mse", seed=0, **training):
     streamed, least_squares = isinstance(points, Streamed), losses.named(loss).least_squares
     selection, sums = _chosen(points, None, None, loss, seed, training.get("fixed"))
     summed = sums is not None and selection.chosen <= sums.degree  # fixed terms may lift it beyond the sums
-    triangle = sums.triangle(selection.chosen) if summed and least_squares and not streamed else None
+    basis = bases.named(training.get("basis", bases.TAYLOR.name))
+    triangle = sums.triangle(selection.chosen, basis) if summed and least_squares and not streamed else None
     try:
         result = fit_points(points, selection.chosen, loss=loss, seed=seed, triangle=triangle, **training)
-    except DegreeTooHigh as e:  # the Taylor form cannot carry the chosen degree: the highest it can
-        carried = (f"BIC chose {selection.chosen}, more than the Taylor form can carry in float64 over these "
+    except DegreeTooHigh as e:  # the basis cannot carry the chosen degree: the highest it can
+        carried = (f"BIC chose {selection.chosen}, more than the {basis.title} form can carry in float64 over these "
                    f"data, so {e.carried}, the highest degree that reaches its optimum, is fitted")
         selection.reason += f"; {carried}"
         selection.warnings.append(carried)

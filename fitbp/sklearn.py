@@ -38,13 +38,17 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
         scaled by the reduced χ².
     optimizer, lr, epochs, tol, seed
         How to train, as for :func:`fitbp.fit`.
+    basis : {"taylor", "chebyshev"}
+        The functions of t the coefficients multiply, as for :func:`fitbp.fit`: Chebyshev's keep their
+        digits at high degrees.
 
     Attributes
     ----------
     fit_ : fitbp.Fit
         The whole fit: standard errors, intervals, ``predict(x, interval=...)``, ``summary()``.
     coef_ : ndarray of shape (degree_ + 1,)
-        Raw coefficients of 1, x, …, x^degree_, lowest power first.
+        Raw coefficients of 1, x, …, x^degree_, lowest power first (``fit_.coef``: for
+        basis="chebyshev", the c_i of T_i(t)).
     degree_ : int
         The degree fitted (the one chosen, for "auto").
     n_features_in_ : int
@@ -66,7 +70,8 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(self, degree: int | str = "auto", loss: str = "mse", delta: float | None = None,
                  fix: dict | None = None, absolute_sigma: bool = False, optimizer: str | None = None,
-                 lr: float | None = None, epochs: int | None = None, tol: float = 1e-12, seed: int = 0):
+                 lr: float | None = None, epochs: int | None = None, tol: float = 1e-12, seed: int = 0,
+                 basis: str = "taylor"):
         self.degree = degree
         self.loss = loss
         self.delta = delta
@@ -77,6 +82,7 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
         self.epochs = epochs
         self.tol = tol
         self.seed = seed
+        self.basis = basis
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PolynomialRegressor:
         """Fit the polynomial to X's one column and y.
@@ -96,7 +102,7 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
         self.fit_ = library.fit(x, y, degree=self.degree, weights=weights, fix=self.fix,
                                 absolute_sigma=self.absolute_sigma, loss=self.loss, delta=self.delta,
                                 optimizer=self.optimizer, lr=self.lr, epochs=self.epochs, tol=self.tol,
-                                seed=self.seed)
+                                seed=self.seed, basis=self.basis)
         self.coef_ = self.fit_.coef
         self.degree_ = self.fit_.degree
         return self

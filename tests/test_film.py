@@ -11,7 +11,7 @@ from PIL import Image
 from fitbp.views import film
 from fitbp.errors import FitbpError
 from fitbp.sources.loader import Points
-from fitbp.fitting.model import TaylorPolynomial, design_matrix, scaling
+from fitbp.fitting.model import Polynomial, design_matrix, scaling
 
 
 def snapshot_epochs(epochs):
@@ -220,7 +220,7 @@ def test_frames_show_each_snapshot_with_fixed_limits(cubic, trained):
     for i, (epoch, coefficients) in enumerate(chosen):
         update(i)
         xs, ys = curve.get_data()
-        expected = TaylorPolynomial(coefficients, center, scale)(xs)
+        expected = Polynomial(coefficients, center, scale)(xs)
         visible = (expected > limits[0]) & (expected < limits[1])
         np.testing.assert_allclose(ys[visible], expected[visible])
         assert fit_axes.get_ylim() == limits

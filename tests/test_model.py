@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from numpy.polynomial import Polynomial
+from numpy.polynomial import Polynomial as NumpyPolynomial
 
 from fitbp.fitting import model
 from fitbp.engines import moments
-from fitbp.fitting.model import TaylorPolynomial, design_matrix, scaling
+from fitbp.fitting.model import Polynomial, design_matrix, scaling
 
 
 @pytest.mark.parametrize("lo, hi", [(-3, 3), (1950, 2020), (1e6, 1e6 + 1), (0, 1e-3), (-1e300, 1e300)])
@@ -29,14 +29,14 @@ def test_design_matrix_columns_are_ascending_powers():
 
 def reference(p):
     """The same polynomial built by numpy: in t, then mapped back to x by numpy's own convert()."""
-    in_t = Polynomial(p.coefficients, domain=[p.center - p.scale, p.center + p.scale], window=[-1, 1])
+    in_t = NumpyPolynomial(p.coefficients, domain=[p.center - p.scale, p.center + p.scale], window=[-1, 1])
     return in_t, in_t.convert()
 
 
 @pytest.mark.parametrize("center, scale", [(0.0, 1.0), (2.0, 0.5), (-3.0, 4.0), (0.5, 1e-3)])
 def test_evaluation_and_raw_coefficients_agree_with_numpy(center, scale, rng):
     a = tuple(rng.normal(size=6))
-    p = TaylorPolynomial(a, center, scale)
+    p = Polynomial(a, center, scale)
     in_t, in_x = reference(p)
     x = np.linspace(center - scale, center + scale, 50)
     np.testing.assert_allclose(p(x), in_t(x), rtol=1e-12, atol=1e-12)
@@ -45,23 +45,23 @@ def test_evaluation_and_raw_coefficients_agree_with_numpy(center, scale, rng):
 
 def test_raw_coefficients_are_exact_for_exactly_representable_inputs():
     # (x - 1)^2 / 4 = 0.25 - 0.5 x + 0.25 x^2
-    p = TaylorPolynomial((0.0, 0.0, 1.0), center=1.0, scale=2.0)
+    p = Polynomial((0.0, 0.0, 1.0), center=1.0, scale=2.0)
     assert p.raw_coefficients() == [0.25, -0.5, 0.25]
 
 
 def test_raw_coefficients_beyond_float_range_become_infinite():
-    p = TaylorPolynomial((0.0, 0.0, 0.0, 0.0, 1.0), center=0.0, scale=1e-100)
+    p = Polynomial((0.0, 0.0, 0.0, 0.0, 1.0), center=0.0, scale=1e-100)
     assert p.raw_coefficients()[4] == float("inf")
 
 
 def test_digits_lost_is_small_near_zero_and_large_for_years(rng):
     a = tuple(rng.normal(size=6))
-    assert TaylorPolynomial(a, 0.0, 1.0).raw_digits_lost(np.linspace(-1, 1, 9)) < 2
+    assert Polynomial(a, 0.0, 1.0).raw_digits_lost(np.linspace(-1, 1, 9)) < 2
     years = np.arange(1950, 2021.0)
-    lost = TaylorPolynomial(a, 1985.0, 35.0).raw_digits_lost(years)
+    lost = Polynomial(a, 1985.0, 35.0).raw_digits_lost(years)
     assert lost > 8
     # The claim matches reality: evaluating the raw form really does lose that many digits.
-    p = TaylorPolynomial(a, 1985.0, 35.0)
+    p = Polynomial(a, 1985.0, 35.0)
     raw = np.polynomial.polynomial.polyval(years, p.raw_coefficients())
     actual = np.log10(np.max(np.abs(raw - p(years))) / np.max(np.abs(p(years))) / 2.2e-16)
     assert abs(actual - lost) < 2.5
@@ -96,7 +96,7 @@ def test_residual_sums_merge_chunks_without_cancelling(rng, monkeypatch):
     monkeypatch.setattr(moments, "CHUNK", 33)
     x = rng.uniform(0, 1, 1000)
     y = 1e8 + x + rng.normal(0, 1e-3, x.size)  # a mean far larger than the spread
-    p = model.TaylorPolynomial((1e8,), 0.0, 1.0)
+    p = model.Polynomial((1e8,), 0.0, 1.0)
     sums = moments.residuals(p, x, y, 0)
     r = y - 1e8
     assert sums.count == 1000 and sums.finite

@@ -9,7 +9,7 @@ import pytest
 from fitbp.fitting import modelfile
 from fitbp.errors import FitbpError
 from fitbp.sources.loader import Points
-from fitbp.fitting.model import TaylorPolynomial
+from fitbp.fitting.model import Polynomial
 from fitbp.fitting.trainer import fit_points
 
 
@@ -25,7 +25,7 @@ def test_save_and_load_round_trip(result, tmp_path):
     document = modelfile.load(path)
     assert document["format_version"] == modelfile.FORMAT_VERSION
     assert document["loss_history"] == result.loss_history
-    restored = TaylorPolynomial(tuple(document["taylor_coefficients"]), document["center"], document["scale"])
+    restored = Polynomial(tuple(document["taylor_coefficients"]), document["center"], document["scale"])
     assert restored == result.polynomial  # floats survive JSON exactly
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 

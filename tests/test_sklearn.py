@@ -173,3 +173,15 @@ def test_the_docstrings_example_runs():
     import doctest
 
     assert doctest.testmod(fitbp.sklearn).failed == 0
+
+
+def test_the_basis_is_a_parameter_a_search_can_vary(cubic):
+    """basis="chebyshev" gives the same predictions as the Taylor form, and GridSearchCV sets it."""
+    x, y = cubic
+    X = x.reshape(-1, 1)
+    chebyshev = PolynomialRegressor(degree=3, basis="chebyshev").fit(X, y)
+    assert chebyshev.fit_.basis == "chebyshev"
+    np.testing.assert_allclose(chebyshev.predict(X), PolynomialRegressor(degree=3).fit(X, y).predict(X),
+                               rtol=0, atol=1e-12 * np.max(np.abs(y)))
+    search = GridSearchCV(PolynomialRegressor(degree=3), {"basis": ["taylor", "chebyshev"]}, cv=3).fit(X, y)
+    assert search.best_estimator_.fit_.basis == search.best_params_["basis"]

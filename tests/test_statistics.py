@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from fitbp.sources.loader import Points
-from fitbp.fitting.model import TaylorPolynomial, design_matrix, scaling
+from fitbp.fitting.model import Polynomial, design_matrix, scaling
 from fitbp.fitting.statistics import confidence_band, fit_statistics, t_quantile
 from fitbp.fitting.trainer import fit_points
 
@@ -38,7 +38,7 @@ def lstsq_fit(x, y, degree):
     center, scale = scaling(x)
     design = design_matrix((x - center) / scale, degree)
     a = np.linalg.lstsq(design, y, rcond=None)[0]
-    return TaylorPolynomial(tuple(float(v) for v in a), center, scale)
+    return Polynomial(tuple(float(v) for v in a), center, scale)
 
 
 def noisy(rng, n, lo, hi, curve=np.sin, noise=0.1):
@@ -121,7 +121,7 @@ def test_raw_stderr_is_exact_where_raw_powers_cancel(rng):
 def test_residual_mean_and_std_match_numpy(rng):
     x, y = noisy(rng, 200, -1.0, 4.0)
     fitted = lstsq_fit(x, y, 4)
-    off = TaylorPolynomial(tuple(a + 0.05 for a in fitted.coefficients), fitted.center, fitted.scale)
+    off = Polynomial(tuple(a + 0.05 for a in fitted.coefficients), fitted.center, fitted.scale)
     for p in (fitted, off):
         residual = y - p(x)
         stats = fit_statistics(p, x, y)
@@ -153,7 +153,7 @@ def test_no_degrees_of_freedom_gives_none_with_a_reason(rng):
 
 
 def test_fewer_points_than_coefficients_and_repeated_x():
-    p = TaylorPolynomial((1.0, 2.0, 3.0), 0.0, 1.0)
+    p = Polynomial((1.0, 2.0, 3.0), 0.0, 1.0)
     stats = fit_statistics(p, [0.0, 1.0], [1.0, 6.0])
     assert stats["dof"] == -1 and stats["stderr"] is None and "fewer points" in stats["stderr_note"]
     assert_json_clean(stats)
@@ -167,7 +167,7 @@ def test_fewer_points_than_coefficients_and_repeated_x():
 
 def test_exact_data_has_zero_errors():
     x = np.linspace(-1.0, 1.0, 9)
-    p = TaylorPolynomial((1.0, -0.5, 0.25), 0.0, 1.0)
+    p = Polynomial((1.0, -0.5, 0.25), 0.0, 1.0)
     stats = fit_statistics(p, x, p(x))
     assert stats["taylor_stderr"] == [0.0, 0.0, 0.0] and stats["stderr"] == [0.0, 0.0, 0.0]
     assert stats["stderr_note"] is None
@@ -179,7 +179,7 @@ def test_huge_and_tiny_y_scale_exactly_and_never_give_nan(power, rng):
     x, y = noisy(rng, 50, 0.0, 3.0)
     p = lstsq_fit(x, y, 3)
     base = fit_statistics(p, x, y)
-    scaled = TaylorPolynomial(tuple(math.ldexp(a, power) for a in p.coefficients), p.center, p.scale)
+    scaled = Polynomial(tuple(math.ldexp(a, power) for a in p.coefficients), p.center, p.scale)
     stats = fit_statistics(scaled, x, np.ldexp(y, power))
     assert_json_clean(stats)
     for key in ("taylor_stderr", "stderr"):
@@ -265,7 +265,7 @@ def test_band_covers_the_true_curve_at_the_nominal_rate():
     """1000 noisy samples of a quadratic, 6 points each (3 degrees of freedom, where t₀.₉₇₅ = 3.18
     and a normal quantile would cover only about 86 %)."""
     rng = np.random.default_rng(2024)
-    truth = TaylorPolynomial((0.5, -1.0, 2.0))
+    truth = Polynomial((0.5, -1.0, 2.0))
     x = np.linspace(-1.0, 1.0, 6)
     probes = np.array([-0.9, -0.3, 0.2, 0.8])
     covered = []
@@ -281,7 +281,7 @@ def test_band_covers_the_true_curve_at_the_nominal_rate():
 
 def test_band_level_and_shape():
     x = np.linspace(0.0, 1.0, 20)
-    p = TaylorPolynomial((1.0, 1.0), 0.5, 0.5)
+    p = Polynomial((1.0, 1.0), 0.5, 0.5)
     y = p(x) + np.tile([0.1, -0.1], 10)
     stats = fit_statistics(p, x, y)
     grid = np.linspace(0.0, 1.0, 12).reshape(3, 4)

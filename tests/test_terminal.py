@@ -10,7 +10,7 @@ import pytest
 from helpers import FITBP, ROOT, environment, run, run_in_terminal
 
 from fitbp.views import terminal
-from fitbp.fitting.model import TaylorPolynomial
+from fitbp.fitting.model import Polynomial
 
 ESCAPE = "\x1b["
 
@@ -33,7 +33,7 @@ def assert_curve_shown(text, model, ascii_only, width=80):
     rows = plot_rows(text)
     columns = width - terminal.LABEL_WIDTH - 1
     across, down = (1, 1) if ascii_only else (2, 4)
-    polynomial = TaylorPolynomial(tuple(model["taylor_coefficients"]), model["center"], model["scale"])
+    polynomial = Polynomial(tuple(model["taylor_coefficients"]), model["center"], model["scale"])
     lo, hi = model["center"] - model["scale"], model["center"] + model["scale"]
     curve = polynomial(np.linspace(lo, hi, columns * across))
     points_y = np.loadtxt(ROOT / "sample_data" / "sine.csv", delimiter=",", skiprows=1)[:, 1]
@@ -114,7 +114,7 @@ def assert_fits(text, width, height, ascii_only):
 def test_every_size_from_the_smallest_fits_and_keeps_mse_and_r2(ascii_only):
     """Every width up to 120 at several heights, for a plain and a robust fit, with long names and
     with numbers that need the longest tick labels."""
-    polynomial = TaylorPolynomial((0.0, 1.0, 0.0, -1 / 6), 3.0, 1.0)
+    polynomial = Polynomial((0.0, 1.0, 0.0, -1 / 6), 3.0, 1.0)
     cases = [(sine_points(), title_of()), (sine_points(LONG_NAMES), title_of(**ROBUST)),
              (sine_points(LONG_NAMES, scale=-1.23456e-100), title_of(**ROBUST))]
     history = [0.5268, 0.1, 0.00771]
@@ -129,7 +129,7 @@ def test_every_size_from_the_smallest_fits_and_keeps_mse_and_r2(ascii_only):
 
 
 def test_long_names_are_shortened_and_the_rest_of_the_title_kept():
-    text = terminal.render(TaylorPolynomial((0.0, 1.0), 3.0, 1.0), sine_points(LONG_NAMES), [1.0],
+    text = terminal.render(Polynomial((0.0, 1.0), 3.0, 1.0), sine_points(LONG_NAMES), [1.0],
                            title_of(), 44, 24)
     first = text.splitlines()[0]
     assert first.startswith("degree 5 fit of temp") and "… against time" in first and first.endswith("…:")
@@ -179,7 +179,7 @@ def test_x_fitted_on_dates_is_labelled_with_dates(origin, unit, span):
     axis = Axis.starting(origin, unit)
     x = (points.x - points.x.min()) / np.ptp(points.x) * span
     points = replace(points, x=x, x_axis=axis)
-    polynomial = TaylorPolynomial((0.0, 1.0), float(x.mean()), float(np.ptp(x) / 2))
+    polynomial = Polynomial((0.0, 1.0), float(x.mean()), float(np.ptp(x) / 2))
     first = axis.moment(x.min())
     for width in (20, 33, 60, 100):
         text = terminal.render(polynomial, points, [1.0, 0.5], title_of(), width, 24)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -104,21 +105,23 @@ class Triangle:
     """Whether it came from Chebyshev sums (ρ² = Σy² − ‖z‖², cancellation and all) rather than QR."""
 
 
-def triangle(x, y, center, scale, y_unit, degree, roots=None):
+def triangle(x, y, center, scale, y_unit, degree, roots=None, basis=None):
     """The Triangle of the points in t = (x - center) / scale and y / y_unit: from their Chebyshev
     sums, or where those are too ill-conditioned to factor well, by Householder QR.  With ``roots``
-    (√w of each point, the weights of mean 1), of the rows √w·[V y]: weighted least squares, by QR."""
-    found = chebyshev_sums(x, y, center, scale, y_unit, degree).triangle(degree) if roots is None else None
+    (√w of each point, the weights of mean 1), of the rows √w·[V y]: weighted least squares, by QR.
+    V's columns are ``basis``'s (fitbp.fitting.bases: its ``columns`` and ``in_chebyshev``), powers
+    of t without one."""
+    found = chebyshev_sums(x, y, center, scale, y_unit, degree).triangle(degree, basis) if roots is None else None
     if found is not None:
         return found
-    r, z, rest = _from_householder(x, y, center, scale, y_unit, degree, roots)
-    return Triangle(r, z, rest, int(x.size), condition_of(r))
+    full = householder(pieces(x, y, roots), center, scale, y_unit, degree, _columns(basis))
+    r = full[:-1, :-1]
+    return Triangle(r, full[:-1, -1], float(full[-1, -1] ** 2), int(x.size), condition_of(r))
 
 
-def _from_householder(x, y, center, scale, y_unit, degree, roots=None):
-    """R, z and ρ² by QR of [V y] (of √w·[V y] with ``roots``)."""
-    full = householder(pieces(x, y, roots), center, scale, y_unit, degree, design_matrix)
-    return full[:-1, :-1], full[:-1, -1], float(full[-1, -1] ** 2)
+def _columns(basis):
+    """The design matrix's function of (t, degree): ``basis``'s, or the powers of t."""
+    return design_matrix if basis is None else basis.columns
 
 
 def householder(pairs, center, scale, y_unit, degree, basis):
@@ -163,12 +166,13 @@ class ChebyshevSums:
     def degree(self):
         return self.moments.shape[1] - 1
 
-    def triangle(self, degree):
-        """The Triangle of the powers of t up to ``degree`` from all the rows, or None where the
-        Chebyshev Gram matrix is too ill-conditioned to factor well (then QR must do it).
+    def triangle(self, degree, basis=None):
+        """The Triangle of the powers of t up to ``degree`` (of ``basis``'s columns) from all the rows,
+        or None where the Chebyshev Gram matrix is too ill-conditioned to factor well (then QR must do it).
 
         With b = M a the Chebyshev coefficients of the Taylor coefficients a (M is exact: it holds
-        dyadic fractions), ‖V_T b − y‖² = ‖R_C M a − z‖² + ρ²: R = R_C M is the powers' triangle.
+        dyadic fractions), ‖V_T b − y‖² = ‖R_C M a − z‖² + ρ²: R = R_C M is the powers' triangle, and
+        likewise for another basis with its own M.
         """
         gram, moment, squares = self.gram()
         size = degree + 1
@@ -179,7 +183,7 @@ class ChebyshevSums:
         if not condition_of(r) < GRAM_CONDITION:
             return None
         z = np.linalg.solve(r.T, moment[:size])
-        r = r @ _powers_in_chebyshev(degree)
+        r = r @ (powers_in_chebyshev(degree) if basis is None else basis.in_chebyshev(degree))
         return Triangle(r, z, max(squares - float(z @ z), 0.0), int(self.counts.sum()), condition_of(r), True)
 
     def gram(self, rows=slice(None)):
@@ -190,7 +194,7 @@ class ChebyshevSums:
         return gram, self.moments[rows].sum(axis=0), float(self.squares[rows].sum())
 
 
-def _powers_in_chebyshev(degree):
+def powers_in_chebyshev(degree):
     """M with column i the Chebyshev coefficients of t**i (t·T_j = (T_{j+1} + T_{|j-1|}) / 2): exact."""
     m = np.zeros((degree + 1, degree + 1))
     m[0, 0] = 1.0
@@ -255,9 +259,18 @@ def fold_of(first, count, folds):
     return (mixed % np.uint64(folds)).astype(np.intp)
 
 
+class Optima(NamedTuple):
+    """Every degree's least-squares Σ r² (optimal_squares), and how far rounding may have moved the top
+    degree's, relatively: where the optimum's coefficients are large and cancel, float64 knows it no
+    closer than that, and no fit can be held to more."""
+
+    squares: np.ndarray
+    resolution: float
+
+
 def optimal_squares(pairs, center, scale, y_unit, degree):
     """The least-squares optimum's Σ r² (in y units) of every degree 0 … ``degree``, each no larger than
-    a lower degree's, as exact arithmetic would have them.
+    a lower degree's, as exact arithmetic would have them (the Optima).
 
     Found in the Chebyshev basis, whose design matrix stays well conditioned on [-1, 1] where the powers
     of t do not: the triangle [[R, z], [0, ρ]] of [T(t) y] by Householder QR gives every degree's
@@ -268,10 +281,19 @@ def optimal_squares(pairs, center, scale, y_unit, degree):
 
 
 def optimal_from(full):
-    """Every degree's least-squares Σ r² from the Householder triangle of [T(t) y] (optimal_squares)."""
+    """The Optima from the Householder triangle of [T(t) y] (optimal_squares).
+
+    Householder's triangle is exact for [V y] moved by about ε‖[V y]‖ (backward stability), which moves
+    the residual's norm ρ by up to that times (‖b‖ + 1), b the optimum's coefficients: negligible for a
+    smooth curve's few Chebyshev coefficients, not for a hundred that cancel to a noisy curve."""
     tail = full[:, -1]
     beyond = np.cumsum((tail * tail)[::-1])[::-1]  # beyond[k] = Σ_{i ≥ k} of z_i² and ρ²
-    return np.minimum.accumulate(beyond[1:])
+    squares = np.minimum.accumulate(beyond[1:])
+    with np.errstate(all="ignore"):
+        b = np.linalg.lstsq(full[:-1, :-1], tail[:-1], rcond=None)[0]
+        moved = np.finfo(np.float64).eps * np.linalg.norm(full) * (np.linalg.norm(b) + 1.0)
+        resolution = 2.0 * moved / math.sqrt(squares[-1]) if squares[-1] > 0 else 0.0
+    return Optima(squares, float(resolution) if math.isfinite(resolution) else math.inf)
 
 
 def condition_of(r):
@@ -425,7 +447,7 @@ def _full_from_sums(x, y, center, scale, unit, degree):
         squares += float(w @ w)
     gap = r @ b - z
     full = np.zeros((degree + 2, degree + 2))
-    full[:-1, :-1] = r @ _powers_in_chebyshev(degree)
+    full[:-1, :-1] = r @ powers_in_chebyshev(degree)
     full[:-1, -1] = z
     full[-1, -1] = math.sqrt(max(squares - float(gap @ gap), 0.0))
     return full

@@ -8,6 +8,8 @@ from a QR factorisation of Cᵀ), and the least-squares problem becomes one in b
 ‖R(a₀ + N b) − z‖² + ρ² = ‖(RN) b − (z − R a₀)‖² + ρ², whose own triangle is the
 QR of RN.  The graph and the optimisers then train b exactly as they train a,
 through the same triangle loss, and a = a₀ + N b gives the polynomial back.
+In another basis (fitbp.fitting.bases) with a = P c, the rows are C·P, and c
+takes the place of a.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from fitbp.engines import moments
 from fitbp.errors import FitbpError
+from fitbp.fitting import bases
 
 
 @dataclass(frozen=True)
@@ -45,18 +48,23 @@ def check(fixed, degree):
                          "nothing is left to fit")
 
 
-def raw_rows(powers, center, scale, degree):
-    """The rows of C: k_j as a function of the Taylor coefficients a, each exact, then rounded once."""
+def raw_rows(powers, center, scale, degree, basis=bases.TAYLOR):
+    """The rows of C: k_j as a function of the coefficients in ``basis``, each exact, then rounded once."""
     c, s = Fraction(center), Fraction(scale)
-    return np.array([[float(comb(i, j) * (-c) ** (i - j) / s ** i) if i >= j else 0.0 for i in range(degree + 1)]
-                     for j in powers])
+    change = basis.powers(degree)
+    rows = []
+    for j in powers:
+        taylor = [comb(i, j) * (-c) ** (i - j) / s ** i if i >= j else 0 for i in range(degree + 1)]
+        rows.append([float(sum(taylor[i] * change[i][m] for i in range(degree + 1) if change[i][m]))
+                     for m in range(degree + 1)])
+    return np.array(rows)
 
 
-def constrain(triangle, fixed, center, scale, y_unit, degree):
+def constrain(triangle, fixed, center, scale, y_unit, degree, basis=bases.TAYLOR):
     """The triangle of the problem in b, and the Constraint that maps b back to a (y in units of y_unit)."""
     check(fixed, degree)
     powers = sorted(fixed)
-    rows = raw_rows(powers, center, scale, degree)
+    rows = raw_rows(powers, center, scale, degree, basis)
     values = np.array([fixed[p] / y_unit for p in powers])
     norms = np.max(np.abs(rows), axis=1)  # each row to unit size: the same constraint, better conditioned
     rows, values = rows / norms[:, None], values / norms

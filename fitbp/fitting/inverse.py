@@ -2,9 +2,9 @@
 
 Calibration curves are fitted one way (signal against known concentration)
 and used the other (concentration from a measured signal).  Every x in the
-fitted range where the curve equals y is a real root of the Taylor
-polynomial minus y in t = (x − c)/s, found from the companion matrix's
-eigenvalues and polished by Newton's method on the curve itself.  The
+fitted range where the curve equals y is a real root of the polynomial
+minus y in t = (x − c)/s, found from the companion (for Chebyshev, the
+colleague) matrix's eigenvalues and polished by Newton's method on the curve itself.  The
 interval of such an x is the classical inverse one: the x where y lies
 within the curve's confidence band (or prediction interval), the stretch of
 them around the root, its ends found by bisection on the band's edges.  The
@@ -30,13 +30,10 @@ def crossings(polynomial, y, low, high):
     a = np.array(polynomial.coefficients, dtype=np.float64)
     if polynomial.degree == 0 or not np.any(a[1:]):
         return []  # a flat curve: y is matched everywhere or nowhere, and neither is an x
-    shifted = a.copy()
-    shifted[0] -= y
-    top = np.flatnonzero(shifted)[-1]
-    roots = np.polynomial.polynomial.polyroots(shifted[:top + 1])  # top ≥ 1: the curve is not flat
+    roots = polynomial.roots(y)
     slack = 1e-7
     t_low, t_high = polynomial.scaled(low), polynomial.scaled(high)
-    tolerance = TOLERANCE * max(abs(y), float(np.sum(np.abs(a))))  # |curve| ≤ Σ|a_i| on [-1, 1]
+    tolerance = TOLERANCE * max(abs(y), float(np.sum(np.abs(a))))  # |curve| ≤ Σ|c_i| on [-1, 1], either basis
     found = []
     for root in roots:
         if abs(root.imag) > slack * (1 + abs(root.real)) or not t_low - slack <= root.real <= t_high + slack:
@@ -58,10 +55,9 @@ TOLERANCE = 1e-12
 def _polished(polynomial, y, x, steps=8):
     """Newton's method on the curve in x, from the eigenvalue's x, keeping the best x it meets: near a
     peak, where the slope vanishes, a step can throw it far, and the eigenvalue's x was better."""
-    derivative = np.polynomial.polynomial.polyder(np.array(polynomial.coefficients, dtype=np.float64))
     best, miss = float(x), abs(float(polynomial(x)) - y)
     for _ in range(steps):
-        slope = np.polynomial.polynomial.polyval(polynomial.scaled(x), derivative) / polynomial.scale
+        slope = float(polynomial.slope(x))
         if slope == 0 or not np.isfinite(slope):
             break
         step = (float(polynomial(x)) - y) / slope

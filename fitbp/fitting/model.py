@@ -1,12 +1,13 @@
-"""The Taylor polynomial y = sum a_i * ((x - c) / s)**i and its loss graph.
+"""The curve y = sum c_i φ_i((x - c) / s) in a basis of the scaled variable, and its loss graph.
 
 Training happens in the scaled variable t = (x - c) / s, with c the midpoint
 and s the half-range of the data, so that t lies in [-1, 1].  Powers of t stay
 near 1 whatever the units of x (years, microseconds, millions), which keeps the
-loss well conditioned and the learning rates meaningful.  The coefficients of
-raw powers of x that a user may want to copy elsewhere are derived afterwards,
-exactly from the trained ones, together with an estimate of how many digits
-they lose when evaluated.
+loss well conditioned and the learning rates meaningful.  The φ_i are the powers
+of t (the Taylor form, the article's) unless a fit asks for another basis
+(fitbp.fitting.bases).  The coefficients of raw powers of x that a user may want
+to copy elsewhere are derived afterwards, exactly from the trained ones, together
+with an estimate of how many digits they lose when evaluated.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from math import comb, log10
 import numpy as np
 
 from fitbp.backprop import graph
-from fitbp.fitting import losses
+from fitbp.fitting import bases, losses
 from fitbp.engines.moments import chebyshev_matrix, design_matrix, scaling, unit_exponent  # noqa: F401 (the bases, for callers)
 
 
 @dataclass(frozen=True)
-class TaylorPolynomial:
-    """Coefficients a_0 … a_d of powers of (x - center) / scale."""
+class Polynomial:
+    """Coefficients c_0 … c_d of the basis functions of t = (x - center) / scale: of its powers, the
+    Taylor form, unless ``basis`` says otherwise."""
 
     coefficients: tuple
     center: float = 0.0
@@ -33,6 +35,7 @@ class TaylorPolynomial:
     intercept: float | None = None
     """k₀ when it was fixed: the curve is then evaluated as k₀ + x·q(t), which is k₀ exactly at x = 0,
     wherever that keeps the curve over the data (``through_intercept``)."""
+    basis: bases.Basis = bases.TAYLOR
 
     @property
     def degree(self):
@@ -41,23 +44,38 @@ class TaylorPolynomial:
     def scaled(self, x):
         return (np.asarray(x, dtype=np.float64) - self.center) / self.scale
 
+    def design(self, x):
+        """The basis functions at each x: the rows of the design matrix, for bands and gradients."""
+        return self.basis.columns(self.scaled(x).ravel(), self.degree)
+
     def __call__(self, x):
-        """Evaluate by Horner's rule in the scaled variable: accurate where raw powers are not.  With a
-        fixed intercept, y = x·q(t) + k₀, so that ŷ(0) = k₀ exactly and near 0 the curve keeps its
-        relative accuracy (a line through the origin stays one)."""
-        t = self.scaled(x)
-        y = np.zeros_like(t)
-        for a in reversed(self.quotient if self.through_intercept else self.coefficients):
-            y = y * t + a
-        return y * np.asarray(x, dtype=np.float64) + self.intercept if self.through_intercept else y
+        """Evaluate in the scaled variable (Horner's rule for powers, Clenshaw's for Chebyshev): accurate
+        where raw powers are not.  With a fixed intercept, y = x·q(t) + k₀, so that ŷ(0) = k₀ exactly
+        and near 0 the curve keeps its relative accuracy (a line through the origin stays one)."""
+        if not self.through_intercept:
+            return self.basis.evaluate(self.coefficients, self.scaled(x))
+        return bases.TAYLOR.evaluate(self.quotient, self.scaled(x)) * np.asarray(x, dtype=np.float64) + self.intercept
+
+    def slope(self, x):
+        """dy/dx at x: the derivative in t, in the same basis, divided by the scale."""
+        return self.basis.evaluate(self.basis.derivative(self.coefficients), self.scaled(x)) / self.scale
+
+    def roots(self, y=0.0):
+        """The complex t where the curve equals y (it is not flat)."""
+        shifted = np.array(self.coefficients, dtype=np.float64)
+        shifted[0] -= y  # φ_0 = 1 in every basis
+        top = np.flatnonzero(shifted)[-1]
+        return self.basis.roots(shifted[:top + 1])
 
     @property
     def through_intercept(self):
         """Whether the curve is evaluated through its fixed k₀: where the a_i, each rounded once, give k₀
         at x = 0 to within the rounding of the curve over the data (data near 0, as a calibration's).
         Far from the data (years, Unix seconds) they can miss k₀ by far more, and moving the whole curve
-        by that to honour it at 0 would cost digits where the data are: there the Taylor sum stays."""
-        return self.intercept is not None and self.degree > 0 and self.intercept_gap <= self._rounding
+        by that to honour it at 0 would cost digits where the data are: there the Taylor sum stays.
+        Only for the Taylor form: another basis's curve, turned into powers to divide, would lose digits."""
+        return (self.intercept is not None and self.degree > 0 and self.basis is bases.TAYLOR
+                and self.intercept_gap <= self._rounding)
 
     @property
     def intercept_gap(self):
@@ -77,7 +95,7 @@ class TaylorPolynomial:
     def _division(self):
         """(q, |remainder|): the division in exact rational arithmetic, by (t − t₀), t₀ = −c/s, then by s;
         its remainder Σ a_i t₀^i − k₀ is what the rounded a_i miss k₀ by."""
-        a = [Fraction(v) for v in self.coefficients]
+        a = self.basis.in_powers(self.coefficients)
         a[0] -= Fraction(self.intercept)
         c, s = Fraction(self.center), Fraction(self.scale)
         root, q, carry = -c / s, [], Fraction(0)
@@ -89,11 +107,11 @@ class TaylorPolynomial:
     def raw_coefficients(self):
         """k_0 … k_d with y = sum k_j x**j, expanded in exact rational arithmetic.
 
-        Each k_j is the correctly rounded value for the stored a, c and s, so
-        the only error left is the problem's own conditioning (see
+        Each k_j is the correctly rounded value for the stored coefficients, c and s,
+        so the only error left is the problem's own conditioning (see
         ``raw_digits_lost``).
         """
-        a = [Fraction(v) for v in self.coefficients]
+        a = self.basis.in_powers(self.coefficients)
         c, s = Fraction(self.center), Fraction(self.scale)
         d = self.degree
         return [_to_float(sum(a[i] * comb(i, j) * (-c) ** (i - j) / s ** i for i in range(j, d + 1)))

@@ -21,11 +21,23 @@ from fitbp.errors import FitbpError, printable
 from fitbp.sources import dates
 from fitbp.sources.files import load_points
 from fitbp.sources.loader import Points, even_sample
-from fitbp.fitting.model import TaylorPolynomial
+from fitbp.fitting import bases
+from fitbp.fitting.model import Polynomial
 
 FORMAT_VERSION = 1
-REQUIRED = {"degree": int, "center": float, "scale": float, "taylor_coefficients": list}
-"""What predict needs; plot needs the points too, from the file named in 'data' or kept in it."""
+REQUIRED = {"degree": int, "center": float, "scale": float}
+"""What predict needs, with the coefficients in the basis (in_basis); plot needs the points too, from the
+file named in 'data' or kept in it."""
+
+
+def basis_of(document):
+    """The Basis a model's coefficients are in: its 'basis', the Taylor form in files from before it."""
+    return bases.named(document.get("basis", bases.TAYLOR.name))
+
+
+def in_basis(document, what="coefficients"):
+    """The key of the model's coefficients (or their stderr, t_values …) in its basis: taylor_coefficients."""
+    return f"{document.get('basis', bases.TAYLOR.name)}_{what}"
 
 
 def dumps(value, indent=None):
@@ -58,8 +70,8 @@ def model_document(result):
     document.update(result.summary())
     document["loss_history"] = list(result.loss_history)
     document["covariance"] = result.statistics.get("covariance")
-    document["snapshots"] = [{"epoch": epoch, "taylor_coefficients": list(coefficients)}
-                             for epoch, coefficients in result.snapshots]
+    key = in_basis(document)
+    document["snapshots"] = [{"epoch": epoch, key: list(coefficients)} for epoch, coefficients in result.snapshots]
     points = result.points
     document["data"] = {"path": points.path, "options": points.options}
     if points.sources:
@@ -165,9 +177,14 @@ def load(path):
     for key, kind in REQUIRED.items():
         if not _is(document.get(key), kind):
             raise damaged(key, f"is missing or not a {'number' if kind is float else kind.__name__}")
-    coefficients = document["taylor_coefficients"]
+    if document.get("basis", bases.TAYLOR.name) not in bases.NAMES:
+        raise damaged("basis", f"is none of {', '.join(bases.NAMES)}")
+    key = in_basis(document)
+    coefficients = document.get(key)
+    if not isinstance(coefficients, list):
+        raise damaged(key, "is missing or not a list")
     if len(coefficients) != document["degree"] + 1 or not all(_is(a, float) for a in coefficients):
-        raise damaged("taylor_coefficients", "does not match the degree")
+        raise damaged(key, "does not match the degree")
     if not float(document["scale"]) > 0:
         raise damaged("scale", "must be positive")
     history = document.get("loss_history", [])
@@ -184,8 +201,8 @@ def _no_constant(name):
 
 
 def polynomial_of(document):
-    return TaylorPolynomial(tuple(float(a) for a in document["taylor_coefficients"]),
-                            float(document["center"]), float(document["scale"]), intercept_of(document))
+    return Polynomial(tuple(float(a) for a in document[in_basis(document)]), float(document["center"]),
+                      float(document["scale"]), intercept_of(document), basis_of(document))
 
 
 def intercept_of(document):
@@ -241,19 +258,20 @@ def band_of(document, polynomial, path, level=0.95, interval="confidence", sigma
 
 
 def snapshots_of(document, path):
-    """The (epoch, Taylor coefficients) pairs the film is made of, checked."""
+    """The (epoch, coefficients in the model's basis) pairs the film is made of, checked."""
     snapshots = document.get("snapshots")
-    size = len(document["taylor_coefficients"])
+    key = in_basis(document)
+    size = len(document[key])
     if not snapshots:
         raise FitbpError(f"{printable(path)}: the model keeps no training snapshots (fit it again with this fitbp)")
     if not (isinstance(snapshots, list) and all(
             isinstance(s, dict) and _is(s.get("epoch"), int)
             and s["epoch"] <= max(1, len(document.get("loss_history") or []))
-            and isinstance(s.get("taylor_coefficients"), list)
-            and len(s["taylor_coefficients"]) == size and all(_is(a, float) for a in s["taylor_coefficients"])
+            and isinstance(s.get(key), list)
+            and len(s[key]) == size and all(_is(a, float) for a in s[key])
             for s in snapshots)):
         raise FitbpError(f"{printable(path)}: not a fitbp model ('snapshots' is damaged)")
-    return [(s["epoch"], tuple(float(a) for a in s["taylor_coefficients"])) for s in snapshots]
+    return [(s["epoch"], tuple(float(a) for a in s[key])) for s in snapshots]
 
 
 READING_OPTIONS = {"x": (str, int, type(None)), "y": (str, int, type(None)), "delimiter": (str, type(None)),

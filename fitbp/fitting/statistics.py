@@ -18,7 +18,7 @@ Only numpy is used at run time.  The pieces, and why they are done this way:
 - The raw coefficients are k = J·a with J_{j,i} = C(i,j)(−c)^{i−j}/s^i.  Their
   variances diag(J·cov_a·Jᵀ) = σ²·‖row_j(J·R⁻¹)‖² are computed in exact
   integer arithmetic (floats are dyadic rationals), like
-  ``TaylorPolynomial.raw_coefficients``, and rounded once: entries of J can lie
+  ``Polynomial.raw_coefficients``, and rounded once: entries of J can lie
   far beyond float64 (s = 1e-100 gives 1/s⁴ = 1e400) while the errors
   themselves do not, and no intermediate overflows or underflows this way.  On
   ordinary data a float computation agrees to about 1e-14; a fit of degree 20
@@ -121,7 +121,8 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
     inverse = None
     if problem is None:
         if r is None:
-            r = moments.triangle(x, y, polynomial.center, polynomial.scale, math.ldexp(1.0, exponent), p - 1).r
+            r = moments.triangle(x, y, polynomial.center, polynomial.scale, math.ldexp(1.0, exponent), p - 1,
+                                 basis=polynomial.basis).r
         inverse, condition = _inverse_r(r)
         if basis is not None and inverse is not None:
             inverse = basis @ inverse  # N R⁻¹: the covariance of a = a₀ + N b
@@ -133,7 +134,7 @@ def fit_statistics(polynomial, x, y, r=None, residuals=None, *, exponent=None, d
         return result
     if result["errors"] == "absolute":  # (VᵀWV)⁻¹ = R⁻¹R⁻ᵀ / mean(w), in the units _errors scales by
         chi2 = math.ldexp(1.0 / weight_mean, -2 * exponent)
-    result.update(_errors(inverse, chi2, exponent, polynomial.center, polynomial.scale))
+    result.update(_errors(inverse, chi2, exponent, polynomial))
     for power in fixed:  # exact by construction; the propagated value is rounding alone
         result["stderr"][power] = 0.0
     if basis is not None and result["taylor_stderr"] is not None:
@@ -158,12 +159,14 @@ def _why_no_uncertainty(n, p, distinct, absolute=False):
     return None
 
 
-def _errors(inverse, chi2, exponent, center, scale):
-    """Standard errors and covariance from R⁻¹, the reduced chi-square and the y unit."""
+def _errors(inverse, chi2, exponent, polynomial):
+    """Standard errors and covariance from R⁻¹ (in the polynomial's basis), the reduced chi-square and
+    the y unit; the raw coefficients' through the basis's change into powers of t, a = P c."""
     with np.errstate(all="ignore"):
         covariance = np.ldexp(chi2 * (inverse @ inverse.T), 2 * exponent)
         taylor = [_unscale(math.sqrt(chi2) * v, exponent) for v in np.sqrt(np.sum(inverse * inverse, axis=1))]
-    raw = _raw_stderr(inverse, chi2, exponent, center, scale)
+    in_powers = polynomial.basis.power_matrix(polynomial.degree) @ inverse
+    raw = _raw_stderr(in_powers, chi2, exponent, polynomial.center, polynomial.scale)
     notes = []
     if not np.all(np.isfinite(covariance)):
         covariance = None
@@ -491,7 +494,7 @@ def confidence_band(polynomial, covariance, dof, x, level=0.95, noise=0.0):
         raise ValueError(f"the confidence level must be strictly between 0 and 1, not {level}")
     covariance = np.asarray(covariance, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
-    powers = model.design_matrix(polynomial.scaled(x).ravel(), polynomial.degree)
+    powers = polynomial.design(x)
     with np.errstate(all="ignore"):
         variance = np.maximum(np.einsum("ni,ij,nj->n", powers, covariance, powers), 0.0) + noise
         half = (_quantile((1.0 + level) / 2.0, dof) * np.sqrt(variance)).reshape(x.shape)

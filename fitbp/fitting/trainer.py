@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from fitbp import __version__
-from fitbp.fitting import losses, model
+from fitbp.fitting import bases, losses, model
 from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.backprop import optimizers
@@ -38,7 +38,7 @@ for a fit that float64 cannot vouch for by itself."""
 
 @dataclass
 class FitResult:
-    polynomial: model.TaylorPolynomial
+    polynomial: model.Polynomial
     mse: float
     rmse: float
     r2: float | None
@@ -84,14 +84,16 @@ class FitResult:
         return [float(self.fixed[j]) if j in self.fixed else k for j, k in enumerate(raw)]
 
     def tests(self):
-        """t values, p-values and intervals of the raw and of the Taylor coefficients (statistics.coefficient_tests)."""
+        """t values, p-values and intervals of the raw coefficients and of those in the fit's basis, named
+        for it (taylor_t_values) (statistics.coefficient_tests)."""
         from fitbp.fitting.statistics import coefficient_tests
 
         dof = self.statistics.get("dof") if self.statistics.get("errors") != "absolute" else None
         raw = coefficient_tests(_finite_or_none(self.raw_coefficients), self.statistics.get("stderr"), dof, self.level)
-        taylor = coefficient_tests(list(self.polynomial.coefficients), self.statistics.get("taylor_stderr"), dof,
-                                   self.level)
-        return {"level": self.level, **raw, **{f"taylor_{key}": value for key, value in taylor.items()}}
+        own = coefficient_tests(list(self.polynomial.coefficients), self.statistics.get("taylor_stderr"), dof,
+                                self.level)
+        name = self.polynomial.basis.name
+        return {"level": self.level, **raw, **{f"{name}_{key}": value for key, value in own.items()}}
 
     @property
     def x_range(self):
@@ -109,19 +111,22 @@ class FitResult:
         return self.polynomial.raw_digits_lost(np.array(self.x_range), self.raw_coefficients)  # only the range matters
 
     def summary(self):
-        """The fit as plain JSON-ready values: what --json prints."""
+        """The fit as plain JSON-ready values: what --json prints.  The coefficients of t's basis functions
+        are named for the basis: taylor_coefficients, chebyshev_coefficients."""
         p = self.polynomial
+        name = p.basis.name
         return {
             "fitbp_version": __version__,
             "degree": p.degree,
             "coefficients": _finite_or_none(self.raw_coefficients),
             "center": p.center,
             "scale": p.scale,
-            "taylor_coefficients": list(p.coefficients),
+            "basis": name,
+            f"{name}_coefficients": list(p.coefficients),
             "raw_digits_lost": round(self.raw_digits_lost, 1),
             "condition_number": self.condition,
             "stderr": self.statistics.get("stderr"),
-            "taylor_stderr": self.statistics.get("taylor_stderr"),
+            f"{name}_stderr": self.statistics.get("taylor_stderr"),
             **self.tests(),
             "mse": self.mse,
             "rmse": self.rmse,
@@ -205,6 +210,8 @@ class Problem:
     y_unit: float
     design: np.ndarray | None = None
     target: np.ndarray | None = None
+    basis: bases.Basis = bases.TAYLOR
+    """The functions of t the coefficients multiply: the triangle's and the design's columns."""
 
     @property
     def y_exponent(self):
@@ -219,8 +226,10 @@ class Problem:
 
 
 def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT_TOL, seed=0,
-               on_epoch=None, loss="mse", delta=None, triangle=None, absolute_sigma=False, fixed=None):
-    """Train a degree-``degree`` Taylor polynomial on ``points`` by backprop.
+               on_epoch=None, loss="mse", delta=None, triangle=None, absolute_sigma=False, fixed=None,
+               basis="taylor"):
+    """Train a degree-``degree`` polynomial on ``points`` by backprop: in the Taylor form, or in another
+    ``basis`` of t (fitbp.fitting.bases).
 
     ``degree`` is a whole number; fitbp.selection.fit_auto chooses one and calls this.
     ``optimizer`` defaults to newton for the mse loss and adam for mae and
@@ -244,7 +253,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
         raise FitbpError(f"the degree must be a whole number, not {degree!r} (fitbp.selection.fit_auto "
                          "chooses one)")
     check_settings(degree, optimizer, lr, epochs, tol, loss)
-    problem = prepare(points, degree, whole=kind.needs_every_point, triangle=triangle)
+    problem = prepare(points, degree, whole=kind.needs_every_point, triangle=triangle, basis=basis)
     constraint = _constrained(problem, fixed, points, kind, degree) if fixed else None
     lr = None if optimizer in optimizers.EXACT else lr or optimizers.DEFAULT_LR[optimizer]
     epochs = epochs or DEFAULT_EPOCHS[optimizer]
@@ -269,12 +278,13 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
 
     polynomial = _polynomial(k, problem, points.source)
     residuals = _residuals(polynomial, points, problem, k)
-    optimum = _optimum(points, problem) if kind.least_squares and constraint is None else None
+    optimum, tolerance = (_optimum(points, problem) if kind.least_squares and constraint is None
+                          else (None, OPTIMUM_TOLERANCE))
     excess = None if optimum is None else _excess(residuals.squares, optimum, problem.triangle.count)
-    if excess is not None and excess > OPTIMUM_TOLERANCE and optimizer in optimizers.EXACT:
-        raise _beyond_float64(points, problem, excess, seed)
+    if excess is not None and excess > tolerance and optimizer in optimizers.EXACT:
+        raise _beyond_float64(points, problem, excess, seed, tolerance)
     mse, rmse, r2 = _quality(residuals, problem.y_unit, fixed.get(0) if fixed else None)
-    if fixed and 0 in fixed:  # predictions honour k₀ exactly at x = 0 (model.TaylorPolynomial.intercept)
+    if fixed and 0 in fixed:  # predictions honour k₀ exactly at x = 0 (model.Polynomial.intercept)
         polynomial = replace(polynomial, intercept=float(fixed[0]))
     result = FitResult(polynomial, mse, rmse, r2, every, optimizer, lr, tol, len(history), converged,
                        seconds, [float(v) * unit for v in history], problem.triangle.condition, loss=loss,
@@ -290,13 +300,15 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     if not kind.least_squares:
         with np.errstate(all="ignore"):
             result.median_abs_residual = float(np.median(np.abs(polynomial(points.x) - points.y)))
-    result.warnings.extend(_warnings(result, epochs, excess))
+    result.warnings.extend(_warnings(result, epochs, excess, tolerance))
     return result
 
 
 def _optimum(points, problem):
-    """The least-squares Σ r² of the problem's degree, as exact arithmetic has it; None where the
-    triangle is well conditioned enough to vouch for its fit.
+    """The least-squares Σ r² of the problem's degree, as exact arithmetic has it, and how near a fit
+    must come to it: OPTIMUM_TOLERANCE; for a fit in the judging basis itself (bases.Basis.judge), whose
+    factorisation the check only repeats, float64's own resolution of that optimum where it is coarser
+    (moments.Optima).  None where the triangle is well conditioned enough to vouch for its fit.
 
     A triangle from Chebyshev sums has it as ρ², with every digit that matters unless ρ² is a tiny
     share of Σy² (cancelled away); otherwise a Householder triangle in the Chebyshev basis, one more
@@ -304,14 +316,15 @@ def _optimum(points, problem):
     """
     triangle = problem.triangle
     if triangle.condition <= CONDITION_WARNING:
-        return None
+        return None, OPTIMUM_TOLERANCE
     if triangle.from_sums and triangle.rest >= moments.SUMS_RESOLVE * (triangle.rest + float(triangle.z @ triangle.z)):
-        return triangle.rest
-    return float(_optima(points, problem, len(triangle.z) - 1)[-1])
+        return triangle.rest, OPTIMUM_TOLERANCE
+    optima = _optima(points, problem, len(triangle.z) - 1)
+    return float(optima.squares[-1]), max(OPTIMUM_TOLERANCE, optima.resolution if problem.basis.judge else 0.0)
 
 
 def _optima(points, problem, degree):
-    """Every degree's least-squares Σ r² up to ``degree``, each no larger than a lower one's."""
+    """Every degree's least-squares Σ r² up to ``degree``, each no larger than a lower one's (moments.Optima)."""
     if isinstance(points, Streamed):  # from the files again, or from the cluster's workers
         return points.optimal_squares(problem.center, problem.scale, problem.y_unit, degree)
     chunks = moments.pieces(points.x, points.y, weight_roots(points))
@@ -371,24 +384,24 @@ def _reaches(points, problem, optimum, seed):
     return _excess(found.squares, optimum, problem.triangle.count) <= OPTIMUM_TOLERANCE
 
 
-def _beyond_float64(points, problem, excess, seed):
-    """The error for a degree whose Taylor coefficients float64 cannot carry, naming the highest it can."""
+def _beyond_float64(points, problem, excess, seed, tolerance):
+    """The error for a degree whose coefficients float64 cannot carry, naming the highest it can."""
     degree = len(problem.triangle.z) - 1
-    carried = _highest_carried(points, _optima(points, problem, degree), seed)
+    carried = _highest_carried(points, _optima(points, problem, degree).squares, seed, problem.basis)
     missed = (f"is {excess + 1:.3g} times the least-squares optimum" if excess >= 0.01 else
-              f"misses the least-squares optimum by {excess:.1e} of it (at most {OPTIMUM_TOLERANCE:g} is allowed)")
+              f"misses the least-squares optimum by {excess:.1e} of it (at most {tolerance:.1g} is allowed)")
     return DegreeTooHigh(str(at(
-        points.source, None, f"degree {degree} is more than the Taylor form can carry in float64 over this "
-        f"data: its coefficients cancel each other so much that the best fit's MSE {missed}; every degree up "
+        points.source, None, f"degree {degree} is more than the {problem.basis.title} form can carry in float64 over "
+        f"this data: its coefficients cancel each other so much that the best fit's MSE {missed}; every degree up "
         f"to {carried} reaches its optimum here (use --degree {carried} or lower)")), carried)
 
 
-def _highest_carried(points, optima, seed):
+def _highest_carried(points, optima, seed, basis):
     """The highest degree K such that the fit of every degree up to K, built as ``fit --degree``
     builds it (a pass of Chebyshev sums each), reaches its optimum: the same answer whichever degree
     above K was asked for."""
     for degree in range(1, len(optima)):
-        problem = prepare(points, degree, whole=False)
+        problem = prepare(points, degree, whole=False, basis=basis)
         if problem.triangle.condition > CONDITION_WARNING and not _reaches(points, problem, optima[degree], seed):
             return degree - 1
     return len(optima) - 1
@@ -428,7 +441,7 @@ def _constrained(problem, fixed, points, kind, degree):
                  "holds: pass a larger --memory" if isinstance(points, Streamed) else
                  f"--fix is for --loss mse, not {kind.name}, for now")
     problem.triangle, constraint = constraints.constrain(problem.triangle, fixed, problem.center, problem.scale,
-                                                         problem.y_unit, degree)
+                                                         problem.y_unit, degree, problem.basis)
     return constraint
 
 
@@ -437,14 +450,16 @@ def _weight_mean(weights):
     return _below_one(weights)[1] * float(np.max(weights))
 
 
-def prepare(points, degree, whole=True, triangle=None):
-    """The scaled problem for a degree-``degree`` fit, or a FitbpError if the data cannot carry it.
+def prepare(points, degree, whole=True, triangle=None, basis="taylor"):
+    """The scaled problem for a degree-``degree`` fit in ``basis``, or a FitbpError if the data cannot
+    carry it.
 
     ``whole`` also builds the design matrix of all the points, for the losses
     and displays that need every residual.
     """
+    basis = bases.named(basis)
     if isinstance(points, Streamed):
-        return _prepare_streamed(points, degree, whole, triangle)
+        return _prepare_streamed(points, degree, whole, triangle, basis)
     x = np.asarray(points.x, dtype=np.float64)
     y = np.asarray(points.y, dtype=np.float64)
     check_distinct(points, moments.distinct_up_to(x, degree + 1), degree)
@@ -454,10 +469,10 @@ def prepare(points, degree, whole=True, triangle=None):
     if whole and roots is not None:  # before the pass that builds the triangle
         raise at(points.source, None, f"--{points.weighting} weighs the least-squares loss, and mae and huber take "
                  "no weights, for now: use --loss mse, or drop the weights")
-    problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree, roots), center, scale,
-                      y_unit)
+    problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree, roots, basis), center, scale,
+                      y_unit, basis=basis)
     if whole:
-        problem.design = model.design_matrix((x - center) / scale, degree)
+        problem.design = basis.columns((x - center) / scale, degree)
         problem.target = y / y_unit
     return problem
 
@@ -469,16 +484,21 @@ def check_distinct(points, distinct, degree):
                  f"degree {degree} needs at least {degree + 1} distinct x values, {whose} {distinct}")
 
 
-def _prepare_streamed(points, degree, whole, triangle):
-    """The problem of points not held: the triangle of all of them from their Parts (fitbp.engines.local)."""
+def _prepare_streamed(points, degree, whole, triangle, basis):
+    """The problem of points not held: the triangle of all of them from their Parts (fitbp.engines.local),
+    which keep it in powers of t; another basis's is R·P, P its exact change into powers (which holds
+    the digits a streamed fit of the Taylor form holds, not more)."""
     if whole:
         need = math.ceil(points.count * 16 / 2 ** 20)
         raise at(points.source, None, f"this loss needs every point at every epoch, and the {points.count} points "
                  f"are more than --memory lets fitbp hold: pass --memory {need}M or more, or use --loss mse")
     check_distinct(points, min(points.distinct, degree + 1), degree)
     center, scale = moments.scaling_of(points.low, points.high)
-    triangle = triangle or points.part(degree).triangle(points.y_exponent)
-    return Problem(triangle, center, scale, math.ldexp(1.0, points.y_exponent))
+    if triangle is None:
+        triangle = points.part(degree).triangle(points.y_exponent)
+        r = triangle.r @ basis.power_matrix(degree)
+        triangle = replace(triangle, r=r, condition=moments.condition_of(r))
+    return Problem(triangle, center, scale, math.ldexp(1.0, points.y_exponent), basis=basis)
 
 
 def _objective(problem, kind=None, delta=None):
@@ -545,7 +565,7 @@ def _polynomial(k, problem, source):
     if not all(math.isfinite(a) for a in coefficients):
         raise at(source, None, "the fitted coefficients are beyond the range of float64 (y values "
                  "too near ±1.8e308); divide y by a constant first")
-    return model.TaylorPolynomial(coefficients, problem.center, problem.scale)
+    return model.Polynomial(coefficients, problem.center, problem.scale, basis=problem.basis)
 
 
 def _snapshot_due(epoch, last):
@@ -618,9 +638,9 @@ def _quality(residuals, y_unit, intercept=None):
     return mse_scaled * y_unit * y_unit, math.sqrt(mse_scaled) * y_unit, r2
 
 
-def _warnings(result, epochs, excess=None):
+def _warnings(result, epochs, excess=None, tolerance=OPTIMUM_TOLERANCE):
     found = []
-    if excess is not None and excess <= OPTIMUM_TOLERANCE:
+    if excess is not None and excess <= tolerance:
         found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): its curve is "
                      "the least-squares optimum (its MSE is "
                      + (f"within {excess:.0e} of it" if excess else "the optimum's to float64's rounding")
@@ -633,7 +653,7 @@ def _warnings(result, epochs, excess=None):
         found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): float64 cannot "
                      "pin its coefficients down, so they are unreliable and may miss the least-squares "
                      "optimum; a lower degree, or x spread more evenly, is safer")
-    at_optimum = excess is not None and excess <= OPTIMUM_TOLERANCE and result.optimizer in optimizers.EXACT
+    at_optimum = excess is not None and excess <= tolerance and result.optimizer in optimizers.EXACT
     stalled = not result.converged and not at_optimum  # newton or cg stalled at the optimum gained all there was
     if stalled and result.epochs < epochs:
         found.append(f"training stopped after {result.epochs} epochs without converging: a step gained "
@@ -644,7 +664,8 @@ def _warnings(result, epochs, excess=None):
                         and result.optimizer not in optimizers.EXACT else ""))
     lost = result.raw_digits_lost
     if lost > DIGITS_WARNING:
+        basis = result.polynomial.basis
         found.append(f"the raw coefficients k_j lose about {lost:.0f} of 16 significant digits "
-                     "over this x range; use the Taylor form (center, scale, taylor_coefficients) "
+                     f"over this x range; use the {basis.title} form (center, scale, {basis.name}_coefficients) "
                      "for exact values")
     return found

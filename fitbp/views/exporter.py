@@ -5,10 +5,11 @@ A curve is usually wanted elsewhere (firmware, a spreadsheet, a paper), and two 
 the way in other tools: coefficients rounded for display that no longer give the curve, and
 coefficients of a scaled variable taken for those of x.  So every constant is written with the
 shortest digits that read back to the same float64 (at most 17), and code evaluates exactly what
-``fitbp predict`` does: Horner's rule in t = (x - c) / s, the same operations in the same order, so
-it gives the same bits wherever the compiler does not fuse a multiply and an add.  Formats without
-a place for statements (a spreadsheet formula, an equation) use the raw powers of x when these lose
-few digits over the data's range, the Taylor form otherwise, and say which and why.
+``fitbp predict`` does: Horner's rule in t = (x - c) / s (Clenshaw's for a Chebyshev fit), the same
+operations in the same order, so it gives the same bits wherever the compiler does not fuse a multiply
+and an add.  Formats without a place for statements (a spreadsheet formula, an equation) use the raw
+powers of x when these lose few digits over the data's range, the fit's own basis otherwise, and say
+which and why.
 """
 
 from __future__ import annotations
@@ -57,14 +58,15 @@ class _Fit:
     """What every writer needs from a model document."""
 
     def __init__(self, document):
-        from fitbp.fitting.model import TaylorPolynomial  # numpy: not for the command line's start
-        from fitbp.fitting.modelfile import intercept_of
+        from fitbp.fitting.modelfile import basis_of, in_basis, polynomial_of  # numpy: not for the start
         from fitbp.sources import dates
 
-        self.taylor = [float(a) for a in document["taylor_coefficients"]]
+        self.basis = basis_of(document)
+        self.coefficients = [float(a) for a in document[in_basis(document)]]
         self.center, self.scale = float(document["center"]), float(document["scale"])
-        self.degree = len(self.taylor) - 1
-        self.polynomial = TaylorPolynomial(tuple(self.taylor), self.center, self.scale, intercept_of(document))
+        self.degree = len(self.coefficients) - 1
+        self.polynomial = polynomial_of(document)
+        self.errors = document.get(in_basis(document, "stderr"))
         raw = document.get("coefficients")
         self.raw = [float(k) for k in raw] if isinstance(raw, list) and all(
             isinstance(k, (int, float)) and not isinstance(k, bool) and math.isfinite(k) for k in raw) else None
@@ -99,7 +101,7 @@ class _Fit:
         if self.raw is not None and self.raw_digits_lost <= RAW_DIGITS:
             return True, (f"raw powers of x: they lose about {self.raw_digits_lost:.1f} of 16 digits over the "
                           "data's range")
-        return False, (f"Taylor form in t = (x - c) / s: raw powers of x would lose about "
+        return False, (f"{self.basis.title} form in t = (x - c) / s: raw powers of x would lose about "
                        f"{self.raw_digits_lost:.0f} of 16 digits over the data's range")
 
     def numpy_digits(self):
@@ -109,7 +111,8 @@ class _Fit:
         lo, hi = self.center - self.scale, self.center + self.scale
         x = np.linspace(lo, hi, 1001)
         ours = self.polynomial(x)
-        theirs = np.polynomial.Polynomial(self.taylor, domain=[lo, hi], window=[-1.0, 1.0])(x)
+        twin = getattr(np.polynomial, self.basis.numpy_class)
+        theirs = twin(self.coefficients, domain=[lo, hi], window=[-1.0, 1.0])(x)
         with np.errstate(all="ignore"):
             gap, size = float(np.max(np.abs(theirs - ours))), float(np.max(np.abs(ours)))
         if gap == 0.0:
@@ -127,25 +130,44 @@ class _Fit:
         if self.polynomial.through_intercept:
             return (f"y = {number(self.polynomial.intercept)} + {x} * sum of q_i t^i with {t} (k0 is fixed, so "
                     f"y = k0 exactly at {x} = 0), by Horner's rule as 'fitbp predict'")
+        if not self.basis.nested:
+            return (f"y = sum of c_i T_i(t) with {t}, T_i the {self.basis.title} polynomials, by Clenshaw's "
+                    "recurrence as 'fitbp predict'")
         return f"y = sum of a_i t^i with {t}, by Horner's rule as 'fitbp predict'"
 
     def preamble(self, scaled, unused):
-        """The statement before Horner's: ``scaled`` (t = …) where t is used, ``unused`` (x marked as
+        """The statement before the sum's: ``scaled`` (t = …) where t is used, ``unused`` (x marked as
         unused) for a constant, nothing for k0 + x·q with q a constant."""
         p = self.polynomial
-        if len(p.quotient if p.through_intercept else self.taylor) > 1:
+        if len(p.quotient if p.through_intercept else self.coefficients) > 1:
             return [scaled]
         return [] if p.through_intercept else [unused]
 
-    def horner(self, line, first, x="x"):
-        """Statements that evaluate the Taylor form as predict does: ``first(a_d)`` then
-        ``line(expression)`` for y = y * t + a_i, i = d-1 … 0; with a fixed k0, those of q and then
-        y = y * x + k0 (model.TaylorPolynomial)."""
+    def statements(self, declare, assign, x="x"):
+        """The statements that evaluate the curve as predict does, each ``declare(name, value, mutable)``
+        (mutable: assigned again later) or ``assign(name, expression)``; y holds the curve at the end."""
+        steps = self._steps(x)
+        later = {name for name, _, first in steps if not first}
+        return [declare(name, value, name in later) if first else assign(name, value) for name, value, first in steps]
+
+    def _steps(self, x):
+        """(name, expression, whether it is the name's first) for predict's evaluation.  Horner's rule:
+        y = a_d, then y = y * t + a_i; with a fixed k0, that of q and then y = y * x + k0 (model.Polynomial).
+        Clenshaw's (fitbp.fitting.bases.Chebyshev.evaluate, the same operations): b = c_k + t2 * near − far
+        from the top, two names taking turns, then y = c_0 + t * b_1 − b_2."""
         p = self.polynomial
-        coefficients = p.quotient if p.through_intercept else self.taylor
-        statements = [first(number(coefficients[-1]))] + [line(f"y * t + {number(a)}")
-                                                          for a in reversed(coefficients[:-1])]
-        return statements + ([line(f"y * {x} + {number(p.intercept)}")] if p.through_intercept else [])
+        if self.basis.nested or p.through_intercept or self.degree == 0:
+            coefficients = p.quotient if p.through_intercept else self.coefficients
+            steps = [("y", number(coefficients[-1]), True)] + [("y", f"y * t + {number(a)}", False)
+                                                               for a in reversed(coefficients[:-1])]
+            return steps + ([("y", f"y * {x} + {number(p.intercept)}", False)] if p.through_intercept else [])
+        c = self.coefficients
+        steps = [("t2", "2.0 * t", True)] * (self.degree > 1) + [("b1", number(c[-1]), True), ("b2", "0.0", True)]
+        near, far = "b1", "b2"
+        for value in reversed(c[1:-1]):
+            steps.append((far, f"{number(value)} + t2 * {near} - {far}", False))
+            near, far = far, near
+        return steps + [("y", f"{number(c[0])} + t * {near} - {far}", True)]
 
 
 def _comment(lines, start, middle=None, end=None):
@@ -161,7 +183,7 @@ def _c(fit, name, cell):
                                        "for the same bits"]
     body = [f"static inline double {name}(double {x})", "{",
             *fit.preamble(f"    const double t = {fit.t_definition(x)};", f"    (void){x};  /* a constant */")]
-    body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    double y = {a};", x)
+    body += fit.statements(lambda n, v, _: f"    double {n} = {v};", lambda n, e: f"    {n} = {e};", x)
     return "\n".join(_comment(note, "/* ", " * ", " */") + body + ["    return y;", "}"]) + "\n"
 
 
@@ -180,7 +202,7 @@ def _python(fit, name, cell):
             f"        x = (x - datetime.datetime.fromisoformat({fit.axis.origin.isoformat()!r})) "
             f"/ datetime.timedelta(seconds=1){per}"]
     body += fit.preamble(f"    t = {fit.t_definition()}", "    del x  # a constant")
-    body += fit.horner(lambda e: f"    y = {e}", lambda a: f"    y = {a}")
+    body += fit.statements(lambda n, v, _: f"    {n} = {v}", lambda n, e: f"    {n} = {e}")
     return "\n".join(body + ["    return y"]) + "\n"
 
 
@@ -194,7 +216,7 @@ def _javascript(fit, name, cell):
                     + ("" if fit.axis.aware else ", d's wall clock taken as UTC"))
     body = [f"function {name}({x}) {{",
             *fit.preamble(f"  const t = {fit.t_definition(x)};", f"  void {x};  // a constant")]
-    body += fit.horner(lambda e: f"  y = {e};", lambda a: f"  let y = {a};", x)
+    body += fit.statements(lambda n, v, _: f"  let {n} = {v};", lambda n, e: f"  {n} = {e};", x)
     return "\n".join(_comment(note, "// ") + body + ["  return y;", "}"]) + "\n"
 
 
@@ -204,7 +226,8 @@ def _rust(fit, name, cell):
         fit.form(x)]
     body = [f"pub fn {name}({x}: f64) -> f64 {{",
             *fit.preamble(f"    let t: f64 = {fit.t_definition(x)};", f"    let _ = {x}; // a constant")]
-    body += fit.horner(lambda e: f"    y = {e};", lambda a: f"    let {'mut ' if fit.degree else ''}y: f64 = {a};", x)
+    body += fit.statements(lambda n, v, mutable: f"    let {'mut ' if mutable else ''}{n}: f64 = {v};",
+                           lambda n, e: f"    {n} = {e};", x)
     return "\n".join(_comment(note, "/// ") + body + ["    y", "}"]) + "\n"
 
 
@@ -215,17 +238,18 @@ def _numpy(fit, name, cell):
                          "but as off + scl * x: the last bits of t differ, and a high degree's cancelling",
                          f"coefficients can amplify that: {name} agrees with 'fitbp predict' to "
                          f"{fit.numpy_digits()} over the data's range;",
-                         f"{name}.convert() gives raw powers, losing digits"]
+                         f"{name}.convert(kind=numpy.polynomial.Polynomial) gives raw powers, losing digits"]
     if fit.axis is not None:
         origin = fit.axis.datetime64(0.0).astype("datetime64[s]")
         unit = "D" if fit.axis.unit == "days" else "s"  # numpy's codes
         note.append(f"x of datetime64 d{' (in UTC)' if fit.axis.aware else ''}: "
                     f"(d - numpy.datetime64('{origin}')) / numpy.timedelta64(1, '{unit}')")
-    coefficients = ", ".join(number(a) for a in fit.taylor)
+    coefficients = ", ".join(number(a) for a in fit.coefficients)
+    twin = f"numpy.polynomial.{fit.basis.numpy_class}"
     return "\n".join(_comment(note, "# ") + [
         "import numpy",
-        f"{name} = numpy.polynomial.Polynomial([{coefficients}],",
-        f"{' ' * (len(name) + 33)}domain=[{number(lo)}, {number(hi)}], window=[-1.0, 1.0])"]) + "\n"
+        f"{name} = {twin}([{coefficients}],",
+        f"{' ' * (len(name) + len(twin) + 6)}domain=[{number(lo)}, {number(hi)}], window=[-1.0, 1.0])"]) + "\n"
 
 
 def _excel(fit, name, cell):
@@ -239,11 +263,15 @@ def _excel(fit, name, cell):
         where = f"a date in cell {cell}{offset}, so x = {x[1:-1]}: {serial} is the serial day of the origin"
     if raw:
         formula = _horner_formula(fit.raw, x)
+    elif not fit.basis.nested:
+        raise FitbpError(f"a spreadsheet cell cannot hold Clenshaw's recurrence, and this {fit.basis.title} fit's "
+                         f"raw powers of x would lose about {fit.raw_digits_lost:.0f} of 16 digits: export it to "
+                         f"{', '.join(language for language in LANGUAGES if language not in FORMULAS)}")
     else:
         t = f"(({x}-{_excel_number(fit.center)})/{_excel_number(fit.scale)})"
         p = fit.polynomial
         formula = (f"({_horner_formula(p.quotient, t)})*{x}+{_excel_number(p.intercept)}" if p.through_intercept
-                   else _horner_formula(fit.taylor, t))
+                   else _horner_formula(fit.coefficients, t))
     note = fit.header + fit.about_x + [f"{where}; {why}",
                          "Excel reads 15 significant digits of a typed number, LibreOffice all 17"]
     return "\n".join(_comment(note, "' ") + [f"={formula}"]) + "\n"
@@ -263,14 +291,18 @@ def _horner_formula(coefficients, variable):
 
 def _latex(fit, name, cell):
     raw, why = fit.raw_form
-    terms = fit.raw if raw else fit.taylor
+    terms = fit.raw if raw else fit.coefficients
     variable = "x" if raw else "t"
-    equation = " ".join(_latex_term(a, i, variable, first=i == 0) for i, a in enumerate(terms))
+    factor = None if raw or fit.basis.nested else (lambda i: f" T_{{{i}}}(t)")
+    equation = " ".join(_latex_term(a, i, variable, first=i == 0, factor=factor) for i, a in enumerate(terms))
     lines = _comment(fit.header + fit.about_x + [why], "% ") + ["\\begin{equation}", f"  y = {equation}"]
     if not raw:
         sign = "+" if math.copysign(1.0, fit.center) < 0 else "-"
         lines.append(f"  \\quad\\text{{with}}\\quad t = \\frac{{x {sign} {_latex_number(abs(fit.center))}}}"
                      f"{{{_latex_number(fit.scale)}}}")
+        if factor is not None:
+            lines.append(f"  \\quad\\text{{and the {fit.basis.title} polynomials}}\\quad "
+                         "T_0 = 1,\\ T_1 = t,\\ T_{i+1} = 2t\\,T_i - T_{i-1}")
     if fit.axis is not None:
         lines.append(f"  \\quad\\text{{and $x$ {fit.x_meaning}}}")
     return "\n".join(lines + ["\\end{equation}"]) + "\n"
@@ -282,10 +314,13 @@ def _latex_number(value):
     return f"-{text}" if value < 0 else text
 
 
-def _latex_term(value, power, variable, first):
+def _latex_term(value, power, variable, first, factor=None):
     sign = "-" if value < 0 else "+"
     magnitude = _latex_number(abs(value))
-    factor = "" if power == 0 else f" {variable}" if power == 1 else f" {variable}^{{{power}}}"
+    if factor is not None and power:
+        factor = factor(power)
+    else:
+        factor = "" if power == 0 else f" {variable}" if power == 1 else f" {variable}^{{{power}}}"
     if first:
         return f"{'-' if value < 0 else ''}{magnitude}{factor}"
     return f"{sign} {magnitude}{factor}"
@@ -299,6 +334,7 @@ FORMULAS = ("excel", "latex")
 
 
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def equation(document, digits=4):
@@ -309,8 +345,8 @@ def equation(document, digits=4):
         raise FitbpError(f"digits must be 1 to 17, not {digits}")
     fit = _Fit(document)
     raw, why = fit.raw_form
-    coefficients = fit.raw if raw else fit.taylor
-    errors = document.get("stderr" if raw else "taylor_stderr")
+    coefficients = fit.raw if raw else fit.coefficients
+    errors = document.get("stderr") if raw else fit.errors
     if not (isinstance(errors, list) and len(errors) == len(coefficients)
             and all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in errors)):
         errors = [None] * len(coefficients)
@@ -320,7 +356,10 @@ def equation(document, digits=4):
         value = f"{a:.{digits}g}" + (f" ± {error:.2g}" if error is not None else "")
         if error is not None or power:
             value = f"({value})"
-        factor = "" if power == 0 else variable + (str(power).translate(SUPERSCRIPTS) if power > 1 else "")
+        if not (raw or fit.basis.nested):
+            factor = f"T{str(power).translate(SUBSCRIPTS)}({variable})" if power else ""
+        else:
+            factor = "" if power == 0 else variable + (str(power).translate(SUPERSCRIPTS) if power > 1 else "")
         terms.append(value + ("·" + factor if factor else ""))
     lines = ["y = " + " + ".join(terms[:3])] + [
         "    + " + " + ".join(terms[i:i + 3]) for i in range(3, len(terms), 3)]
@@ -333,7 +372,7 @@ def equation(document, digits=4):
         lines.append(f"R² = {r2:.{max(digits, 4)}g}")
     note = (f"coefficients to {digits} significant digits" + (", ± standard error" if errors[0] is not None else "")
             + "; full precision: fitbp export")
-    listed = ("k" if raw else "a") + " = [" + ", ".join(map(number, coefficients)) + "]"
+    listed = ("k" if raw else fit.basis.symbol) + " = [" + ", ".join(map(number, coefficients)) + "]"
     full = "; ".join([*fit.header, *fit.about_x, why, listed,
                       f"center {number(fit.center)}, scale {number(fit.scale)}"])
     return lines, note, full

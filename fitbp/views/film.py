@@ -25,7 +25,8 @@ import numpy as np
 from fitbp.errors import FitbpError, printable
 from fitbp.sources.loader import even_sample
 from fitbp.fitting.losses import LOSSES
-from fitbp.fitting.model import TaylorPolynomial, loss_of
+from fitbp.fitting import bases
+from fitbp.fitting.model import Polynomial, loss_of
 from fitbp.fitting.modelfile import replacing
 
 FILM_FORMATS = ("gif", "mp4")
@@ -110,12 +111,12 @@ def _spaced(position, spacing):
 
 
 def animate(points, center, scale, snapshots, loss_history, path, title="", most_frames=MOST_FRAMES, fps=FPS,
-            loss="mse", delta=None):
+            loss="mse", delta=None, basis="taylor"):
     """Write a film of the fit to ``path`` (.gif, or .mp4 with ffmpeg): one frame a chosen snapshot.
 
     ``points`` is a fitbp.sources.loader.Points; ``snapshots`` a list of
-    ``(epoch, taylor_coefficients)`` (or the model file's ``{"epoch": …,
-    "taylor_coefficients": …}``) with the fit's ``center`` and ``scale``;
+    ``(epoch, coefficients)`` (or the model file's ``{"epoch": …,
+    "taylor_coefficients": …}``) in ``basis`` with the fit's ``center`` and ``scale``;
     ``loss_history[e - 1]`` the loss after epoch ``e``, of the kind ``loss`` names
     (huber's with threshold ``delta``, in y units).  Returns the number of
     frames written.  Raises FitbpError for a path it cannot write or a format
@@ -124,14 +125,15 @@ def animate(points, center, scale, snapshots, loss_history, path, title="", most
     extension = check_film_format(path)
     if not math.isfinite(fps) or fps <= 0:
         raise FitbpError(f"frames per second must be a positive number, not {fps}")
-    pairs = ((s["epoch"], s["taylor_coefficients"]) if isinstance(s, dict) else s for s in snapshots)
+    basis = bases.named(basis)
+    pairs = ((s["epoch"], s[f"{basis.name}_coefficients"]) if isinstance(s, dict) else s for s in snapshots)
     snaps = sorted(((int(e), tuple(float(a) for a in c)) for e, c in pairs), key=lambda s: s[0])
     if not snaps:
         raise FitbpError("no snapshots of the training to make a film of (fit again with this fitbp)")
     chosen = [snaps[i] for i in frame_epochs([e for e, _ in snaps], most_frames)]
     losses = np.asarray([v if v is not None else np.nan for v in loss_history], dtype=np.float64)
 
-    fig, update = _film_figure(points, center, scale, chosen, losses, title, loss, delta)
+    fig, update = _film_figure(points, center, scale, chosen, losses, title, loss, delta, basis)
     writer = _writer(extension, fps)
     try:
         with replacing(path, suffix=f".{extension}") as temporary:
@@ -200,7 +202,7 @@ def _render(fig, update, count, writer, temporary, extension, fps):
                     writer.grab_frame()
 
 
-def _film_figure(points, center, scale, chosen, losses, title, loss="mse", delta=None):
+def _film_figure(points, center, scale, chosen, losses, title, loss="mse", delta=None, basis=bases.TAYLOR):
     """The figure and ``update(i)``, which moves it to the i-th chosen snapshot."""
     os.environ["MPLBACKEND"] = "agg"
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -213,7 +215,7 @@ def _film_figure(points, center, scale, chosen, losses, title, loss="mse", delta
     lo, hi = (float(np.min(x)), float(np.max(x))) if x.size else (center - scale, center + scale)
     x_margin = 0.03 * (hi - lo) if hi > lo else 0.5
     dense = np.linspace(lo - x_margin, hi + x_margin, CURVE_SAMPLES)
-    polynomials = [TaylorPolynomial(c, center, scale) for _, c in chosen]
+    polynomials = [Polynomial(c, center, scale, basis=basis) for _, c in chosen]
     with np.errstate(all="ignore"):
         final = polynomials[-1](dense)
     bottom, top = _y_limits(y, final)

@@ -73,7 +73,8 @@ def _points(fit):
 
 def print_table(fit, console=None):
     """The fit as a person reads it, from what --json prints (``FitResult.summary()``, or a model file):
-    the title, the Taylor and raw coefficients with their errors and tests, then the quality."""
+    the title, the coefficients in the fit's basis (the Taylor form's a_i) and the raw ones with their errors
+    and tests, then the quality."""
     from rich import box
     from rich.markup import escape
     from rich.table import Table
@@ -90,8 +91,9 @@ def print_table(fit, console=None):
              style="dim")
 
     size = fit["degree"] + 1
-    taylor = (escape(f"Taylor a_i [t = {scaled_variable(fit['center'], fit['scale'])}]"), fit["taylor_coefficients"],
-              fit.get("taylor_stderr") or [None] * size)
+    basis = modelfile.basis_of(fit)
+    taylor = (escape(f"{basis.title} {basis.symbol}_i [t = {scaled_variable(fit['center'], fit['scale'])}]"),
+              fit[modelfile.in_basis(fit)], fit.get(modelfile.in_basis(fit, "stderr")) or [None] * size)
     fixed = {int(power) for power in fit.get("fixed") or {}}
     raw = (escape("raw k_i [x^i]"), ["beyond float64" if k is None else k for k in fit["coefficients"]],
            ["fixed" if j in fixed else e for j, e in enumerate(fit.get("stderr") or [None] * size)])
@@ -236,14 +238,16 @@ def _coefficient_table(console, *forms):
 
 
 def _tests_table(console, tests):
-    """Each coefficient's test that it is 0, raw and Taylor: t and two-sided p, and the raw interval."""
+    """Each coefficient's test that it is 0, raw and in the fit's basis: t and two-sided p, and the raw
+    interval."""
     interval = f"raw {tests['level']:.4g} interval"
-    table = numbers_table(console, "power", "raw t", "p", interval, "Taylor t", "p")
+    table = numbers_table(console, "power", "raw t", "p", interval, f"{modelfile.basis_of(tests).title} t", "p")
     for i, t in enumerate(tests["t_values"]):
         bounds = tests["confidence_intervals"][i]
         table.add_row(str(i), _number(t, 4), _p_value(tests["p_values"][i]),
                       "n/a" if bounds is None else f"[{bounds[0]:.6g}, {bounds[1]:.6g}]",
-                      _number(tests["taylor_t_values"][i], 4), _p_value(tests["taylor_p_values"][i]))
+                      _number(tests[modelfile.in_basis(tests, "t_values")][i], 4),
+                      _p_value(tests[modelfile.in_basis(tests, "p_values")][i]))
     return table
 
 
