@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fitbp.engines import moments  # noqa: E402
-from fitbp.sources.loader import Points  # noqa: E402
+from fitbp.sources.data import Points  # noqa: E402
 from fitbp.selection import EVIDENCE, score_degrees, search_cap  # noqa: E402
 
 SMOOTH = {

@@ -29,7 +29,7 @@ with atheris.instrument_imports():
     from fitbp.fitting import modelfile
     from fitbp.errors import FitbpError
     from fitbp.sources.files import load_points
-    from fitbp.sources.loader import load_x_values
+    from fitbp.sources.reader import load_x_values
     from fitbp.fitting.trainer import fit_points
 
 MODEL = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name

@@ -195,10 +195,10 @@ def warn(message):
 
 
 def _known_encoding(value):
-    from fitbp.sources import loader
+    from fitbp.sources import decode
 
     try:
-        return loader.check_encoding(value)
+        return decode.check_encoding(value)
     except FitbpError as e:
         raise typer.BadParameter(str(e)) from None
 
@@ -214,11 +214,11 @@ DECIMAL = typer.Option(".", "--decimal", callback=_decimal_mark, metavar="MARK",
 
 
 def _known_delimiter(value):
-    from fitbp.sources import loader
+    from fitbp.sources import sniff
 
     if value is not None:
         try:
-            loader.delimiter_named(value)
+            sniff.delimiter_named(value)
         except FitbpError as e:
             raise typer.BadParameter(str(e)) from None
     return value
@@ -706,11 +706,11 @@ def predict(
     """
     import numpy as np
 
-    from fitbp.sources import dates, loader
+    from fitbp.sources import cells, dates, reader
     from fitbp.fitting import modelfile
 
     for text in xs or ():
-        if text.startswith("-") and not loader.looks_like_number(text):
+        if text.startswith("-") and not cells.looks_like_number(text):
             raise typer.BadParameter(f"no such option: {text} (put -- before negative x values "
                                      "if they are written oddly)")
     with reported():
@@ -727,9 +727,9 @@ def predict(
         if read_as is not None and xs:
             x, given = _dates_of(xs, read_as), [text.strip() for text in xs]
         elif read_as is not None:
-            x, given = loader.load_x_values("-", decimal=decimal, x_axis=read_as, as_given=True)
+            x, given = reader.load_x_values("-", decimal=decimal, x_axis=read_as, as_given=True)
         else:
-            x = loader.parse_numbers(xs, decimal=decimal) if xs else loader.load_x_values("-", decimal=decimal)
+            x = cells.parse_numbers(xs, decimal=decimal) if xs else reader.load_x_values("-", decimal=decimal)
         low, high = modelfile.x_range_of(document)
         if inverse:
             _print_inverse(polynomial, band, x, (low, high), json_output, interval, level, axis)
@@ -978,11 +978,12 @@ def export(
 
 def _points_or_sample(data, x, y):
     """The user's points, or a small sample to show the machinery on."""
-    from fitbp.sources import files, loader, samples
+    from fitbp.sources import files, samples
+    from fitbp.sources.data import Points
 
     if data is None:
         sx, sy = samples.generate("sine", n=12, seed=0)
-        return loader.Points(sx, sy, source="fitbp sample sine --n 12")
+        return Points(sx, sy, source="fitbp sample sine --n 12")
     return files.load_points(data, x=x, y=y)
 
 

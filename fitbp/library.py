@@ -522,7 +522,7 @@ def _from_frame(frame, x, y, sigma, weights, nan_policy, time_unit):
 
 def _from_arrays(xs, ys, sigma, weights, nan_policy, time_unit, source, names):
     from fitbp.sources import files
-    from fitbp.sources.loader import Points
+    from fitbp.sources.data import Points
 
     raw_x = np.asarray(xs)
     axis = None

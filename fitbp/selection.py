@@ -40,7 +40,7 @@ from fitbp.fitting import bases, constraints, losses, model
 from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
-from fitbp.sources.loader import Points
+from fitbp.sources.data import Points
 from fitbp.fitting.trainer import check_distinct, fit_points, power_of_two_near, weight_roots, with_weight
 
 EVIDENCE = 2.0

@@ -10,7 +10,7 @@ from PIL import Image
 
 from fitbp.views import film
 from fitbp.errors import FitbpError
-from fitbp.sources.loader import Points
+from fitbp.sources.data import Points
 from fitbp.fitting.model import Polynomial, design_matrix, scaling
 
 

@@ -10,7 +10,7 @@ import pytest
 from helpers import FITBP, ROOT, environment, run
 
 from fitbp.errors import DegreeTooHigh
-from fitbp.sources.loader import Points
+from fitbp.sources.data import Points
 from fitbp.fitting.trainer import fit_points
 
 

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from fitbp.sources import loader
+from fitbp.sources import decode
 from fitbp.errors import FitbpError
 from fitbp.sources.files import load_points
 
@@ -166,7 +166,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
     if os.geteuid() == 0:  # root reads every file: make the read fail as it would for a user
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
-        monkeypatch.setattr(loader, "open", refuse, raising=False)
+        monkeypatch.setattr(decode, "open", refuse, raising=False)
     else:
         path.chmod(0)
     with pytest.raises(FitbpError, match="points.csv: permission denied"):

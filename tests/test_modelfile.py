@@ -8,7 +8,7 @@ import pytest
 
 from fitbp.fitting import modelfile
 from fitbp.errors import FitbpError
-from fitbp.sources.loader import Points
+from fitbp.sources.data import Points
 from fitbp.fitting.model import Polynomial
 from fitbp.fitting.trainer import fit_points
 

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fitbp.sources import files, loader
+import fitbp.sources.table
+from fitbp.sources import decode, files
 from fitbp.errors import FitbpError
 
 pyarrow = pytest.importorskip("pyarrow", reason="the optional fast parser is not installed")
@@ -23,15 +24,15 @@ pyarrow = pytest.importorskip("pyarrow", reason="the optional fast parser is not
 READINGS = ("arrow", "numpy", "careful")
 
 
-def read(data, reading, block=loader.BLOCK, **options):
+def read(data, reading, block=decode.BLOCK, **options):
     """load_points of ``data`` through one reading: (x, y, skipped, first_skip) or the error text."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(loader, "BLOCK", block)
-        patch.setattr(loader, "ARROW_FROM", 0)  # every block, however small, goes to pyarrow
+        patch.setattr(decode, "BLOCK", block)
+        patch.setattr(fitbp.sources.table, "ARROW_FROM", 0)  # every block, however small, goes to pyarrow
         if reading == "numpy":
             patch.setenv("FITBP_CSV_PARSER", "numpy")
         elif reading == "careful":
-            patch.setattr(loader._Table, "_fast", lambda self, data: None)
+            patch.setattr(fitbp.sources.table.Table, "_fast", lambda self, data: None)
         else:
             patch.delenv("FITBP_CSV_PARSER", raising=False)
         try:
@@ -136,7 +137,7 @@ table = st.lists(row, min_size=1, max_size=12).map(lambda rows: "\n".join(["x,y"
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(table, st.booleans(), st.sampled_from([7, 64, loader.BLOCK]))
+@given(table, st.booleans(), st.sampled_from([7, 64, decode.BLOCK]))
 def test_random_tables_read_the_same_every_way(text, skip_invalid, block):
     agree(text.encode(), skip_invalid=skip_invalid, block=block)
 
@@ -178,7 +179,7 @@ def test_decimal_commas_are_the_numbers_with_points():
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(table, st.booleans(), st.sampled_from([7, 64, loader.BLOCK]))
+@given(table, st.booleans(), st.sampled_from([7, 64, decode.BLOCK]))
 def test_random_tables_with_decimal_commas_read_the_same_every_way(text, skip_invalid, block):
     swapped = text.replace(",", "\0").replace(".", ",").replace("\0", ";")  # 1.5,2 -> 1,5;2
     agree(swapped.encode(), skip_invalid=skip_invalid, block=block, decimal=",")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from fitbp.errors import FitbpError
 from fitbp.sources.files import load_points
-from fitbp.sources.loader import load_x_values
+from fitbp.sources.reader import load_x_values
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_ ", min_size=1, max_size=8).filter(lambda s: s.strip())

@@ -6,7 +6,7 @@ import pytest
 from fitbp.fitting import modelfile
 from fitbp.views import renderer
 from fitbp.errors import FitbpError
-from fitbp.sources.loader import Points
+from fitbp.sources.data import Points
 from fitbp.fitting.trainer import fit_points
 
 SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-", "svg": b"<?xml", "jpg": b"\xff\xd8\xff"}

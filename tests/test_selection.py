@@ -15,7 +15,7 @@ from helpers import ROOT
 from fitbp import selection
 from fitbp.errors import FitbpError
 from fitbp.sources.files import load_points
-from fitbp.sources.loader import Points
+from fitbp.sources.data import Points
 from fitbp.engines import moments
 from fitbp.selection import (count_turning_points, fit_auto, gross_outliers, rule_degree, score_degrees,
                              select_degree, select_table)

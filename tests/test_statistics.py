@@ -12,7 +12,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from fitbp.sources.loader import Points
+from fitbp.sources.data import Points
 from fitbp.fitting.model import Polynomial, design_matrix, scaling
 from fitbp.fitting.statistics import confidence_band, fit_statistics, t_quantile
 from fitbp.fitting.trainer import fit_points

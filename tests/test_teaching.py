@@ -11,7 +11,7 @@ from helpers import FITBP, SINE, run
 
 from fitbp.backprop import graph, gradcheck
 from fitbp.views import graphview
-from fitbp.sources.loader import Points
+from fitbp.sources.data import Points
 from fitbp.fitting.losses import LOSSES
 from fitbp.fitting.model import design_matrix, loss_and_gradient, loss_graph
 from fitbp.fitting.trainer import fit_points

@@ -94,7 +94,7 @@ LONG_NAMES = ("temperature of the sample (°C)", "time since the run started")
 
 
 def sine_points(names=("y", "x"), scale=1.0):
-    from fitbp.sources.loader import Points
+    from fitbp.sources.data import Points
 
     data = np.loadtxt(ROOT / "sample_data" / "sine.csv", delimiter=",", skiprows=1)
     return Points(data[:, 0] * scale, data[:, 1] * scale, y_name=names[0], x_name=names[1])

@@ -8,7 +8,7 @@ import pytest
 from fitbp.backprop import graph
 from fitbp.errors import DegreeTooHigh, FitbpError
 from fitbp.sources.files import load_points
-from fitbp.sources.loader import Points
+from fitbp.sources.data import Points
 from fitbp.fitting.trainer import fit_points
 
 

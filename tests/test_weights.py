@@ -302,7 +302,7 @@ def test_degree_auto_and_its_scores_count_only_the_points_with_weight(tmp_path):
     """BIC's n is #(w > 0): n ln(Σ w r² / n) + (d + 1) ln n from numpy.polyfit on the weighted rows; the
     scores, the folds and the choice are those of the same file without the rows of weight 0."""
     from fitbp.selection import score_degrees
-    from fitbp.sources.loader import Points
+    from fitbp.sources.data import Points
 
     rng = np.random.default_rng(21)
     x = np.sort(rng.uniform(-1, 1, 240))

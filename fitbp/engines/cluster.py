@@ -34,7 +34,9 @@ from fitbp.engines import moments
 from fitbp.engines.local import KEPT, MOST_DISTINCT, Streamed
 from fitbp.errors import FitbpError, at, printable
 from fitbp.sources import files, parquet
-from fitbp.sources.loader import BLOCK, Reader, even_sample, looks_like_text, read_piece, splittable
+from fitbp.sources.data import even_sample
+from fitbp.sources.decode import BLOCK, looks_like_text, splittable
+from fitbp.sources.reader import Reader, read_piece
 
 INSTALL = "--engine dask needs dask and distributed: pip install 'fitbp[dask]'"
 PARTITION = 64 << 20
@@ -126,7 +128,7 @@ class Reading:
     settings: dict
     """The reading options (x, y, delimiter, skip_invalid, encoding, decimal)."""
     layout: object = None
-    """The loader's Layout of a CSV file; None for Parquet, whose columns go by name."""
+    """The Layout of a CSV file (fitbp.sources.sniff); None for Parquet, whose columns go by name."""
     whole: bool = False
     """A CSV file read as one piece (gzip, UTF-16, CR-only lines), and sniffed as a file."""
     preamble: int = 0

@@ -22,7 +22,7 @@ import numpy as np
 from fitbp.engines import moments
 from fitbp.errors import FitbpError
 from fitbp.sources.files import TEXT_PER_POINT, Files, weighted
-from fitbp.sources.loader import Column, Points
+from fitbp.sources.data import Column, Points
 
 MEMORY = 256 << 20
 """The default budget: bytes of numbers held (16 a point)."""

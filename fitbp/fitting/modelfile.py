@@ -20,7 +20,7 @@ import numpy as np
 from fitbp.errors import FitbpError, printable
 from fitbp.sources import dates
 from fitbp.sources.files import load_points
-from fitbp.sources.loader import Points, even_sample
+from fitbp.sources.data import Points, even_sample
 from fitbp.fitting import bases
 from fitbp.fitting.model import Polynomial
 

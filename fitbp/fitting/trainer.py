@@ -22,7 +22,7 @@ from fitbp.engines import moments
 from fitbp.engines.local import Streamed
 from fitbp.backprop import optimizers
 from fitbp.errors import DegreeTooHigh, FitbpError, at
-from fitbp.sources.loader import Points  # noqa: F401  (re-exported for library callers)
+from fitbp.sources.data import Points
 
 DEFAULT_TOL = 1e-12
 DEFAULT_EPOCHS = {"newton": 100, "cg": 1000, "gd": 10000, "momentum": 10000, "adam": 10000}
@@ -339,7 +339,7 @@ def _residuals_over(polynomial, points, exponent):
 
 
 def with_weight(points):
-    """The points that carry weight (fitbp.sources.loader.Points.with_weight); all of them without weights."""
+    """The points that carry weight (fitbp.sources.data.Points.with_weight); all of them without weights."""
     return points.with_weight() if getattr(points, "weights", None) is not None else points
 
 

@@ -15,7 +15,9 @@ import numpy as np
 
 from fitbp.errors import FitbpError, at, printable
 from fitbp.sources import parquet
-from fitbp.sources.loader import Column, Points, Reader, check_decimal
+from fitbp.sources.data import Column, Points
+from fitbp.sources.reader import Reader
+from fitbp.sources.sniff import check_decimal
 
 GZIP_RATIO = 4
 """A guess at how much gzip shrinks CSV numbers, for the size of the data before it is read."""
@@ -34,7 +36,7 @@ def open_reader(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
 
 
 def weighting(sigma=None, weights=None):
-    """The loader's third column, (spec, option), of --sigma or --weights; None without either."""
+    """The CSV reader's third column, (spec, option), of --sigma or --weights; None without either."""
     if sigma is not None and weights is not None:
         raise FitbpError("--sigma and --weights say the same thing two ways: give one")
     return (sigma, "sigma") if sigma is not None else (weights, "weights") if weights is not None else None
@@ -111,7 +113,7 @@ def expand(patterns):
     """The paths that ``patterns`` name: each glob's matches sorted, in the order given, once each.
 
     A path that exists is itself, brackets and all; a pattern that matches
-    nothing is kept as it is (the loader's "no such file" with its name) unless
+    nothing is kept as it is (the reader's "no such file" with its name) unless
     it has a * or ?, which only a glob has: then it is an error of its own.
     """
     found = []

@@ -1,7 +1,7 @@
 """Parquet files read as (x, y) blocks, a row group at a time, through pyarrow.
 
 Large data sets are often Parquet rather than CSV.  A Parquet reader gives
-the loader's interface (labels, blocks, skipped rows, options), so that one
+the CSV Reader's interface (labels, blocks, skipped rows, options), so that one
 file or a glob of them fits, streams and errs exactly as CSV does: a null or
 a non-finite value is an error that names its row, or a row dropped and
 counted under --skip-invalid.  Rows are numbered from 1, the first data row,
@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from fitbp.errors import FitbpError, at, printable
-from fitbp.sources.loader import column_index, floats, looks_like_text
+from fitbp.sources.decode import looks_like_text
+from fitbp.sources.sniff import column_index
+from fitbp.sources.table import floats
 
 MAGIC = b"PAR1"
 BATCH = 1 << 20

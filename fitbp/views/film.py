@@ -23,7 +23,7 @@ import subprocess
 import numpy as np
 
 from fitbp.errors import FitbpError, printable
-from fitbp.sources.loader import even_sample
+from fitbp.sources.data import even_sample
 from fitbp.fitting.losses import LOSSES
 from fitbp.fitting import bases
 from fitbp.fitting.model import Polynomial, loss_of
@@ -114,7 +114,7 @@ def animate(points, center, scale, snapshots, loss_history, path, title="", most
             loss="mse", delta=None, basis="taylor"):
     """Write a film of the fit to ``path`` (.gif, or .mp4 with ffmpeg): one frame a chosen snapshot.
 
-    ``points`` is a fitbp.sources.loader.Points; ``snapshots`` a list of
+    ``points`` is a fitbp.sources.data.Points; ``snapshots`` a list of
     ``(epoch, coefficients)`` (or the model file's ``{"epoch": …,
     "taylor_coefficients": …}``) in ``basis`` with the fit's ``center`` and ``scale``;
     ``loss_history[e - 1]`` the loss after epoch ``e``, of the kind ``loss`` names

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 from fitbp.errors import FitbpError, printable
-from fitbp.sources.loader import even_sample
+from fitbp.sources.data import even_sample
 
 FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")
 MOST_POINTS_DRAWN = 50_000
