@@ -1,12 +1,46 @@
 """The one exception type fitbp raises for anything a user can fix.
 
 The CLI turns it into a single ``error:`` line and exit status 1; a library
-caller can catch it and show the message as it is.
+caller can catch it (or any ValueError) and show the message as it is.
 """
 
+import re
 
-class FitbpError(Exception):
-    """A problem with the user's data, files or settings, worded for them."""
+
+_OPTION = re.compile("\x1e([^\x1f\x1d]*)\x1f([^\x1f\x1d]*)\x1f([^\x1d]*)\x1d")
+_UNSET = object()
+
+
+def option(name, value=_UNSET, shown=None):
+    """An option a message names, marked so that the reader's words say it (FitbpError.said): name=value
+    (the value's repr) to a Python caller, --name value on the command line (``shown``, where the command
+    line writes the value otherwise; a True flag has no value there).  Without a value: name= and --name."""
+    python = "" if value is _UNSET else repr(value)
+    line = "" if value is _UNSET or value is True else (str(value) if shown is None else shown)
+    return f"\x1e{name}\x1f{python}\x1f{line}\x1d"
+
+
+def said(text, flag=None):
+    """``text`` with each option() in it said as a Python keyword, or with ``flag(name)`` as the command line's."""
+    def word(match):
+        name, python, line = match.groups()
+        if flag is None:
+            return f"{name}={python}"
+        return flag(name) + (f" {line}" if line else "")
+
+    return _OPTION.sub(word, text)
+
+
+class FitbpError(ValueError):
+    """A problem with the user's data, files or settings, worded for them: for a Python caller, options
+    named as keywords (str()); for the command line, as its flags (``said(flag)``).  A ValueError, as
+    numpy's, pandas' and scipy's complaints about their input are, so ``except ValueError`` catches it."""
+
+    def __str__(self):
+        return self.said()
+
+    def said(self, flag=None):
+        return said(super().__str__(), flag)
 
 
 class DegreeTooHigh(FitbpError):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from helpers import FITBP, ROOT, environment, run
 
+import fitbp
 from fitbp.errors import DegreeTooHigh
 from fitbp.sources.data import Points
 from fitbp.fitting.trainer import fit_points
@@ -442,3 +443,19 @@ def test_awkward_but_valid_data_fit_correctly(case, rng):
     result = fit_points(Points(x, y), 5)
     assert np.isfinite(result.mse) and result.converged
     assert result.mse == pytest.approx(lstsq_mse(x, y, 5), rel=1e-9)
+
+
+def test_fitbp_errors_are_value_errors_and_name_options_in_the_callers_words():
+    """A Python caller catches a data problem as a ValueError and reads its options as keywords; the
+    command line says the same message with its flags (FitbpError.said)."""
+    from fitbp.errors import at, option
+
+    error = at("f.csv", 3, f"{option('skip_invalid', True)} drops such rows; or pass {option('decimal', ',')} "
+                           f"or {option('memory', 12 << 20, '12M')}, or drop {option('sigma')}")
+    assert isinstance(error, ValueError)
+    assert str(error) == ("f.csv:3: skip_invalid=True drops such rows; or pass decimal=',' or memory=12582912, "
+                          "or drop sigma=")
+    assert error.said(lambda name: "--" + name.replace("_", "-")) == (
+        "f.csv:3: --skip-invalid drops such rows; or pass --decimal , or --memory 12M, or drop --sigma")
+    with pytest.raises(ValueError, match="needs at least 3 distinct x values"):
+        fitbp.fit([1.0, 1.0, 2.0], [1.0, 2.0, 3.0], degree=2)

@@ -209,6 +209,8 @@ def _opened_remote(url):
     try:
         with fsspec.open(url, "rb", compression="infer") as stream:
             yield stream
+    except FitbpError:  # the data's own problem, raised while it was read: already said
+        raise
     except (OSError, ValueError) as e:
         raise at(url, None, f"cannot be read: {printable(e)}") from None
 
