@@ -38,7 +38,6 @@ import numpy as np
 
 from fitbp.fitting import bases, constraints, losses, model
 from fitbp.engines import moments
-from fitbp.engines.local import Streamed
 from fitbp.errors import DegreeTooHigh, FitbpError
 from fitbp.sources.data import Points
 from fitbp.fitting.trainer import check_distinct, fit_points, power_of_two_near, weight_roots, with_weight
@@ -484,14 +483,15 @@ def select_table(points, most=None, folds=FOLDS, loss="mse", seed=0, fixed=None)
 
 def _chosen(points, most, folds, loss, seed, fixed):
     """(Selection, sums) as fit_auto and select_table both make it: chosen on the even sample that a
-    stream keeps, and raised to the lowest degree that keeps the ``fixed`` terms ({power: value})."""
-    if isinstance(points, Streamed):  # chosen on the even sample the first pass kept; fitted on all the points
-        selection, sums = _select(Points(points.x, points.y, points.source), most, folds, loss, seed)
-        if points.x.size < points.count:
-            selection.notes.append(f"the degree was chosen on an even sample of {points.x.size} of the "
-                                   f"{points.count} points{points.HELD}")
-    else:
-        selection, sums = _select(points, most, folds, loss, seed)
+    stream keeps, and raised to the lowest degree that keeps the ``fixed`` terms ({power: value}).
+    The sums are of every point, or None where the points were not all there to sum."""
+    sample = points.sample()  # the points when held; a stream's even sample, fitted on all the points later
+    selection, sums = _select(sample, most, folds, loss, seed)
+    if sample.count < points.count:
+        selection.notes.append(f"the degree was chosen on an even sample of {sample.count} of the "
+                               f"{points.count} points{points.HELD}")
+    if not points.held:
+        sums = None
     if fixed and selection.chosen < lowest_keeping(fixed):
         x, _ = _checked(points)
         check_distinct(points, moments.distinct_up_to(x, lowest_keeping(fixed) + 1), lowest_keeping(fixed))
@@ -524,11 +524,11 @@ def fit_auto(points, loss="mse", seed=0, **training):
     """fitbp.fitting.trainer.fit_points at the degree select_degree chooses, with the choice in the result
     (``training``: the other options of fit_points).  BIC alone chooses, so the folds' sums are not
     gathered: ``fitbp select`` shows the cross-validation beside it."""
-    streamed, least_squares = isinstance(points, Streamed), losses.named(loss).least_squares
+    least_squares = losses.named(loss).least_squares
     selection, sums = _chosen(points, None, None, loss, seed, training.get("fixed"))
     summed = sums is not None and selection.chosen <= sums.degree  # fixed terms may lift it beyond the sums
     basis = bases.named(training.get("basis", bases.TAYLOR.name))
-    triangle = sums.triangle(selection.chosen, basis) if summed and least_squares and not streamed else None
+    triangle = sums.triangle(selection.chosen, basis) if summed and least_squares else None
     try:
         result = fit_points(points, selection.chosen, loss=loss, seed=seed, triangle=triangle, **training)
     except DegreeTooHigh as e:  # the basis cannot carry the chosen degree: the highest it can

@@ -370,27 +370,9 @@ def _listed(a, b):
     return a + b
 
 
-def _part(piece, reading, offset, degree):
-    return functools.reduce(_parts_joined, (moments.part_of(x, y, degree) if x.size else None
-                                            for x, y, _, _ in _chunks(piece, reading, offset)))
-
-
-def _parts_joined(a, b):
-    return b if a is None else a if b is None else moments.merge(a, b)
-
-
-def _householder(piece, reading, offset, center, scale, y_unit, degree):
-    pairs = (pair for x, y, _, _ in _chunks(piece, reading, offset) for pair in moments.pieces(x, y))
-    return moments.householder(pairs, center, scale, y_unit, degree, moments.chebyshev_matrix)
-
-
-def _triangles_joined(a, b):
-    return moments.restacked([a, b], a.shape[1])
-
-
-def _residuals(piece, reading, offset, polynomial, exponent):
-    pairs = (pair for x, y, _, _ in _chunks(piece, reading, offset) for pair in moments.pieces(x, y))
-    return moments.residuals_over(polynomial, pairs, exponent)
+def _on_piece(piece, reading, offset, task, *arguments):
+    """``task`` (fitbp.engines.passes) over the (x, y) blocks of one piece."""
+    return task(((x, y) for x, y, _, _ in _chunks(piece, reading, offset)), *arguments)
 
 
 def _read_through(path, settings):
@@ -434,19 +416,9 @@ class Distributed(Streamed):
         if degree is not None:
             self.parts[degree] = found.part
 
-    def part(self, degree):
-        if degree not in self.parts:
-            self.parts[degree] = self._reduced(_part, _parts_joined, degree)
-        return self.parts[degree]
-
-    def optimal_squares(self, center, scale, y_unit, degree):
-        return moments.optimal_from(self._reduced(_householder, _triangles_joined, center, scale, y_unit, degree))
-
-    def residuals(self, polynomial, exponent):
-        return self._reduced(_residuals, moments.merge_residuals, polynomial, exponent)
-
-    def chunks(self):
-        raise FitbpError("this needs the points on this machine; use the local engine (drop --engine dask)")
+    def reduce(self, task, join, *arguments):
+        """One more pass (fitbp.sources.data.Data.reduce): ``task`` on every partition's blocks, on its worker."""
+        return self._reduced(_on_piece, join, task, *arguments)
 
     def engine(self):
         started = getattr(self.client, "cluster", None) is not None  # a LocalCluster of this fit's own

@@ -19,7 +19,7 @@ from itertools import chain
 
 import numpy as np
 
-from fitbp.engines import moments
+from fitbp.engines import moments, passes
 from fitbp.errors import FitbpError
 from fitbp.sources.files import TEXT_PER_POINT, Files, weighted
 from fitbp.sources.data import Column, Points
@@ -109,43 +109,35 @@ class Streamed:
 
     HELD = ", more than --memory lets fitbp hold"
     """Of the points, when only ``x`` and ``y`` are on this machine: why."""
+    held = False
+    """Only the even sample is in memory (fitbp.sources.data.Data.held): a pass reads the data again."""
 
     @property
     def sampled_from(self):
         return self.count
 
+    @property
+    def x_range(self):
+        return self.low, self.high
+
+    def sample(self):
+        """The even sample, as Points: what the degree is chosen on."""
+        return Points(self.x, self.y, self.source)
+
     def part(self, degree):
         """The Part of all the points at ``degree``: from the first pass, or from one more."""
         if degree not in self.parts:
-            self.passes += 1
-            self.parts[degree] = _reduce(moments.part_of(bx, by, degree) for bx, by in self.again() if bx.size)
+            self.parts[degree] = passes.part(self, degree)
         return self.parts[degree]
 
-    def optimal_squares(self, center, scale, y_unit, degree):
-        """moments.optimal_squares of all the points: one more pass."""
-        return moments.optimal_squares(self.chunks(), center, scale, y_unit, degree)
-
-    def residuals(self, polynomial, exponent):
-        """moments.Residuals of ``polynomial`` over all the points: one more pass."""
-        return moments.residuals_over(polynomial, self.chunks(), exponent)
+    def reduce(self, task, join, *arguments):
+        """One more pass (fitbp.sources.data.Data.reduce): the blocks read again, as one partition."""
+        self.passes += 1
+        return task(self.again(), *arguments)
 
     def engine(self):
         """What the JSON and the model file say of how the points were read."""
         return {"name": "local", "streamed": True, "passes": self.passes, **({"spooled": True} if self.spooled else {})}
-
-    def chunks(self):
-        """The data once more, as (x, y) chunks of moments.CHUNK rows."""
-        self.passes += 1
-        for bx, by in self.again():
-            for span in moments.spans(bx.size):
-                yield bx[span], by[span]
-
-
-def _reduce(parts):
-    total = None
-    for part in parts:
-        total = part if total is None else moments.merge(total, part)
-    return total
 
 
 def _stream(files, blocks, degree):

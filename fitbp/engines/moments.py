@@ -85,7 +85,7 @@ def spans(count):
 
 def pieces(x, y, roots=None):
     """(x, y) of two arrays a chunk at a time: what the passes below take, so that points held in
-    memory and points read again from files (fitbp.engines.local.Streamed.chunks) go the same way."""
+    memory and points read again from files (fitbp.engines.passes.chunks) go the same way."""
     if roots is not None:  # √w of each row, for weighted least squares
         return ((x[part], y[part], roots[part]) for part in spans(x.size))
     return ((x[part], y[part]) for part in spans(x.size))

@@ -18,11 +18,10 @@ import numpy as np
 
 from fitbp import __version__
 from fitbp.fitting import bases, losses, model
-from fitbp.engines import moments
-from fitbp.engines.local import Streamed
+from fitbp.engines import moments, passes
 from fitbp.backprop import optimizers
 from fitbp.errors import DegreeTooHigh, FitbpError, at
-from fitbp.sources.data import Points
+from fitbp.sources.data import Points, below_one, roots_of
 
 DEFAULT_TOL = 1e-12
 DEFAULT_EPOCHS = {"newton": 100, "cg": 1000, "gd": 10000, "momentum": 10000, "adam": 10000}
@@ -98,8 +97,7 @@ class FitResult:
     @property
     def x_range(self):
         """The smallest and largest x fitted: beyond them the curve is extrapolated."""
-        p = with_weight(self.points)
-        return [p.low, p.high] if isinstance(p, Streamed) else [float(np.min(p.x)), float(np.max(p.x))]
+        return list(with_weight(self.points).x_range)
 
     @property
     def weighted_points(self):
@@ -295,8 +293,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     if constraint is not None:
         result.fixed = dict(constraint.fixed)
         result.r2_kind = "uncentred" if 0 in constraint.fixed else "centred"
-    if isinstance(points, Streamed):
-        result.engine = points.engine()
+    result.engine = points.engine()
     if not kind.least_squares:
         with np.errstate(all="ignore"):
             result.median_abs_residual = float(np.median(np.abs(polynomial(points.x) - points.y)))
@@ -325,17 +322,12 @@ def _optimum(points, problem):
 
 def _optima(points, problem, degree):
     """Every degree's least-squares Σ r² up to ``degree``, each no larger than a lower one's (moments.Optima)."""
-    if isinstance(points, Streamed):  # from the files again, or from the cluster's workers
-        return points.optimal_squares(problem.center, problem.scale, problem.y_unit, degree)
-    chunks = moments.pieces(points.x, points.y, weight_roots(points))
-    return moments.optimal_squares(chunks, problem.center, problem.scale, problem.y_unit, degree)
+    return passes.optima(points, problem.center, problem.scale, problem.y_unit, degree)  # held, files, workers
 
 
 def _residuals_over(polynomial, points, exponent):
     """The Residuals of ``polynomial`` over every point: held, or read once more."""
-    if isinstance(points, Streamed):
-        return points.residuals(polynomial, exponent)
-    return moments.residuals_over(polynomial, moments.pieces(points.x, points.y, weight_roots(points)), exponent)
+    return passes.residuals(points, polynomial, exponent)
 
 
 def with_weight(points):
@@ -345,23 +337,13 @@ def with_weight(points):
 
 def weight_roots(points):
     """√w of each point, the weights scaled to mean 1 (so that the weighted MSE is a mean); None without."""
-    weights = getattr(points, "weights", None)
-    if weights is None:
-        return None
-    scaled, mean = _below_one(weights)
-    return np.sqrt(scaled / mean)
-
-
-def _below_one(weights):
-    """The weights divided by the largest, and their mean: no overflow in the sum, whatever the σ."""
-    scaled = weights / np.max(weights)
-    return scaled, float(np.mean(scaled))
+    return roots_of(getattr(points, "weights", None))
 
 
 def _residuals(polynomial, points, problem, k):
     """The fit's Residuals: over the points; for points not held, from the triangle where it is
     conditioned well enough to vouch for them (moments.triangle_residuals), saving a pass."""
-    if isinstance(points, Streamed) and problem.triangle.condition <= CONDITION_WARNING:
+    if not points.held and problem.triangle.condition <= CONDITION_WARNING:
         return moments.triangle_residuals(problem.triangle, k)
     return _residuals_over(polynomial, points, problem.y_exponent)
 
@@ -418,7 +400,7 @@ def _statistics(polynomial, points, kind, r, residuals, absolute_sigma=False, co
                                          absolute=absolute_sigma, basis=constraint.basis,
                                          fixed=sorted(constraint.fixed))
 
-    if isinstance(points, Streamed):
+    if not points.held:
         found = statistics.fit_statistics(polynomial, None, None, r, residuals,
                                           exponent=points.y_exponent, distinct=points.distinct)
     else:
@@ -436,9 +418,9 @@ def _constrained(problem, fixed, points, kind, degree):
     """Turn ``problem`` into the one in the directions that keep the ``fixed`` raw coefficients."""
     from fitbp.fitting import constraints
 
-    if not kind.least_squares or isinstance(points, Streamed):
+    if not kind.least_squares or not points.held:
         raise at(points.source, None, "--fix needs the points in memory, for now, and they are more than --memory "
-                 "holds: pass a larger --memory" if isinstance(points, Streamed) else
+                 "holds: pass a larger --memory" if not points.held else
                  f"--fix is for --loss mse, not {kind.name}, for now")
     problem.triangle, constraint = constraints.constrain(problem.triangle, fixed, problem.center, problem.scale,
                                                          problem.y_unit, degree, problem.basis)
@@ -447,7 +429,7 @@ def _constrained(problem, fixed, points, kind, degree):
 
 def _weight_mean(weights):
     """The mean weight, summed below 1 first: weights near the float64 limit do not overflow."""
-    return _below_one(weights)[1] * float(np.max(weights))
+    return below_one(weights)[1] * float(np.max(weights))
 
 
 def prepare(points, degree, whole=True, triangle=None, basis="taylor"):
@@ -458,7 +440,7 @@ def prepare(points, degree, whole=True, triangle=None, basis="taylor"):
     and displays that need every residual.
     """
     basis = bases.named(basis)
-    if isinstance(points, Streamed):
+    if not points.held:
         return _prepare_streamed(points, degree, whole, triangle, basis)
     x = np.asarray(points.x, dtype=np.float64)
     y = np.asarray(points.y, dtype=np.float64)
