@@ -250,24 +250,9 @@ MEMORY = typer.Option("256MB", "--memory", metavar="SIZE", callback=_size,
                            "for a fixed degree (standard input is spooled to a temporary file).")
 
 
-def _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit,
-             absolute_sigma=False):
-    """How to read DATA (files.Files' options), the options checked against each other and the loss
-    by the library's rules, in the command line's words: what fit and select both take."""
-    from fitbp import library
-
-    if decimal == "," and delimiter in (",", "comma"):
-        raise typer.BadParameter("a comma cannot be both the decimal mark and the delimiter",
-                                 param_hint="--decimal")
+def _reading(x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit):
+    """How to read DATA: files.Files' options, what fit and select both take."""
     weighted = sigma is not None or weights is not None
-    try:
-        library.check_options(sigma=sigma is not None, weights=weights is not None, absolute_sigma=absolute_sigma,
-                              loss=loss.value, fixed=bool(fixed))
-    except library.OptionError as e:
-        raise typer.BadParameter(e.said(_flag), param_hint=_flag(e.hint)) from None
-    if weighted and not (sigma if sigma is not None else weights).strip():
-        raise typer.BadParameter("needs a column: a header name or a 1-based number",
-                                 param_hint="--sigma" if sigma is not None else "--weights")
     return dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal,
                 **({"sigma": sigma, "weights": weights} if weighted else {}),
                 **({"time_unit": time_unit.value} if time_unit is not TimeUnit.d else {}))
@@ -276,6 +261,25 @@ def _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigm
 def _flag(name):
     """The command line's name of a library keyword: absolute_sigma is --absolute-sigma."""
     return "--" + name.replace("_", "-")
+
+
+def _check(**options):
+    """fitbp.library.check_options, a broken rule a usage error that names the flags."""
+    from fitbp import library
+
+    try:
+        library.check_options(**options)
+    except library.OptionError as e:
+        raise typer.BadParameter(e.said(_flag), param_hint="/".join(map(_flag, e.hints))) from None
+
+
+def _say_ignored(quiet, **options):
+    """A warning for each option given that others make do nothing (fitbp.library.ignored_options)."""
+    from fitbp import library
+
+    for ignored in library.ignored_options(**options):
+        if not quiet:
+            warn(ignored.said(_flag))
 
 
 def _load(data, reading, degree, memory, watched, quiet):
@@ -422,38 +426,18 @@ def fit(
 
       fitbp fit points.csv --save model.json && fitbp plot -m model.json
     """
-    from fitbp.fitting import constraints, modelfile, trainer
-    from fitbp.backprop import optimizers
+    from fitbp.fitting import modelfile, trainer
     from fitbp.views import report
 
-    if save is not None and no_save:
+    if save is not None and no_save:  # the command line's two ways to say where: not a rule of the library's
         raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
-    kind = losses.LOSSES[loss.value]
-    chosen = optimizer.value if optimizer else kind.default_optimizer
-    if delta is not None and not kind.needs_delta and not quiet:
-        warn("--delta is huber's threshold and is ignored by --loss " + loss.value)
-    if lr is not None and chosen in optimizers.EXACT and not quiet:
-        warn(f"--lr is ignored by --optimizer {chosen}, which takes exact steps")
+    chosen = optimizer.value if optimizer else losses.LOSSES[loss.value].default_optimizer
+    _say_ignored(quiet, loss=loss.value, optimizer=chosen, delta=delta, lr=lr)
     fixed = _fixed(fix)
-    if engine is not Engine.dask and (scheduler is not None or partition_size is not None):
-        raise typer.BadParameter("is only for --engine dask", param_hint="--scheduler" if scheduler is not None
-                                 else "--partition-size")
-    if scheduler is not None and not scheduler.strip():
-        raise typer.BadParameter("needs an address, such as tcp://host:8786", param_hint="--scheduler")
-    if engine is Engine.dask and kind.needs_every_point:
-        raise typer.BadParameter(f"--engine dask fits the mse loss: {loss.value} needs every point at every "
-                                 "epoch, on one machine", param_hint="--loss")
-    reading = _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit,
-                       absolute_sigma)
-    weighted = sigma is not None or weights is not None
-    if engine is Engine.dask and (weighted or fixed or time_unit is not TimeUnit.d):
-        raise typer.BadParameter("--engine dask takes no weights, fixes no terms and reads no dates, for now",
-                                 param_hint="--sigma/--weights/--fix/--time-unit")
-    if fixed and degree is not None:
-        try:
-            constraints.check(fixed, degree)
-        except FitbpError as e:
-            raise typer.BadParameter(str(e), param_hint="--fix") from None
+    _check(engine=engine.value, scheduler=scheduler, partition_size=partition_size, loss=loss.value,
+           absolute_sigma=absolute_sigma, sigma=sigma, weights=weights, decimal=decimal, delimiter=delimiter,
+           time_unit=time_unit.value, fixed=fixed, degree=degree)
+    reading = _reading(x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit)
     watched = not quiet and report.stderr_is_terminal()
     with reported(), ExitStack() as cluster_session:
         if engine is Engine.dask:
@@ -549,6 +533,7 @@ def plot(
     from fitbp.fitting import modelfile
     from fitbp.sources import dates
 
+    # What the terminal plot and the film leave out: options of the picture alone, not rules of the library's
     if in_terminal or ascii_only:
         if (band or xlim or residuals) and not quiet:
             warn("--band, --xlim and --residuals are for the picture file; the terminal plot draws the fit alone")
@@ -716,8 +701,7 @@ def predict(
     with reported():
         document = modelfile.load(model)
         polynomial = modelfile.polynomial_of(document)
-        if sigma_new is not None and (interval is None or interval.value != "prediction"):
-            raise typer.BadParameter("a new point's σ is for --interval prediction", param_hint="--sigma-new")
+        _check(interval=interval and interval.value, sigma_new=sigma_new)
         band = modelfile.band_of(document, polynomial, model, level, interval.value, sigma_new) if interval else None
         if not xs:
             _prompt(f"{'y' if inverse else 'x'} values, one a line")
@@ -919,10 +903,9 @@ def select(
     from fitbp import selection as chooser
 
     fixed = _fixed(fix)
-    reading = _reading(loss, fixed, x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit)
-    if fixed and max_degree is not None and max_degree < chooser.lowest_keeping(fixed):
-        raise typer.BadParameter(f"degree {chooser.lowest_keeping(fixed)} is the lowest that keeps the --fix terms "
-                                 "and leaves one to fit", param_hint="--max-degree")
+    _check(loss=loss.value, sigma=sigma, weights=weights, decimal=decimal, delimiter=delimiter,
+           time_unit=time_unit.value, fixed=fixed, max_degree=max_degree)
+    reading = _reading(x, y, delimiter, encoding, skip_invalid, decimal, sigma, weights, time_unit)
     with reported():
         if plot_file:
             from fitbp.views import renderer
@@ -1019,10 +1002,7 @@ def graph(
     from fitbp.views import graphview, report
     from fitbp.fitting import model, modelfile, trainer
 
-    kind = losses.LOSSES[loss.value]
-    if triangle and not kind.least_squares:
-        raise typer.BadParameter(f"the triangle is the mse loss's rewrite; {loss.value} needs every residual",
-                                 param_hint="--triangle")
+    _check(loss=loss.value, triangle=triangle)
     with reported():
         points = _points_or_sample(data, x, y)
         problem = trainer.prepare(points, degree)
@@ -1032,7 +1012,7 @@ def graph(
             k = np.array(result.polynomial.coefficients) / problem.y_unit
         a = engine.parameter(k, "a")
         root = model.triangle_loss_graph(problem.triangle, a) if triangle else model.loss_graph(
-            problem.design, problem.target, a, loss.value, trainer.delta_for(kind, problem, k))
+            problem.design, problem.target, a, loss.value, trainer.delta_for(losses.LOSSES[loss.value], problem, k))
         root.backward()
         if dot_file:  # written first: a path that cannot be written fails before anything is printed
             modelfile.write_atomic(dot_file, graphview.dot(root))
