@@ -11,7 +11,7 @@ import typer
 
 from fitbp.cli import options
 from fitbp.cli.console import reported, warn, wrote
-from fitbp.cli.options import LEVEL, MODEL, Interval
+from fitbp.cli.options import LEVEL, MODEL, QUIET, Interval
 from fitbp.cli.predicting import dates_of
 from fitbp.errors import FitbpError, printable
 from fitbp.fitting import losses
@@ -21,17 +21,15 @@ def plot(
     model: str = MODEL,
     data: Optional[str] = typer.Option(None, "--data", metavar="CSV",
                                        help="Draw these points instead of the model's own data."),
-    x: Optional[str] = typer.Option(None, "--x", metavar="COL", help="x column of --data [default: the model's]."),
-    y: Optional[str] = typer.Option(None, "--y", metavar="COL", help="y column of --data [default: the model's]."),
+    x: Optional[str] = options.column("x", "the model's", " of --data"),
+    y: Optional[str] = options.column("y", "the model's", " of --data"),
     output: str = options.output("fitbp.png", "Picture file: .png, .svg or .pdf."),
     residuals: bool = typer.Option(False, "--residuals", help="Add a panel of the residuals."),
     band: Optional[Interval] = typer.Option(None, "--band", metavar="[confidence|prediction]",
                                             help="Shade the curve's confidence band, or with 'prediction' the "
                                                  "interval of a new measurement (--level of them)."),
     level: float = LEVEL,
-    sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=options.positive_finite,
-                                              help="σ of a new measurement, for --band prediction of a model fitted "
-                                                   "with --sigma or --weights."),
+    sigma_new: Optional[float] = options.sigma_new("--band"),
     xlim: Optional[tuple[str, str]] = typer.Option(None, "--xlim", metavar="A B",
                                                    help="Draw the curve from x = A to B (dates, for a model fitted on "
                                                         "dates); beyond the data it is shaded as extrapolated."),
@@ -51,7 +49,7 @@ def plot(
                                           help="Write instead the training film: the curve epoch by epoch beside the "
                                                "loss (.gif, or .mp4 with ffmpeg)."),
     show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    quiet: bool = QUIET,
 ):
     """Draw the fit over its points, and the training loss per epoch.
 

@@ -10,7 +10,8 @@ import typer
 
 from fitbp.cli import options
 from fitbp.cli.console import check_options, prompt, reported, warn, warn_ignored, wrote
-from fitbp.cli.options import DATA, LEVEL, MEMORY, TABLE_OR_JSON, DataOptions, Engine, Loss, Optimizer
+from fitbp.cli.options import (DATA, LEVEL, MEMORY, QUIET, START_SEED, TABLE_OR_JSON, DataOptions, Engine, Loss,
+                               Optimizer)
 from fitbp.errors import printable
 from fitbp.fitting import losses
 
@@ -42,7 +43,7 @@ def fit(
     tol: float = options.tol(1e-12, "Converged when, for newton and cg, the loss still to gain is at most this "
                                     "fraction of it; for the others, when two epochs in a row change the loss by at "
                                     "most this, relatively."),
-    seed: int = options.seed("the random initial coefficients"),
+    seed: int = START_SEED,
     json_output: bool = options.json_output(TABLE_OR_JSON),
     save: Optional[str] = typer.Option(None, "--save", metavar="PATH",
                                        help="Where to save the model [default: fitbp.json]."),
@@ -59,7 +60,7 @@ def fit(
                                                  callback=options.partition_size,
                                                  help="With --engine dask: bytes of CSV a partition holds, 1k or more "
                                                       "[default: 64MB; a gzip file is one partition]."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result."),
+    quiet: bool = QUIET,
 ):
     """Fit a polynomial of --degree to the points in DATA and save the model.
 

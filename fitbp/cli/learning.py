@@ -9,7 +9,7 @@ import typer
 
 from fitbp.cli import options
 from fitbp.cli.console import check_options, prompt, reported, write_rows, wrote
-from fitbp.cli.options import X, Y, Loss, Sample
+from fitbp.cli.options import START_SEED, X, Y, Loss, Sample
 from fitbp.errors import FitbpError, printable
 from fitbp.fitting import losses
 from fitbp.views.exporter import scaled_variable
@@ -54,7 +54,7 @@ def graph(
     triangle: bool = typer.Option(False, "--triangle",
                                   help="Show the graph mse training runs: the same loss through the data's triangle "
                                        "R, z, ρ (d + 1 rows)."),
-    seed: int = options.seed("the starting coefficients"),
+    seed: int = START_SEED,
     dot_file: Optional[str] = typer.Option(None, "--dot", metavar="FILE",
                                            help="Also write the graph as Graphviz DOT to this file."),
 ):

@@ -138,8 +138,13 @@ def known_delimiter(value):
 
 
 # ---------------------------------------------------------------------- options
-X = typer.Option(None, "--x", metavar="COL", help="x column: header name or 1-based number [default: 1].")
-Y = typer.Option(None, "--y", metavar="COL", help="y column: header name or 1-based number [default: 2].")
+def column(axis, default, of=""):
+    """--x or --y: a column of a CSV file."""
+    return typer.Option(None, f"--{axis}", metavar="COL",
+                        help=f"{axis} column{of}: header name or 1-based number [default: {default}].")
+
+
+X, Y = column("x", "1"), column("y", "2")
 DATA = typer.Argument(..., metavar="DATA", help="CSV files (.gz too) or Parquet files, shell-style globs of them in "
                       "quotes ('logs/*.csv'), read as one data set; or - for standard input.")
 DECIMAL = typer.Option(".", "--decimal", callback=decimal_mark, metavar="MARK",
@@ -150,6 +155,7 @@ MEMORY = typer.Option("256MB", "--memory", metavar="SIZE", callback=size,
 LEVEL = typer.Option(0.95, "--level", metavar="P", callback=level,
                      help="Confidence level of the coefficients' intervals (and of predict's, with --interval).")
 MODEL = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'.")
+QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result.")
 TABLE_OR_JSON = "Print one JSON object instead of the table."
 
 
@@ -166,6 +172,10 @@ def seed(of_what):
     return typer.Option(0, "--seed", metavar="N", min=0, help=f"Seed of {of_what}.")
 
 
+START_SEED = seed("the random starting coefficients")
+"""fit's and graph's --seed: the coefficients training starts from, which graph shows the graph at."""
+
+
 def json_output(what):
     return typer.Option(False, "--json", help=what)
 
@@ -176,6 +186,12 @@ def tol(default, what):
 
 def output(default, what):
     return typer.Option(default, "--output", "-o", metavar="FILE", help=what)
+
+
+def sigma_new(interval_option):
+    return typer.Option(None, "--sigma-new", metavar="S", callback=positive_finite,
+                        help=f"σ of a new measurement, for {interval_option} prediction: needed for a model fitted "
+                             "with --sigma or --weights.")
 
 
 OPTIONAL_VALUES = {"plot": {"--band": ("confidence", ("confidence", "prediction"))}}

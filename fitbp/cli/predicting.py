@@ -22,9 +22,7 @@ def predict(
                                                      "measurement at x (prediction, which adds the residual "
                                                      "variance)."),
     level: float = LEVEL,
-    sigma_new: Optional[float] = typer.Option(None, "--sigma-new", metavar="S", callback=options.positive_finite,
-                                              help="σ of a new measurement, for --interval prediction: needed for a "
-                                                   "model fitted with --sigma or --weights."),
+    sigma_new: Optional[float] = options.sigma_new("--interval"),
     json_output: bool = options.json_output("Print one JSON object: the points, each marked when extrapolated, "
                                             "and the fitted x range."),
     inverse: bool = typer.Option(False, "--inverse",
