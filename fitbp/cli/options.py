@@ -3,9 +3,10 @@
 An option whose flag and values are one thing but whose purpose differs by command (--seed seeds
 what that command draws, --loss is what fit trains and graph draws) is declared once by a function
 that takes the command's own words.  Options that travel together are a Group: a class whose
-attributes are the options, which a command takes as one parameter (``data: DataOptions = DataOptions``)
-and ``grouped`` spreads into its options in that place.  Rules between options are the library's
-(fitbp.library.check_options); only what one option's value may be is checked here.
+attributes are the options, which a command takes as one parameter
+(``data_options: DataOptions = DataOptions``) and ``grouped`` spreads into its options in that place.
+Rules between options are the library's (fitbp.library.check_options); only what one option's value
+may be is checked here.
 """
 
 import functools
