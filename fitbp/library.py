@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -24,19 +25,33 @@ from fitbp.fitting.losses import LOSSES
 NAN_POLICIES = ("raise", "omit")
 
 
-class OptionError(ValueError):
-    """Options that do not go together, said once for both vocabularies.  ``template`` writes an option
-    as {name} or {name:value} and a bare value as {value:text}: ``str()`` says them in Python's words
-    (sigma=, loss='mse'), ``said(flag)`` in the command line's (--sigma, --loss mse); ``hint`` names
-    the option to blame."""
+class _Said:
+    """A message about options, said once for both vocabularies.  ``template`` writes an option as
+    {name} or {name:value} and a bare value as {value:text}: ``str()`` says them in Python's words
+    (sigma=, loss='mse'), ``said(flag)`` in the command line's (--sigma, --loss mse).  ``hint`` names
+    the option to blame (a tuple: any of them); with ``blame``, Python's words begin with it
+    (``fix=: …``), where the command line's begin with the flag (click's "Invalid value for --fix")."""
 
-    def __init__(self, template: str, hint: str):
-        self.template, self.hint = template, hint
+    def __init__(self, template: str, hint: str | tuple[str, ...], blame: bool = False):
+        self.template, self.hint, self.blame = template, hint, blame
         super().__init__(self.said())
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        return (self.hint,) if isinstance(self.hint, str) else tuple(self.hint)
 
     def said(self, flag=None) -> str:
         """The message, each option written by ``flag(name)`` (None: as a Python keyword)."""
-        return self.template.format_map(_Words(flag))
+        text = self.template.format_map(_Words(flag))
+        return f"{self.hints[0]}=: {text}" if self.blame and flag is None else text
+
+
+class OptionError(_Said, ValueError):
+    """Options that do not go together (see _Said for its words)."""
+
+
+class OptionWarning(_Said, UserWarning):
+    """An option given where another option makes it do nothing (see _Said for its words)."""
 
 
 class _Words(dict):
@@ -60,17 +75,76 @@ class _Word:
         return f"{self.name}=" + (repr(value) if value else "")
 
 
-def check_options(*, sigma: bool = False, weights: bool = False, absolute_sigma: bool = False, loss: str = "mse",
-                  fixed: bool = False) -> None:
-    """The rules between options, for fitbp.fit and the command line alike: an OptionError for the
-    first broken.  ``sigma``, ``weights`` and ``fixed`` say whether each was given."""
-    if sigma and weights:
+def check_options(*, sigma: Any = None, weights: Any = None, absolute_sigma: bool = False, loss: str = "mse",
+                  fixed: dict | None = None, degree: int | None = None, max_degree: int | None = None,
+                  decimal: str = ".", delimiter: str | None = None, time_unit: str = "d", engine: str = "local",
+                  scheduler: str | None = None, partition_size: Any = None, triangle: bool = False,
+                  interval: str | None = None, sigma_new: float | None = None) -> None:
+    """The rules between options, for fitbp.fit, fitbp.select, Fit.predict and the command line alike:
+    an OptionError for the first broken.  An option left at None (``sigma``, ``weights``, ``fixed``,
+    ``scheduler``, ``partition_size``, ``sigma_new``) was not given; ``sigma`` and ``weights`` are
+    arrays, or column names for a DataFrame or files.  ``engine``, ``scheduler``, ``partition_size``
+    and ``triangle`` are the command line's alone for now (fit --engine dask, graph --triangle)."""
+    kind = LOSSES[loss]
+    if engine != "dask" and (scheduler is not None or partition_size is not None):
+        raise OptionError("is only for {engine:dask}", "scheduler" if scheduler is not None else "partition_size",
+                          blame=True)
+    if scheduler is not None and not scheduler.strip():
+        raise OptionError("needs an address, such as tcp://host:8786", "scheduler", blame=True)
+    if engine == "dask" and kind.needs_every_point:
+        raise OptionError(f"{{engine:dask}} fits the mse loss: {{value:{loss}}} needs every point at every epoch, "
+                          "on one machine", "loss")
+    if decimal == "," and delimiter in (",", "comma"):
+        raise OptionError("a comma cannot be both the decimal mark and the delimiter", "decimal", blame=True)
+    weighted = sigma is not None or weights is not None
+    if sigma is not None and weights is not None:
         raise OptionError("{sigma} and {weights} say the same thing two ways: give one", "weights")
-    if not LOSSES[loss].least_squares and (sigma or weights or fixed):
+    if not kind.least_squares and (weighted or fixed):
         raise OptionError(f"{{sigma}}, {{weights}} and {{fix}} are for {{loss:mse}}, not {{value:{loss}}}, for now",
                           "loss")
-    if absolute_sigma and not (sigma or weights):
+    if absolute_sigma and not weighted:
         raise OptionError("absolute errors need σ: give {sigma} or {weights}", "absolute_sigma")
+    column = sigma if sigma is not None else weights
+    if isinstance(column, str) and not column.strip():
+        raise OptionError("needs a column: a header name or a 1-based number",
+                          "sigma" if sigma is not None else "weights", blame=True)
+    if engine == "dask" and (weighted or fixed or time_unit != "d"):
+        raise OptionError("{engine:dask} takes no weights, fixes no terms and reads no dates, for now",
+                          ("sigma", "weights", "fix", "time_unit"))
+    if fixed and degree is not None:
+        from fitbp.fitting import constraints
+
+        try:
+            constraints.check(fixed, degree)
+        except FitbpError as e:
+            raise OptionError(str(e).replace("{", "{{").replace("}", "}}"), "fix", blame=True) from None
+    if fixed and max_degree is not None:
+        from fitbp.selection import lowest_keeping
+
+        if max_degree < lowest_keeping(fixed):
+            raise OptionError(f"degree {lowest_keeping(fixed)} is the lowest that keeps the {{fix}} terms and "
+                              "leaves one to fit", "max_degree", blame=True)
+    if triangle and not kind.least_squares:
+        raise OptionError(f"the triangle is the mse loss's rewrite; {{value:{loss}}} needs every residual",
+                          "triangle", blame=True)
+    if sigma_new is not None and interval != "prediction":
+        raise OptionError("a new point's σ is for {interval:prediction}", "sigma_new", blame=True)
+
+
+def ignored_options(*, loss: str = "mse", optimizer: str | None = None, delta: float | None = None,
+                    lr: float | None = None) -> list[OptionWarning]:
+    """The options given that others make do nothing, each an OptionWarning (``optimizer`` None: the
+    loss's default optimiser): fitbp.fit warns with them, the command line says them."""
+    from fitbp.backprop import optimizers
+
+    kind = LOSSES[loss]
+    ignored = []
+    if delta is not None and not kind.needs_delta:
+        ignored.append(OptionWarning(f"{{delta}} is huber's threshold and is ignored by {{loss:{loss}}}", "delta"))
+    chosen = optimizer or kind.default_optimizer
+    if lr is not None and chosen in optimizers.EXACT:
+        ignored.append(OptionWarning(f"{{lr}} is ignored by {{optimizer:{chosen}}}, which takes exact steps", "lr"))
+    return ignored
 
 
 class Prediction(NamedTuple):
@@ -158,17 +232,19 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     from fitbp.fitting import trainer
 
     degree = _degree(degree)
-    fixed = _fixed(fix, degree)
+    fixed = _fixed(fix)
     _choices("loss", loss, tuple(LOSSES))
     _choices("basis", basis, bases.NAMES)
     _choices("nan_policy", nan_policy, NAN_POLICIES)
     _choices("time_unit", time_unit, ("d", "s"))
     if not (isinstance(level, (int, float)) and 0.0 < level < 1.0 and (1.0 + level) / 2.0 < 1.0):
         raise ValueError(f"level= must be a probability strictly between 0 and 1, such as 0.95, not {level!r}")
-    check_options(sigma=sigma is not None, weights=weights is not None, absolute_sigma=absolute_sigma, loss=loss,
-                  fixed=bool(fixed))
+    check_options(sigma=sigma, weights=weights, absolute_sigma=absolute_sigma, loss=loss, fixed=fixed, degree=degree,
+                  decimal=reading.get("decimal", "."), delimiter=reading.get("delimiter"))
     if optimizer is not None:
         _choices("optimizer", optimizer, tuple(trainer.DEFAULT_EPOCHS))  # every optimiser has its default
+    for ignored in ignored_options(loss=loss, optimizer=optimizer, delta=delta, lr=lr):
+        warnings.warn(ignored, stacklevel=2)
     points = _points(xdata, ydata, x, y, sigma, weights, nan_policy, time_unit, memory, degree, reading)
     training = {"optimizer": optimizer, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed, "loss": loss,
                 "delta": delta, "absolute_sigma": absolute_sigma, "basis": basis,
@@ -210,7 +286,9 @@ def select(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | N
         raise ValueError(f"max_degree= must be a whole number of 0 or more, not {max_degree!r}")
     if not (isinstance(folds, int) and folds >= 2):
         raise ValueError(f"folds= must be a whole number of 2 or more, not {folds!r}")
-    fixed = _fixed(fix, max_degree)
+    fixed = _fixed(fix)
+    check_options(sigma=sigma, weights=weights, loss=loss, fixed=fixed, max_degree=max_degree,
+                  decimal=reading.get("decimal", "."), delimiter=reading.get("delimiter"))
     points = _points(xdata, ydata, x, y, sigma, weights, nan_policy, time_unit, memory, None, reading)
     return selection.select_table(points, max_degree, folds=folds, loss=loss, seed=seed, fixed=fixed or None)
 
@@ -328,9 +406,10 @@ class Fit:
         """
         x = self._x(x)
         y = self.curve(x)
-        if interval is None:
+        band = self._band(interval, level, sigma_new)
+        if band is None:
             return y
-        lower, upper = self._band(interval, level, sigma_new)(x)
+        lower, upper = band(x)
         return Prediction(y, lower, upper)
 
     def inverse(self, y: Any, interval: str | None = None, level: float = 0.95,
@@ -349,7 +428,7 @@ class Fit:
 
         ys = np.atleast_1d(np.asarray(y, dtype=np.float64)).ravel()
         polynomial, (low, high) = self.curve, self._x_range()
-        band = self._band(interval, level, sigma_new) if interval else None
+        band = self._band(interval, level, sigma_new)
         found = []
         for value in ys.tolist():
             roots = inverse.crossings(polynomial, value, low, high)
@@ -445,13 +524,15 @@ class Fit:
         return modelfile.x_range_of(self._document)
 
     def _band(self, interval, level, sigma_new):
+        """The band of ``interval`` (None for none, after check_options has had its say on sigma_new)."""
         from fitbp.fitting import modelfile
 
+        check_options(interval=interval, sigma_new=sigma_new)
+        if interval is None:
+            return None
         _choices("interval", interval, ("confidence", "prediction"))
         if not (isinstance(level, (int, float)) and 0.0 < level < 1.0):
             raise ValueError(f"level= must be strictly between 0 and 1, not {level!r}")
-        if sigma_new is not None and interval != "prediction":
-            raise ValueError("sigma_new= is the σ of a new measurement: it is for interval='prediction'")
         if interval == "prediction" and self._document.get("weights") and sigma_new is None:
             raise ValueError("this fit was weighted by σ: a prediction interval needs sigma_new=, the new "
                              "measurement's σ")
@@ -596,10 +677,9 @@ def _degree(degree):
     return int(degree)
 
 
-def _fixed(fix, degree):
-    """{power: value} checked: whole powers of 0 or more, finite values, within the degree."""
-    from fitbp.fitting import constraints
-
+def _fixed(fix):
+    """{power: value} checked: whole powers of 0 or more, finite values (check_options checks them
+    against the degree)."""
     if not fix:
         return {}
     if not isinstance(fix, dict):
@@ -611,11 +691,6 @@ def _fixed(fix, degree):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
             raise ValueError(f"fix={{{power}: {value!r}}}: the value must be a finite number")
         fixed[int(power)] = float(value)
-    if degree is not None:
-        try:
-            constraints.check(fixed, degree)
-        except FitbpError as e:
-            raise ValueError(f"fix=: {e}") from None
     return fixed
 
 

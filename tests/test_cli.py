@@ -377,7 +377,7 @@ def test_a_robust_fit_shows_its_loss_delta_and_median_residual(tmp_path):
     assert summary["median_abs_residual"] == pytest.approx(np.median(np.abs(fitted(points.x) - points.y)), rel=1e-9)
     assert summary["loss_value"] == document["loss_history"][-1]
     assert f"huber loss (δ {summary['huber_delta']:.4g})" in table and "median |residual|" in table
-    from fitbp import cli
+    from fitbp.cli import drawing as cli
 
     title = cli._title(document, points)
     assert title.startswith("degree 3 huber (δ 1.46) fit of y against x:\nhuber loss 3.4, median |residual| 0.3861")

@@ -29,12 +29,20 @@ def layer_of(module):
 
 
 def modules():
+    """Every module but the doors in; a folder's __init__.py is the module of the folder's name (fitbp.cli's
+    makes the app and registers the commands)."""
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE.parent).with_suffix("")
         name = ".".join(relative.parts).removesuffix(".__init__")
-        if name in ("fitbp", "fitbp.__main__") or path.name == "__init__.py":
+        if name in ("fitbp", "fitbp.__main__"):
             continue
         yield name, path
+
+
+def is_module(name):
+    """Whether fitbp.a.b is a module of the package: a file a/b.py or a folder a/b/ with its __init__.py."""
+    path = PACKAGE.parent / name.replace(".", "/")
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
 
 
 def imports(path):
@@ -44,8 +52,7 @@ def imports(path):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "fitbp":
             for alias in node.names:
                 candidate = f"{node.module}.{alias.name}"
-                found.add(candidate if (PACKAGE.parent / (candidate.replace(".", "/") + ".py")).exists()
-                          else node.module)
+                found.add(candidate if is_module(candidate) else node.module)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == "fitbp")
     return found

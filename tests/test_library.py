@@ -252,6 +252,64 @@ def test_one_rule_between_options_said_in_each_vocabulary(options, python, flags
     assert done.returncode == 2 and said in " ".join(done.stderr.split()), done.stderr
 
 
+
+def flag(name):
+    return "--" + name.replace("_", "-")
+
+
+@pytest.mark.parametrize("options, python, said", [
+    ({"scheduler": "tcp://h:8786"}, "scheduler=: is only for engine='dask'", "is only for --engine dask"),
+    ({"engine": "dask", "scheduler": " "}, "scheduler=: needs an address, such as tcp://host:8786",
+     "needs an address, such as tcp://host:8786"),
+    ({"engine": "dask", "loss": "mae"}, "engine='dask' fits the mse loss: 'mae' needs every point at every epoch",
+     "--engine dask fits the mse loss: mae needs every point at every epoch, on one machine"),
+    ({"decimal": ",", "delimiter": "comma"}, "decimal=: a comma cannot be both the decimal mark and the delimiter",
+     "a comma cannot be both the decimal mark and the delimiter"),
+    ({"weights": " "}, "weights=: needs a column", "needs a column: a header name or a 1-based number"),
+    ({"engine": "dask", "time_unit": "s"}, "engine='dask' takes no weights, fixes no terms and reads no dates",
+     "--engine dask takes no weights, fixes no terms and reads no dates, for now"),
+    ({"fixed": {5: 1.0}, "degree": 1}, "fix=: x^5 is beyond degree 1",
+     "x^5 is beyond degree 1: raise the degree or do not fix it"),
+    ({"fixed": {0: 0.0, 3: 1.0}, "max_degree": 2}, "max_degree=: degree 3 is the lowest that keeps the fix= terms",
+     "degree 3 is the lowest that keeps the --fix terms and leaves one to fit"),
+    ({"triangle": True, "loss": "huber"}, "triangle=: the triangle is the mse loss's rewrite; 'huber' needs every",
+     "the triangle is the mse loss's rewrite; huber needs every residual"),
+    ({"interval": "confidence", "sigma_new": 0.1}, "sigma_new=: a new point's σ is for interval='prediction'",
+     "a new point's σ is for --interval prediction"),
+])
+def test_every_rule_between_options_is_the_librarys(options, python, said):
+    """The rules the command line applies are check_options', each in both vocabularies (test_cli and the
+    others check the command line's whole messages)."""
+    from fitbp import library
+
+    with pytest.raises(library.OptionError) as caught:
+        library.check_options(**options)
+    assert str(caught.value).startswith(python) and caught.value.said(flag) == said
+
+
+def test_python_callers_meet_the_command_lines_rules(sine, tmp_path):
+    from fitbp import library
+
+    x, y = sine
+    with pytest.raises(ValueError, match="sigma= and weights= say the same thing two ways"):
+        fitbp.select(x, y, sigma=np.ones_like(x), weights=np.ones_like(x))
+    with pytest.raises(ValueError, match="max_degree=: degree 3 is the lowest that keeps the fix= terms"):
+        fitbp.select(x, y, fix={3: 1.0}, max_degree=2)
+    (tmp_path / "d.csv").write_text("x;y\n0;1\n1;2\n2;4\n")
+    with pytest.raises(ValueError, match="decimal=: a comma cannot be both the decimal mark and the delimiter"):
+        fitbp.fit(tmp_path / "d.csv", decimal=",", delimiter=",")
+    line = fitbp.fit(x, y, degree=1)
+    for call in (line.predict, line.inverse):
+        with pytest.raises(ValueError, match="sigma_new=: a new point's σ is for interval='prediction'"):
+            call([0.5], sigma_new=0.1)
+    with pytest.warns(library.OptionWarning) as warned:
+        fitbp.fit(x, y, degree=1, delta=1.0, lr=0.1)
+    assert [str(w.message) for w in warned] == ["delta= is huber's threshold and is ignored by loss='mse'",
+                                                "lr= is ignored by optimizer='newton', which takes exact steps"]
+    assert [w.said(flag) for w in library.ignored_options(loss="mae", optimizer="cg", delta=1.0, lr=0.1)] == [
+        "--delta is huber's threshold and is ignored by --loss mae",
+        "--lr is ignored by --optimizer cg, which takes exact steps"]
+
 def test_datetime64_on_a_model_with_an_offset_is_the_utc_instant(tmp_path):
     """numpy's datetime64 has no offset: it is read as UTC, as the picture draws it, so 01:00 UTC and
     03:00+02:00 are one instant and one prediction."""

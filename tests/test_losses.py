@@ -96,6 +96,6 @@ def test_an_unknown_loss_is_refused_with_the_names_there_are():
 
 
 def test_the_command_line_offers_the_table():
-    from fitbp.cli import Loss
+    from fitbp.cli.options import Loss
 
     assert [choice.value for choice in Loss] == list(LOSSES)

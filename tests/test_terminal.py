@@ -83,7 +83,7 @@ SIZES_SHOWN = [(20, 6), (33, 9), (47, 7), (61, 15)]
 
 def title_of(**document):
     """fitbp's own title for a degree 5 fit, as a function of the column names (as render takes it)."""
-    from fitbp.cli import _title
+    from fitbp.cli.drawing import _title
 
     document = {"degree": 5, "mse": 0.00771, "r2": 0.985367, **document}
     return lambda y_name, x_name: _title(document, type("Names", (), {"y_name": y_name, "x_name": x_name}))

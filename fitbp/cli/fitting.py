@@ -1,0 +1,214 @@
+"""fit and select: read DATA, fit it or score its degrees, and print the result."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from typing import List, Optional
+
+import typer
+
+from fitbp.cli import options
+from fitbp.cli.console import check_options, prompt, reported, warn, warn_ignored, wrote
+from fitbp.cli.options import (DATA, LEVEL, MEMORY, QUIET, START_SEED, TABLE_OR_JSON, DataOptions, Engine, Loss,
+                               Optimizer)
+from fitbp.errors import printable
+from fitbp.fitting import losses
+
+
+@options.grouped
+def fit(
+    data: List[str] = DATA,
+    degree: str = typer.Option("auto", "--degree", "-d", metavar="N|auto", callback=options.degree_or_auto,
+                               help="Highest power of the polynomial, or auto: the lowest degree within 2 "
+                                    "of the least BIC (see fitbp select)."),
+    data_options: DataOptions = DataOptions,
+    absolute_sigma: bool = typer.Option(False, "--absolute-sigma",
+                                        help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), "
+                                             "unscaled, and the p-value of χ² [default: scaled by the reduced χ², as "
+                                             "scipy and gnuplot do]."),
+    optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer",
+                                                  help="newton reaches the mse optimum in two passes, cg in three; "
+                                                       "gd, momentum and adam are the textbook methods [default: "
+                                                       "newton, or adam for mae and huber]."),
+    loss: Loss = options.loss("mse; or mae and huber, robust to outliers."),
+    delta: Optional[float] = typer.Option(None, "--delta", metavar="D", callback=options.positive_finite,
+                                          help="Huber's threshold, in y units [default: 1.345 robust sd of the "
+                                               "least-squares residuals]."),
+    lr: Optional[float] = typer.Option(None, "--lr", metavar="R", callback=options.positive_finite,
+                                       help="Learning rate of gd, momentum and adam [default: 0.1, 0.02, 0.01]."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", metavar="N", min=1,
+                                         help="Most backprop passes [default: 100 for newton, 1000 for cg, 10000 "
+                                              "otherwise]."),
+    tol: float = options.tol(1e-12, "Converged when, for newton and cg, the loss still to gain is at most this "
+                                    "fraction of it; for the others, when two epochs in a row change the loss by at "
+                                    "most this, relatively."),
+    seed: int = START_SEED,
+    json_output: bool = options.json_output(TABLE_OR_JSON),
+    save: Optional[str] = typer.Option(None, "--save", metavar="PATH",
+                                       help="Where to save the model [default: fitbp.json]."),
+    no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
+    level: float = LEVEL,
+    memory: str = MEMORY,
+    engine: Engine = typer.Option(Engine.local, "--engine",
+                                  help="local reads on this machine; dask reduces each partition to its triangle on a "
+                                       "dask cluster (pip install 'fitbp[dask]')."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="With --engine dask: a running scheduler, such as tcp://host:8786 "
+                                                 "[default: a LocalCluster of one worker a core, for this fit]."),
+    partition_size: Optional[str] = typer.Option(None, "--partition-size", metavar="SIZE",
+                                                 callback=options.partition_size,
+                                                 help="With --engine dask: bytes of CSV a partition holds, 1k or more "
+                                                      "[default: 64MB; a gzip file is one partition]."),
+    quiet: bool = QUIET,
+):
+    """Fit a polynomial of --degree to the points in DATA and save the model.
+
+    Exit status: 0 fitted, 1 a problem with the data or a file (one 'error:' line), 2 a usage error,
+    130 interrupted, 143 terminated.
+
+    Examples:
+
+      fitbp fit points.csv                  # the degree BIC chooses
+
+      fitbp fit points.csv --degree 5       # a degree of your choice
+
+      fitbp fit log.csv --x time --y temp   # columns by name or number
+
+      fitbp fit 'logs/2026-*.csv.gz' -d 3   # many files, one data set
+
+      fitbp fit export.csv --decimal ,      # 1,5;2,25 as in European files
+
+      fitbp fit noisy.csv --loss huber      # outliers pull less
+
+      fitbp sample sine | fitbp fit - --json | jq .r2
+
+      fitbp fit points.csv --save model.json && fitbp plot -m model.json
+    """
+    from fitbp.fitting import modelfile, trainer
+    from fitbp.views import report
+
+    if save is not None and no_save:  # the command line's two ways to say where: not a rule of the library's
+        raise typer.BadParameter("--save and --no-save contradict each other", param_hint="--save")
+    chosen = optimizer.value if optimizer else losses.LOSSES[loss.value].default_optimizer
+    warn_ignored(quiet, loss=loss.value, optimizer=chosen, delta=delta, lr=lr)
+    fixed = data_options.fixed()
+    check_options(engine=engine.value, scheduler=scheduler, partition_size=partition_size, loss=loss.value,
+                  absolute_sigma=absolute_sigma, **data_options.rules(), fixed=fixed, degree=degree)
+    watched = not quiet and report.stderr_is_terminal()
+    with reported(), ExitStack() as cluster_session:
+        if engine is Engine.dask:
+            points = _load_on_cluster(data, data_options.reading(), degree, scheduler, partition_size, quiet,
+                                      cluster_session)
+        else:
+            points = _load(data, data_options.reading(), degree, memory, watched, quiet)
+        with report.training_progress(epochs or trainer.DEFAULT_EPOCHS[chosen], enabled=watched) as on_epoch:
+            training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
+                        "on_epoch": on_epoch, "loss": loss.value, "delta": delta,
+                        **({"absolute_sigma": True} if absolute_sigma else {}), **({"fixed": fixed} if fixed else {})}
+            if degree is None:
+                from fitbp import selection
+
+                result = selection.fit_auto(points, **training)
+            else:
+                result = trainer.fit_points(points, degree, **training)
+        result.level = level
+        if not quiet:
+            for message in result.warnings:
+                warn(message)
+        if not no_save:
+            modelfile.save(result, save or "fitbp.json")
+        if json_output:
+            report.print_json(result)
+        else:
+            report.print_table(result.summary())
+        if not no_save and not quiet:  # last, under the result, as plot's 'wrote'
+            sys.stdout.flush()
+            sys.stderr.write(f"saved {printable(save or 'fitbp.json')}\n")
+
+
+@options.grouped
+def select(
+    data: List[str] = DATA,
+    max_degree: Optional[int] = typer.Option(None, "--max-degree", metavar="N", min=0,
+                                             help="Score degrees 0 to this [default: the range --degree auto "
+                                                  "searches, widened while the best is near its top]."),
+    data_options: DataOptions = DataOptions,
+    memory: str = MEMORY,
+    folds: int = typer.Option(5, "--folds", metavar="K", min=2, help="Folds of the cross-validation."),
+    loss: Loss = options.loss("mae or huber choose on the points a robust fit keeps."),
+    seed: int = options.seed("the random samples (turning points, outliers) of large data"),
+    plot_file: Optional[str] = typer.Option(None, "--plot", metavar="FILE",
+                                            help="Also draw the errors against the degree (.png, .svg, .pdf, .jpg)."),
+    json_output: bool = options.json_output(TABLE_OR_JSON),
+):
+    """Score every degree: training MSE, cross-validated MSE, BIC and AICc; mark the one --degree auto chooses.
+
+    The choice is the lowest degree whose BIC, n ln(RSS/n) + (d+1) ln n, is within 2 of the least: a
+    term is kept when it explains more than ln n noise variances. All degrees and all folds come from
+    one pass over the data. The options that change what fit --degree auto scores (--sigma, --fix,
+    --decimal, ...) are fit's, and give its scores.
+
+    Examples:
+
+      fitbp select sample_data/runge.csv
+
+      fitbp select sample_data/cubic.csv --max-degree 8 --plot select.png
+
+      fitbp select points.csv --sigma s --fix 0=0
+    """
+    from fitbp import selection
+    from fitbp.fitting import modelfile
+    from fitbp.views import report
+
+    fixed = data_options.fixed()
+    check_options(loss=loss.value, **data_options.rules(), fixed=fixed, max_degree=max_degree)
+    with reported():
+        if plot_file:
+            from fitbp.views import renderer
+
+            renderer.check_format(plot_file)
+        points = _load(data, data_options.reading(), None, memory, report.stderr_is_terminal(), False)
+        table = selection.select_table(points, max_degree, folds=folds, loss=loss.value, seed=seed, fixed=fixed)
+        if plot_file:
+            renderer.save(renderer.selection_figure(table, printable(points.source)), plot_file,
+                          modelfile.write_atomic)
+        if json_output:
+            sys.stdout.write(modelfile.dumps(table.to_dict()) + "\n")
+        else:
+            report.print_selection(table)
+        if plot_file:
+            wrote(plot_file)
+
+
+def _load(data, reading, degree, memory, watched, quiet):
+    """The points of DATA on this machine: held, or streamed beyond ``memory`` (fitbp.engines.local)."""
+    from fitbp.engines import local
+    from fitbp.sources import files
+    from fitbp.views import report
+
+    paths = files.expand(data)
+    if paths == ["-"]:
+        prompt("x,y lines (a header line first, if you like)")
+    inputs = files.Files(paths, **reading)
+    with report.reading_progress(inputs.bytes(), enabled=watched) as inputs.on_read:
+        points = local.load(inputs, degree=degree, memory=memory)
+    inputs.on_read = None
+    _say_skipped(points, quiet)
+    return points
+
+
+def _load_on_cluster(data, reading, degree, scheduler, partition_size, quiet, session):
+    """--engine dask: the points of DATA reduced on a cluster, its client kept open by ``session``."""
+    from fitbp.engines import cluster
+
+    planned = cluster.plan(data, partition_size or cluster.PARTITION, **reading)  # its errors first
+    client = session.enter_context(cluster.session(scheduler))
+    points = cluster.load(client, planned, degree)
+    _say_skipped(points, quiet)
+    return points
+
+
+def _say_skipped(points, quiet):
+    if points.skipped and not quiet:
+        warn(f"skipped {points.skipped} rows with invalid values, the first {points.first_skip}")

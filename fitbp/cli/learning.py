@@ -1,0 +1,161 @@
+"""sample, graph and gradcheck: data to try fitbp on, and the machinery it learns with, shown and checked."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from fitbp.cli import options
+from fitbp.cli.console import check_options, prompt, reported, write_rows, wrote
+from fitbp.cli.options import START_SEED, X, Y, Loss, Sample
+from fitbp.errors import FitbpError, printable
+from fitbp.fitting import losses
+from fitbp.views.exporter import scaled_variable
+
+
+def sample(
+    name: str = typer.Argument(..., metavar="NAME", help="sine, cubic, runge, exp or years."),
+    n: Optional[int] = typer.Option(None, "--n", metavar="N", min=1, max=100_000_000,
+                                    help="Number of points [default: 200; years: 71]."),
+    noise: Optional[float] = typer.Option(None, "--noise", metavar="SD", callback=options.non_negative_or_none,
+                                          help="Standard deviation of the normal noise on y."),
+    seed: int = options.seed("the random x and noise"),
+    xmin: Optional[float] = typer.Option(None, "--xmin", metavar="X", help="Smallest x."),
+    xmax: Optional[float] = typer.Option(None, "--xmax", metavar="X", help="Largest x."),
+    outliers: int = typer.Option(0, "--outliers", metavar="N", min=0, help="Move this many points far off the curve."),
+):
+    """Print a sample data set as x,y CSV, to try fitbp on.
+
+    Examples:
+
+      fitbp sample sine --n 500 --seed 1 > sine.csv
+
+      fitbp sample runge --noise 0 | fitbp fit - --degree 10
+    """
+    from fitbp.sources import samples
+
+    if name not in Sample.__members__:  # checked here: click's Choice lists them a tab and a line each
+        choices = ", ".join(s.value for s in Sample)
+        raise typer.BadParameter(f"{printable(name)!r} is not one of {choices}", param_hint="'NAME'")
+    with reported():
+        x, y = samples.generate(name, n=n, noise=noise, seed=seed, xmin=xmin, xmax=xmax, outliers=outliers)
+        write_rows([x, y], sys.stdout, header="x,y")
+
+
+def graph(
+    data: Optional[str] = typer.Argument(None, metavar="[DATA]", help="CSV file; without it, 12 points of a sine."),
+    degree: int = options.degree(3),
+    x: Optional[str] = X,
+    y: Optional[str] = Y,
+    loss: Loss = options.loss("Loss at the top of the graph."),
+    fitted: bool = typer.Option(False, "--fitted", help="Show the graph at the trained coefficients, not the start."),
+    triangle: bool = typer.Option(False, "--triangle",
+                                  help="Show the graph mse training runs: the same loss through the data's triangle "
+                                       "R, z, ρ (d + 1 rows)."),
+    seed: int = START_SEED,
+    dot_file: Optional[str] = typer.Option(None, "--dot", metavar="FILE",
+                                           help="Also write the graph as Graphviz DOT to this file."),
+):
+    """Print the computing graph of the model and its loss, after one backward pass.
+
+    Each node shows its operator, shape, value and the gradient that flowed
+    back to it. The graph works in the scaled variable t = (x - center) / scale
+    and in y divided by a power of two, as training does.
+
+    Examples:
+
+      fitbp graph --degree 3
+
+      fitbp graph -d 5 --dot g.dot && dot -Tpng g.dot -o g.png
+    """
+    import numpy as np
+
+    from fitbp.backprop import graph as engine
+    from fitbp.views import graphview, report
+    from fitbp.fitting import model, modelfile, trainer
+
+    check_options(loss=loss.value, triangle=triangle)
+    with reported():
+        points = _points_or_sample(data, x, y)
+        problem = trainer.prepare(points, degree)
+        k = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
+        if fitted:
+            result = trainer.fit_points(points, degree, loss=loss.value, seed=seed)
+            k = np.array(result.polynomial.coefficients) / problem.y_unit
+        a = engine.parameter(k, "a")
+        root = model.triangle_loss_graph(problem.triangle, a) if triangle else model.loss_graph(
+            problem.design, problem.target, a, loss.value, trainer.delta_for(losses.LOSSES[loss.value], problem, k))
+        root.backward()
+        if dot_file:  # written first: a path that cannot be written fails before anything is printed
+            modelfile.write_atomic(dot_file, graphview.dot(root))
+        wide = report.wide_console()
+        report.emit(wide, f"{loss.value} loss of a degree {degree} Taylor polynomial on {len(points.x)} points "
+                    f"of {printable(points.source)}, at the {'trained' if fitted else 'starting'} coefficients; "
+                    f"t = {scaled_variable(problem.center, problem.scale)}, y in units of {problem.y_unit:g}",
+                    highlight=False, markup=False)
+        report.emit(wide, graphview.tree(root))
+        if dot_file:
+            wrote(dot_file)
+
+
+def _points_or_sample(data, x, y):
+    """The user's points, or a small sample to show the machinery on."""
+    from fitbp.sources import files, samples
+    from fitbp.sources.data import Points
+
+    if data is None:
+        sx, sy = samples.generate("sine", n=12, seed=0)
+        return Points(sx, sy, source="fitbp sample sine --n 12")
+    return files.load_points(data, x=x, y=y)
+
+
+def gradcheck(
+    data: str = typer.Argument(..., metavar="DATA", help="CSV file, or - for standard input."),
+    degree: int = options.degree(...),
+    x: Optional[str] = X,
+    y: Optional[str] = Y,
+    loss: Loss = options.loss("The loss to differentiate."),
+    tol: float = options.tol(1e-6, "Largest relative error allowed."),
+    seed: int = options.seed("the random point at which to compare"),
+    json_output: bool = options.json_output("Print the comparison as JSON."),
+):
+    """Compare the backprop gradient with central finite differences, coefficient by coefficient.
+
+    Exit status 1 when any relative error exceeds --tol.
+
+    Example:
+
+      fitbp gradcheck sample_data/sine.csv --degree 5
+    """
+    import numpy as np
+
+    from fitbp.backprop import gradcheck as checker
+    from fitbp.sources import files
+    from fitbp.fitting import model, modelfile, trainer
+    from fitbp.views import report
+
+    with reported():
+        if data == "-":
+            prompt("x,y lines")
+        problem = trainer.prepare(files.load_points(data, x=x, y=y), degree)
+        k = np.random.default_rng(seed).normal(size=degree + 1)
+        delta = trainer.delta_for(losses.LOSSES[loss.value], problem, k)
+        rows = checker.check(lambda p: model.loss_and_gradient(problem.design, problem.target, p, loss.value,
+                                                                 delta), k)
+        failed = [r for r in rows if r.relative_error > tol]
+        if json_output:
+            sys.stdout.write(modelfile.dumps({
+                "loss": loss.value, "huber_delta": delta, "tol": tol,
+                "step": checker.STEP, "seed": seed, "passed": not failed, "rows": [
+                    {"coefficient": f"a_{r.index}", "value": r.at, "backprop": r.backprop,
+                     "finite_difference": r.numeric, "relative_error": r.relative_error} for r in rows]}) + "\n")
+        else:
+            huber = f" (δ {delta:.4g} in y units of {problem.y_unit:g})" if delta is not None else ""
+            report.print_gradcheck(rows, tol, printable(
+                f"d {loss.value}{huber} / d a_i by backprop against central differences (step {checker.STEP:g} "
+                f"relative to |a_i|), at the random coefficients of --seed {seed}; "
+                f"t = {scaled_variable(problem.center, problem.scale)}"))
+        if failed:
+            raise FitbpError(f"gradient check failed: {len(failed)} of {len(rows)} relative errors exceed {tol:g}")
