@@ -88,7 +88,8 @@ def plot(
             frames = film.animate(points, float(document["center"]), float(document["scale"]),
                                   modelfile.snapshots_of(document, model), document.get("loss_history") or [],
                                   animate, title=f"{printable(document.get('optimizer', ''))}: {title}",
-                                  loss=str(document.get("loss", "mse")), delta=document.get("huber_delta"))
+                                  loss=str(document.get("loss", "mse")), delta=document.get("huber_delta"),
+                                  basis=modelfile.basis_of(document))
             if not quiet:
                 wrote(animate, f" ({frames} frame{'s' if frames != 1 else ''})")
             return

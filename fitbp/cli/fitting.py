@@ -10,8 +10,8 @@ import typer
 
 from fitbp.cli import options
 from fitbp.cli.console import check_options, prompt, reported, warn, warn_ignored, wrote
-from fitbp.cli.options import (DATA, LEVEL, MEMORY, QUIET, START_SEED, TABLE_OR_JSON, DataOptions, Engine, Loss,
-                               Optimizer)
+from fitbp.cli.options import (DATA, LEVEL, MEMORY, QUIET, START_SEED, TABLE_OR_JSON, Basis, DataOptions, Engine,
+                               Loss, Optimizer)
 from fitbp.errors import printable
 from fitbp.fitting import losses
 
@@ -22,6 +22,10 @@ def fit(
     degree: str = typer.Option("auto", "--degree", "-d", metavar="N|auto", callback=options.degree_or_auto,
                                help="Highest power of the polynomial, or auto: the lowest degree within 2 "
                                     "of the least BIC (see fitbp select)."),
+    basis: Basis = typer.Option(Basis.taylor, "--basis",
+                                help="The functions of t = (x - c) / s the coefficients multiply: taylor, its "
+                                     "powers (the article's form, which graph and the film show); chebyshev, "
+                                     "T_i(t), which keep their digits at degrees where powers cancel (past ~40)."),
     data_options: DataOptions = DataOptions,
     absolute_sigma: bool = typer.Option(False, "--absolute-sigma",
                                         help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), "
@@ -81,6 +85,8 @@ def fit(
 
       fitbp fit noisy.csv --loss huber      # outliers pull less
 
+      fitbp fit table.csv -d 80 --basis chebyshev   # a high degree, digits kept
+
       fitbp sample sine | fitbp fit - --json | jq .r2
 
       fitbp fit points.csv --save model.json && fitbp plot -m model.json
@@ -104,7 +110,7 @@ def fit(
             points = _load(data, data_options.reading(), degree, memory, watched, quiet)
         with report.training_progress(epochs or trainer.DEFAULT_EPOCHS[chosen], enabled=watched) as on_epoch:
             training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
-                        "on_epoch": on_epoch, "loss": loss.value, "delta": delta,
+                        "on_epoch": on_epoch, "loss": loss.value, "delta": delta, "basis": basis.value,
                         **({"absolute_sigma": True} if absolute_sigma else {}), **({"fixed": fixed} if fixed else {})}
             if degree is None:
                 from fitbp import selection

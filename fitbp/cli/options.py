@@ -18,7 +18,7 @@ from typing import List, Optional
 import typer
 
 from fitbp.errors import FitbpError
-from fitbp.fitting import losses
+from fitbp.fitting import bases, losses
 from fitbp.views.exporter import LANGUAGES
 
 
@@ -29,6 +29,8 @@ def _choices(name, values):
 
 Loss = _choices("Loss", losses.LOSSES)
 """--loss's choices: the names in the table of losses (fitbp.fitting.losses), which says what each is."""
+Basis = _choices("Basis", bases.BASES)
+"""--basis's choices: the bases of fitbp.fitting.bases."""
 Optimizer = _choices("Optimizer", ("newton", "cg", "gd", "momentum", "adam"))
 Engine = _choices("Engine", ("local", "dask"))
 TimeUnit = _choices("TimeUnit", ("d", "s"))

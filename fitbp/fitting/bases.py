@@ -10,16 +10,15 @@ A basis is a small object, as numpy's ``ABCPolyBase`` is a small class: its desi
 derivative and roots in its own terms, and two exact changes of basis: into Chebyshev's, where the
 data's sums are gathered (fitbp.engines.moments), and into powers of t, from which the raw coefficients
 of x follow.  Adding a basis is one class here and its line in ``BASES``.
+
+This module imports no numpy until a basis computes: the command line names the bases (its
+``--basis`` choices) before it sets numpy's thread count, as it names the losses.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
-
-import numpy as np
-
-from fitbp.engines import moments
 
 
 class Basis:
@@ -68,6 +67,8 @@ class Basis:
     def power_matrix(self, degree):
         """P in float64, as exact as its integers are there: a triangle of the powers of t (a streamed
         fit's, fitbp.engines.moments.Part) is R·P in this basis, and P·R⁻¹ turns errors into powers."""
+        import numpy as np
+
         return np.array(self.powers(degree), dtype=np.float64)
 
     def in_powers(self, coefficients):
@@ -86,9 +87,13 @@ class Taylor(Basis):
     name, title, symbol, numpy_class, nested = "taylor", "Taylor", "a", "Polynomial", True
 
     def columns(self, t, degree):
+        from fitbp.engines import moments
+
         return moments.design_matrix(t, degree)
 
     def evaluate(self, coefficients, t):
+        import numpy as np
+
         t = np.asarray(t, dtype=np.float64)
         y = np.zeros_like(t)
         for a in reversed(coefficients):
@@ -96,15 +101,21 @@ class Taylor(Basis):
         return y
 
     def derivative(self, coefficients):
+        import numpy as np
+
         return np.polynomial.polynomial.polyder(np.asarray(coefficients, dtype=np.float64))
 
     def roots(self, coefficients):
+        import numpy as np
+
         return np.polynomial.polynomial.polyroots(np.asarray(coefficients, dtype=np.float64))
 
     def powers(self, degree):
         return _identity(degree)
 
     def in_chebyshev(self, degree):
+        from fitbp.engines import moments
+
         return moments.powers_in_chebyshev(degree)
 
     def in_powers(self, coefficients):
@@ -118,9 +129,13 @@ class Chebyshev(Basis):
     name, title, symbol, numpy_class, judge = "chebyshev", "Chebyshev", "c", "Chebyshev", True
 
     def columns(self, t, degree):
+        from fitbp.engines import moments
+
         return moments.chebyshev_matrix(t, degree)
 
     def evaluate(self, coefficients, t):
+        import numpy as np
+
         t = np.asarray(t, dtype=np.float64)
         if len(coefficients) == 1:
             return np.full_like(t, coefficients[0])
@@ -131,15 +146,21 @@ class Chebyshev(Basis):
         return coefficients[0] + t * near - far
 
     def derivative(self, coefficients):
+        import numpy as np
+
         return np.polynomial.chebyshev.chebder(np.asarray(coefficients, dtype=np.float64))
 
     def roots(self, coefficients):
+        import numpy as np
+
         return np.polynomial.chebyshev.chebroots(np.asarray(coefficients, dtype=np.float64))
 
     def powers(self, degree):
         return _chebyshev_in_powers(degree)
 
     def in_chebyshev(self, degree):
+        import numpy as np
+
         return np.eye(degree + 1)
 
 
