@@ -87,8 +87,10 @@ def test_utf16_with_bom(tmp_path):
 
 def test_latin1_with_encoding_option(tmp_path):
     path = write(tmp_path, "temp °C,y\n1,2\n3,4\n".encode("latin-1"))
-    with pytest.raises(FitbpError, match=r"points.csv:1: not UTF-8 text \(byte 0xb0\).*--encoding latin-1"):
-        load_points(path)
+    with pytest.raises(FitbpError, match=r"points.csv:1: not UTF-8 text \(byte 0xb0\).*encoding='latin-1'"):
+        load_points(path)  # a Python caller reads the option as the keyword it passes
+    assert error_of(tmp_path, "temp °C,y\n1,2\n3,4\n".encode("latin-1")).endswith(
+        "if it is Latin-1, pass --encoding latin-1")
     assert load_points(path, encoding="latin-1").x_name == "temp °C"
 
 
@@ -102,9 +104,12 @@ def test_large_clean_file_equals_numpy(tmp_path, rng):
 
 
 def error_of(tmp_path, content, **options):
+    """The message as the command line says it (its flags for the options it names)."""
+    from fitbp.cli.console import flag
+
     with pytest.raises(FitbpError) as caught:
         load_text(tmp_path, content, **options)
-    return str(caught.value)
+    return caught.value.said(flag)
 
 
 BAD = [

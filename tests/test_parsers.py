@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import fitbp.sources.table
 from fitbp.sources import decode, files
+from fitbp.cli.console import flag
 from fitbp.errors import FitbpError
 
 pyarrow = pytest.importorskip("pyarrow", reason="the optional fast parser is not installed")
@@ -38,7 +39,7 @@ def read(data, reading, block=decode.BLOCK, **options):
         try:
             points = files.load_points("-", stdin=io.BytesIO(data), **options)
         except FitbpError as e:
-            return str(e)
+            return e.said(flag)  # as the command line says it
         return points.x.tobytes(), points.y.tobytes(), points.skipped, points.first_skip
 
 

@@ -67,7 +67,7 @@ def reported():
     try:
         yield
     except FitbpError as e:
-        sys.stderr.write(f"error: {e}\n")
+        sys.stderr.write(f"error: {e.said(flag)}\n")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:  # the entry point says so, once, for every way of getting here
         raise typer.Exit(130) from None

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from fitbp.cli import options
-from fitbp.cli.console import reported, warn, wrote
+from fitbp.cli.console import flag, reported, warn, wrote
 from fitbp.cli.options import LEVEL, MODEL, QUIET, Interval
 from fitbp.cli.predicting import dates_of
 from fitbp.errors import FitbpError, printable
@@ -117,7 +117,7 @@ def _limits(texts, axis):
         try:
             values = list(dates_of(texts, axis, what=""))
         except FitbpError as e:
-            raise typer.BadParameter(str(e), param_hint="--xlim") from None
+            raise typer.BadParameter(e.said(flag), param_hint="--xlim") from None
     else:
         values = []
         for text in texts:

@@ -17,6 +17,7 @@ from typing import List, Optional
 
 import typer
 
+from fitbp.cli.console import flag
 from fitbp.errors import FitbpError
 from fitbp.fitting import bases, losses
 from fitbp.views.exporter import LANGUAGES
@@ -120,7 +121,7 @@ def known_encoding(value):
     try:
         return decode.check_encoding(value)
     except FitbpError as e:
-        raise typer.BadParameter(str(e)) from None
+        raise typer.BadParameter(e.said(flag)) from None
 
 
 def decimal_mark(value):
@@ -136,7 +137,7 @@ def known_delimiter(value):
         try:
             sniff.delimiter_named(value)
         except FitbpError as e:
-            raise typer.BadParameter(str(e)) from None
+            raise typer.BadParameter(e.said(flag)) from None
     return value
 
 

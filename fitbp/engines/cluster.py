@@ -32,7 +32,7 @@ import numpy as np
 
 from fitbp.engines import moments
 from fitbp.engines.local import KEPT, MOST_DISTINCT, Streamed
-from fitbp.errors import FitbpError, at, printable
+from fitbp.errors import FitbpError, at, option, printable
 from fitbp.sources import files, parquet
 from fitbp.sources.data import even_sample
 from fitbp.sources.decode import BLOCK, looks_like_text, splittable
@@ -94,7 +94,8 @@ def plan(patterns, partition_size=PARTITION, x=None, y=None, delimiter=None, ski
     settings = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal)
     paths = _expanded(patterns)
     if "-" in paths:
-        raise FitbpError("standard input cannot be read by a cluster: pass files to --engine dask, or drop it")
+        raise FitbpError(f"standard input cannot be read by a cluster: pass files to {option('engine', 'dask')}, or "
+                         "drop it")
     return Plan(paths, *_pieces(paths, settings, partition_size), settings)
 
 
@@ -153,7 +154,8 @@ def _pieces(paths, settings, partition_size):
             parquet_paths.append(path)
             continue
         if reader.x_axis is not None:
-            raise at(reader.name, None, "its x are dates, which --engine dask does not read, for now: drop it")
+            raise at(reader.name, None,
+                     f"its x are dates, which {option('engine', 'dask')} does not read, for now: drop it")
         whole = not splittable(head, settings["encoding"]) or files.is_gzip(path)
         reading = Reading(reader.name, labels, settings, reader.layout, whole,
                           *(_preamble(path, reader.layout.start) if not whole else (0, None)))
@@ -228,7 +230,8 @@ def _sniffed(path, settings):
         with _opened_remote(path) as stream:
             head = stream.read(BLOCK)
         if head.startswith(parquet.MAGIC) and not looks_like_text(head[:4096], "utf-8"):
-            raise at(path, None, "is a Parquet file, which --engine dask reads from local paths only, for now")
+            raise at(path, None,
+                     f"is a Parquet file, which {option('engine', 'dask')} reads from local paths only, for now")
         return _sniffed_reader(_remote_reader(path, settings, io.BytesIO(head[:head.rfind(b"\n") + 1] or head))), head
     reader = _sniffed_reader(files.open_reader(path, **settings))  # its errors first: no such file, …
     with open(path, "rb") as stream:

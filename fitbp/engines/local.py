@@ -20,7 +20,7 @@ from itertools import chain
 import numpy as np
 
 from fitbp.engines import moments, passes
-from fitbp.errors import FitbpError
+from fitbp.errors import FitbpError, option
 from fitbp.sources.files import TEXT_PER_POINT, Files, weighted
 from fitbp.sources.data import Column, Points
 
@@ -143,9 +143,9 @@ class Streamed:
 def _stream(files, blocks, degree):
     """The first pass over ``blocks``: their Part at ``degree`` (if given) and the Streamed around it."""
     if files.settings.get("third"):
-        option = files.settings["third"][1]
-        raise FitbpError(f"{files.source}: --{option} needs the points in memory, for now, and they are more "
-                         "than --memory holds: pass a larger --memory")
+        column = files.settings["third"][1]
+        raise FitbpError(f"{files.source}: {option(column)} needs the points in memory, for now, and they are "
+                         f"more than {option('memory')} holds: pass a larger {option('memory')}")
     spool = tempfile.TemporaryFile() if files.paths == ["-"] else None
     count, low, high, exponent, seen = 0, math.inf, -math.inf, None, set()
     sample, part = _EvenSample(KEPT), None

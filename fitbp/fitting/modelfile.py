@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fitbp.errors import FitbpError, printable
+from fitbp.errors import FitbpError, option, printable
 from fitbp.sources import dates
 from fitbp.sources.files import load_points
 from fitbp.sources.data import Points, even_sample
@@ -251,7 +251,7 @@ def band_of(document, polynomial, path, level=0.95, interval="confidence", sigma
                              "variance (reduced_chi2)")
         if document.get("weights") and sigma_new is None:
             raise FitbpError(f"{printable(path)}: this model was fitted with a σ for each point, so a prediction "
-                             "interval needs the new point's: pass --sigma-new")
+                             f"interval needs the new point's: pass {option('sigma_new')}")
         if sigma_new is not None:
             noise = sigma_new * sigma_new * (1.0 if absolute or not document.get("weights") else noise)
     return lambda x: statistics.confidence_band(polynomial, matrix, None if absolute else dof, x, level, noise)
@@ -303,13 +303,14 @@ def points_of(document, path, **override):
     known.update({k: v for k, v in override.items() if v is not None and k != "source"})
     source = override.get("source") or data.get("path") or document.get("source")
     if not isinstance(source, str) or source == "<stdin>":
-        raise FitbpError(f"{shown}: the model does not say where its data is; pass --data")
+        raise FitbpError(f"{shown}: the model does not say where its data is; pass {option('data')}")
     try:
         return load_points(source, **known, x_axis=dates.Axis.of(document))  # dates from the model's origin
     except FitbpError as e:
         if override.get("source"):
             raise
-        raise FitbpError(f"{e} (the data of model {shown}; pass --data to use another file)") from None
+        raise FitbpError(f"{e.args[0]} (the data of model {shown}; pass {option('data')} to use another "
+                         "file)") from None
 
 
 def _is(value, kind):

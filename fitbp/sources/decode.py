@@ -22,7 +22,7 @@ import sys
 import zlib
 from contextlib import contextmanager
 
-from fitbp.errors import FitbpError, at
+from fitbp.errors import FitbpError, at, option
 
 BLOCK = 1 << 22
 """Bytes read at a time (4 MiB, then on to a line end): big enough for a C parser
@@ -272,7 +272,8 @@ def _check_bytes(data, name, encoding):
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return check_encoding("utf-16")  # its BOM says so; spreadsheets on Windows write it
     if b"\x00" in data[:8192] and _is_utf8(encoding):
-        raise at(name, None, "binary data, not CSV text (if it is UTF-16 without a BOM, pass --encoding utf-16-le)")
+        raise at(name, None, "binary data, not CSV text (if it is UTF-16 without a BOM, pass "
+                 f"{option('encoding', 'utf-16-le')})")
     return check_encoding(encoding)
 
 
@@ -280,7 +281,7 @@ def _undecodable(name, data, error, encoding, first=1):
     line = first + data.count(b"\n", 0, error.start)
     shown = "UTF-8" if _is_utf8(encoding) else encoding
     return at(name, line, f"not {shown} text (byte 0x{data[error.start]:02x}); "
-              "if it is Latin-1, pass --encoding latin-1")
+              f"if it is Latin-1, pass {option('encoding', 'latin-1')}")
 
 
 def _is_utf8(encoding):

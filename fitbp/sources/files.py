@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from fitbp.errors import FitbpError, at, printable
+from fitbp.errors import FitbpError, at, option, printable
 from fitbp.sources import parquet
 from fitbp.sources.data import Column, Points
 from fitbp.sources.reader import Reader
@@ -38,7 +38,7 @@ def open_reader(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
 def weighting(sigma=None, weights=None):
     """The CSV reader's third column, (spec, option), of --sigma or --weights; None without either."""
     if sigma is not None and weights is not None:
-        raise FitbpError("--sigma and --weights say the same thing two ways: give one")
+        raise FitbpError(f"{option('sigma')} and {option('weights')} say the same thing two ways: give one")
     return (sigma, "sigma") if sigma is not None else (weights, "weights") if weights is not None else None
 
 
@@ -228,7 +228,7 @@ def agreeing(reader, first):
     if list(reader.labels) != list(first.labels):
         raise at(reader.name, None, f"its columns are {printable(', '.join(reader.labels))} where "
                  f"{printable(first.name)} has {printable(', '.join(first.labels))}: the files must agree "
-                 "(or name the columns with --x and --y)")
+                 f"(or name the columns with {option('x')} and {option('y')})")
 
 
 def _bytes(path):

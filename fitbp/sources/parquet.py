@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fitbp.errors import FitbpError, at, printable
+from fitbp.errors import FitbpError, at, option, printable
 from fitbp.sources.decode import looks_like_text
 from fitbp.sources.sniff import column_index
 from fitbp.sources.table import floats
@@ -109,7 +109,7 @@ class ParquetReader:
                                            else f"{cell.as_py()!r} is not a finite number"))
         number = self.read_rows + row + 1
         if not self.skip_invalid:
-            raise at(self.name, None, f"row {number}: {problem} (--skip-invalid drops such rows)")
+            raise at(self.name, None, f"row {number}: {problem} ({option('skip_invalid', True)} drops such rows)")
         self.skipped += int(good.size - good.sum())
         self.first_skip = self.first_skip or f"at row {number}: {problem}"
         return values[0][good], values[1][good]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fitbp.errors import at
+from fitbp.errors import at, option
 from fitbp.sources import cells, decode, sniff
 from fitbp.sources.table import Table
 
@@ -151,7 +151,7 @@ def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal=".", x_axis=
         ambiguous = COMMA_START.match(line) if delim == "," and decimal == "." and not columns_named else None
         if ambiguous:
             start = ambiguous.group(0).strip()
-            raise at(name, number, f"{start!r} is ambiguous: pass --decimal , to read it as "
+            raise at(name, number, f"{start!r} is ambiguous: pass {option('decimal', ',')} to read it as "
                      f"{start.replace(',', '.')}, or start with a header line (x,y) to read x from the first column")
         value, problem = cells.number(cell, decimal) if x_axis is None else x_axis.value(cell)
         if problem is None:

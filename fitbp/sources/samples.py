@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fitbp.errors import FitbpError
+from fitbp.errors import FitbpError, option
 
 
 @dataclass(frozen=True)
@@ -51,17 +51,17 @@ def generate(name, n=None, noise=None, seed=0, xmin=None, xmax=None, outliers=0)
     lo = curve.xmin if xmin is None else xmin
     hi = curve.xmax if xmax is None else xmax
     if n < 1:
-        raise FitbpError(f"--n must be 1 or more, not {n}")
+        raise FitbpError(f"{option('n')} must be 1 or more, not {n}")
     if not (np.isfinite(noise) and noise >= 0):
-        raise FitbpError(f"--noise must be 0 or more, not {noise}")
+        raise FitbpError(f"{option('noise')} must be 0 or more, not {noise}")
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise FitbpError(f"--xmin must be below --xmax (got {lo} and {hi})")
+        raise FitbpError(f"{option('xmin')} must be below {option('xmax')} (got {lo} and {hi})")
     rng = np.random.default_rng(seed)
     x = np.linspace(lo, hi, n) if curve.evenly else np.sort(rng.uniform(lo, hi, n))
     with np.errstate(all="ignore"):
         y = curve.function(x) + rng.normal(0.0, noise, n)
     if not 0 <= outliers <= n:
-        raise FitbpError(f"--outliers must be between 0 and --n ({n}), not {outliers}")
+        raise FitbpError(f"{option('outliers')} must be between 0 and {option('n')} ({n}), not {outliers}")
     if outliers:
         moved = rng.choice(n, size=outliers, replace=False)
         y[moved] += rng.choice([-1.0, 1.0], size=outliers) * rng.uniform(1.0, 2.0, outliers) * np.ptp(y)

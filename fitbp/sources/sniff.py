@@ -15,7 +15,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from fitbp.errors import FitbpError, at, printable
+from fitbp.errors import FitbpError, at, option, printable
 from fitbp.sources.cells import looks_like_number
 from fitbp.sources.decode import first_lines
 
@@ -45,7 +45,7 @@ def check_decimal(decimal, delimiter=None):
     if decimal not in DECIMALS:
         raise FitbpError(f"unknown decimal mark {decimal!r} (use . or ,)")
     if decimal == "," and delimiter is not None and delimiter_named(delimiter) == ",":
-        raise FitbpError("with --decimal , the delimiter cannot be a comma too (use ; or tab)")
+        raise FitbpError(f"with {option('decimal', ',')} the delimiter cannot be a comma too (use ; or tab)")
     return decimal
 
 
@@ -76,10 +76,11 @@ def sniffed(head, name, x, y, delimiter, decimal=".", third=None):
         first = _header_fields(first, first_line, delim, width, name, first_number, delimiter)
     if len(first) < 2:
         if decimal == "," and "," in first_line:
-            raise at(name, first_number, "found 1 column: with --decimal , a comma is a decimal mark, but this "
-                     "line looks comma-separated (drop --decimal , or separate the columns with ; or tabs)")
-        raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column"
-                 f"{'' if delimiter else ' (use --delimiter if they are separated by something else)'}")
+            comma = option("decimal", ",")
+            raise at(name, first_number, f"found 1 column: with {comma} a comma is a decimal mark, but this line "
+                     f"looks comma-separated (drop {comma} or separate the columns with ; or tabs)")
+        otherwise = "" if delimiter else f" (use {option('delimiter')} if they are separated by something else)"
+        raise at(name, first_number, f"found 1 column, fitbp needs an x and a y column{otherwise}")
     header = None if any(looks_like_number(f) for f in first) else first  # no cell written as a number
     chosen = ((x, 0, "x"), (y, 1, "y")) + (((third[0], None, third[1]),) if third else ())
     columns = [column_index(spec, header, len(first), default, role, name) for spec, default, role in chosen]
@@ -94,7 +95,7 @@ def _header_fields(first, line, delim, width, name, number, delimiter):
         aligned = [f for f in re.split(r"\s{2,}|\t", line.strip()) if f]
         if len(aligned) == width:
             return aligned
-    hint = "" if delimiter else "; if the delimiter is not what fitbp detected, pass --delimiter"
+    hint = "" if delimiter else f"; if the delimiter is not what fitbp detected, pass {option('delimiter')}"
     raise at(name, number, f"the header has {len(first)} fields and the rows {width}{hint}")
 
 

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from fitbp.errors import at
+from fitbp.errors import at, option
 from fitbp.sources import cells, decode
 from fitbp.sources.sniff import WHITESPACE, split
 
@@ -119,7 +119,8 @@ class Table:
                 self.skipped += 1
                 self.first_skip = self.first_skip or f"at line {number}: {problem}"
             else:
-                raise at(self.name, number, problem if hint else f"{problem} (--skip-invalid drops such rows)")
+                dropped = f"{problem} ({option('skip_invalid', True)} drops such rows)"
+                raise at(self.name, number, problem if hint else dropped)
         if block.error:
             raise block.error
         return tuple(np.array(column, dtype=np.float64) for column in kept)

@@ -19,7 +19,7 @@ import math
 import re
 
 from fitbp import __version__
-from fitbp.errors import FitbpError, printable
+from fitbp.errors import FitbpError, option, printable
 
 RAW_DIGITS = 2.0
 """A formula uses the raw powers of x when they lose at most this many of float64's 16 digits."""
@@ -47,11 +47,16 @@ def export(document, language, name="fitbp", cell="A2"):
     if language not in LANGUAGES:
         raise FitbpError(f"unknown language {language!r} (choose from {', '.join(LANGUAGES)})")
     if language not in FORMULAS and not IDENTIFIER.fullmatch(name):
-        raise FitbpError(f"--name {printable(name)!r} is not an identifier (letters, digits and _, not first a digit)")
+        raise FitbpError(f"{_given('name', name)} is not an identifier (letters, digits and _, not first a digit)")
     if language == "excel" and not CELL.fullmatch(cell):
-        raise FitbpError(f"--cell {printable(cell)!r} is not a cell reference such as A2 or $B$7")
+        raise FitbpError(f"{_given('cell', cell)} is not a cell reference such as A2 or $B$7")
     fit = _Fit(document)
     return WRITERS[language](fit, name, cell)
+
+
+def _given(name, value):
+    """An option and the text given for it, quoted in either words: name='2fast', --name '2fast'."""
+    return option(name, printable(value), repr(printable(value)))
 
 
 class _Fit:
