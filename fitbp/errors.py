@@ -20,10 +20,18 @@ def option(name, value=_UNSET, shown=None):
     return f"\x1e{name}\x1f{python}\x1f{line}\x1d"
 
 
+def value(given):
+    """A value a message quotes, said as the reader writes it: its repr to Python ('huber'), bare on the
+    command line (huber)."""
+    return option("", given)
+
+
 def said(text, flag=None):
     """``text`` with each option() in it said as a Python keyword, or with ``flag(name)`` as the command line's."""
     def word(match):
         name, python, line = match.groups()
+        if not name:  # a value()
+            return python if flag is None else line
         if flag is None:
             return f"{name}={python}"
         return flag(name) + (f" {line}" if line else "")

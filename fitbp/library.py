@@ -18,7 +18,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from fitbp.errors import FitbpError
+from fitbp.errors import FitbpError, option, said
+from fitbp.errors import value as quoted
 from fitbp.fitting import bases
 from fitbp.fitting.losses import LOSSES
 
@@ -26,14 +27,14 @@ NAN_POLICIES = ("raise", "omit")
 
 
 class _Said:
-    """A message about options, said once for both vocabularies.  ``template`` writes an option as
-    {name} or {name:value} and a bare value as {value:text}: ``str()`` says them in Python's words
+    """A message about options, said once for both vocabularies.  ``text`` marks each option with
+    fitbp.errors.option and a bare value with errors.value: ``str()`` says them in Python's words
     (sigma=, loss='mse'), ``said(flag)`` in the command line's (--sigma, --loss mse).  ``hint`` names
     the option to blame (a tuple: any of them); with ``blame``, Python's words begin with it
     (``fix=: …``), where the command line's begin with the flag (click's "Invalid value for --fix")."""
 
-    def __init__(self, template: str, hint: str | tuple[str, ...], blame: bool = False):
-        self.template, self.hint, self.blame = template, hint, blame
+    def __init__(self, text: str, hint: str | tuple[str, ...], blame: bool = False):
+        self.text, self.hint, self.blame = text, hint, blame
         super().__init__(self.said())
 
     @property
@@ -42,7 +43,7 @@ class _Said:
 
     def said(self, flag=None) -> str:
         """The message, each option written by ``flag(name)`` (None: as a Python keyword)."""
-        text = self.template.format_map(_Words(flag))
+        text = said(self.text, flag)
         return f"{self.hints[0]}=: {text}" if self.blame and flag is None else text
 
 
@@ -54,25 +55,6 @@ class OptionWarning(_Said, UserWarning):
     """An option given where another option makes it do nothing (see _Said for its words)."""
 
 
-class _Words(dict):
-    def __init__(self, flag):
-        super().__init__()
-        self.flag = flag
-
-    def __missing__(self, name):
-        return _Word(name, self.flag)
-
-
-class _Word:
-    def __init__(self, name, flag):
-        self.name, self.flag = name, flag
-
-    def __format__(self, value):
-        if self.name == "value":
-            return value if self.flag else repr(value)
-        if self.flag:
-            return self.flag(self.name) + (f" {value}" if value else "")
-        return f"{self.name}=" + (repr(value) if value else "")
 
 
 def check_options(*, sigma: Any = None, weights: Any = None, absolute_sigma: bool = False, loss: str = "mse",
@@ -87,29 +69,30 @@ def check_options(*, sigma: Any = None, weights: Any = None, absolute_sigma: boo
     and ``triangle`` are the command line's alone for now (fit --engine dask, graph --triangle)."""
     kind = LOSSES[loss]
     if engine != "dask" and (scheduler is not None or partition_size is not None):
-        raise OptionError("is only for {engine:dask}", "scheduler" if scheduler is not None else "partition_size",
-                          blame=True)
+        raise OptionError(f"is only for {option('engine', 'dask')}",
+                          "scheduler" if scheduler is not None else "partition_size", blame=True)
     if scheduler is not None and not scheduler.strip():
         raise OptionError("needs an address, such as tcp://host:8786", "scheduler", blame=True)
     if engine == "dask" and kind.needs_every_point:
-        raise OptionError(f"{{engine:dask}} fits the mse loss: {{value:{loss}}} needs every point at every epoch, "
-                          "on one machine", "loss")
+        raise OptionError(f"{option('engine', 'dask')} fits the mse loss: {quoted(loss)} needs every point at every "
+                          "epoch, on one machine", "loss")
     if decimal == "," and delimiter in (",", "comma"):
         raise OptionError("a comma cannot be both the decimal mark and the delimiter", "decimal", blame=True)
     weighted = sigma is not None or weights is not None
     if sigma is not None and weights is not None:
-        raise OptionError("{sigma} and {weights} say the same thing two ways: give one", "weights")
+        raise OptionError(f"{option('sigma')} and {option('weights')} say the same thing two ways: give one",
+                          "weights")
     if not kind.least_squares and (weighted or fixed):
-        raise OptionError(f"{{sigma}}, {{weights}} and {{fix}} are for {{loss:mse}}, not {{value:{loss}}}, for now",
-                          "loss")
+        raise OptionError(f"{option('sigma')}, {option('weights')} and {option('fix')} are for "
+                          f"{option('loss', 'mse')}, not {quoted(loss)}, for now", "loss")
     if absolute_sigma and not weighted:
-        raise OptionError("absolute errors need σ: give {sigma} or {weights}", "absolute_sigma")
+        raise OptionError(f"absolute errors need σ: give {option('sigma')} or {option('weights')}", "absolute_sigma")
     column = sigma if sigma is not None else weights
     if isinstance(column, str) and not column.strip():
         raise OptionError("needs a column: a header name or a 1-based number",
                           "sigma" if sigma is not None else "weights", blame=True)
     if engine == "dask" and (weighted or fixed or time_unit != "d"):
-        raise OptionError("{engine:dask} takes no weights, fixes no terms and reads no dates, for now",
+        raise OptionError(f"{option('engine', 'dask')} takes no weights, fixes no terms and reads no dates, for now",
                           ("sigma", "weights", "fix", "time_unit"))
     if fixed and degree is not None:
         from fitbp.fitting import constraints
@@ -117,18 +100,18 @@ def check_options(*, sigma: Any = None, weights: Any = None, absolute_sigma: boo
         try:
             constraints.check(fixed, degree)
         except FitbpError as e:
-            raise OptionError(str(e).replace("{", "{{").replace("}", "}}"), "fix", blame=True) from None
+            raise OptionError(e.args[0], "fix", blame=True) from None
     if fixed and max_degree is not None:
         from fitbp.selection import lowest_keeping
 
         if max_degree < lowest_keeping(fixed):
-            raise OptionError(f"degree {lowest_keeping(fixed)} is the lowest that keeps the {{fix}} terms and "
+            raise OptionError(f"degree {lowest_keeping(fixed)} is the lowest that keeps the {option('fix')} terms and "
                               "leaves one to fit", "max_degree", blame=True)
     if triangle and not kind.least_squares:
-        raise OptionError(f"the triangle is the mse loss's rewrite; {{value:{loss}}} needs every residual",
+        raise OptionError(f"the triangle is the mse loss's rewrite; {quoted(loss)} needs every residual",
                           "triangle", blame=True)
     if sigma_new is not None and interval != "prediction":
-        raise OptionError("a new point's σ is for {interval:prediction}", "sigma_new", blame=True)
+        raise OptionError(f"a new point's σ is for {option('interval', 'prediction')}", "sigma_new", blame=True)
 
 
 def ignored_options(*, loss: str = "mse", optimizer: str | None = None, delta: float | None = None,
@@ -140,10 +123,12 @@ def ignored_options(*, loss: str = "mse", optimizer: str | None = None, delta: f
     kind = LOSSES[loss]
     ignored = []
     if delta is not None and not kind.needs_delta:
-        ignored.append(OptionWarning(f"{{delta}} is huber's threshold and is ignored by {{loss:{loss}}}", "delta"))
+        ignored.append(OptionWarning(f"{option('delta')} is huber's threshold and is ignored by {option('loss', loss)}",
+                                     "delta"))
     chosen = optimizer or kind.default_optimizer
     if lr is not None and chosen in optimizers.EXACT:
-        ignored.append(OptionWarning(f"{{lr}} is ignored by {{optimizer:{chosen}}}, which takes exact steps", "lr"))
+        ignored.append(OptionWarning(f"{option('lr')} is ignored by {option('optimizer', chosen)}, which takes "
+                                     "exact steps", "lr"))
     return ignored
 
 
