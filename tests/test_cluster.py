@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from fitbp.engines import local
+from fitbp.cli.console import flag
 from fitbp.errors import FitbpError
 from fitbp.fitting import trainer
 from helpers import environment, run
@@ -132,7 +133,8 @@ def test_a_bad_cell_names_its_file_and_line_as_the_local_engine_does(client, tmp
     (tmp_path / "p2.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(FitbpError) as spread:
         cluster.load(client, paths, 3, 32 << 10)
-    assert str(spread.value) == f"{paths[2]}:5001: column 'y': 'abc' is not a number (--skip-invalid drops such rows)"
+    assert spread.value.said(flag) == (f"{paths[2]}:5001: column 'y': 'abc' is not a number (--skip-invalid drops "
+                                       "such rows)")  # as the command line says it
     skipped = cluster.load(client, paths, 3, 32 << 10, skip_invalid=True)
     assert skipped.count == x.size - 1 and skipped.skipped == 1 and "'abc'" in skipped.first_skip
     lines[5000] = "1.5,nan"
@@ -196,8 +198,8 @@ def test_urls_are_listed_sniffed_and_read_through_fsspec(client, tmp_path):
         assert relative(spread.polynomial.coefficients, held.polynomial.coefficients) <= 1e-12
         with pytest.raises(FitbpError) as bad:
             cluster.load(client, ["memory://fitbp-test/bad.csv"], 1)
-        assert str(bad.value) == ("memory:///fitbp-test/bad.csv:3: column 'y': 'abc' is not a number "
-                                  "(--skip-invalid drops such rows)")
+        assert bad.value.said(flag) == ("memory:///fitbp-test/bad.csv:3: column 'y': 'abc' is not a number "
+                                        "(--skip-invalid drops such rows)")
         with pytest.raises(FitbpError, match="memory://fitbp-test/none-\\*.csv: no file matches this pattern"):
             cluster.load(client, ["memory://fitbp-test/none-*.csv"], 1)
     finally:
@@ -387,7 +389,7 @@ def test_found_by_a_code_review(client, tmp_path):
     buffer = io.BytesIO()
     pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0]}), buffer)
     fsspec.filesystem("memory").pipe("/fitbp-review/p.parquet", buffer.getvalue())
-    with pytest.raises(FitbpError, match="is a Parquet file, which --engine dask reads from local paths only"):
+    with pytest.raises(FitbpError, match="is a Parquet file, which engine='dask' reads from local paths only"):
         cluster.load(client, ["memory://fitbp-review/p.parquet"], 1)
     missing = run("fit", "missing.csv", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", cwd=tmp_path,
                   env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "60s"})
