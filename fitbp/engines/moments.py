@@ -128,15 +128,31 @@ def householder(pairs, center, scale, y_unit, degree, basis):
     """The (d+2)×(d+2) triangle of [basis(t) y] by QR, one (x, y) chunk of ``pairs`` stacked under the
     triangle so far at a time; a chunk (x, y, √w) has its rows weighted."""
     width = degree + 2
-    top = np.zeros((0, width))
+    stack = Stack(width)
     for x, y, *roots in pairs:
         block = np.empty((x.size, width))
         block[:, :-1] = basis((x - center) / scale, degree)
         block[:, -1] = y / y_unit
         if roots:
             block *= roots[0][:, None]
-        top = np.linalg.qr(np.vstack([top, block]), mode="r")
-    return restacked([top], width)
+        stack.add(block)
+    return stack.triangle()
+
+
+class Stack:
+    """The triangle R of rows given a block at a time, RᵀR their Gram matrix: each block is stacked under
+    the triangle so far and factored again by Householder QR, so that memory holds one block."""
+
+    def __init__(self, width):
+        self.top = np.zeros((0, width))
+
+    def add(self, block):
+        if len(block):
+            self.top = np.linalg.qr(np.vstack([self.top, block]), mode="r")
+
+    def triangle(self):
+        """The width×width triangle (rows of zeros below fewer rows than columns)."""
+        return restacked([self.top], self.top.shape[1])
 
 
 def restacked(triangles, width):
