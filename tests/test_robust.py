@@ -94,6 +94,22 @@ def test_huber_is_irls_at_its_fixed_point(basis, degree, delta):
     assert relative(result.polynomial.coefficients, reference) < 1e-10
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_huber_reaches_its_stationary_point_where_delta_is_far_below_the_noise(seed):
+    """δ a fifth of the noise and two fifths of the points shifted one way: few rows inside δ, where a
+    full Newton step overshoots and IRLS creeps (it crept and a Newton step undid it, for ever, until
+    the line search along the step).  At the optimum the gradient Vᵀψ(r) vanishes."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, 300)
+    y = np.sin(3 * x) + rng.normal(0, 0.05, x.size)
+    y[rng.random(x.size) < 0.4] += 5
+    result = fit_points(Points(x, y), int(rng.integers(2, 7)), loss="huber", delta=0.01)
+    assert result.converged and result.epochs < 50
+    design = design_of(result, x)
+    pull = np.clip(design @ np.array(result.polynomial.coefficients) - y, -0.01, 0.01)
+    assert np.max(np.abs(design.T @ pull)) <= 1e-10 * np.max(np.abs(design).T @ np.abs(pull))
+
+
 def test_mae_is_the_linear_programme_on_twenty_thousand_rows():
     x, y = cubic_with_outliers(20_000, 3)
     result = fit_points(Points(x, y), 3, loss="mae")

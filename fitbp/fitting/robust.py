@@ -5,8 +5,10 @@ huber is piecewise quadratic.  Its Hessian at a is (1/n) Vᵀ diag(1{|r| < δ}) 
 inside δ (semismooth Newton; IRLS's weights min(1, δ/|r|) only approximate it).  A step lands on the
 optimum of the quadratic piece it starts in; when the next pass finds the same rows inside δ and a step
 below rounding, that is the Huber optimum, exactly.  A step that raises the loss (it left its piece) is
-shortened to where the loss along it stops falling, and rows inside δ too few to fix every coefficient
-borrow IRLS's curvature, whose step never raises the loss.
+shortened to where the loss along it is least, found exactly, and rows inside δ too few to fix every
+coefficient borrow IRLS's curvature.  The curvature comes from the rows' products VᵀWV, as least
+squares' triangle comes from sums, unless the data's triangle is too ill-conditioned for them; then
+from Householder QR of the rows.
 
 mae is a linear programme: an optimum interpolates p of the points (a vertex), and the vertex is
 optimal when the sum of the other rows' signs, Σ sign(rᵢ)·vᵢ, is V_Bᵀλ for multipliers λ of the p
@@ -37,6 +39,8 @@ SAMPLE = 20_000
 BAND = 6.0
 """mae's band holds BAND·√(p / SAMPLE) of the rows (8 % for a cubic): about twice what the optimum
 needed in the tests' data; each band found too narrow is twice as wide."""
+REFRESH = 32
+"""Pivots between residuals and sums of signs computed afresh from the vertex, rather than updated."""
 OPTIMAL = 1e-9
 """How far past 1 a multiplier may be, from the rounding of the sums of signs, at an optimal vertex."""
 EPS = float(np.finfo(np.float64).eps)
@@ -60,18 +64,19 @@ def huber(problem, k, delta, tol, floor=0.0, refine=True):
     Converged when a pass finds the same rows inside δ as the pass before, whose step was an exact
     Newton step on that piece, and the loss still to gain, gᵀH⁻¹g/2, is at most ``tol`` of the loss;
     with ``refine`` that last step is taken too, as newton takes it for mse.  A step that raised the
-    loss (it left the piece where its quadratic held) is taken back to where the loss along it, convex,
-    stops falling, as the slopes at its two ends place it.
+    loss (it left the piece where its quadratic held) is shortened to where the loss along it is least
+    (_line_minimum).
     """
     best, before, newton_step, step = None, None, True, None
+    products = problem.triangle.condition < moments.GRAM_CONDITION  # the curvature from VᵀWV, as for mse's sums
     while True:
-        found = _huber_pass(problem, k, delta)
+        found = _huber_pass(problem, k, delta, products)
+        if found is None:  # products too ill-conditioned for this step's rows: QR, from now on
+            products = False
+            found = _huber_pass(problem, k, delta, products)
         yield k, found.loss
         if best is not None and found.loss > best.loss + tol * best.loss + floor:
-            # the loss along the step is convex: go back to where its slope, linear between the two ends, is 0
-            slope_best, slope_here = -best.gradient @ step, -found.gradient @ step
-            share = slope_best / (slope_best - slope_here) if slope_here > slope_best else 0.5
-            step = min(max(share, 0.01), 0.9) * step
+            step = _line_minimum(problem, best.k, step, delta) * step
             k, before, newton_step = best.k - step, None, False
             continue
         settled = newton_step and found.inside_rows == before
@@ -82,6 +87,31 @@ def huber(problem, k, delta, tol, floor=0.0, refine=True):
             return False, best.k
         best, before, newton_step = found, found.inside_rows, found.curvature is not found.reweighted
         k = k - step
+
+
+def _line_minimum(problem, k, step, delta):
+    """The t in [0, 1] where the Huber loss along k − t·step is least: its slope, −Σ eᵢψ(rᵢ − t·eᵢ)/n
+    with e = V·step and ψ clipping at ±δ, is piecewise linear and rises with t, so the root lies in the
+    span between two breakpoints (|rᵢ − t·eᵢ| = δ) that bisection over them finds, where it is linear."""
+    residual = problem.design @ k - problem.target
+    moving = problem.design @ step
+    moving = np.where(moving == 0.0, np.nan, moving)
+    with np.errstate(invalid="ignore"):
+        breaks = np.concatenate([(residual - delta) / moving, (residual + delta) / moving])
+    ends = np.unique(np.concatenate([[0.0, 1.0], breaks[(breaks > 0) & (breaks < 1)]]))
+    moving = np.nan_to_num(moving)
+
+    def falling(t):  # minus the slope, times n: positive while the loss still falls
+        return float(moving @ np.clip(residual - t * moving, -delta, delta))
+
+    low, high = 0, ends.size - 1  # falling(ends[low]) > 0 ≥ falling(ends[high]), the step having overshot
+    if falling(ends[high]) > 0:
+        return 1.0
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if falling(ends[middle]) > 0 else (low, middle)
+    a, b = falling(ends[low]), falling(ends[high])
+    return float(ends[low] + (ends[high] - ends[low]) * a / (a - b))
 
 
 @dataclass
@@ -97,13 +127,15 @@ class _HuberPass:
     """g -> H⁻¹g with IRLS's H = (1/n) VᵀWV, W = min(1, δ/|r|): its step never raises the loss."""
 
 
-def _huber_pass(problem, k, delta):
+def _huber_pass(problem, k, delta, products):
     """One pass at k: the loss and gradient from the graph, chunk by chunk, and the triangles of the rows
-    inside δ and of the others weighted by √(δ/|r|), which with them make IRLS's."""
+    inside δ and of those with the others weighted by δ/|r| (IRLS's), from the rows' ``products``
+    (moments.Gram; None where those are too ill-conditioned) or by QR (moments.Stack)."""
     design, target = problem.design, problem.target
     n, p = design.shape
     loss, gradient = 0.0, np.zeros(p)
-    inside, outside, digest = moments.Stack(p), moments.Stack(p), hashlib.blake2b()
+    triangles = moments.Gram if products else moments.Stack
+    inside, outside, digest = triangles(p), triangles(p), hashlib.blake2b()
     for part in moments.spans(n):
         rows, y = design[part], target[part]
         value, slope = model.loss_and_gradient(rows, y, k, "huber", delta)
@@ -114,12 +146,13 @@ def _huber_pass(problem, k, delta):
         digest.update(np.packbits(near).tobytes())
         inside.add(rows[near])
         far = ~near
-        outside.add(rows[far] * np.sqrt(delta / distance[far])[:, None])
-    inside = inside.triangle()
-    weighted = moments.restacked([inside, outside.triangle()], p)
+        outside.add(rows[far], delta / distance[far])
+    inside, weighted = inside.triangle(), inside.joined(outside)
+    if weighted is None:
+        return None
     reweighted = optimizers.preconditioner(weighted, 2 * n)  # huber's ρ'' is 1, mse's 2
     # rows inside δ too few to fix a: a diagonal entry of their R lost to rounding beside IRLS's
-    exact = bool(np.all(np.abs(np.diag(inside)) > 1e-10 * np.abs(np.diag(weighted))))
+    exact = inside is not None and bool(np.all(np.abs(np.diag(inside)) > 1e-10 * np.abs(np.diag(weighted))))
     return _HuberPass(k, loss / n, gradient / n, digest.digest(),
                       optimizers.preconditioner(inside, 2 * n) if exact else reweighted, reweighted)
 
@@ -261,37 +294,51 @@ def _vertex(design, target, pull, basis, rng, most=None):
     basis = np.array(basis)
     most = 50 * p + 200 if most is None else most
     size = float(np.max(np.abs(design))) + float(np.max(np.abs(target)))
-    side, still = np.ones(m), 0
-    for _ in range(most):
+    sign, still, stale, pivots = np.ones(m), 0, None, 0
+    while True:
         square = design[basis]
-        k = np.linalg.solve(square, target[basis])
-        residual = design @ k - target
-        zero = _zero(p, size, k)
-        on = np.abs(residual) <= zero
-        sign = np.where(on, side, np.sign(residual))
-        sign[basis] = 0.0
-        u = np.linalg.solve(square.T, pull + design.T @ sign)
+        if stale is None:  # afresh from the vertex: residuals, sides and their sum; rows on the curve keep theirs
+            k = np.linalg.solve(square, target[basis])
+            residual = design @ k - target
+            sign = np.where(np.abs(residual) <= _zero(p, size, k), sign, np.sign(residual))
+            sign[basis] = 0.0
+            gradient = pull + design.T @ sign
+            stale = 0
+        u = np.linalg.solve(square.T, gradient)
         excess = np.abs(u) - 1.0
         if not excess.max() > OPTIMAL:
-            return _Vertex(k, basis, True)
+            if stale == 0:
+                return _Vertex(k, basis, True)
+            stale = None  # optimal as updated: confirmed afresh
+            continue
+        if pivots >= most:
+            return _Vertex(np.linalg.solve(square, target[basis]), basis, False)
+        if stale >= REFRESH:
+            stale = None
+            continue
         j = int(np.argmax(excess)) if still <= 2 * p else int(rng.choice(np.flatnonzero(excess > OPTIMAL)))
         direction = -math.copysign(1.0, u[j])
         edge = np.linalg.solve(square, direction * np.eye(p)[j])
         moving = design @ edge
-        moving[basis] = 0.0
         moving[np.abs(moving) <= _zero(p, size, edge)] = 0.0  # rows on another interpolated row's x stay
+        moving[basis] = 0.0
         crossing = np.flatnonzero(sign * moving < 0)
-        at = np.where(on[crossing], 0.0, -residual[crossing] / moving[crossing])
+        on = np.abs(residual[crossing]) <= _zero(p, size, k)
+        at = np.where(on, 0.0, np.maximum(-residual[crossing] / moving[crossing], 0.0))  # ≥ 0 also if rounded
         reached = _first_reaching(at, 2.0 * np.abs(moving[crossing]), excess[j])
         if reached is None:
             return _Vertex(k, basis, False, bounded=False)
         place, passed = reached
-        side = sign
-        side[crossing[passed]] *= -1.0
-        side[basis[j]] = direction
-        still = still + 1 if at[place] == 0.0 else 0
-        basis[j] = crossing[place]
-    return _Vertex(np.linalg.solve(design[basis], target[basis]), basis, False)
+        step, entering, crossed, leaving = at[place], crossing[place], crossing[passed], basis[j]
+        moving[leaving] = direction  # V_B d = σ·e_j: the freed row leaves the curve on the side σ
+        residual += step * moving
+        k = k + step * edge
+        gradient -= 2.0 * (sign[crossed] @ design[crossed])
+        sign[crossed] *= -1.0
+        gradient += direction * design[leaving] - sign[entering] * design[entering]
+        sign[leaving], sign[entering], residual[entering] = direction, 0.0, 0.0
+        basis[j] = entering
+        still, stale, pivots = (still + 1 if step == 0.0 else 0), stale + 1, pivots + 1
 
 
 def _first_reaching(at, weight, need):
