@@ -365,9 +365,9 @@ def fit(
                                              "unscaled, and the p-value of χ² [default: scaled by the reduced χ², as "
                                              "scipy and gnuplot do]."),
     optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer",
-                                                  help="newton reaches the mse optimum in two passes, cg in three; "
-                                                       "gd, momentum and adam are the textbook methods [default: "
-                                                       "newton, or adam for mae and huber]."),
+                                                  help="newton reaches the optimum of every loss in a few passes "
+                                                       "(mse's in two), cg mse's in three; gd, momentum and adam "
+                                                       "are the textbook methods [default: newton]."),
     loss: Loss = typer.Option(Loss.mse, "--loss", help="mse; or mae and huber, robust to outliers."),
     delta: Optional[float] = typer.Option(None, "--delta", metavar="D", callback=_positive_finite,
                                           help="Huber's threshold, in y units [default: 1.345 robust sd of the "
@@ -379,8 +379,8 @@ def fit(
                                               "otherwise]."),
     tol: float = typer.Option(1e-12, "--tol", metavar="T", callback=_non_negative_finite,
                               help="Converged when, for newton and cg, the loss still to gain is at most this "
-                                   "fraction of it; for the others, when two epochs in a row change the loss by at "
-                                   "most this, relatively."),
+                                   "fraction of it (newton on mae certifies its optimum instead); for the others, "
+                                   "when two epochs in a row change the loss by at most this, relatively."),
     seed: int = typer.Option(0, "--seed", metavar="N", min=0, help="Seed of the random initial coefficients."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object instead of the table."),
     save: Optional[str] = typer.Option(None, "--save", metavar="PATH",
