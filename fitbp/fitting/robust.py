@@ -36,9 +36,10 @@ from fitbp.fitting import model
 
 SAMPLE = 20_000
 """mae's first vertex is found on this many random rows, on data of more than twice as many."""
-BAND = 6.0
-"""mae's band holds BAND·√(p / SAMPLE) of the rows (8 % for a cubic): about twice what the optimum
-needed in the tests' data; each band found too narrow is twice as wide."""
+BAND = 8.0
+"""mae's band holds BAND·√(p / SAMPLE) of the rows (11 % for a cubic, 19 % at degree 10): a sample's
+vertex is about √(p / SAMPLE) off, so the points that change sides on the way to the optimum are some
+multiple of that share (3 to 7 % at 10⁶ points); each band found too narrow is twice as wide."""
 REFRESH = 32
 """Pivots between residuals and sums of signs computed afresh from the vertex, rather than updated."""
 OPTIMAL = 1e-9
@@ -89,7 +90,7 @@ def huber(problem, k, delta, tol, floor=0.0, refine=True):
         k = k - step
 
 
-def _line_minimum(problem, k, step, delta):
+def _line_minimum(problem, k, step, delta):  # over the rows held; a stream would bisect by passes
     """The t in [0, 1] where the Huber loss along k − t·step is least: its slope, −Σ eᵢψ(rᵢ − t·eᵢ)/n
     with e = V·step and ψ clipping at ±δ, is piecewise linear and rises with t, so the root lies in the
     span between two breakpoints (|rᵢ − t·eᵢ| = δ) that bisection over them finds, where it is linear."""
