@@ -206,7 +206,7 @@ def least_absolute(problem, k, seed=0):
         yield k, swept.loss
         if certified and not swept.changed_sides:
             return True, k
-        within = np.union1d(swept.band, basis)
+        within = swept.band  # sorted, and holding the basis, whose residuals are within the width
         found = _vertex(design[within], target[within], swept.pull, np.searchsorted(within, basis), rng)
         share = min(1.0, 2 * share)
         if not found.bounded:  # the band cannot hold the pull of the rows outside it: a wider one, from here
@@ -258,12 +258,14 @@ def _start(design, target, k):
     from; None if the rows have fewer than p independent ones."""
     m, p = design.shape
     distance = np.abs(design @ k - target)
-    size, tried = min(m, 16 * p), 0
+    size, tried = min(m, 16 * p), np.zeros(m, dtype=bool)
     chosen, q = [], np.zeros((0, p))
     while True:
         candidates = np.argpartition(distance, size - 1)[:size] if size < m else np.arange(m)
         candidates = candidates[np.lexsort((candidates, distance[candidates]))]
-        for i in candidates[tried:]:
+        fresh = candidates[~tried[candidates]]
+        fresh = fresh[np.sort(np.unique(design[fresh], axis=0, return_index=True)[1])]  # one row per x
+        for i in fresh:
             v = design[i]
             w = v - q.T @ (q @ v)
             w = w - q.T @ (q @ w)  # twice is enough (Kahan and Parlett)
@@ -275,7 +277,8 @@ def _start(design, target, k):
                     return np.array(chosen)
         if size == m:
             return None
-        tried, size = size, min(m, 8 * size)
+        tried[candidates] = True
+        size = min(m, 8 * size)
 
 
 def _vertex(design, target, pull, basis, rng, most=None):
