@@ -16,6 +16,9 @@
 5. Start: `fitbp --help` and `fitbp predict` against importing what they need.
 6. Auto: `fitbp fit DATA` (--degree auto, the default) against `fitbp fit DATA
    --degree D` with the D that auto chose, whole processes, alternating.
+7. Robust: `fitbp fit DATA --degree 3 --loss huber` and `--loss mae` against the
+   least-squares fit of the same file (a cubic with 5 % gross outliers), whole
+   processes, alternating, with the passes each took.
 
 The Markdown report goes to stdout and bench/results/latest.md, the raw numbers
 to bench/results/latest.json; progress goes to stderr.
@@ -95,9 +98,12 @@ print sprintf("%.17g", FIT_WSSR / (FIT_NDF + 6))
 
 TARGETS = {  # the issue's limits: a measured value must be at most its limit
     "e2e_1e6": 1.0, "e2e_1e7": 0.6, "mse_gap": 1e-9, "peak_mb": 530.0,
-    "engine_vs_numpy": 1.3, "engine_vs_torch": 1.0, "start": 1.3, "auto": 1.2,
+    "engine_vs_numpy": 1.3, "engine_vs_torch": 1.0, "start": 1.3, "auto": 1.2, "robust": 3.0,
 }
-PARTS = ("e2e", "engine", "start", "auto")
+PARTS = ("e2e", "engine", "start", "auto", "robust")
+ROBUST_DEGREE = 3
+ROBUST_MOST = 1_000_000
+"""The robust part measures the sizes of --sizes up to this many points (the issue's target is at 1e6)."""
 
 
 def log(message):
@@ -161,27 +167,51 @@ def count_rows(path):
 
 def dataset(n):
     """Path of a CSV with n points of y = sin(x) + noise, x uniform in [-3, 3]; made once."""
-    path = DATA / f"sine_{n}_seed{SEED}.csv"
-    if path.exists() and count_rows(path) == n:
-        return path
-    log(f"writing {path}")
-    DATA.mkdir(parents=True, exist_ok=True)
-    write_sine(path, n, SEED)
+    return made(DATA / f"sine_{n}_seed{SEED}.csv", n, lambda path: write_sine(path, n, SEED))
+
+
+def outliers_dataset(n):
+    """Path of a CSV with n points of x³ − 2x² − x + 2 + noise, 5 % of them gross outliers; made once."""
+    return made(DATA / f"cubic_outliers_{n}_seed{SEED}.csv", n, lambda path: write_outliers(path, n, SEED))
+
+
+def made(path, n, write):
+    """``path``, written by write(path) unless it holds n rows already."""
+    if not (path.exists() and count_rows(path) == n):
+        log(f"writing {path}")
+        DATA.mkdir(parents=True, exist_ok=True)
+        write(path)
     return path
 
 
+def write_outliers(path, n, seed):
+    """Write n points of x³ − 2x² − x + 2 + N(0, 0.3²) on [-2, 2], 5 % of them moved by N(0, 20²), as CSV."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2.0, 2.0, n)
+    y = x ** 3 - 2 * x ** 2 - x + 2 + rng.normal(0.0, 0.3, n)
+    far = rng.random(n) < 0.05
+    y[far] += rng.normal(0.0, 20.0, int(far.sum()))
+    write_csv(path, x, y)
+
+
 def write_sine(path, n, seed):
-    """Write n points of y = sin(x) + noise (x uniform in [-3, 3]) as CSV, a million lines at a time,
-    to a temporary name first: a half-written file is never taken for a made one."""
+    """Write n points of y = sin(x) + noise (x uniform in [-3, 3]) as CSV (write_csv)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     x = rng.uniform(-3.0, 3.0, n)
-    y = np.sin(x) + rng.normal(0.0, 0.1, n)
+    write_csv(path, x, np.sin(x) + rng.normal(0.0, 0.1, n))
+
+
+def write_csv(path, x, y):
+    """x,y lines of full-precision floats, a million at a time, to a temporary name first: a half-written
+    file is never taken for a made one."""
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as f:
         f.write("x,y\n")
-        for start in range(0, n, 1 << 20):
+        for start in range(0, x.size, 1 << 20):
             end = start + (1 << 20)
             f.writelines(f"{a!r},{b!r}\n" for a, b in zip(x[start:end].tolist(), y[start:end].tolist()))
     tmp.replace(path)
@@ -243,6 +273,13 @@ def parse_fitbp(stdout):
     summary = json.loads(stdout)
     return {"mse": summary["mse"], "fit_seconds": summary.get("seconds"), "n_points": summary.get("n_points"),
             "degree": summary.get("degree")}
+
+
+def parse_robust(stdout):
+    summary = json.loads(stdout)
+    return {"loss": summary["loss"], "optimizer": summary["optimizer"], "passes": summary["epochs"],
+            "converged": summary["converged"], "loss_value": summary["loss_value"],
+            "fit_seconds": summary.get("seconds")}
 
 
 def parse_mse(stdout):
@@ -368,6 +405,19 @@ def auto_vs_fixed(n, repeat):
     rows = [auto.summary(), fixed.summary()]
     ratio = rows[0]["median_s"] / rows[1]["median_s"] if not (auto.error or fixed.error) else None
     return {"n": n, "degree": chosen, "rows": rows, "ratio": ratio}
+
+
+def robust_vs_least_squares(n, repeat):
+    """`fitbp fit DATA --loss huber` and `--loss mae` against `fitbp fit DATA` (mse) on the same file."""
+    path = outliers_dataset(n)
+    commands = [Command(f"fitbp --loss {loss}", fitbp_argv(sys.executable, path, ROBUST_DEGREE) + ["--loss", loss],
+                        parse_robust) for loss in ("mse", "huber", "mae")]
+    log(f"robust losses against least squares at n={n}: warm-up + {repeat} rounds")
+    alternate(commands, repeat)
+    rows = [c.summary() for c in commands]
+    least = rows[0]["median_s"] if not commands[0].error else None
+    ratios = {r["loss"]: r["median_s"] / least for r in rows[1:] if least and not r.get("error")}
+    return {"n": n, "path": str(path), "rows": rows, "ratios": ratios}
 
 
 def degree_ten_peak(n):
@@ -512,6 +562,11 @@ def targets(results):
         rows += e2e_targets(results)
     if "engine" in results:
         rows += engine_targets(results.get("engine") or {})
+    for s in results.get("robust") or []:
+        for loss in ("huber", "mae"):
+            ratio = s["ratios"].get(loss)
+            rows.append((f"--loss {loss} at {size_name(s['n'])}: / least squares of the same file ≤ "
+                         f"{TARGETS['robust']}", fmt(ratio, ".2f"), ratio, TARGETS["robust"]))
     for r in (results.get("start") or {}).get("rows", []):
         rows.append((f"start: {r['label']} / {r['baseline']} ≤ {TARGETS['start']}", fmt(r["ratio"], ".2f"),
                      r["ratio"], TARGETS["start"]))
@@ -563,7 +618,7 @@ def report(results):
     out += machine_section(results["machine"], results["setup"])
     out += ["## Targets", "", "| target | measured | met? |", "|---|---:|---|"]
     out += [f"| {name} | {text} | {met(value, limit)} |" for name, text, value, limit in targets(results)]
-    out += [""] + auto_section(results.get("auto"))
+    out += [""] + auto_section(results.get("auto")) + robust_section(results.get("robust"))
     if "e2e" in results:
         out += e2e_section(results)
     if "engine" in results:
@@ -588,6 +643,27 @@ def auto_section(sizes):
             runs = " ".join(f"{x:.2f}" for x in r["runs_s"])
             out.append(f"| {s['n']:,} | {r['label']} | {r['median_s']:.3f} | {r['peak_mb']:.0f} | {r['mse']:.12g} "
                        f"| {runs} |")
+    return out + [""]
+
+
+def robust_section(sizes):
+    if not sizes:
+        return []
+    out = [f"## Robust losses against least squares (degree {ROBUST_DEGREE}, whole processes)", "",
+           "A cubic with 5 % gross outliers; median wall-clock seconds, the three commands alternating after one "
+           "untimed warm-up each; passes = the fit's epochs (passes over the points).", "",
+           "| n | command | median s | / mse | passes | converged | fit s | loss | runs s |",
+           "|---:|---|---:|---:|---:|---|---:|---:|---|"]
+    for s in sizes:
+        for r in s["rows"]:
+            if r.get("error"):
+                out.append(f"| {s['n']:,} | {r['label']}: failed: {r['error']} | | | | | | | |")
+                continue
+            runs = " ".join(f"{x:.2f}" for x in r["runs_s"])
+            out.append(f"| {s['n']:,} | {r['label']} ({r['optimizer']}) | {r['median_s']:.3f} | "
+                       f"{fmt(s['ratios'].get(r['loss']), '.2f')} | {r['passes']} | "
+                       f"{'yes' if r['converged'] else '**no**'} | {fmt(r['fit_seconds'], '.3f')} | "
+                       f"{r['loss_value']:.10g} | {runs} |")
     return out + [""]
 
 
@@ -723,6 +799,8 @@ def measure(args, argv, setup_notes):
             results["start"] = start(tmp)
         if "auto" in args.parts:
             results["auto"] = [auto_vs_fixed(n, args.repeat) for n in args.sizes]
+        if "robust" in args.parts:
+            results["robust"] = [robust_vs_least_squares(n, args.repeat) for n in args.sizes if n <= ROBUST_MOST]
     results["machine"]["loadavg_end"] = os.getloadavg()
     results["duration_s"] = time.perf_counter() - started
     results["date"] = results["machine"]["date"]

@@ -188,7 +188,8 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     delta : float, optional
         Huber's threshold in y units (default: 1.345 robust sd of the least-squares residuals).
     optimizer, lr, epochs, tol, seed
-        How to train: newton (the default for mse), cg, gd, momentum or adam.
+        How to train: newton (the default: the exact optimum of every loss), cg (mse only), gd, momentum
+        or adam.
     level : float
         Confidence level of the coefficients' intervals.
     nan_policy : {"raise", "omit"}

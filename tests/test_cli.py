@@ -380,7 +380,7 @@ def test_a_robust_fit_shows_its_loss_delta_and_median_residual(tmp_path):
     from fitbp.cli import drawing as cli
 
     title = cli._title(document, points)
-    assert title.startswith("degree 3 huber (δ 1.46) fit of y against x:\nhuber loss 3.4, median |residual| 0.3861")
+    assert title.startswith("degree 3 huber (δ 1.46) fit of y against x:\nhuber loss 3.4, median |residual| 0.386, ")
     plain = run("fit", SINE, "-d", "3", "--no-save", cwd=tmp_path).stdout
     assert "median |residual|" not in plain and "huber" not in plain
 

@@ -32,9 +32,9 @@ def fit(
                                              "unscaled, and the p-value of χ² [default: scaled by the reduced χ², as "
                                              "scipy and gnuplot do]."),
     optimizer: Optional[Optimizer] = typer.Option(None, "--optimizer",
-                                                  help="newton reaches the mse optimum in two passes, cg in three; "
-                                                       "gd, momentum and adam are the textbook methods [default: "
-                                                       "newton, or adam for mae and huber]."),
+                                                  help="newton reaches the optimum of every loss in a few passes "
+                                                       "(mse's in two), cg mse's in three; gd, momentum and adam "
+                                                       "are the textbook methods [default: newton]."),
     loss: Loss = options.loss("mse; or mae and huber, robust to outliers."),
     delta: Optional[float] = typer.Option(None, "--delta", metavar="D", callback=options.positive_finite,
                                           help="Huber's threshold, in y units [default: 1.345 robust sd of the "
@@ -45,8 +45,8 @@ def fit(
                                          help="Most backprop passes [default: 100 for newton, 1000 for cg, 10000 "
                                               "otherwise]."),
     tol: float = options.tol(1e-12, "Converged when, for newton and cg, the loss still to gain is at most this "
-                                    "fraction of it; for the others, when two epochs in a row change the loss by at "
-                                    "most this, relatively."),
+                                    "fraction of it (newton on mae certifies its optimum instead); for the "
+                                    "others, when two epochs in a row change the loss by at most this, relatively."),
     seed: int = START_SEED,
     json_output: bool = options.json_output(TABLE_OR_JSON),
     save: Optional[str] = typer.Option(None, "--save", metavar="PATH",

@@ -128,15 +128,64 @@ def householder(pairs, center, scale, y_unit, degree, basis):
     """The (d+2)×(d+2) triangle of [basis(t) y] by QR, one (x, y) chunk of ``pairs`` stacked under the
     triangle so far at a time; a chunk (x, y, √w) has its rows weighted."""
     width = degree + 2
-    top = np.zeros((0, width))
+    stack = Stack(width)
     for x, y, *roots in pairs:
         block = np.empty((x.size, width))
         block[:, :-1] = basis((x - center) / scale, degree)
         block[:, -1] = y / y_unit
         if roots:
             block *= roots[0][:, None]
-        top = np.linalg.qr(np.vstack([top, block]), mode="r")
-    return restacked([top], width)
+        stack.add(block)
+    return stack.triangle()
+
+
+class Stack:
+    """The triangle R of rows given a block at a time, RᵀR their Gram matrix: each block is stacked under
+    the triangle so far and factored again by Householder QR, so that memory holds one block."""
+
+    def __init__(self, width):
+        self.top = np.zeros((0, width))
+
+    def add(self, block, weights=None):
+        """Rows of ``block``, each times √w of its ``weights``."""
+        if len(block):
+            rows = block if weights is None else block * np.sqrt(weights)[:, None]
+            self.top = np.linalg.qr(np.vstack([self.top, rows]), mode="r")
+
+    def triangle(self):
+        """The width×width triangle (rows of zeros below fewer rows than columns)."""
+        return restacked([self.top], self.top.shape[1])
+
+    def joined(self, other):
+        """The triangle of this Stack's rows and ``other``'s."""
+        return restacked([self.triangle(), other.triangle()], self.top.shape[1])
+
+
+class Gram:
+    """Stack's triangle from the sum of the rows' products VᵀWV and Cholesky, as the Chebyshev sums give
+    least squares its own: ten times faster than QR, for rows whose R is conditioned below
+    GRAM_CONDITION (the products lose cond(R)² ε); ``triangle`` is None above it."""
+
+    def __init__(self, width):
+        self.products = np.zeros((width, width))
+
+    def add(self, block, weights=None):
+        self.products += (block.T if weights is None else block.T * weights) @ block
+
+    def triangle(self):
+        return factored(self.products)
+
+    def joined(self, other):
+        return factored(self.products + other.products)
+
+
+def factored(gram):
+    """R with RᵀR = ``gram`` by Cholesky, or None where it is too ill-conditioned to trust (GRAM_CONDITION)."""
+    try:
+        r = np.linalg.cholesky(gram).T
+    except np.linalg.LinAlgError:
+        return None
+    return r if condition_of(r) < GRAM_CONDITION else None
 
 
 def restacked(triangles, width):
@@ -176,11 +225,8 @@ class ChebyshevSums:
         """
         gram, moment, squares = self.gram()
         size = degree + 1
-        try:
-            r = np.linalg.cholesky(gram[:size, :size]).T
-        except np.linalg.LinAlgError:
-            return None
-        if not condition_of(r) < GRAM_CONDITION:
+        r = factored(gram[:size, :size])
+        if r is None:
             return None
         z = np.linalg.solve(r.T, moment[:size])
         r = r @ (powers_in_chebyshev(degree) if basis is None else basis.in_chebyshev(degree))
@@ -433,11 +479,8 @@ def part_of(x, y, degree):
 
 def _full_from_sums(x, y, center, scale, unit, degree):
     gram, moment, _ = chebyshev_sums(x, y, center, scale, unit, degree).gram()
-    try:
-        r = np.linalg.cholesky(gram).T
-    except np.linalg.LinAlgError:
-        return None
-    if not condition_of(r) < GRAM_CONDITION:
+    r = factored(gram)
+    if r is None:
         return None
     z = np.linalg.solve(r.T, moment)
     b = np.linalg.solve(r, z)

@@ -61,8 +61,8 @@ def _huber(residual, delta):
 
 LOSSES = {loss.name: loss for loss in (
     Loss("mse", _mean_square, unit_power=2, default_optimizer="newton", least_squares=True),
-    Loss("mae", _mean_absolute, unit_power=1, default_optimizer="adam", least_squares=False),
-    Loss("huber", _huber, unit_power=2, default_optimizer="adam", least_squares=False, needs_delta=True),
+    Loss("mae", _mean_absolute, unit_power=1, default_optimizer="newton", least_squares=False),
+    Loss("huber", _huber, unit_power=2, default_optimizer="newton", least_squares=False, needs_delta=True),
 )}
 """By name, in the order the command line offers them."""
 

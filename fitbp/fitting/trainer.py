@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from fitbp import __version__
-from fitbp.fitting import bases, losses, model
+from fitbp.fitting import bases, losses, model, robust
 from fitbp.engines import moments, passes
 from fitbp.backprop import optimizers
 from fitbp.errors import DegreeTooHigh, FitbpError, at
@@ -181,9 +181,10 @@ def check_settings(degree, optimizer, lr, epochs, tol, loss="mse"):
         raise FitbpError(f"degree must be 0 or more, not {degree}")
     if optimizer not in optimizers.OPTIMIZERS:
         raise FitbpError(f"unknown optimizer {optimizer!r} (choose from {', '.join(optimizers.OPTIMIZERS)})")
-    if optimizer in optimizers.EXACT and not losses.named(loss).least_squares:
+    if optimizer in optimizers.EXACT and not losses.named(loss).least_squares and not (
+            optimizer == "newton" and loss in robust.FITTED):
         raise FitbpError(f"{optimizer} takes exact steps on the quadratic mse loss; for --loss {loss} use "
-                         "--optimizer adam, momentum or gd")
+                         "--optimizer newton, adam, momentum or gd")
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise FitbpError(f"the learning rate must be a positive number, not {lr}")
     if epochs is not None and epochs < 1:
@@ -265,7 +266,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     if not kind.least_squares and _interpolates(problem, start):
         steps = _settled(start, _objective(problem, kind, scaled_delta)(start)[0])
     else:
-        steps = _steps(optimizer, problem, start, lr, tol, precondition, kind, scaled_delta)
+        steps = _steps(optimizer, problem, start, lr, tol, precondition, kind, scaled_delta, seed)
     unit = math.prod([problem.y_unit] * kind.unit_power)  # not **, which raises where a product is inf
     k, history, converged, snapshots = _descend(steps, epochs, tol, lr, on_epoch,
                                                 judge=optimizer not in optimizers.EXACT, unit=unit,
@@ -491,10 +492,12 @@ def _objective(problem, kind=None, delta=None):
     return lambda k: model.loss_and_gradient(problem.design, problem.target, k, kind.name, delta)
 
 
-def _steps(optimizer, problem, start, lr, tol, precondition, kind=None, delta=None):
+def _steps(optimizer, problem, start, lr, tol, precondition, kind=None, delta=None, seed=0):
+    refine = problem.triangle.condition <= CONDITION_WARNING
+    if optimizer == "newton" and kind is not None and not kind.least_squares:  # from the least-squares start
+        return robust.newton(problem, start, kind.name, delta, tol, problem.floor, refine, seed)
     if optimizer == "newton":
-        return optimizers.newton(_objective(problem), start, precondition, tol, problem.floor,
-                                 refine=problem.triangle.condition <= CONDITION_WARNING)
+        return optimizers.newton(_objective(problem), start, precondition, tol, problem.floor, refine=refine)
     if optimizer == "cg":
         curvature = replace(problem.triangle, z=np.zeros_like(problem.triangle.z), rest=0.0)
         return optimizers.conjugate_gradient(
