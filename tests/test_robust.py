@@ -207,7 +207,7 @@ def test_cg_stays_refused_and_newton_is_allowed_for_robust_losses():
     from fitbp.errors import FitbpError
 
     x, y = cubic_with_outliers(50, 7)
-    with pytest.raises(FitbpError, match="for --loss huber use --optimizer newton, adam, momentum or gd"):
+    with pytest.raises(FitbpError, match="for loss='huber' use optimizer='newton', adam, momentum or gd"):
         fit_points(Points(x, y), 2, optimizer="cg", loss="huber")
     assert fit_points(Points(x, y), 2, optimizer="newton", loss="mae").converged
 

@@ -103,7 +103,7 @@ def test_r2_and_rmse_come_from_the_residuals(rng):
 def test_divergence_is_an_error_that_suggests_a_smaller_lr(rng):
     x = rng.uniform(-1, 1, 100)
     y = x ** 3
-    with pytest.raises(FitbpError, match=r"diverged.*smaller --lr"):
+    with pytest.raises(FitbpError, match=r"diverged.*smaller lr= than"):
         fit_points(Points(x, y), 8, optimizer="gd", lr=50.0)
 
 

@@ -20,7 +20,7 @@ from fitbp import __version__
 from fitbp.fitting import bases, losses, model, robust
 from fitbp.engines import moments, passes
 from fitbp.backprop import optimizers
-from fitbp.errors import DegreeTooHigh, FitbpError, at
+from fitbp.errors import DegreeTooHigh, FitbpError, at, option
 from fitbp.sources.data import Points, below_one, roots_of
 
 DEFAULT_TOL = 1e-12
@@ -183,8 +183,8 @@ def check_settings(degree, optimizer, lr, epochs, tol, loss="mse"):
         raise FitbpError(f"unknown optimizer {optimizer!r} (choose from {', '.join(optimizers.OPTIMIZERS)})")
     if optimizer in optimizers.EXACT and not losses.named(loss).least_squares and not (
             optimizer == "newton" and loss in robust.FITTED):
-        raise FitbpError(f"{optimizer} takes exact steps on the quadratic mse loss; for --loss {loss} use "
-                         "--optimizer newton, adam, momentum or gd")
+        raise FitbpError(f"{optimizer} takes exact steps on the quadratic mse loss; for {option('loss', loss)} use "
+                         f"{option('optimizer', 'newton')}, adam, momentum or gd")
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise FitbpError(f"the learning rate must be a positive number, not {lr}")
     if epochs is not None and epochs < 1:
@@ -373,10 +373,10 @@ def _beyond_float64(points, problem, excess, seed, tolerance):
     carried = _highest_carried(points, _optima(points, problem, degree).squares, seed, problem.basis)
     missed = (f"is {excess + 1:.3g} times the least-squares optimum" if excess >= 0.01 else
               f"misses the least-squares optimum by {excess:.1e} of it (at most {tolerance:.1g} is allowed)")
-    return DegreeTooHigh(str(at(
+    return DegreeTooHigh(at(
         points.source, None, f"degree {degree} is more than the {problem.basis.title} form can carry in float64 over "
         f"this data: its coefficients cancel each other so much that the best fit's MSE {missed}; every degree up "
-        f"to {carried} reaches its optimum here (use --degree {carried} or lower)")), carried)
+        f"to {carried} reaches its optimum here (use {option('degree', carried)} or lower)").args[0], carried)
 
 
 def _highest_carried(points, optima, seed, basis):
@@ -420,9 +420,9 @@ def _constrained(problem, fixed, points, kind, degree):
     from fitbp.fitting import constraints
 
     if not kind.least_squares or not points.held:
-        raise at(points.source, None, "--fix needs the points in memory, for now, and they are more than --memory "
-                 "holds: pass a larger --memory" if not points.held else
-                 f"--fix is for --loss mse, not {kind.name}, for now")
+        raise at(points.source, None, f"{option('fix')} needs the points in memory, for now, and they are more "
+                 f"than {option('memory')} holds: pass a larger {option('memory')}" if not points.held else
+                 f"{option('fix')} is for {option('loss', 'mse')}, not {kind.name}, for now")
     problem.triangle, constraint = constraints.constrain(problem.triangle, fixed, problem.center, problem.scale,
                                                          problem.y_unit, degree, problem.basis)
     return constraint
@@ -450,8 +450,8 @@ def prepare(points, degree, whole=True, triangle=None, basis="taylor"):
     y_unit = power_of_two_near(y)
     roots = weight_roots(points)
     if whole and roots is not None:  # before the pass that builds the triangle
-        raise at(points.source, None, f"--{points.weighting} weighs the least-squares loss, and mae and huber take "
-                 "no weights, for now: use --loss mse, or drop the weights")
+        raise at(points.source, None, f"{option(points.weighting)} weighs the least-squares loss, and mae and huber "
+                 f"take no weights, for now: use {option('loss', 'mse')}, or drop the weights")
     problem = Problem(triangle or moments.triangle(x, y, center, scale, y_unit, degree, roots, basis), center, scale,
                       y_unit, basis=basis)
     if whole:
@@ -473,8 +473,10 @@ def _prepare_streamed(points, degree, whole, triangle, basis):
     the digits a streamed fit of the Taylor form holds, not more)."""
     if whole:
         need = math.ceil(points.count * 16 / 2 ** 20)
+        enough = option("memory", need << 20, f"{need}M")
         raise at(points.source, None, f"this loss needs every point at every epoch, and the {points.count} points "
-                 f"are more than --memory lets fitbp hold: pass --memory {need}M or more, or use --loss mse")
+                 f"are more than {option('memory')} lets fitbp hold: pass {enough} or more, or use "
+                 f"{option('loss', 'mse')}")
     check_distinct(points, min(points.distinct, degree + 1), degree)
     center, scale = moments.scaling_of(points.low, points.high)
     if triangle is None:
@@ -606,7 +608,7 @@ def _diverged(history, unit, lr, fixed):
         return (f"{what}: with the fixed coefficients {terms} the curve's values over the data are beyond "
                 "float64's range; fix smaller values, or check the data for extreme values")
     if lr:
-        return f"{what}; try a smaller --lr than {lr:g}"
+        return f"{what}; try a smaller {option('lr')} than {lr:g}"
     return f"{what}; check the data for extreme values"
 
 
