@@ -101,7 +101,7 @@ def test_its_degree_is_chosen_on_its_sample_and_fitted_on_every_point():
     np.testing.assert_allclose(result.raw_coefficients, held.raw_coefficients, rtol=1e-9)
 
 
-@pytest.mark.parametrize("options, said", [({"fixed": {0: 1.0}}, "--fix needs the points in memory"),
+@pytest.mark.parametrize("options, said", [({"fixed": {0: 1.0}}, "fix= needs the points in memory"),
                                            ({"loss": "huber"}, "this loss needs every point")])
 def test_what_needs_every_point_in_memory_asks_whether_it_is_held(options, said):
     x, y = wavy(n=600)
