@@ -11,13 +11,13 @@ derivative and roots in its own terms, and two exact changes of basis: into Cheb
 data's sums are gathered (fitbp.engines.moments), and into powers of t, from which the raw coefficients
 of x follow.  Adding a basis is one class here and its line in ``BASES``.
 
-This module imports no numpy until a basis computes: the command line names the bases (its
-``--basis`` choices) before it sets numpy's thread count, as it names the losses.
+This module imports no numpy (nor fractions) until a basis computes: the command line names the bases
+(its ``--basis`` choices) before it sets numpy's thread count, as it names the losses, and --help waits
+for nothing more.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from functools import lru_cache
 
 
@@ -73,6 +73,8 @@ class Basis:
 
     def in_powers(self, coefficients):
         """The curve's coefficients of powers of t, as exact fractions of the float64 ones."""
+        from fractions import Fraction
+
         p = self.powers(len(coefficients) - 1)
         c = [Fraction(v) for v in coefficients]
         return [sum(p[j][i] * c[i] for i in range(j, len(c)) if p[j][i]) for j in range(len(c))]
@@ -119,6 +121,8 @@ class Taylor(Basis):
         return moments.powers_in_chebyshev(degree)
 
     def in_powers(self, coefficients):
+        from fractions import Fraction
+
         return [Fraction(v) for v in coefficients]
 
 
