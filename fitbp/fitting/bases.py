@@ -31,7 +31,7 @@ class Basis:
     symbol = ""
     """The letter of its coefficients."""
     numpy_class = ""
-    """Its twin in numpy.polynomial, for the numpy export."""
+    """Its twin in numpy.polynomial, on the window [-1, 1]: the numpy export, and the derivative and roots."""
     nested = False
     """Whether its sum is one nested expression (Horner's), which a spreadsheet cell can hold."""
     judge = False
@@ -49,11 +49,17 @@ class Basis:
 
     def derivative(self, coefficients):
         """The coefficients, in this basis, of d/dt of the curve."""
-        raise NotImplementedError
+        return self._twin(coefficients).deriv().coef
 
     def roots(self, coefficients):
-        """The complex t where the curve is 0 (the coefficients' last one is not 0)."""
-        raise NotImplementedError
+        """The complex t where the curve is 0 (the coefficients' last one is not 0): the eigenvalues of the
+        twin's companion matrix (its colleague matrix, for Chebyshev's)."""
+        return self._twin(coefficients).roots()
+
+    def _twin(self, coefficients):
+        import numpy as np
+
+        return getattr(np.polynomial, self.numpy_class)(np.asarray(coefficients, dtype=np.float64))
 
     def powers(self, degree):
         """P, integers, with column i the coefficients of φ_i in powers of t: a = P c exactly."""
@@ -102,16 +108,6 @@ class Taylor(Basis):
             y = y * t + a
         return y
 
-    def derivative(self, coefficients):
-        import numpy as np
-
-        return np.polynomial.polynomial.polyder(np.asarray(coefficients, dtype=np.float64))
-
-    def roots(self, coefficients):
-        import numpy as np
-
-        return np.polynomial.polynomial.polyroots(np.asarray(coefficients, dtype=np.float64))
-
     def powers(self, degree):
         return _identity(degree)
 
@@ -148,16 +144,6 @@ class Chebyshev(Basis):
         for c in reversed(coefficients[1:-1]):
             near, far = c + twice * near - far, near
         return coefficients[0] + t * near - far
-
-    def derivative(self, coefficients):
-        import numpy as np
-
-        return np.polynomial.chebyshev.chebder(np.asarray(coefficients, dtype=np.float64))
-
-    def roots(self, coefficients):
-        import numpy as np
-
-        return np.polynomial.chebyshev.chebroots(np.asarray(coefficients, dtype=np.float64))
 
     def powers(self, degree):
         return _chebyshev_in_powers(degree)
