@@ -91,9 +91,6 @@ def check_options(*, sigma: Any = None, weights: Any = None, absolute_sigma: boo
     if isinstance(column, str) and not column.strip():
         raise OptionError("needs a column: a header name or a 1-based number",
                           "sigma" if sigma is not None else "weights", blame=True)
-    if engine == "dask" and (weighted or fixed or time_unit != "d"):
-        raise OptionError(f"{option('engine', 'dask')} takes no weights, fixes no terms and reads no dates, for now",
-                          ("sigma", "weights", "fix", "time_unit"))
     if fixed and degree is not None:
         from fitbp.fitting import constraints
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fitbp.engines import cluster, local, moments, passes
+from fitbp.engines import cluster, first, local, moments, passes
 from fitbp.errors import FitbpError
 from fitbp.fitting.trainer import fit_points
 from fitbp.selection import fit_auto, select_table
@@ -39,11 +39,15 @@ class Partitioned:
         self.x, self.y, self.count = x[keep], y[keep], x.size
         self.low, self.high = float(x.min()), float(x.max())
         self.y_exponent = moments.unit_exponent(y)
-        self.distinct = min(np.unique(x).size, local.MOST_DISTINCT)
+        self.distinct = min(np.unique(x).size, first.MOST_DISTINCT)
 
     @property
     def x_range(self):
         return self.low, self.high
+
+    @property
+    def rows(self):
+        return self.count
 
     def sample(self):
         return Points(self.x, self.y, self.source)
@@ -101,8 +105,15 @@ def test_its_degree_is_chosen_on_its_sample_and_fitted_on_every_point():
     np.testing.assert_allclose(result.raw_coefficients, held.raw_coefficients, rtol=1e-9)
 
 
-@pytest.mark.parametrize("options, said", [({"fixed": {0: 1.0}}, "fix= needs the points in memory"),
-                                           ({"loss": "huber"}, "this loss needs every point")])
+def test_fixed_terms_are_kept_on_points_that_are_not_held():
+    x, y = wavy()
+    held, apart = fit_points(Points(x, y), 5, fixed={0: 0.5}), fit_points(partitioned(x, y, 700), 5, fixed={0: 0.5})
+    np.testing.assert_allclose(apart.raw_coefficients, held.raw_coefficients, rtol=1e-12)
+    assert apart.raw_coefficients[0] == 0.5 and apart.statistics["stderr"][0] == 0.0
+    assert apart.statistics["stderr"] == pytest.approx(held.statistics["stderr"], rel=1e-9)
+
+
+@pytest.mark.parametrize("options, said", [({"loss": "huber"}, "this loss needs every point")])
 def test_what_needs_every_point_in_memory_asks_whether_it_is_held(options, said):
     x, y = wavy(n=600)
     with pytest.raises(FitbpError, match=said):

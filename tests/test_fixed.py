@@ -73,8 +73,6 @@ def test_fixed_terms_with_degree_auto_and_other_optimizers(folder):
     (["-d", "3", "--fix", "5=1"], 2, "--fix: x^5 is beyond degree 3"),
     (["-d", "1", "--fix", "0=1", "--fix", "1=1"], 2, "--fix: fixing 2 terms fixes all 2 coefficients of degree 1"),
     (["-d", "2", "--fix", "0=1", "--loss", "huber"], 2, "are for --loss mse, not huber"),
-    (["-d", "2", "--fix", "0=1", "--engine", "dask"], 2, "fixes no terms"),
-    (["-d", "2", "--fix", "0=1", "--memory", "1k"], 1, "--fix needs the points in memory"),
 ])
 def test_fixed_terms_that_cannot_be_kept_say_why(folder, args, status, said):
     path, _, _ = folder

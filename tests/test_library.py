@@ -266,8 +266,6 @@ def flag(name):
     ({"decimal": ",", "delimiter": "comma"}, "decimal=: a comma cannot be both the decimal mark and the delimiter",
      "a comma cannot be both the decimal mark and the delimiter"),
     ({"weights": " "}, "weights=: needs a column", "needs a column: a header name or a 1-based number"),
-    ({"engine": "dask", "time_unit": "s"}, "engine='dask' takes no weights, fixes no terms and reads no dates",
-     "--engine dask takes no weights, fixes no terms and reads no dates, for now"),
     ({"fixed": {5: 1.0}, "degree": 1}, "fix=: x^5 is beyond degree 1",
      "x^5 is beyond degree 1: raise the degree or do not fix it"),
     ({"fixed": {0: 0.0, 3: 1.0}, "max_degree": 2}, "max_degree=: degree 3 is the lowest that keeps the fix= terms",

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from fitbp.engines import local, moments
+from fitbp.engines import first, moments
 from helpers import FITBP, environment, run
 
 
@@ -202,12 +202,12 @@ def test_a_bad_memory_size_is_a_usage_error(tmp_path, memory):
 
 
 def test_the_even_sample_of_a_stream_is_even():
-    sample = local._EvenSample(1000)
-    first = 0
+    sample = first._EvenSample(1000)
+    start = 0
     for size in (7, 300, 4096, 1, 20000, 999):
-        values = np.arange(first, first + size, dtype=np.float64)
-        sample.add(first, values, values)
-        first += size
+        values = np.arange(start, start + size, dtype=np.float64)
+        sample.add(start, (values, values))
+        start += size
     x, _ = sample.values()
     steps = np.diff(x)
     assert x.size <= 1000 and x[0] == 0 and np.all(steps == steps[0])

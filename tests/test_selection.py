@@ -16,7 +16,7 @@ from fitbp import selection
 from fitbp.errors import FitbpError
 from fitbp.sources.files import load_points
 from fitbp.sources.data import Points
-from fitbp.engines import moments
+from fitbp.engines import first, moments
 from fitbp.selection import (count_turning_points, fit_auto, gross_outliers, rule_degree, score_degrees,
                              select_degree, select_table)
 
@@ -374,7 +374,7 @@ def test_a_stream_is_chosen_on_its_sample_only_when_the_points_outnumber_it(monk
     whole = fit_auto(streamed)
     assert whole.selection["notes"] == held.selection["notes"] == []
     assert whole.selection["candidates"] == held.selection["candidates"]
-    monkeypatch.setattr(local, "KEPT", 50)
+    monkeypatch.setattr(first, "KEPT", 50)
     sampled = local.load(sine, memory=1024)
     assert fit_auto(sampled).selection["notes"] == [
         f"the degree was chosen on an even sample of {sampled.x.size} of the 200 points, more than --memory lets "

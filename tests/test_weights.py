@@ -121,10 +121,8 @@ def test_the_options_that_cannot_go_together_say_so(tmp_path):
         (["--absolute-sigma", "-d", "1"], 2, "absolute errors need σ"),
         (["--sigma", "s", "-d", "1", "--loss", "huber"], 2, "are for --loss mse, not huber"),
         (["--sigma", "nope", "-d", "1"], 1, "--sigma 'nope': no such column (columns: x, y, s)"),
-        (["--sigma", "s", "-d", "1", "--engine", "dask"], 2, "--engine dask takes no weights"),
         (["--sigma", "", "-d", "1"], 2, "needs a column"),
         (["--weights", " ", "-d", "1", "--absolute-sigma"], 2, "needs a column"),
-        (["--sigma", "s", "-d", "1", "--memory", "64"], 1, "--sigma needs the points in memory"),
     ]:
         done = run("fit", "d.csv", *args, "--no-save", cwd=tmp_path)
         assert done.returncode == status and said in done.stderr, (args, done.stderr)

@@ -20,7 +20,6 @@ dask and distributed are imported here only, and this module only for
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import logging
 import os
@@ -30,11 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fitbp.engines import moments
-from fitbp.engines.local import KEPT, MOST_DISTINCT, Streamed
+from fitbp.engines import first
+from fitbp.engines.first import First, carried
+from fitbp.engines.local import Streamed, options_of
 from fitbp.errors import FitbpError, at, option, printable
 from fitbp.sources import files, parquet
-from fitbp.sources.data import even_sample
 from fitbp.sources.decode import BLOCK, looks_like_text, splittable
 from fitbp.sources.reader import Reader, read_piece
 
@@ -84,14 +83,17 @@ class Plan:
     paths: list
     labels: tuple
     pieces: list
+    x_axis: object
+    """The first file's dates.Axis, which every piece's dates count from; None for numbers."""
     settings: dict
 
 
 def plan(patterns, partition_size=PARTITION, x=None, y=None, delimiter=None, skip_invalid=False,
-         encoding="utf-8-sig", decimal="."):
+         encoding="utf-8-sig", decimal=".", sigma=None, weights=None, time_unit="d"):
     """The Plan of reading ``patterns``: each file sniffed here, and cut into pieces (lazily: no byte read)."""
     _distributed()
-    settings = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal)
+    settings = dict(x=x, y=y, delimiter=delimiter, skip_invalid=skip_invalid, encoding=encoding, decimal=decimal,
+                    third=files.weighting(sigma, weights), time_unit=time_unit)
     paths = _expanded(patterns)
     if "-" in paths:
         raise FitbpError(f"standard input cannot be read by a cluster: pass files to {option('engine', 'dask')}, or "
@@ -108,10 +110,10 @@ def load(client, patterns, degree=None, partition_size=PARTITION, **reading):
     stream = Distributed(
         x=np.empty(0), y=np.empty(0), source=printable(paths[0]) if one else f"{len(paths)} files",
         x_name=labels[0], y_name=labels[1], skipped=0, first_skip=None,
-        path=_absolute(paths[0]) if one and "://" not in paths[0] else None, options=dict(settings), count=0,
+        path=_absolute(paths[0]) if one and "://" not in paths[0] else None, options=options_of(settings), count=0,
         low=0.0, high=0.0, y_exponent=0, distinct=0, again=None, sources=None if one else list(map(_absolute, paths)),
-        passes=0, client=client, pieces=pieces, paths=paths, settings=settings, partitions=len(pieces),
-        workers=len(client.scheduler_info().get("workers", {})))
+        passes=0, client=client, pieces=pieces, paths=paths, settings=settings, labels=labels, partitions=len(pieces),
+        workers=len(client.scheduler_info().get("workers", {})), x_axis=planned.x_axis)
     stream.first_pass(degree)
     return stream
 
@@ -127,7 +129,7 @@ class Reading:
     name: str
     labels: tuple
     settings: dict
-    """The reading options (x, y, delimiter, skip_invalid, encoding, decimal)."""
+    """The reading options (x, y, delimiter, skip_invalid, encoding, decimal, third, time_unit)."""
     layout: object = None
     """The Layout of a CSV file (fitbp.sources.sniff); None for Parquet, whose columns go by name."""
     whole: bool = False
@@ -136,29 +138,29 @@ class Reading:
     """Bytes of the file up to its data: a piece that starts within them may hold the header line."""
     header: bytes | None = None
     """The header line, with its newline: cut from such a piece (blank and comment lines skip themselves)."""
+    x_axis: object = None
+    """The first file's dates.Axis when x are dates: every piece counts from its origin."""
 
 
 def _pieces(paths, settings, partition_size):
-    """The column labels, and (piece, Reading, where the piece was cut from its file) of every piece of
-    every file: CSV cut at newlines, Parquet by row groups.  Each file is sniffed on the client (its
-    head only); their columns must agree by name, as for the local engine."""
+    """The column labels, (piece, Reading, where the piece was cut from its file) of every piece of every
+    file (CSV cut at newlines, Parquet by row groups) and the first file's date axis.  Each file is
+    sniffed on the client (its head only); their columns, and whether x are dates, must agree, as for
+    the local engine."""
     from dask.bytes import read_bytes
 
-    pieces, first, parquet_paths = [], None, []
+    pieces, leader, parquet_paths = [], None, []
     for path in paths:
-        reader, head = _sniffed(path, settings)
-        first = first or reader
-        files.agreeing(reader, first)
-        labels = tuple(first.labels)
+        reader, head = _sniffed(path, settings, leader and leader.x_axis)
+        leader = leader or reader
+        files.agreeing(reader, leader)
+        labels = tuple(leader.labels)
         if isinstance(reader, parquet.ParquetReader):
             parquet_paths.append(path)
             continue
-        if reader.x_axis is not None:
-            raise at(reader.name, None,
-                     f"its x are dates, which {option('engine', 'dask')} does not read, for now: drop it")
         whole = not splittable(head, settings["encoding"]) or files.is_gzip(path)
         reading = Reading(reader.name, labels, settings, reader.layout, whole,
-                          *(_preamble(path, reader.layout.start) if not whole else (0, None)))
+                          *(_preamble(path, reader.layout.start) if not whole else (0, None)), leader.x_axis)
         if whole:  # one piece, which its worker streams block by block from the path: bounded memory
             pieces.append((path, reading, 0))
             continue
@@ -169,7 +171,7 @@ def _pieces(paths, settings, partition_size):
         pieces.extend((block, reading, index * partition_size) for index, block in enumerate(blocks[0]))
     if parquet_paths:
         pieces.extend(_parquet_pieces(parquet_paths, labels, settings))
-    return labels, pieces
+    return labels, pieces, leader.x_axis
 
 
 def _parquet_pieces(paths, labels, settings):
@@ -217,23 +219,25 @@ def _opened_remote(url):
         raise at(url, None, f"cannot be read: {printable(e)}") from None
 
 
-def _remote_reader(url, settings, stream):
+def _remote_reader(url, settings, stream, x_axis=None):
     """fitbp's CSV reader over a URL's bytes, named by the URL."""
-    reader = Reader("-", **{**settings, "stdin": stream})
+    reader = Reader("-", **{**settings, "stdin": stream}, x_axis=x_axis)
     reader.name = url
     return reader
 
 
-def _sniffed(path, settings):
-    """A reader of ``path`` whose first block is read (its labels and layout known), and the file's first bytes."""
+def _sniffed(path, settings, x_axis=None):
+    """A reader of ``path`` whose first block is read (its labels, layout and date axis known: ``x_axis``,
+    the first file's, for the others), and the file's first bytes."""
     if "://" in path:
         with _opened_remote(path) as stream:
             head = stream.read(BLOCK)
         if head.startswith(parquet.MAGIC) and not looks_like_text(head[:4096], "utf-8"):
             raise at(path, None,
                      f"is a Parquet file, which {option('engine', 'dask')} reads from local paths only, for now")
-        return _sniffed_reader(_remote_reader(path, settings, io.BytesIO(head[:head.rfind(b"\n") + 1] or head))), head
-    reader = _sniffed_reader(files.open_reader(path, **settings))  # its errors first: no such file, …
+        head_reader = _remote_reader(path, settings, io.BytesIO(head[:head.rfind(b"\n") + 1] or head), x_axis)
+        return _sniffed_reader(head_reader), head
+    reader = _sniffed_reader(files.open_reader(path, **settings, x_axis=x_axis))  # its errors first: no such file, …
     with open(path, "rb") as stream:
         return reader, stream.read(4096)
 
@@ -252,43 +256,27 @@ def _sniffed_reader(reader):
     return reader
 
 
-@dataclass
-class Summary:
-    """What the first reduction gathers of a partition, and of two merged."""
-
-    count: int
-    low: float
-    high: float
-    exponent: int | None
-    distinct: frozenset
-    samples: list
-    """(rows, x, y) of each piece: an even sample of its rows, kept apart so that the whole data's sample
-    can take from each piece in proportion to its rows (an even sample of all of them)."""
-    part: object
-    skipped: int = 0
-    first_skip: str | None = None
-
-
 def _values(piece, reading, offset):
-    """A piece's finite x and y, the rows dropped, and the first dropped row's problem (or the error for it).
-    ``offset``: where a CSV piece was cut from its file, about (0 for the first)."""
+    """A piece's finite (x, y) or (x, y, σ or w), the rows dropped, and the first dropped row's problem (or
+    the error for it).  ``offset``: where a CSV piece was cut from its file, about (0 for the first)."""
     if reading.layout is not None:
         if offset and reading.header is not None and offset < reading.preamble:
             at_line = piece.find(reading.header)
             if at_line == 0 or (at_line > 0 and piece[at_line - 1:at_line] == b"\n"):
                 piece = piece[at_line + len(reading.header):]
-        return read_piece(piece, reading.name, reading.settings, reading.layout, list(reading.labels), offset == 0)
+        return read_piece(piece, reading.name, reading.settings, reading.layout, list(reading.labels), offset == 0,
+                          reading.x_axis)
     columns = [piece[label] for label in reading.labels]
     values = [c.to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
     good = np.isfinite(values[0]) & np.isfinite(values[1])
     if good.all():
-        return values[0], values[1], 0, None
+        return (values[0], values[1]), 0, None
     row = int(np.argmin(good))
     which = 0 if not np.isfinite(values[0][row]) else 1
     problem = f"column {reading.labels[which]!r}: {str(columns[which].iloc[row])[:40]!r} is not a finite number"
     if not reading.settings["skip_invalid"]:
         raise InvalidValue(problem)
-    return values[0][good], values[1][good], int(good.size - good.sum()), problem
+    return (values[0][good], values[1][good]), int(good.size - good.sum()), problem
 
 
 def _preamble(path, start):
@@ -313,79 +301,59 @@ class InvalidValue(ValueError):
 
 
 def _chunks(piece, reading, offset):
-    """(x, y, rows dropped, the first one's problem) of a piece, in chunks: one for a piece cut from a file;
-    a block at a time for a file read whole (gzip, UTF-16), which its worker opens by its path, so that no
-    worker holds more of it than a block (the rows dropped come with the last chunk)."""
+    """(arrays, rows dropped, the first one's problem) of a piece, in chunks, the arrays (x, y) or (x, y, σ
+    or w): one chunk for a piece cut from a file; a block at a time for a file read whole (gzip, UTF-16),
+    which its worker opens by its path, so that no worker holds more of it than a block (the rows dropped
+    come with the last chunk)."""
     if not reading.whole:
         yield _values(piece, reading, offset)
         return
     with (_opened_remote(piece) if "://" in piece else contextlib.nullcontext()) as stream:
-        reader = (_remote_reader(piece, reading.settings, stream) if stream is not None
-                  else files.open_reader(piece, **reading.settings))
-        for x, y in reader.blocks():
-            yield x, y, 0, None
-        yield np.empty(0), np.empty(0), reader.skipped, reader.first_skip
+        reader = (_remote_reader(piece, reading.settings, stream, reading.x_axis) if stream is not None
+                  else files.open_reader(piece, **reading.settings, x_axis=reading.x_axis))
+        blocks = reader.blocks()
+        arrays = next(blocks)
+        yield arrays, 0, None
+        for arrays in blocks:
+            yield arrays, 0, None
+        yield tuple(np.empty(0) for _ in arrays), reader.skipped, reader.first_skip
 
 
-def _summary(piece, reading, offset, degree, most):
-    return functools.reduce(_joined, (_summary_of(*chunk, reading, degree, most)
-                                      for chunk in _chunks(piece, reading, offset)))
-
-
-def _summary_of(x, y, skipped, problem, reading, degree, most):
-    problem = _first_skip(reading, problem)
-    if not x.size:
-        return Summary(0, np.inf, -np.inf, None, frozenset(), [], None, skipped, problem)
-    keep = even_sample(x.size, most)
-    return Summary(x.size, float(x.min()), float(x.max()), moments.unit_exponent(y),
-                   frozenset(np.unique(x)[:MOST_DISTINCT].tolist()), [(x.size, x[keep], y[keep])],
-                   moments.part_of(x, y, degree) if degree is not None else None, skipped, problem)
+def _first(piece, reading, offset, degree, most):
+    """The First of a piece (fitbp.engines.first): what the first reduction gathers of it."""
+    found = First(degree, most, reading.settings["third"] and reading.settings["third"][1])
+    for arrays, skipped, problem in _chunks(piece, reading, offset):
+        found.add(arrays, skipped, _first_skip(reading, problem))
+    return found._closed()
 
 
 def _joined(a, b):
-    if not b.count or not a.count:
-        kept = b if b.count else a  # the one with rows (a piece of comments alone has none)
-        return Summary(**{**kept.__dict__, "skipped": a.skipped + b.skipped,
-                          "first_skip": a.first_skip or b.first_skip})
-    distinct = a.distinct | b.distinct
-    return Summary(a.count + b.count, min(a.low, b.low), max(a.high, b.high), max(a.exponent, b.exponent),
-                   distinct if len(distinct) <= MOST_DISTINCT else frozenset(sorted(distinct)[:MOST_DISTINCT]),
-                   a.samples + b.samples, moments.merge(a.part, b.part) if a.part is not None else None,
-                   a.skipped + b.skipped, a.first_skip or b.first_skip)
-
-
-def _proportional(samples, count):
-    """An even sample of all the rows from the pieces' own: from each, its share of KEPT by its rows."""
-    xs, ys = [], []
-    for rows, x, y in samples:
-        keep = even_sample(x.size, max(1, round(KEPT * rows / count)))
-        xs.append(x[keep])
-        ys.append(y[keep])
-    return np.concatenate(xs), np.concatenate(ys)
+    return a.joined(b)
 
 
 def _rows(piece, reading, offset):
-    """Every (x, y) of a piece, in chunks: for data that the whole sample can hold."""
-    return [(x, y) for x, y, _, _ in _chunks(piece, reading, offset) if x.size]
+    """Every row of a piece, in chunks of arrays: for data that the whole sample can hold."""
+    return [arrays for arrays, _, _ in _chunks(piece, reading, offset) if arrays[0].size]
 
 
 def _listed(a, b):
     return a + b
 
 
-def _on_piece(piece, reading, offset, task, *arguments):
-    """``task`` (fitbp.engines.passes) over the (x, y) blocks of one piece."""
-    return task(((x, y) for x, y, _, _ in _chunks(piece, reading, offset)), *arguments)
+def _on_piece(piece, reading, offset, weighing, task, *arguments):
+    """``task`` (fitbp.engines.passes) over the blocks of one piece: (x, y), or (x, y, √w) with a Weighing."""
+    blocks = (arrays for arrays, _, _ in _chunks(piece, reading, offset))
+    return task(blocks if weighing is None else weighing.rows(blocks), *arguments)
 
 
-def _read_through(path, settings):
+def _read_through(path, settings, x_axis=None):
     """Read a whole file with fitbp's own loader, for the error it raises."""
     if "://" not in path:
-        for _ in files.open_reader(path, **settings).blocks():
+        for _ in files.open_reader(path, **settings, x_axis=x_axis).blocks():
             pass
         return
     with _opened_remote(path) as stream:
-        for _ in _remote_reader(path, settings, stream).blocks():
+        for _ in _remote_reader(path, settings, stream, x_axis).blocks():
             pass
 
 
@@ -400,28 +368,30 @@ class Distributed(Streamed):
     """(delayed piece, or a path read whole; Reading; its offset in the file, None for Parquet) of every partition."""
     paths: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    labels: tuple = ()
+    """The columns' labels: x's, y's and the weights' when there are weights."""
     partitions: int = 0
     workers: int = 0
 
     def first_pass(self, degree):
         """Count, range, y scale, distinct x, an even sample and (at ``degree``) the triangle of all the points."""
-        most = max(1, -(-KEPT // self.partitions))
-        found = self._reduced(_summary, _joined, degree, most)
-        if found.count == 0:
+        most = max(1, -(-first.KEPT // self.partitions))
+        found = self._reduced(_first, _joined, degree, most)
+        if found.rows == 0:
             raise at(self.source, None, "no data rows" if not found.skipped else
                      f"no valid rows: all {found.skipped} had invalid values, the first {found.first_skip}")
-        self.x, self.y = _proportional(found.samples, found.count)
-        if self.x.size < found.count <= KEPT:  # pieces of uneven rows kept too few: the sample is every point
-            self.x, self.y = (np.concatenate(c) for c in zip(*self._reduced(_rows, _listed)))
-        self.count, self.low, self.high = found.count, found.low, found.high
-        self.y_exponent, self.distinct = found.exponent, len(found.distinct)
         self.skipped, self.first_skip = found.skipped, found.first_skip
-        if degree is not None:
-            self.parts[degree] = found.part
+        self.settle(found, self.labels)
+        if self.x.size < found.count <= first.KEPT:  # pieces of uneven rows kept too few: the sample is every point
+            every = [np.concatenate(c) for c in zip(*self._reduced(_rows, _listed))]
+            if self.weighing is not None:
+                every = carried(*every, self.weighting)
+                self.weights = every[2]
+            self.x, self.y = every[0], every[1]
 
     def reduce(self, task, join, *arguments):
         """One more pass (fitbp.sources.data.Data.reduce): ``task`` on every partition's blocks, on its worker."""
-        return self._reduced(_on_piece, join, task, *arguments)
+        return self._reduced(_on_piece, join, self.weighing, task, *arguments)
 
     def engine(self):
         started = getattr(self.client, "cluster", None) is not None  # a LocalCluster of this fit's own
@@ -451,7 +421,7 @@ class Distributed(Streamed):
         else the worker's own words."""
         try:
             for path in self.paths:
-                _read_through(path, self.settings)
+                _read_through(path, self.settings, self.x_axis)
         except FitbpError as found:
             return found
         said = str(error).strip().splitlines() or [type(error).__name__]

@@ -12,24 +12,18 @@ to an unnamed temporary file, which the system deletes however fitbp ends.
 
 from __future__ import annotations
 
-import math
 import tempfile
 from dataclasses import dataclass, field
 from itertools import chain
 
 import numpy as np
 
-from fitbp.engines import moments, passes
-from fitbp.errors import FitbpError, option
-from fitbp.sources.files import TEXT_PER_POINT, Files, weighted
+from fitbp.engines import first, passes
+from fitbp.sources.files import TEXT_PER_POINT, Files, check_weights, weighted
 from fitbp.sources.data import Column, Points
 
 MEMORY = 256 << 20
 """The default budget: bytes of numbers held (16 a point)."""
-KEPT = 100_000
-"""Points kept as an even sample of a stream, for pictures, the model file and choosing a degree."""
-MOST_DISTINCT = 62
-"""Distinct x counted as far as this: past every degree fitbp fits."""
 
 
 def load(patterns_or_files, degree=None, memory=MEMORY, **reading):
@@ -56,12 +50,13 @@ def load(patterns_or_files, degree=None, memory=MEMORY, **reading):
         if count > most:  # a pipe or packed file bigger than it looked: hand what is held on
             return _stream(files, chain([tuple(c.values() for c in held)], blocks), degree)
     points = Points(held[0].values(), held[1].values(), files.source, *files.labels[:2], files.skipped,
-                    files.first_skip, None, _options(files), x_axis=files.x_axis)
+                    files.first_skip, None, options_of(files.settings), x_axis=files.x_axis)
     return _placed(weighted(points, held[2].values() if third else None, third, files.labels), files)
 
 
-def _options(files):
-    settings = dict(files.settings)
+def options_of(settings):
+    """The reading options a model file keeps, to read the points again the same way."""
+    settings = dict(settings)
     settings.pop("stdin", None)
     third = settings.pop("third", None)
     return {**settings, **({third[1]: third[0]} if third else {})}
@@ -79,7 +74,7 @@ def _placed(points, files):
 class Streamed:
     """Points read in blocks and not held: what the first pass gathered, and how to read them again.
 
-    ``x`` and ``y`` are an even sample (at most KEPT points, for pictures, the
+    ``x`` and ``y`` are an even sample (at most first.KEPT points, for pictures, the
     model file and the degree search), never the data: the fit comes from the
     triangles of all of it.
     """
@@ -106,6 +101,16 @@ class Streamed:
     passes: int = 1
     x_axis: object = None
     """A dates.Axis when x is a column of dates."""
+    rows: int = 0
+    """Every row read: ``count`` and the rows of weight 0, which are in the data but not in the fit."""
+    weighing: object = None
+    """The first pass's fitbp.engines.first.Weighing: how a pass reads the rows' weights; None without."""
+    weights: np.ndarray | None = None
+    """The even sample's weights (Points.weights); None without."""
+    weighting: str | None = None
+    weight_name: str | None = None
+    weight_mean: float | None = None
+    """The mean weight of every row that carries one, in the weights' units."""
 
     HELD = ", more than --memory lets fitbp hold"
     """Of the points, when only ``x`` and ``y`` are on this machine: why."""
@@ -120,10 +125,6 @@ class Streamed:
     def x_range(self):
         return self.low, self.high
 
-    def sample(self):
-        """The even sample, as Points: what the degree is chosen on."""
-        return Points(self.x, self.y, self.source)
-
     def part(self, degree):
         """The Part of all the points at ``degree``: from the first pass, or from one more."""
         if degree not in self.parts:
@@ -133,7 +134,37 @@ class Streamed:
     def reduce(self, task, join, *arguments):
         """One more pass (fitbp.sources.data.Data.reduce): the blocks read again, as one partition."""
         self.passes += 1
-        return task(self.again(), *arguments)
+        return task(self.weighed(self.again()), *arguments)
+
+    def weighed(self, blocks):
+        """(x, y) blocks as they are read, or (x, y, √w) of the rows that carry weight (Data.reduce)."""
+        return blocks if self.weighing is None else self.weighing.rows(blocks)
+
+    def settle(self, found, labels):
+        """Take what the first pass gathered (fitbp.engines.first.First), its weights checked as held
+        points' are (``labels``: the columns', the weights' third)."""
+        if found.weighting:
+            check_weights(self.source, (None, found.weighting), labels, None, found.lost,
+                          found.bottom if found.count else None, found.top)
+        sample = found.sample() if found.count else (np.empty(0), np.empty(0), np.empty(0))
+        self.x, self.y = sample[0], sample[1]
+        self.count, self.rows, self.low, self.high = found.count, found.rows, found.low, found.high
+        self.y_exponent, self.distinct, self.weighing = found.exponent or 0, len(found.distinct), found.weighing()
+        if found.weighting:
+            self.weights, self.weighting, self.weight_name = sample[2], found.weighting, labels[2]
+            self.weight_mean = found.weight_mean
+        if found.part is not None:
+            self.parts[found.degree] = found.part
+
+    def with_weight(self):
+        """The points in the fit (fitbp.sources.data.Points.with_weight): the first pass counted only
+        the rows with weight, and kept them only in the sample."""
+        return self
+
+    def sample(self):
+        """The even sample, as Points: what the degree is chosen on."""
+        return Points(self.x, self.y, self.source, weights=self.weights, weighting=self.weighting,
+                      weight_name=self.weight_name)
 
     def engine(self):
         """What the JSON and the model file say of how the points were read."""
@@ -141,70 +172,27 @@ class Streamed:
 
 
 def _stream(files, blocks, degree):
-    """The first pass over ``blocks``: their Part at ``degree`` (if given) and the Streamed around it."""
-    if files.settings.get("third"):
-        column = files.settings["third"][1]
-        raise FitbpError(f"{files.source}: {option(column)} needs the points in memory, for now, and they are "
-                         f"more than {option('memory')} holds: pass a larger {option('memory')}")
+    """The first pass over ``blocks`` (fitbp.engines.first): the Streamed around what it gathered."""
+    third = files.settings.get("third")
     spool = tempfile.TemporaryFile() if files.paths == ["-"] else None
-    count, low, high, exponent, seen = 0, math.inf, -math.inf, None, set()
-    sample, part = _EvenSample(KEPT), None
-    for bx, by in blocks:
-        if not bx.size:
-            continue
-        if spool is not None:
-            np.column_stack([bx, by]).tofile(spool)
-        low, high = min(low, float(bx.min())), max(high, float(bx.max()))
-        block_exponent = moments.unit_exponent(by)
-        exponent = block_exponent if exponent is None else max(exponent, block_exponent)
-        if len(seen) < MOST_DISTINCT:
-            seen.update(np.unique(bx)[:MOST_DISTINCT].tolist())
-        sample.add(count, bx, by)
-        if degree is not None:
-            found = moments.part_of(bx, by, degree)
-            part = found if part is None else moments.merge(part, found)
-        count += bx.size
-    sx, sy = sample.values()
-    streamed = Streamed(sx, sy, files.source, *files.labels, files.skipped, files.first_skip, None,
-                        _options(files), count, low, high, exponent, min(len(seen), MOST_DISTINCT),
-                        again=(lambda: _spooled(spool)) if spool is not None else files.blocks,
-                        sources=files.sources, spooled=spool is not None)
-    streamed.x_axis = files.x_axis
-    if part is not None:
-        streamed.parts[degree] = part
+    found = first.First(degree, first.KEPT, third and third[1])
+    for block in blocks:
+        if spool is not None and block[0].size:
+            np.column_stack(block).tofile(spool)
+        found.add(block)
+    again = (lambda: _spooled(spool, 3 if third else 2)) if spool is not None else files.blocks
+    streamed = Streamed(np.empty(0), np.empty(0), files.source, *files.labels[:2], files.skipped, files.first_skip,
+                        None, options_of(files.settings), 0, 0.0, 0.0, 0, 0, again=again, sources=files.sources,
+                        spooled=spool is not None, x_axis=files.x_axis)
+    streamed.settle(found, files.labels)
     if spool is None:
         _placed(streamed, files)
     return streamed
 
 
-def _spooled(spool, rows=1 << 20):
-    """The spooled numbers, a block of ``rows`` points at a time."""
+def _spooled(spool, width, rows=1 << 20):
+    """The spooled numbers, ``width`` a row, a block of ``rows`` rows at a time."""
     spool.seek(0)
-    while (pairs := np.fromfile(spool, dtype=np.float64, count=2 * rows)).size:
-        pairs = pairs.reshape(-1, 2)
-        yield pairs[:, 0].copy(), pairs[:, 1].copy()
-
-
-class _EvenSample:
-    """Every step-th point of a stream, the step doubling whenever more than ``most`` are kept:
-    an even sample of a stream of unknown length, in one pass and bounded memory."""
-
-    def __init__(self, most):
-        self.most, self.step = most, 1
-        self.index, self.x, self.y = [], [], []
-
-    def add(self, first, bx, by):
-        offset = (-first) % self.step
-        self.index.append(np.arange(first + offset, first + bx.size, self.step))
-        self.x.append(bx[offset::self.step].copy())
-        self.y.append(by[offset::self.step].copy())
-        if sum(a.size for a in self.x) > self.most:
-            index, x, y = (np.concatenate(a) for a in (self.index, self.x, self.y))
-            while index.size > self.most:
-                self.step *= 2
-                keep = index % self.step == 0
-                index, x, y = index[keep], x[keep], y[keep]
-            self.index, self.x, self.y = [index], [x], [y]
-
-    def values(self):
-        return np.concatenate(self.x), np.concatenate(self.y)
+    while (values := np.fromfile(spool, dtype=np.float64, count=width * rows)).size:
+        values = values.reshape(-1, width)
+        yield tuple(values[:, i].copy() for i in range(width))

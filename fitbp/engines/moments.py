@@ -366,6 +366,9 @@ class Residuals:
     y_spread: float
     """Σ (y − ȳ)²: n times the variance of y, for R²."""
     finite: bool
+    weight: float | None = None
+    """Σ w of weighted points, whose means are weighted (None: unweighted, the count): what two sets'
+    means are pooled by."""
 
 
 def residuals(polynomial, x, y, exponent):
@@ -377,8 +380,10 @@ def residuals_over(polynomial, pairs, exponent):
     """The Residuals of ``polynomial`` over the (x, y) chunks of ``pairs``; over (x, y, √w) chunks, the
     weighted ones (Σ w r², weighted means and spreads), for weights of mean 1."""
     count, total, squares, mean, spread, y_mean, y_spread, finite = 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, True
+    weighted = False
     with np.errstate(all="ignore"):
         for x, y, *roots in pairs:
+            weighted = weighted or bool(roots)
             v = np.ldexp(y, -exponent)
             r = v - np.ldexp(polynomial(x), -exponent)
             finite = finite and bool(np.isfinite(r).all())
@@ -388,16 +393,19 @@ def residuals_over(polynomial, pairs, exponent):
             mean, spread = _merge(total, mean, spread, weight, r, weights)
             y_mean, y_spread = _merge(total, y_mean, y_spread, weight, v, weights)
             count, total = count + r.size, total + weight
-    return Residuals(count, squares, mean, spread, y_mean, y_spread, finite)
+    return Residuals(count, squares, mean, spread, y_mean, y_spread, finite, total if weighted else None)
 
 
 def merge_residuals(a, b):
     """The Residuals of two sets of points from theirs (Chan et al.: no digits cancel), for reductions."""
     if not a.count or not b.count:
         return a if b.count == 0 else b
-    mean, spread = _pooled(a.count, a.mean, a.spread, b.count, b.mean, b.spread)
-    y_mean, y_spread = _pooled(a.count, a.y_mean, a.y_spread, b.count, b.y_mean, b.y_spread)
-    return Residuals(a.count + b.count, a.squares + b.squares, mean, spread, y_mean, y_spread, a.finite and b.finite)
+    weighted = a.weight is not None
+    first, second = (a.weight, b.weight) if weighted else (a.count, b.count)
+    mean, spread = _pooled(first, a.mean, a.spread, second, b.mean, b.spread)
+    y_mean, y_spread = _pooled(first, a.y_mean, a.y_spread, second, b.y_mean, b.y_spread)
+    return Residuals(a.count + b.count, a.squares + b.squares, mean, spread, y_mean, y_spread, a.finite and b.finite,
+                     first + second if weighted else None)
 
 
 def _merge(count, mean, spread, size, values, weights=None):
@@ -461,24 +469,25 @@ class Part:
         return Triangle(r, z, float(full[-1, -1] ** 2), self.count, condition_of(r))
 
 
-def part_of(x, y, degree):
-    """The Part of the rows (x, y): Chebyshev sums in their own range, the least-squares curve they
-    give, and ρ² from that curve's actual residuals; Householder QR where the sums are too
-    ill-conditioned to factor well."""
+def part_of(x, y, degree, roots=None):
+    """The Part of the rows (x, y), each times √w of ``roots`` if given: Chebyshev sums in their own range,
+    the least-squares curve they give, and ρ² from that curve's actual residuals; Householder QR where
+    the sums are too ill-conditioned to factor well."""
     low, high = float(np.min(x)), float(np.max(x))
     center, scale = scaling_of(low, high)
     shift = float(y[0])
-    level = y - shift
+    level = y - shift  # weighted too: √w·y = √w·(y − shift) + shift·√w, and √w is the first column
     exponent = unit_exponent(level)
     unit = math.ldexp(1.0, exponent)
-    full = _full_from_sums(x, level, center, scale, unit, degree)
+    full = _full_from_sums(x, level, center, scale, unit, degree, roots)
     if full is None:
-        full = householder(pieces(x, level), center, scale, unit, degree, design_matrix)
+        full = householder(pieces(x, level, roots), center, scale, unit, degree, design_matrix)
     return Part(full, low, high, exponent, int(x.size), shift)
 
 
-def _full_from_sums(x, y, center, scale, unit, degree):
-    gram, moment, _ = chebyshev_sums(x, y, center, scale, unit, degree).gram()
+def _full_from_sums(x, y, center, scale, unit, degree, roots=None):
+    gram, moment, _ = chebyshev_sums(x, y, center, scale, unit, degree,
+                                     weights=None if roots is None else roots * roots).gram()
     r = factored(gram)
     if r is None:
         return None
@@ -487,6 +496,8 @@ def _full_from_sums(x, y, center, scale, unit, degree):
     squares = 0.0
     for part in spans(x.size):
         w = y[part] / unit - np.polynomial.chebyshev.chebval((x[part] - center) / scale, b)
+        if roots is not None:
+            w *= roots[part]
         squares += float(w @ w)
     gap = r @ b - z
     full = np.zeros((degree + 2, degree + 2))

@@ -51,9 +51,9 @@ def _stacked(a, b):
 
 def _part(blocks, degree):
     total = None
-    for x, y, *_ in blocks:
+    for x, y, *roots in blocks:  # (x, y, √w) of weighted rows: their Part of the rows times √w
         if x.size:
-            total = _parts_joined(total, moments.part_of(x, y, degree))
+            total = _parts_joined(total, moments.part_of(x, y, degree, *roots))
     return total
 
 

@@ -143,7 +143,7 @@ class FitResult:
                         if getattr(self.points, "weighting", None) else None),
             "dof": self.statistics.get("dof"),
             "stderr_note": self.statistics.get("stderr_note"),
-            "n_points": self.points.count,
+            "n_points": self.points.rows,
             "weighted_points": self.weighted_points,
             "x_range": self.x_range,
             **(self.points.x_axis.to_dict() if getattr(self.points, "x_axis", None) else
@@ -276,7 +276,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
         k, snapshots = constraint.lift(k), [(epoch, constraint.lift(c)) for epoch, c in snapshots]
 
     polynomial = _polynomial(k, problem, points.source)
-    residuals = _residuals(polynomial, points, problem, k)
+    residuals = _residuals(polynomial, points, problem, k, constraint)
     optimum, tolerance = (_optimum(points, problem) if kind.least_squares and constraint is None
                           else (None, OPTIMUM_TOLERANCE))
     excess = None if optimum is None else _excess(residuals.squares, optimum, problem.triangle.count)
@@ -341,10 +341,11 @@ def weight_roots(points):
     return roots_of(getattr(points, "weights", None))
 
 
-def _residuals(polynomial, points, problem, k):
+def _residuals(polynomial, points, problem, k, constraint=None):
     """The fit's Residuals: over the points; for points not held, from the triangle where it is
-    conditioned well enough to vouch for them (moments.triangle_residuals), saving a pass."""
-    if not points.held and problem.triangle.condition <= CONDITION_WARNING:
+    conditioned well enough to vouch for them (moments.triangle_residuals), saving a pass (not the
+    triangle of a ``constraint``'s free directions, which is not k's)."""
+    if not points.held and constraint is None and problem.triangle.condition <= CONDITION_WARNING:
         return moments.triangle_residuals(problem.triangle, k)
     return _residuals_over(polynomial, points, problem.y_exponent)
 
@@ -391,23 +392,16 @@ def _highest_carried(points, optima, seed, basis):
 
 
 def _statistics(polynomial, points, kind, r, residuals, absolute_sigma=False, constraint=None):
-    """The least-squares statistics of the fit; for robust losses only what still holds."""
+    """The least-squares statistics of the fit; for robust losses only what still holds.  Points not held
+    stand in by their triangle ``r``, their Residuals, y's exponent and their distinct x."""
     from fitbp.fitting import statistics
 
-    weights = getattr(points, "weights", None)
-    if constraint is not None:
-        return statistics.fit_statistics(polynomial, points.x, points.y, r, residuals,
-                                         weight_mean=None if weights is None else _weight_mean(weights),
-                                         absolute=absolute_sigma, basis=constraint.basis,
-                                         fixed=sorted(constraint.fixed))
-
-    if not points.held:
-        found = statistics.fit_statistics(polynomial, None, None, r, residuals,
-                                          exponent=points.y_exponent, distinct=points.distinct)
-    else:
-        found = statistics.fit_statistics(polynomial, points.x, points.y, r, residuals,
-                                          weight_mean=None if weights is None else _weight_mean(weights),
-                                          absolute=absolute_sigma)
+    held = points.held
+    found = statistics.fit_statistics(polynomial, points.x if held else None, points.y if held else None, r,
+                                      residuals, exponent=None if held else points.y_exponent,
+                                      distinct=None if held else points.distinct, weight_mean=_weight_mean(points),
+                                      absolute=absolute_sigma, basis=None if constraint is None else constraint.basis,
+                                      fixed=() if constraint is None else sorted(constraint.fixed))
     if not kind.least_squares:
         for key in ("stderr", "taylor_stderr", "covariance", "reduced_chi2"):
             found[key] = None
@@ -419,17 +413,19 @@ def _constrained(problem, fixed, points, kind, degree):
     """Turn ``problem`` into the one in the directions that keep the ``fixed`` raw coefficients."""
     from fitbp.fitting import constraints
 
-    if not kind.least_squares or not points.held:
-        raise at(points.source, None, f"{option('fix')} needs the points in memory, for now, and they are more "
-                 f"than {option('memory')} holds: pass a larger {option('memory')}" if not points.held else
-                 f"{option('fix')} is for {option('loss', 'mse')}, not {kind.name}, for now")
+    if not kind.least_squares:
+        raise at(points.source, None, f"{option('fix')} is for {option('loss', 'mse')}, not {kind.name}, for now")
     problem.triangle, constraint = constraints.constrain(problem.triangle, fixed, problem.center, problem.scale,
                                                          problem.y_unit, degree, problem.basis)
     return constraint
 
 
-def _weight_mean(weights):
-    """The mean weight, summed below 1 first: weights near the float64 limit do not overflow."""
+def _weight_mean(points):
+    """The mean weight of the points in the fit (None without weights): held, summed below 1 first, so
+    that weights near the float64 limit do not overflow; streamed, as the first pass summed it."""
+    weights = getattr(points, "weights", None)
+    if weights is None or not points.held:
+        return getattr(points, "weight_mean", None)
     return below_one(weights)[1] * float(np.max(weights))
 
 

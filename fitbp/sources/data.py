@@ -37,7 +37,11 @@ class Data(Protocol):
 
     @property
     def count(self) -> int:
-        """How many points the data has."""
+        """How many points the data has (a stream: those that carry weight)."""
+
+    @property
+    def rows(self) -> int:
+        """Every row read, the rows of weight 0 too: in the data, not in the fit."""
 
     @property
     def x_range(self) -> tuple[float, float]:
@@ -112,6 +116,11 @@ class Points:
     def count(self):
         """How many points the data has (for a sample, how many it stands for)."""
         return int(self.sampled_from or self.x.size)
+
+    @property
+    def rows(self):
+        """Every row, in the fit or not (Data.rows)."""
+        return self.count
 
     @property
     def x_range(self):

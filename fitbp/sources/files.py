@@ -42,9 +42,9 @@ def weighting(sigma=None, weights=None):
     return (sigma, "sigma") if sigma is not None else (weights, "weights") if weights is not None else None
 
 
-def weights_of(values, third):
-    """w = 1/σ² of a σ column, or the weights column as it is."""
-    return 1.0 / (values * values) if third[1] == "sigma" else values
+def weights_of(values, kind):
+    """w = 1/σ² of a σ column (``kind`` "sigma"), or the weights column as it is ("weights")."""
+    return 1.0 / (values * values) if kind == "sigma" else values
 
 
 def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
@@ -90,23 +90,31 @@ def weighted(points, values, third, labels, option=None):
     if third is None:
         return points
     with np.errstate(all="ignore"):
-        weights = weights_of(values, third)
-    option = option or f"--{third[1]} {printable(labels[2])}"
+        weights = weights_of(values, third[1])
     lost = ~np.isfinite(weights) | ((weights == 0) & np.isfinite(values) & (values != 0))  # 1/σ² out of range
-    if lost.any():
-        bad = values[int(np.argmax(lost))]
-        raise at(points.source, None, f"{option}: σ = {bad:g} makes the weight 1/σ² beyond float64; scale y and σ "
-                 "together" if third[1] == "sigma" else f"{option}: a weight of {bad:g} is beyond float64")
     carried = weights[weights > 0]  # a weight of 0 takes its point out of the fit, not into the span
-    if weights.size and not carried.size:
-        raise at(points.source, None, f"column {printable(labels[2])!r}: "
-                 + ("every σ is inf" if third[1] == "sigma" else "every weight is 0") + ", so no point is left to fit")
-    if carried.size and carried.max() > WEIGHT_RANGE * carried.min():
-        raise at(points.source, None, f"{option}: the weights span {carried.max() / carried.min():.1e}, more than "
-                 f"float64 can weigh together ({WEIGHT_RANGE:.0e}); check the extreme "
-                 f"{'σ' if third[1] == 'sigma' else 'weights'}, or drop those rows")
+    if weights.size:
+        check_weights(points.source, third, labels, option, values[int(np.argmax(lost))] if lost.any() else None,
+                      float(carried.min()) if carried.size else None, float(carried.max()) if carried.size else None)
     points.weights, points.weighting, points.weight_name = weights, third[1], labels[2]
     return points
+
+
+def check_weights(source, third, labels, option, lost, smallest, largest):
+    """The refusals of a weights column, for points held and streamed alike: ``lost``, a σ or weight
+    whose w leaves float64 (None: none did); the smallest and largest weight above 0 (None: no row
+    has one)."""
+    option = option or f"--{third[1]} {printable(labels[2])}"
+    if lost is not None:
+        raise at(source, None, f"{option}: σ = {lost:g} makes the weight 1/σ² beyond float64; scale y and σ "
+                 "together" if third[1] == "sigma" else f"{option}: a weight of {lost:g} is beyond float64")
+    if smallest is None:
+        raise at(source, None, f"column {printable(labels[2])!r}: "
+                 + ("every σ is inf" if third[1] == "sigma" else "every weight is 0") + ", so no point is left to fit")
+    if largest > WEIGHT_RANGE * smallest:
+        raise at(source, None, f"{option}: the weights span {largest / smallest:.1e}, more than "
+                 f"float64 can weigh together ({WEIGHT_RANGE:.0e}); check the extreme "
+                 f"{'σ' if third[1] == 'sigma' else 'weights'}, or drop those rows")
 
 
 def expand(patterns):

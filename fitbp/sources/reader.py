@@ -106,25 +106,27 @@ class Reader:
                 **({"time_unit": self.time_unit} if self.time_unit != "d" else {})}
 
 
-def read_piece(data, name, settings, layout, labels, first):
-    """(x, y, skipped rows, the first skipped row's problem) of a piece of CSV file ``name`` cut at newlines
-    (a file that decode.splittable() allows to cut).
+def read_piece(data, name, settings, layout, labels, first, x_axis=None):
+    """(arrays, skipped rows, the first skipped row's problem) of a piece of CSV file ``name`` cut at
+    newlines (a file that decode.splittable() allows to cut), the arrays (x, y), or (x, y, σ or w) with a
+    third column.
 
     Every piece is read in the file's ``layout`` and ``labels`` (sniffed from its head by the caller),
-    exactly as the local reader reads its blocks; the first skips the lines before the data.  Only the
-    first piece knows its line numbers, so an error elsewhere names none: the caller finds the line by
-    reading the file itself.  ``settings``: the reading options of Reader (x, y, delimiter, skip_invalid,
-    encoding, decimal).
+    exactly as the local reader reads its blocks, its dates counted from ``x_axis`` (the first file's);
+    the first skips the lines before the data.  Only the first piece knows its line numbers, so an error
+    elsewhere names none: the caller finds the line by reading the file itself.  ``settings``: the
+    reading options of Reader (x, y, delimiter, skip_invalid, encoding, decimal, third, time_unit).
     """
     codec = codecs.lookup(settings.get("encoding") or "utf-8").name
     if codec == "utf-8-sig":
         codec, data = "utf-8", data.removeprefix(codecs.BOM_UTF8) if first else data
+    third = settings.get("third")
     table = Table(name, layout.delimiter, layout.width, layout.columns, labels, settings.get("skip_invalid"),
-                  settings.get("decimal") or ".")
+                  settings.get("decimal") or ".", x_axis, third and third[1])
     block = decode.Block(name, 1, data, codec)
-    x, y, _ = table.read(block.after(layout.start) if first else block)
+    *arrays, _ = table.read(block.after(layout.start) if first else block)
     problem = table.first_skip if first else table.first_skip and table.first_skip.split(": ", 1)[-1]
-    return x, y, table.skipped, problem
+    return tuple(arrays), table.skipped, problem
 
 
 def load_x_values(source, encoding="utf-8-sig", stdin=None, decimal=".", x_axis=None, as_given=False):

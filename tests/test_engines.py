@@ -1,0 +1,112 @@
+"""Every option on every engine: the same fit whether the points are held, streamed past --memory, or
+reduced on a dask cluster.
+
+One data set (a cubic with 5 % gross outliers, σ of each point, a few σ = inf rows that are in the data
+and out of the fit, x also written as ISO date-times) is read three ways, and each option's fit is
+compared with the held one: the coefficients to 1e-12 of the largest, the statistics to 1e-9.  The held
+fit is itself checked against numpy's lstsq elsewhere (test_trainer, test_weights, test_fixed,
+test_robust, test_dates); here the question is only whether the engines agree.
+"""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from fitbp import selection
+from fitbp.engines import local
+from fitbp.fitting import trainer
+
+ROWS = 70_000
+"""Enough rows that --memory 1MB (65536 points) streams them."""
+STREAMED = 1 << 20
+PARTITION = 1 << 20
+"""Three dask partitions of the 2.8 MB file."""
+
+OPTIONS = {
+    "plain": ({}, {}),
+    "sigma": ({"sigma": "s"}, {}),
+    "absolute sigma": ({"sigma": "s"}, {"absolute_sigma": True}),
+    "weights": ({"weights": "w"}, {}),
+    "fix": ({}, {"fixed": {0: 2.0, 3: 1.0}}),
+    "huber": ({}, {"loss": "huber"}),
+    "mae": ({}, {"loss": "mae"}),
+    "dates": ({"x": "t"}, {}),
+    "auto": ({}, {"degree": None}),
+    "auto with sigma and fix": ({"sigma": "s"}, {"degree": None, "fixed": {0: 2.0}}),
+}
+ENGINES = ["streamed", "dask"]
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    rng = np.random.default_rng(2026)
+    x = rng.uniform(-2, 2, ROWS)
+    sigma = rng.uniform(0.1, 0.5, ROWS)
+    y = x ** 3 - 2 * x ** 2 - x + 2 + rng.normal(0, 1, ROWS) * sigma
+    far = rng.random(ROWS) < 0.05
+    y[far] += rng.normal(0, 20, far.sum())
+    sigma[::1009] = np.inf  # in the data, out of the fit
+    start = datetime(2026, 3, 28)  # a change to summer time is nothing to naive wall-clock times
+    stamps = [(start + timedelta(seconds=round((v + 2) * 86400))).isoformat() for v in x.tolist()]
+    path = tmp_path_factory.mktemp("engines") / "cubic.csv"
+    lines = [f"{a!r},{b!r},{s!r},{1 / (s * s)!r},{t}" for a, b, s, t in
+             zip(x.tolist(), y.tolist(), sigma.tolist(), stamps)]
+    path.write_text("x,y,s,w,t\n" + "\n".join(lines) + "\n")
+    return str(path)
+
+
+def fitted(points, training):
+    training = dict(training)
+    degree = training.pop("degree", 3)
+    return selection.fit_auto(points, **training) if degree is None else trainer.fit_points(points, degree, **training)
+
+
+def load(engine, path, reading, client=None):
+    if engine == "held":
+        points = local.load([path], memory=1 << 30, **reading)
+        assert points.held
+        return points
+    if engine == "streamed":
+        points = local.load([path], memory=STREAMED, **reading)
+        assert not points.held
+        return points
+    from fitbp.engines import cluster
+
+    return cluster.load(client, [path], None, PARTITION, **reading)
+
+
+@pytest.fixture(scope="module")
+def held(data_file):
+    """The held fit of each option: the reference."""
+    return {name: fitted(load("held", data_file, reading), training)
+            for name, (reading, training) in OPTIONS.items()}
+
+
+def relative(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_every_option_gives_the_held_answer_on_every_engine(request, data_file, held, engine, name):
+    reading, training = OPTIONS[name]
+    client = request.getfixturevalue("client") if engine == "dask" else None
+    points = load(engine, data_file, reading, client)
+    found, reference = fitted(points, training), held[name]
+    ours, theirs = found.summary(), reference.summary()
+    assert ours["degree"] == theirs["degree"]
+    assert relative(ours["coefficients"], theirs["coefficients"]) <= 1e-12
+    assert relative(found.polynomial.coefficients, reference.polynomial.coefficients) <= 1e-12
+    for key in ("mse", "r2", "loss_value", "chi2", "reduced_chi2", "huber_delta", "median_abs_residual",
+                "residual_mean", "residual_std"):
+        expected = theirs.get(key)
+        assert ours.get(key) == (expected if expected is None else pytest.approx(expected, rel=1e-9, abs=1e-12)), key
+    for key in ("stderr", "p_values"):
+        for a, b in zip(ours.get(key) or [], theirs.get(key) or [], strict=True):
+            assert a == (b if b is None else pytest.approx(b, rel=1e-9, abs=1e-300)), key
+    for key in ("n_points", "weighted_points", "dof", "x_range", "x_origin", "x_unit", "errors", "weights",
+                "fixed", "converged", "basis", "loss"):
+        assert ours.get(key) == theirs.get(key), key
+    assert found.engine["passes"] >= 1 and found.engine["name"] == ("dask" if engine == "dask" else "local")
