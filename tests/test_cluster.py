@@ -215,6 +215,24 @@ def test_the_command_line_records_the_engine_in_json_and_model(tmp_path):
     assert bad.returncode == 1 and bad.stderr.startswith("error: standard input")
 
 
+def test_worker_processes_read_dates_and_weights_and_keep_fixed_terms(tmp_path):
+    """Dates, a σ column and --fix at once on worker processes: the Reading's date axis, the first pass's
+    weights and the later passes' Weighing are pickled to the workers, and the answer is the held one."""
+    x, y = data("shuffled", 20000)
+    sigma = 0.05 + 0.1 * np.abs(np.sin(3 * x))
+    stamps = (np.datetime64("2026-03-28T00:00:00") + np.round(x * 86400).astype("timedelta64[s]")).astype(str)
+    rows = "\n".join(f"{t},{b!r},{s!r}" for t, b, s in zip(stamps.tolist(), y.tolist(), sigma.tolist()))
+    (tmp_path / "d.csv").write_text("t,y,s\n" + rows + "\n")
+    options = ["fit", "d.csv", "-d", "3", "--sigma", "s", "--fix", "0=0.25", "--json", "--no-save"]
+    spread = json.loads(run(*options, "--engine", "dask", "--partition-size", "100KB", cwd=tmp_path).stdout)
+    held = json.loads(run(*options, cwd=tmp_path).stdout)
+    assert relative(spread["coefficients"], held["coefficients"]) <= 1e-12 and spread["coefficients"][0] == 0.25
+    assert spread["stderr"] == pytest.approx(held["stderr"], rel=1e-9)
+    assert spread["x_origin"] == held["x_origin"] == f"{stamps[0][:10]}T00:00:00"  # the first row's midnight
+    assert spread["chi2"] == pytest.approx(held["chi2"], rel=1e-9)
+    assert spread["engine"]["name"] == "dask" and spread["engine"]["partitions"] > 1
+
+
 def test_usage_and_missing_dask_are_one_line(tmp_path):
     x, y = data("shuffled", 100)
     write(tmp_path / "d.csv", x, y)
