@@ -421,3 +421,24 @@ def test_a_gzip_file_is_streamed_by_its_worker_block_by_block(client, tmp_path):
     (tmp_path / "bad.csv.gz").write_bytes(gzip.compress(("x,y\n" + "\n".join(rows) + "\n").encode()))
     with pytest.raises(FitbpError, match=r"bad\.csv\.gz:120002: column 'y': 'abc' is not a number"):
         cluster.load(client, [str(tmp_path / "bad.csv.gz")], 2)
+
+
+def test_parquet_row_groups_are_read_by_the_local_reader_on_the_workers(client, tmp_path):
+    """Issue 21: a Parquet file's runs of row groups go through the local engine's ParquetReader on the
+    workers, so a null names its row as locally, and --skip-invalid drops the same rows."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    x, y = data("shuffled", 5000)
+    cells = y.tolist()
+    cells[3456] = None
+    path = str(tmp_path / "n.parquet")
+    pq.write_table(pa.table({"x": x, "y": pa.array(cells, pa.float64())}), path, row_group_size=700)
+    with pytest.raises(FitbpError) as held_error:
+        local.load([path])
+    with pytest.raises(FitbpError) as spread_error:
+        cluster.load(client, [path], 2, 8 << 10)
+    assert str(spread_error.value) == str(held_error.value) and "row 3457: column 'y': null" in str(held_error.value)
+    spread, _ = _same_as_local(client, [path], partition_size=8 << 10, skip_invalid=True)
+    assert spread.points.partitions > 2 and spread.points.skipped == 1
+    assert spread.points.first_skip == f"in {path} at row 3457: column 'y': null (an empty cell)"

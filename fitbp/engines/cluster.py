@@ -2,14 +2,15 @@
 merged by a tree, and only (d + 2)² numbers a partition sent over the network.
 
 This is the local stream's plan (fitbp.engines.local) spread over a cluster:
-moments.part_of on each partition in its own x range, moments.merge to join
-two (exact and associative, so any tree of merges gives the same triangle),
-and the fitting, graph and optimiser on the client as for any data.  dask cuts
+the first pass gathers a fitbp.engines.first.First of each partition (with
+moments.part_of in the partition's own x range), and they join pairwise up a
+tree (exact and associative, so any tree gives the same triangle); the
+fitting, graph and optimiser run on the client as for any data.  dask cuts
 each CSV file into pieces at newlines (dask.bytes.read_bytes), and the workers
 read them with fitbp's own loader in the layout the client sniffed from the
 file's head: the same numbers, rows and errors as the local engine, whatever
-dask's CSV reader would make of them.  Parquet files are read by row groups
-(dask.dataframe.read_parquet).  A value that is not a finite number makes a
+dask's CSV reader would make of them.  Parquet files are cut into runs of row
+groups, which the workers read with the local engine's ParquetReader.  A value that is not a finite number makes a
 worker fail; the client then reads the file itself to name its line, as the
 local engine would.
 
@@ -149,14 +150,14 @@ def _pieces(paths, settings, partition_size):
     the local engine."""
     from dask.bytes import read_bytes
 
-    pieces, leader, parquet_paths = [], None, []
+    pieces, leader = [], None
     for path in paths:
         reader, head = _sniffed(path, settings, leader and leader.x_axis)
         leader = leader or reader
         files.agreeing(reader, leader)
         labels = tuple(leader.labels)
         if isinstance(reader, parquet.ParquetReader):
-            parquet_paths.append(path)
+            pieces.extend(_parquet_pieces(reader, settings, partition_size))
             continue
         whole = not splittable(head, settings["encoding"]) or files.is_gzip(path)
         reading = Reading(reader.name, labels, settings, reader.layout, whole,
@@ -169,20 +170,15 @@ def _pieces(paths, settings, partition_size):
         except (OSError, ValueError) as e:
             raise at(path, None, f"cannot be read: {printable(str(e).splitlines()[0])}") from None
         pieces.extend((block, reading, index * partition_size) for index, block in enumerate(blocks[0]))
-    if parquet_paths:
-        pieces.extend(_parquet_pieces(parquet_paths, labels, settings))
     return labels, pieces, leader.x_axis
 
 
-def _parquet_pieces(paths, labels, settings):
-    import dask.dataframe as dd
-
-    try:
-        frame = dd.read_parquet(paths, columns=list(dict.fromkeys(labels)))
-    except (OSError, ValueError) as e:
-        raise FitbpError(f"dask cannot read {printable(paths[0])}: {printable(str(e).splitlines()[0])}") from None
-    name = paths[0] if len(paths) == 1 else f"{len(paths)} Parquet files"
-    return [(piece, Reading(name, labels, settings), None) for piece in frame.to_delayed()]
+def _parquet_pieces(reader, settings, partition_size):
+    """The pieces of a Parquet file: runs of its row groups of about ``partition_size`` bytes, each read on
+    its worker by the local engine's ParquetReader, which checks every value and numbers the rows as the
+    file does, so that a null names its row wherever it is read."""
+    reading = Reading(reader.name, tuple(reader.labels), settings)
+    return [((reader.source, groups, first), reading, None) for groups, first in reader.pieces(partition_size)]
 
 
 def _expanded(patterns):
@@ -257,26 +253,14 @@ def _sniffed_reader(reader):
 
 
 def _values(piece, reading, offset):
-    """A piece's finite (x, y) or (x, y, σ or w), the rows dropped, and the first dropped row's problem (or
-    the error for it).  ``offset``: where a CSV piece was cut from its file, about (0 for the first)."""
-    if reading.layout is not None:
-        if offset and reading.header is not None and offset < reading.preamble:
-            at_line = piece.find(reading.header)
-            if at_line == 0 or (at_line > 0 and piece[at_line - 1:at_line] == b"\n"):
-                piece = piece[at_line + len(reading.header):]
-        return read_piece(piece, reading.name, reading.settings, reading.layout, list(reading.labels), offset == 0,
-                          reading.x_axis)
-    columns = [piece[label] for label in reading.labels]
-    values = [c.to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
-    good = np.isfinite(values[0]) & np.isfinite(values[1])
-    if good.all():
-        return (values[0], values[1]), 0, None
-    row = int(np.argmin(good))
-    which = 0 if not np.isfinite(values[0][row]) else 1
-    problem = f"column {reading.labels[which]!r}: {str(columns[which].iloc[row])[:40]!r} is not a finite number"
-    if not reading.settings["skip_invalid"]:
-        raise InvalidValue(problem)
-    return (values[0][good], values[1][good]), int(good.size - good.sum()), problem
+    """A CSV piece's finite (x, y) or (x, y, σ or w), the rows dropped, and the first dropped row's problem
+    (or the error for it).  ``offset``: where the piece was cut from its file, about (0 for the first)."""
+    if offset and reading.header is not None and offset < reading.preamble:
+        at_line = piece.find(reading.header)
+        if at_line == 0 or (at_line > 0 and piece[at_line - 1:at_line] == b"\n"):
+            piece = piece[at_line + len(reading.header):]
+    return read_piece(piece, reading.name, reading.settings, reading.layout, list(reading.labels), offset == 0,
+                      reading.x_axis)
 
 
 def _preamble(path, start):
@@ -293,30 +277,34 @@ def _first_skip(reading, problem):
     """Where the first dropped row was, as the local engine says it for several files."""
     if problem is None:
         return None
-    return f"in {reading.name} {problem}" if problem.startswith("at line") else f"in {reading.name}: {problem}"
-
-
-class InvalidValue(ValueError):
-    """A worker's note that a value is not a finite number: the client then finds its line."""
+    placed = problem.startswith(("at line", "at row"))
+    return f"in {reading.name} {problem}" if placed else f"in {reading.name}: {problem}"
 
 
 def _chunks(piece, reading, offset):
     """(arrays, rows dropped, the first one's problem) of a piece, in chunks, the arrays (x, y) or (x, y, σ
-    or w): one chunk for a piece cut from a file; a block at a time for a file read whole (gzip, UTF-16),
-    which its worker opens by its path, so that no worker holds more of it than a block (the rows dropped
-    come with the last chunk)."""
+    or w): one chunk for a piece cut from a CSV file; a block at a time for a file read whole (gzip,
+    UTF-16), which its worker opens by its path, and for a Parquet file's row groups, so that no worker
+    holds more of it than a block (the rows dropped come with the last chunk)."""
+    if reading.layout is None:  # Parquet: (path, row groups, the first one's row)
+        path, groups, first_row = piece
+        settings = {key: reading.settings[key] for key in ("x", "y", "skip_invalid")}
+        yield from _read(parquet.ParquetReader(path, **settings, row_groups=groups, first_row=first_row))
+        return
     if not reading.whole:
         yield _values(piece, reading, offset)
         return
     with (_opened_remote(piece) if "://" in piece else contextlib.nullcontext()) as stream:
-        reader = (_remote_reader(piece, reading.settings, stream, reading.x_axis) if stream is not None
-                  else files.open_reader(piece, **reading.settings, x_axis=reading.x_axis))
-        blocks = reader.blocks()
-        arrays = next(blocks)
+        yield from _read(_remote_reader(piece, reading.settings, stream, reading.x_axis) if stream is not None
+                         else files.open_reader(piece, **reading.settings, x_axis=reading.x_axis))
+
+
+def _read(reader):
+    """The chunks (_chunks) of a reader's blocks, its dropped rows with an empty last one."""
+    arrays = ()
+    for arrays in reader.blocks():
         yield arrays, 0, None
-        for arrays in blocks:
-            yield arrays, 0, None
-        yield tuple(np.empty(0) for _ in arrays), reader.skipped, reader.first_skip
+    yield tuple(np.empty(0) for _ in arrays or "xy"), reader.skipped, reader.first_skip
 
 
 def _first(piece, reading, offset, degree, most):
@@ -410,7 +398,7 @@ class Distributed(Streamed):
             level = [joined(a, b) for a, b in zip(level[::2], level[1::2])] + level[len(level) - len(level) % 2:]
         try:
             return self.client.compute(level[0]).result()
-        except (FitbpError, InvalidValue) as e:  # a bad value: its line, found by reading the file here
+        except FitbpError as e:  # a bad value: its line, found by reading the file here
             raise self._located(e) from None  # (a worker's own FitbpError knows the line in its piece only)
         except Exception as e:  # noqa: BLE001 (a lost worker, a cancelled task: one line, at once)
             said = str(e).strip().splitlines() or [type(e).__name__]

@@ -50,9 +50,12 @@ class ParquetReader:
 
     x_axis = None  # a Parquet column of dates is refused (_check_type): x are numbers
 
-    def __init__(self, source, x=None, y=None, skip_invalid=False, **_csv_only):
+    def __init__(self, source, x=None, y=None, skip_invalid=False, row_groups=None, first_row=0, **_csv_only):
         self.source, self.name = source, str(source)
         self.x, self.y, self.skip_invalid = x, y, skip_invalid
+        self.row_groups, self.first_row = row_groups, first_row
+        """Only these row groups, their first row the file's ``first_row``-th (0-based): a dask worker's piece,
+        which numbers its rows as the whole file does.  None: every row group."""
         self.labels, self.rows_hint, self.read_rows = None, 0, 0
         self.skipped, self.first_skip = 0, None
 
@@ -60,10 +63,10 @@ class ParquetReader:
         """(x, y) arrays of the rows, a block at a time, every value checked."""
         pa, pc = _arrow(self.name)
         table = self.describe()
-        self.read_rows, kept = 0, 0
+        self.read_rows, kept = self.first_row, 0
         try:
-            for batch in table.iter_batches(batch_size=BATCH, columns=list(dict.fromkeys(self.labels)),
-                                            use_threads=False):
+            for batch in table.iter_batches(batch_size=BATCH, row_groups=self.row_groups,
+                                            columns=list(dict.fromkeys(self.labels)), use_threads=False):
                 columns = [batch.column(label) for label in self.labels]
                 xs, ys = self._checked(columns, pa, pc)
                 self.read_rows += batch.num_rows
@@ -71,9 +74,24 @@ class ParquetReader:
                 yield xs, ys
         except (pa.ArrowException, OSError) as e:
             raise at(self.name, None, f"not a readable Parquet file ({e})") from None
-        if kept == 0:
+        if kept == 0 and self.row_groups is None:  # a piece may be empty; the whole data may not
             raise at(self.name, None, "no data rows" if not self.skipped else
                      f"no valid rows: all {self.skipped} had invalid values, the first {self.first_skip}")
+
+    def pieces(self, size):
+        """(row groups, first row) of consecutive row groups of about ``size`` bytes each, at least one
+        group a piece: what dask workers read apart."""
+        metadata = _open(self.source, self.name).metadata
+        found, groups, first, row, held = [], [], 0, 0, 0
+        for index in range(metadata.num_row_groups):
+            group = metadata.row_group(index)
+            if groups and held + group.total_byte_size > size:
+                found.append((groups, first))
+                groups, first, held = [], row, 0
+            groups.append(index)
+            held += group.total_byte_size
+            row += group.num_rows
+        return found + ([(groups, first)] if groups else [])
 
     def describe(self):
         """The file opened and its columns chosen and checked (labels, rows_hint), no row read: what a
