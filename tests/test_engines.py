@@ -8,7 +8,9 @@ fit is itself checked against numpy's lstsq elsewhere (test_trainer, test_weight
 test_robust, test_dates); here the question is only whether the engines agree.
 """
 
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ import pytest
 from fitbp import selection
 from fitbp.engines import local
 from fitbp.fitting import trainer
+from helpers import run
 
 ROWS = 70_000
 """Enough rows that --memory 1MB (65536 points) streams them."""
@@ -110,3 +113,14 @@ def test_every_option_gives_the_held_answer_on_every_engine(request, data_file, 
                 "fixed", "converged", "basis", "loss"):
         assert ours.get(key) == theirs.get(key), key
     assert found.engine["passes"] >= 1 and found.engine["name"] == ("dask" if engine == "dask" else "local")
+
+
+def test_weighted_standard_input_past_memory_is_spooled_with_its_weights(data_file, held, tmp_path):
+    """Standard input cannot be read twice: its numbers, σ included, go to an unnamed file for the passes."""
+    done = run("fit", "-", "-d", "3", "--sigma", "s", "--memory", "1MB", "--json", "--no-save", cwd=tmp_path,
+               stdin=Path(data_file).read_text())
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["engine"] == {"name": "local", "streamed": True, "passes": 2, "spooled": True}
+    assert relative(found["coefficients"], held["sigma"].summary()["coefficients"]) <= 1e-12
+    assert found["weighted_points"] == held["sigma"].weighted_points < found["n_points"] == ROWS
