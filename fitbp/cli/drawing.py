@@ -11,7 +11,7 @@ import typer
 
 from fitbp.cli import options
 from fitbp.cli.console import flag, reported, warn, wrote
-from fitbp.cli.options import LEVEL, MODEL, QUIET, Interval
+from fitbp.cli.options import MODEL, QUIET, Interval, confidence
 from fitbp.cli.predicting import dates_of
 from fitbp.errors import FitbpError, printable
 from fitbp.fitting import losses
@@ -28,7 +28,7 @@ def plot(
     band: Optional[Interval] = typer.Option(None, "--band", metavar="[confidence|prediction]",
                                             help="Shade the curve's confidence band, or with 'prediction' the "
                                                  "interval of a new measurement (--level of them)."),
-    level: float = LEVEL,
+    level: float = confidence("the band drawn with --band"),
     sigma_new: Optional[float] = options.sigma_new("--band"),
     xlim: Optional[tuple[str, str]] = typer.Option(None, "--xlim", metavar="A B",
                                                    help="Draw the curve from x = A to B (dates, for a model fitted on "

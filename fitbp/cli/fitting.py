@@ -10,7 +10,7 @@ import typer
 
 from fitbp.cli import options
 from fitbp.cli.console import check_options, prompt, reported, warn, warn_ignored, wrote
-from fitbp.cli.options import (DATA, LEVEL, MEMORY, QUIET, START_SEED, TABLE_OR_JSON, Basis, DataOptions, Engine,
+from fitbp.cli.options import (DATA, MEMORY, QUIET, START_SEED, TABLE_OR_JSON, Basis, DataOptions, Engine,
                                Loss, Optimizer)
 from fitbp.errors import printable
 from fitbp.fitting import losses
@@ -52,7 +52,7 @@ def fit(
     save: Optional[str] = typer.Option(None, "--save", metavar="PATH",
                                        help="Where to save the model [default: fitbp.json]."),
     no_save: bool = typer.Option(False, "--no-save", help="Do not save the model."),
-    level: float = LEVEL,
+    level: float = options.confidence("the coefficients' intervals in the table and the JSON"),
     memory: str = MEMORY,
     engine: Engine = typer.Option(Engine.local, "--engine",
                                   help="local reads on this machine; dask reduces each partition to its triangle on a "

@@ -156,8 +156,9 @@ DECIMAL = typer.Option(".", "--decimal", callback=decimal_mark, metavar="MARK",
 MEMORY = typer.Option("256MB", "--memory", metavar="SIZE", callback=size,
                       help="Most memory for the numbers (16 bytes a point); larger data is read in blocks, one pass "
                            "for a fixed degree (standard input is spooled to a temporary file).")
-LEVEL = typer.Option(0.95, "--level", metavar="P", callback=level,
-                     help="Confidence level of the coefficients' intervals (and of predict's, with --interval).")
+def confidence(of):
+    """--level, its help saying what the command draws or prints at that level."""
+    return typer.Option(0.95, "--level", metavar="P", callback=level, help=f"Confidence level of {of}.")
 MODEL = typer.Option("fitbp.json", "--model", "-m", metavar="FILE", help="Model file written by 'fitbp fit'.")
 QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and the result.")
 TABLE_OR_JSON = "Print one JSON object instead of the table."

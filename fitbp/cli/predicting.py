@@ -9,7 +9,7 @@ import typer
 
 from fitbp.cli import options
 from fitbp.cli.console import check_options, prompt, reported, warn, write_rows
-from fitbp.cli.options import DECIMAL, LEVEL, MODEL, Interval
+from fitbp.cli.options import DECIMAL, MODEL, Interval, confidence
 from fitbp.errors import FitbpError, printable
 
 
@@ -21,7 +21,7 @@ def predict(
                                                 help="Also print lower,upper: of the curve (confidence) or of a new "
                                                      "measurement at x (prediction, which adds the residual "
                                                      "variance)."),
-    level: float = LEVEL,
+    level: float = confidence("the intervals of --interval"),
     sigma_new: Optional[float] = options.sigma_new("--interval"),
     json_output: bool = options.json_output("Print one JSON object: the points, each marked when extrapolated, "
                                             "and the fitted x range."),
