@@ -102,7 +102,8 @@ def test_its_degree_is_chosen_on_its_sample_and_fitted_on_every_point():
 
 
 @pytest.mark.parametrize("options, said", [({"fixed": {0: 1.0}}, "fix= needs the points in memory"),
-                                           ({"loss": "huber"}, "this loss needs every point")])
+                                           ({"loss": "huber", "optimizer": "adam"},
+                                            "steps on every point at every epoch of the huber loss")])
 def test_what_needs_every_point_in_memory_asks_whether_it_is_held(options, said):
     x, y = wavy(n=600)
     with pytest.raises(FitbpError, match=said):
