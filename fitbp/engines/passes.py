@@ -145,8 +145,11 @@ def _median(data, problem, values, *arguments):
     """The median of ``values(V, y, *arguments)`` over every row, as np.median gives it (the mean of the
     middle two of an even count), without holding every value: the sample's rows bracket it, and a pass
     counts the values below the bracket and keeps those inside it, among which the middle ones are; a
-    bracket that missed them is widened, four times as wide in rank, for another pass."""
+    bracket that missed them is widened, four times as wide in rank, for another pass.  Where the sample
+    is every row (points held, a stream of no more than it keeps), its median is the median."""
     seen = values(*sample_rows(data, problem), *arguments)
+    if problem.design is not None or seen.size == data.count:
+        return np.median(seen)
     margin = BRACKET * 0.5 / math.sqrt(seen.size)
     while True:
         low, high = _bracket(seen, margin)
