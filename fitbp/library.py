@@ -73,9 +73,6 @@ def check_options(*, sigma: Any = None, weights: Any = None, absolute_sigma: boo
                           "scheduler" if scheduler is not None else "partition_size", blame=True)
     if scheduler is not None and not scheduler.strip():
         raise OptionError("needs an address, such as tcp://host:8786", "scheduler", blame=True)
-    if engine == "dask" and kind.needs_every_point:
-        raise OptionError(f"{option('engine', 'dask')} fits the mse loss: {quoted(loss)} needs every point at every "
-                          "epoch, on one machine", "loss")
     if decimal == "," and delimiter in (",", "comma"):
         raise OptionError("a comma cannot be both the decimal mark and the delimiter", "decimal", blame=True)
     weighted = sigma is not None or weights is not None

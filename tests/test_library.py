@@ -261,8 +261,6 @@ def flag(name):
     ({"scheduler": "tcp://h:8786"}, "scheduler=: is only for engine='dask'", "is only for --engine dask"),
     ({"engine": "dask", "scheduler": " "}, "scheduler=: needs an address, such as tcp://host:8786",
      "needs an address, such as tcp://host:8786"),
-    ({"engine": "dask", "loss": "mae"}, "engine='dask' fits the mse loss: 'mae' needs every point at every epoch",
-     "--engine dask fits the mse loss: mae needs every point at every epoch, on one machine"),
     ({"decimal": ",", "delimiter": "comma"}, "decimal=: a comma cannot be both the decimal mark and the delimiter",
      "a comma cannot be both the decimal mark and the delimiter"),
     ({"weights": " "}, "weights=: needs a column", "needs a column: a header name or a 1-based number"),

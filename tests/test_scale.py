@@ -144,11 +144,18 @@ def test_the_degree_chosen_beyond_the_budget_is_fitted_on_every_point(tmp_path):
     assert streamed["n_points"] == held["n_points"] == 3000
 
 
-def test_robust_losses_beyond_the_budget_say_what_to_do(tmp_path):
+def test_robust_losses_beyond_the_budget_fit_by_passes_and_adam_says_what_to_do(tmp_path):
     (tmp_path / "d.csv").write_text(run("sample", "sine", "--n", "5000", cwd=tmp_path).stdout)
-    done = run("fit", "d.csv", "-d", "3", "--loss", "huber", "--memory", "16k", cwd=tmp_path)
+    streamed = json.loads(run("fit", "d.csv", "-d", "3", "--loss", "huber", "--memory", "16k", "--json", "--no-save",
+                              cwd=tmp_path).stdout)
+    held = json.loads(run("fit", "d.csv", "-d", "3", "--loss", "huber", "--json", "--no-save", cwd=tmp_path).stdout)
+    assert streamed["converged"] and streamed["engine"]["streamed"] and streamed["engine"]["passes"] > 4
+    assert streamed["huber_delta"] == pytest.approx(held["huber_delta"], rel=1e-12)
+    np.testing.assert_allclose(streamed["taylor_coefficients"], held["taylor_coefficients"], rtol=0,
+                               atol=1e-12 * max(map(abs, held["taylor_coefficients"])))
+    done = run("fit", "d.csv", "-d", "3", "--loss", "huber", "--optimizer", "adam", "--memory", "16k", cwd=tmp_path)
     assert done.returncode == 1 and done.stderr.count("\n") == 1
-    assert done.stderr.startswith("error: d.csv: ") and "--memory 1M" in done.stderr
+    assert done.stderr.startswith("error: d.csv: ") and "use --optimizer newton" in done.stderr
     assert not (tmp_path / "fitbp.json").exists()
 
 

@@ -160,6 +160,13 @@ class Stack:
         """The triangle of this Stack's rows and ``other``'s."""
         return restacked([self.triangle(), other.triangle()], self.top.shape[1])
 
+    def merged(self, other):
+        """A Stack of this one's rows and ``other``'s, which may be added to: how a pass joins two
+        partitions' (fitbp.engines.passes)."""
+        both = Stack(self.top.shape[1])
+        both.add(np.vstack([self.top, other.top]))
+        return both
+
 
 class Gram:
     """Stack's triangle from the sum of the rows' products VᵀWV and Cholesky, as the Chebyshev sums give
@@ -177,6 +184,12 @@ class Gram:
 
     def joined(self, other):
         return factored(self.products + other.products)
+
+    def merged(self, other):
+        """A Gram of this one's rows and ``other``'s (Stack.merged)."""
+        both = Gram(self.products.shape[0])
+        both.products = self.products + other.products
+        return both
 
 
 def factored(gram):

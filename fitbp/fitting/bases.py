@@ -88,6 +88,10 @@ class Basis:
     def __repr__(self):
         return f"<basis {self.name}>"
 
+    def __reduce__(self):
+        """Pickled by name, so that a dask worker's copy is the basis itself (BASES), not a second one."""
+        return named, (self.name,)
+
 
 class Taylor(Basis):
     """Powers of t, by Horner's rule: the article's y = k₀ + k₁x + …, in the scaled variable."""

@@ -33,8 +33,9 @@ class Loss:
 
     @property
     def needs_every_point(self):
-        """A loss the triangle cannot carry reads every residual at every epoch: the points held in
-        memory, on one machine, unweighted."""
+        """A loss the triangle cannot carry reads every residual at every step: newton's passes over the
+        points wherever they are (held, streamed, on a cluster), an epoch of gd, momentum or adam over the
+        points held; unweighted."""
         return not self.least_squares
 
 

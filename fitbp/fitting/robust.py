@@ -1,25 +1,29 @@
 """Newton's method for the robust losses: the exact optimum, each step one pass over the design rows a
-chunk at a time, its loss and gradient from the backprop graph.
+chunk at a time (fitbp.engines.passes.rows: the rows held, a stream read again, or a cluster's partitions
+reduced), its loss and gradient from the backprop graph.
 
 huber is piecewise quadratic.  Its Hessian at a is (1/n) Vᵀ diag(1{|r| < δ}) V, the triangle of the rows
 inside δ (semismooth Newton; IRLS's weights min(1, δ/|r|) only approximate it).  A step lands on the
 optimum of the quadratic piece it starts in; when the next pass finds the same rows inside δ and a step
 below rounding, that is the Huber optimum, exactly.  A step that raises the loss (it left its piece) is
-shortened to where the loss along it is least, found exactly, and rows inside δ too few to fix every
-coefficient borrow IRLS's curvature.  The curvature comes from the rows' products VᵀWV, as least
+shortened to where the loss along it is least, found in two passes, and rows inside δ too few to fix
+every coefficient borrow IRLS's curvature.  The curvature comes from the rows' products VᵀWV, as least
 squares' triangle comes from sums, unless the data's triangle is too ill-conditioned for them; then
-from Householder QR of the rows.
+from Householder QR of the rows.  What a pass gathers of a cluster's partitions joins pairwise (sums
+add, triangles stack), so each step is one reduction.
 
 mae is a linear programme: an optimum interpolates p of the points (a vertex), and the vertex is
 optimal when the sum of the other rows' signs, Σ sign(rᵢ)·vᵢ, is V_Bᵀλ for multipliers λ of the p
 interpolated rows with |λⱼ| ≤ 1.  ``_vertex`` walks from vertex to vertex (Barrodale and Roberts' descent
 along edges: free one interpolated row, move along the edge to the weighted median of the breakpoints,
-where the loss stops falling) until that holds.  On more than 2·SAMPLE rows the vertex is found first on
-a random SAMPLE of them, then on a band of the rows nearest that curve with every other row's sign taken
-as it is there (the linear pull that the graph's gradient gives, less the band's share); a pass at the
-result checks that no row outside the band changed sides.  Then the band's optimum is the whole data's:
-|a| ≥ s·a for s = ±1, so the loss is everywhere at least the band's problem, and equal to it there.  A
-band too narrow is widened and solved again.
+where the loss stops falling) until that holds.  The vertex is found first on the rows a choice looks at
+(Data.sample: every point held, a stream's even sample), a random SAMPLE of them where they are more
+than twice as many; unless those are every point, then on a band of the rows nearest that curve, which a
+pass gathers, with every other row's sign taken as it is there (the linear pull that the graph's
+gradient gives, less the band's share); a pass at the result checks that no row outside the band
+changed sides.  Then the band's optimum is the whole data's: |a| ≥ s·a for s = ±1, so the loss is
+everywhere at least the band's problem, and equal to it there.  A band too narrow is widened and solved
+again.  The band is held in memory (a tenth of the rows, for a cubic), on this machine for a cluster.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fitbp.backprop import optimizers
-from fitbp.engines import moments
+from fitbp.engines import moments, passes
 from fitbp.fitting import model
 
 SAMPLE = 20_000
@@ -45,21 +49,41 @@ REFRESH = 32
 OPTIMAL = 1e-9
 """How far past 1 a multiplier may be, from the rounding of the sums of signs, at an optimal vertex."""
 EPS = float(np.finfo(np.float64).eps)
+SIZE = 3.0
+"""A bound on |V| + |y| of every design row: the basis functions are at most 1 on t ∈ [−1, 1], and y is in
+units of a power of two at or below its largest magnitude (fitbp.fitting.trainer), so |y| < 2."""
+LINE = 1024
+"""Spans that the line search's first pass cuts the step into (_line_minimum): the second gathers the rows
+with a breakpoint in one of them, about 2/LINE of the rows near the curve."""
 FITTED = ("huber", "mae")
 """The losses beyond least squares that newton fits."""
 
 
-def newton(problem, k, loss, delta=None, tol=0.0, floor=0.0, refine=True, seed=0):
-    """The exact Newton method of a robust ``loss`` from k: a generator like fitbp.backprop.optimizers',
-    whose value is (converged, the final k)."""
+def newton(data, problem, k, loss, delta=None, tol=0.0, floor=0.0, refine=True, seed=0):
+    """The exact Newton method of a robust ``loss`` from k over every point of ``data`` as ``problem``'s
+    rows (fitbp.engines.passes.rows): a generator like fitbp.backprop.optimizers', whose value is
+    (converged, the final k)."""
     if loss == "huber":
-        return huber(problem, k, delta, tol, floor, refine)
-    return least_absolute(problem, k, seed)
+        return huber(data, problem, k, delta, tol, floor, refine)
+    return least_absolute(data, problem, k, seed)
+
+
+def loss_at(data, problem, k, loss, delta=None):
+    """The ``loss`` at k over every row, from the graph, in one pass."""
+    count, total = passes.rows(data, problem, _loss_sums, passes.added, k, loss, delta)
+    return total / count
+
+
+def _loss_sums(chunks, k, loss, delta):
+    count, total = 0, 0.0
+    for rows, y in chunks:
+        count, total = count + y.size, total + model.loss_and_gradient(rows, y, k, loss, delta)[0] * y.size
+    return count, total
 
 
 # ---------------------------------------------------------------- huber
 
-def huber(problem, k, delta, tol, floor=0.0, refine=True):
+def huber(data, problem, k, delta, tol, floor=0.0, refine=True):
     """Semismooth Newton on the Huber loss from k; returns (converged, the final k).
 
     Converged when a pass finds the same rows inside δ as the pass before, whose step was an exact
@@ -71,13 +95,13 @@ def huber(problem, k, delta, tol, floor=0.0, refine=True):
     best, before, newton_step, step = None, None, True, None
     products = problem.triangle.condition < moments.GRAM_CONDITION  # the curvature from VᵀWV, as for mse's sums
     while True:
-        found = _huber_pass(problem, k, delta, products)
+        found = _huber_pass(data, problem, k, delta, products)
         if found is None:  # products too ill-conditioned for this step's rows: QR, from now on
             products = False
-            found = _huber_pass(problem, k, delta, products)
+            found = _huber_pass(data, problem, k, delta, products)
         yield k, found.loss
         if best is not None and found.loss > best.loss + tol * best.loss + floor:
-            step = _line_minimum(problem, best.k, step, delta) * step
+            step = _line_minimum(data, problem, best.k, step, delta) * step
             k, before, newton_step = best.k - step, None, False
             continue
         settled = newton_step and found.inside_rows == before
@@ -90,29 +114,83 @@ def huber(problem, k, delta, tol, floor=0.0, refine=True):
         k = k - step
 
 
-def _line_minimum(problem, k, step, delta):  # over the rows held; a stream would bisect by passes
-    """The t in [0, 1] where the Huber loss along k − t·step is least: its slope, −Σ eᵢψ(rᵢ − t·eᵢ)/n
-    with e = V·step and ψ clipping at ±δ, is piecewise linear and rises with t, so the root lies in the
-    span between two breakpoints (|rᵢ − t·eᵢ| = δ) that bisection over them finds, where it is linear."""
-    residual = problem.design @ k - problem.target
-    moving = problem.design @ step
-    moving = np.where(moving == 0.0, np.nan, moving)
-    with np.errstate(invalid="ignore"):
-        breaks = np.concatenate([(residual - delta) / moving, (residual + delta) / moving])
-    ends = np.unique(np.concatenate([[0.0, 1.0], breaks[(breaks > 0) & (breaks < 1)]]))
-    moving = np.nan_to_num(moving)
-
-    def falling(t):  # minus the slope, times n: positive while the loss still falls
-        return float(moving @ np.clip(residual - t * moving, -delta, delta))
-
-    low, high = 0, ends.size - 1  # falling(ends[low]) > 0 ≥ falling(ends[high]), the step having overshot
-    if falling(ends[high]) > 0:
+def _line_minimum(data, problem, k, step, delta):
+    """The t in [0, 1] where the Huber loss along k − t·step is least, in two passes: its slope,
+    −Σ eᵢψ(rᵢ − t·eᵢ)/n with e = V·step and ψ clipping at ±δ, is piecewise linear and rises with t (the
+    loss is convex).  The first pass evaluates it on a grid of LINE + 1 points (_falling), whose sign
+    change brackets the root; the second gathers the rows with a breakpoint (|rᵢ − t·eᵢ| = δ) inside that
+    bracket (_kinks), few, the others' terms being linear there, and the root is found among them exactly
+    (_root)."""
+    grid = np.linspace(0.0, 1.0, LINE + 1)
+    falling = passes.rows(data, problem, _falling, passes.added, k, step, delta, grid)[0]
+    if falling[-1] > 0:  # still falling at the step's end
         return 1.0
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if falling(ends[middle]) > 0 else (low, middle)
-    a, b = falling(ends[low]), falling(ends[high])
-    return float(ends[low] + (ends[high] - ends[low]) * a / (a - b))
+    past = max(1, int(np.argmax(falling <= 0)))  # falling(grid[past − 1]) > 0 ≥ falling(grid[past])
+    low, high = grid[past - 1], grid[past]
+    kinks = passes.rows(data, problem, _kinks, passes.concatenated, k, step, delta, low, high)
+    return _root(low, high, falling[past - 1], falling[past], *kinks)
+
+
+def _terms(rows, y, k, step, delta):
+    """a = e·r, b = e², c = |e|·δ of the rows the step moves (e = V·step ≠ 0): each one's term of the slope
+    along the step is clip(a − b·t, −c, c), linear over its span [(a − c)/b, (a + c)/b]."""
+    moving = rows @ step
+    a, b, c = moving * (rows @ k - y), moving * moving, np.abs(moving) * delta
+    moved = b > 0
+    return a[moved], b[moved], c[moved]
+
+
+def _kinks(chunks, k, step, delta, low, high):
+    """(a, b, c) (_terms) of the rows whose span starts or ends strictly between ``low`` and ``high``."""
+    found = [np.empty(0)] * 3
+    for rows, y in chunks:
+        a, b, c = _terms(rows, y, k, step, delta)
+        starts, ends = (a - c) / b, (a + c) / b
+        inside = ((starts > low) & (starts < high)) | ((ends > low) & (ends < high))
+        found = [np.concatenate([kept, new[inside]]) for kept, new in zip(found, (a, b, c))]
+    return tuple(found)
+
+
+def _root(low, high, before, after, a, b, c):
+    """The root of the slope (times −n) between ``low`` and ``high``, where it is ``before`` > 0 ≥ ``after``:
+    the rows (a, b, c) with a breakpoint there, and every other row's term, linear there, by interpolation
+    between the two ends (exactly, as a sum of linear terms)."""
+    def kinked(t):
+        return float(np.clip(a - b * t, -c, c).sum())
+
+    start, finish = before - kinked(low), after - kinked(high)
+
+    def falling(t):
+        return start + (finish - start) * (t - low) / (high - low) + kinked(t)
+
+    breaks = np.concatenate([(a - c) / b, (a + c) / b])
+    ends = np.unique(np.concatenate([[low, high], breaks[(breaks > low) & (breaks < high)]]))
+    first, last = 0, ends.size - 1  # falling(ends[first]) > 0 ≥ falling(ends[last])
+    while last - first > 1:
+        middle = (first + last) // 2
+        first, last = (middle, last) if falling(ends[middle]) > 0 else (first, middle)
+    above, below = falling(ends[first]), falling(ends[last])
+    return float(ends[first] + (ends[last] - ends[first]) * above / (above - below)) if above > below else float(
+        ends[first])
+
+
+def _falling(chunks, k, step, delta, grid):
+    """Σ eᵢψ(rᵢ − t·eᵢ) at each t of the ascending ``grid``: minus the slope of the loss along the step,
+    times n, at a cost that hardly grows with the grid.  A row's term is clip(a − b·t, −c, c) (_terms): c
+    before its span, −c after, linear within; so each sum changes only at the grid points where some
+    row's span starts or ends, and the changes, gathered by np.bincount, add up along the grid."""
+    size = grid.size + 1  # the changes at each grid point, and past the last
+    constant, offset, gradient = np.zeros(size), np.zeros(size), np.zeros(size)
+    for rows, y in chunks:
+        a, b, c = _terms(rows, y, k, step, delta)
+        start, end = np.searchsorted(grid, (a - c) / b, "left"), np.searchsorted(grid, (a + c) / b, "right")
+        constant[0] += float(c.sum())
+        constant -= np.bincount(start, c, size) + np.bincount(end, c, size)
+        within = start < end
+        start, end, a, b = start[within], end[within], a[within], b[within]
+        offset += np.bincount(start, a, size) - np.bincount(end, a, size)
+        gradient += np.bincount(start, b, size) - np.bincount(end, b, size)
+    return (np.cumsum(constant)[:-1] + np.cumsum(offset)[:-1] - np.cumsum(gradient)[:-1] * grid,)
 
 
 @dataclass
@@ -128,34 +206,57 @@ class _HuberPass:
     """g -> H⁻¹g with IRLS's H = (1/n) VᵀWV, W = min(1, δ/|r|): its step never raises the loss."""
 
 
-def _huber_pass(problem, k, delta, products):
-    """One pass at k: the loss and gradient from the graph, chunk by chunk, and the triangles of the rows
-    inside δ and of those with the others weighted by δ/|r| (IRLS's), from the rows' ``products``
-    (moments.Gram; None where those are too ill-conditioned) or by QR (moments.Stack)."""
-    design, target = problem.design, problem.target
-    n, p = design.shape
-    loss, gradient = 0.0, np.zeros(p)
+def _huber_pass(data, problem, k, delta, products):
+    """One pass at k (_huber_sums): the loss and gradient and the curvatures of Newton and of IRLS; None
+    where the rows' ``products`` are too ill-conditioned for these rows (QR must give them)."""
+    sums = passes.rows(data, problem, _huber_sums, _huber_joined, k, delta, products)
+    n = sums.count
+    inside, weighted = sums.inside.triangle(), sums.inside.joined(sums.outside)
+    if weighted is None:
+        return None
+    reweighted = optimizers.preconditioner(weighted, 2 * n)  # huber's ρ'' is 1, mse's 2
+    # rows inside δ too few to fix a: a diagonal entry of their R lost to rounding beside IRLS's
+    exact = inside is not None and bool(np.all(np.abs(np.diag(inside)) > 1e-10 * np.abs(np.diag(weighted))))
+    return _HuberPass(k, sums.loss / n, sums.gradient / n, sums.digest,
+                      optimizers.preconditioner(inside, 2 * n) if exact else reweighted, reweighted)
+
+
+@dataclass
+class _HuberSums:
+    """What a pass gathers of some rows, and joins with another partition's: their count, the sums of
+    their loss and gradient, the rows inside δ (moments.Gram or Stack), the others weighted by δ/|r|, and
+    a digest of which rows lie inside δ."""
+
+    count: int
+    loss: float
+    gradient: np.ndarray
+    inside: object
+    outside: object
+    digest: bytes
+
+
+def _huber_sums(chunks, k, delta, products):
+    """The _HuberSums of the rows of ``chunks`` at k: loss and gradient from the graph, chunk by chunk, and
+    the rows inside δ and outside it from the rows' ``products`` (moments.Gram) or by QR (moments.Stack)."""
     triangles = moments.Gram if products else moments.Stack
-    inside, outside, digest = triangles(p), triangles(p), hashlib.blake2b()
-    for part in moments.spans(n):
-        rows, y = design[part], target[part]
+    loss, gradient, count = 0.0, np.zeros(len(k)), 0
+    inside, outside, digest = triangles(len(k)), triangles(len(k)), hashlib.blake2b()
+    for rows, y in chunks:
         value, slope = model.loss_and_gradient(rows, y, k, "huber", delta)
-        size = part.stop - part.start
-        loss, gradient = loss + value * size, gradient + slope * size
+        loss, gradient, count = loss + value * y.size, gradient + slope * y.size, count + y.size
         distance = np.abs(rows @ k - y)
         near = distance < delta  # where the graph's min(|r|, δ) passes the gradient: curvature 1
         digest.update(np.packbits(near).tobytes())
         inside.add(rows[near])
         far = ~near
         outside.add(rows[far], delta / distance[far])
-    inside, weighted = inside.triangle(), inside.joined(outside)
-    if weighted is None:
-        return None
-    reweighted = optimizers.preconditioner(weighted, 2 * n)  # huber's ρ'' is 1, mse's 2
-    # rows inside δ too few to fix a: a diagonal entry of their R lost to rounding beside IRLS's
-    exact = inside is not None and bool(np.all(np.abs(np.diag(inside)) > 1e-10 * np.abs(np.diag(weighted))))
-    return _HuberPass(k, loss / n, gradient / n, digest.digest(),
-                      optimizers.preconditioner(inside, 2 * n) if exact else reweighted, reweighted)
+    return _HuberSums(count, loss, gradient, inside, outside, digest.digest())
+
+
+def _huber_joined(a, b):
+    """The _HuberSums of two partitions' rows: the digest of both digests, in the order of the partitions."""
+    return _HuberSums(a.count + b.count, a.loss + b.loss, a.gradient + b.gradient, a.inside.merged(b.inside),
+                      a.outside.merged(b.outside), hashlib.blake2b(a.digest + b.digest).digest())
 
 
 # ---------------------------------------------------------------- mae
@@ -176,7 +277,7 @@ class _Band:
     """Rows with |r| ≤ width at k are in the band; the others' signs at k are presumed."""
 
 
-def least_absolute(problem, k, seed=0):
+def least_absolute(data, problem, k, seed=0):
     """The exact least-absolute-deviations fit from the least-squares k; returns (converged, the final k).
 
     Converged when the last vertex is certified optimal for its band and no row outside the band
@@ -184,68 +285,114 @@ def least_absolute(problem, k, seed=0):
     pass of the graph over every row, a chunk at a time; the vertices are found on rows held apart
     (the sample, the band), a pivot at a time.
     """
-    design, target = problem.design, problem.target
-    n, p = design.shape
+    p = len(k)
     rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n, SAMPLE, replace=False)) if n > 2 * SAMPLE else np.arange(n)
-    start = _start(design[rows], target[rows], k)
-    if start is None:  # the sample missed the x a vertex needs: all the rows have them
-        rows = np.arange(n)
+    design, target, every = _sample(data, problem, rng)
+    start = _start(design, target, k)
+    if start is None:  # the sample missed the x a vertex needs: rows of other x, from a pass
+        extra = _distinct_rows(*passes.rows(data, problem, _distinct, _distinct_joined, p, 4 * p), 4 * p)
+        design, target = np.vstack([design, extra[0]]), np.concatenate([target, extra[1]])
         start = _start(design, target, k)
-    found = _vertex(design[rows], target[rows], np.zeros(p), start, rng)
-    k, basis = found.k, rows[found.basis]
-    share = 1.0 if rows.size == n else min(1.0, BAND * math.sqrt(p / rows.size))
-    band = _Band(k, math.inf) if rows.size == n else None
-    certified = found.optimal and rows.size == n
-    size = float(np.max(np.abs(design))) + float(np.max(np.abs(target)))
+    found = _vertex(design, target, np.zeros(p), start, rng)
+    k, corner = found.k, (design[found.basis], target[found.basis])
+    share = 1.0 if every else min(1.0, BAND * math.sqrt(p / target.size))
+    band = _Band(k, math.inf) if every else None
+    certified = found.optimal and every
     while True:
-        width = math.inf if share >= 1 else max(
-            float(np.quantile(np.abs(design[rows] @ k - target[rows]), share)),
-            2 * float(np.max(np.abs(design[basis] @ k - target[basis]))), _zero(p, size, k))
-        swept = _mae_pass(problem, k, width, band, _zero(p, size, k))
+        zero = _zero(p, SIZE, k)
+        width = math.inf if share >= 1 else max(float(np.quantile(np.abs(design @ k - target), share)),
+                                                2 * float(np.max(np.abs(corner[0] @ k - corner[1]))), zero)
+        swept = _mae_pass(data, problem, k, width, band, zero, keep=not every)
         yield k, swept.loss
         if certified and not swept.changed_sides:
             return True, k
-        within = swept.band  # sorted, and holding the basis, whose residuals are within the width
-        found = _vertex(design[within], target[within], swept.pull, np.searchsorted(within, basis), rng)
+        within = (design, target) if every else swept.rows  # holding the vertex's rows, whose residuals are 0
+        found = _vertex(*within, swept.pull, _start(*within, k), rng)
         share = min(1.0, 2 * share)
         if not found.bounded:  # the band cannot hold the pull of the rows outside it: a wider one, from here
             band, certified = None, False
             continue
         band = _Band(k, width)
-        k, basis, certified = found.k, within[found.basis], found.optimal
+        k, corner, certified = found.k, (within[0][found.basis], within[1][found.basis]), found.optimal
+
+
+def _sample(data, problem, rng):
+    """(V, y, whether they are every row) of the rows the first vertex is found on: those a choice looks at
+    (every point held, a stream's even sample), or a random SAMPLE of them where they are more than twice
+    as many."""
+    design, target = passes.sample_rows(data, problem)
+    every = target.size == data.count
+    if target.size > 2 * SAMPLE:
+        rows = np.sort(rng.choice(target.size, SAMPLE, replace=False))
+        return design[rows], target[rows], False
+    return design, target, every
+
+
+def _distinct(chunks, p, most):
+    """The first ``most`` rows whose design rows differ (rows of different x): p of them are independent,
+    whatever the basis, as a polynomial's values at p different x fix it."""
+    design, target = np.zeros((0, p)), np.zeros(0)
+    for rows, y in chunks:
+        design, target = _distinct_rows(np.vstack([design, rows]), np.concatenate([target, y]), most)
+    return design, target
+
+
+def _distinct_joined(a, b):
+    return _distinct_rows(np.vstack([a[0], b[0]]), np.concatenate([a[1], b[1]]))
+
+
+def _distinct_rows(design, target, most=None):
+    """The first ``most`` (all) rows of ``design`` unlike every row before them, and their targets."""
+    first = np.sort(np.unique(design, axis=0, return_index=True)[1])[:most]
+    return design[first], target[first]
 
 
 @dataclass
-class _MaePass:
+class _MaeSums:
+    """What a pass gathers of some rows at k (_mae_sums), and joins with another partition's."""
+
+    count: int
     loss: float
+    """Σ|rᵢ|, from the graph."""
     pull: np.ndarray
     """Σ sign(rᵢ)·vᵢ over the rows outside the band: the gradient of their share of the loss, times n."""
-    band: np.ndarray
+    rows: tuple
+    """(V, y) of the rows within the band's width of the curve, when kept."""
     changed_sides: int
     """Rows outside the last band whose residual has the other sign than it had there."""
 
 
-def _mae_pass(problem, k, width, band, zero):
-    """One pass at k: the loss and gradient from the graph, chunk by chunk; the rows within ``width`` of
-    the curve and the pull of the others; and how many rows outside ``band`` changed sides."""
-    design, target = problem.design, problem.target
-    n, p = design.shape
-    loss, pull, near, changed = 0.0, np.zeros(p), [], 0
-    for part in moments.spans(n):
-        rows, y = design[part], target[part]
+def _mae_pass(data, problem, k, width, band, zero, keep):
+    """One pass at k (_mae_sums), its loss a mean."""
+    sums = passes.rows(data, problem, _mae_sums, _mae_joined, k, width, band, zero, keep)
+    sums.loss /= sums.count
+    return sums
+
+
+def _mae_sums(chunks, k, width, band, zero, keep):
+    """The loss and gradient from the graph, chunk by chunk; the rows within ``width`` of the curve (if
+    ``keep``) and the pull of the others; and how many rows outside ``band`` changed sides."""
+    count, loss, pull, near, changed = 0, 0.0, np.zeros(len(k)), [], 0
+    for rows, y in chunks:
         value, slope = model.loss_and_gradient(rows, y, k, "mae")
-        size = part.stop - part.start
         residual = rows @ k - y
-        close = np.flatnonzero(np.abs(residual) <= width)
-        loss += value * size
-        pull += slope * size - rows[close].T @ np.sign(residual[close])  # the graph's gradient, less the band's
-        near.append(close + part.start)
+        close = np.abs(residual) <= width
+        count, loss = count + y.size, loss + value * y.size
+        pull += slope * y.size - rows[close].T @ np.sign(residual[close])  # the graph's gradient, less the band's
+        if keep:
+            near.append((rows[close], y[close]))
         if band is not None and band.width < math.inf:
             before = rows @ band.k - y
             outside = np.abs(before) > band.width
             changed += int(np.count_nonzero(outside & (np.sign(before) * residual < -zero)))
-    return _MaePass(loss / n, pull, np.concatenate(near), changed)
+    kept = (np.vstack([v for v, _ in near]), np.concatenate([t for _, t in near])) if near else None
+    return _MaeSums(count, loss, pull, kept, changed)
+
+
+def _mae_joined(a, b):
+    kept = b.rows if a.rows is None else a.rows if b.rows is None else (
+        np.vstack([a.rows[0], b.rows[0]]), np.concatenate([a.rows[1], b.rows[1]]))
+    return _MaeSums(a.count + b.count, a.loss + b.loss, a.pull + b.pull, kept, a.changed_sides + b.changed_sides)
 
 
 def _zero(p, size, k):

@@ -199,8 +199,9 @@ class Problem:
 
     ``triangle`` holds all that the mean squared error needs (fitbp.engines.moments);
     ``design`` and ``target``, the whole data in these units, are built only
-    for the losses that need every residual (mae, huber) and for showing the
-    graph of the whole data.
+    for points held, for the losses that need every residual (mae, huber, whose
+    passes read a stream's points again instead: fitbp.engines.passes.rows)
+    and for showing the graph of the whole data.
     """
 
     triangle: moments.Triangle
@@ -252,6 +253,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
         raise FitbpError(f"the degree must be a whole number, not {degree!r} (fitbp.selection.fit_auto "
                          "chooses one)")
     check_settings(degree, optimizer, lr, epochs, tol, loss)
+    _check_passes(points, kind, optimizer)
     problem = prepare(points, degree, whole=kind.needs_every_point, triangle=triangle, basis=basis)
     constraint = _constrained(problem, fixed, points, kind, degree) if fixed else None
     lr = None if optimizer in optimizers.EXACT else lr or optimizers.DEFAULT_LR[optimizer]
@@ -262,11 +264,11 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     start = np.random.default_rng(seed).normal(scale=0.01, size=len(problem.triangle.z))
     if not kind.least_squares:  # robust losses start where least squares ends
         start = _least_squares(problem, precondition, start)
-    scaled_delta = delta_for(kind, problem, start, delta)
-    if not kind.least_squares and _interpolates(problem, start):
-        steps = _settled(start, _objective(problem, kind, scaled_delta)(start)[0])
+    scaled_delta = delta_for(kind, problem, start, delta, points)
+    if not kind.least_squares and _interpolates(problem, start, points):
+        steps = _settled(start, robust.loss_at(points, problem, start, kind.name, scaled_delta))
     else:
-        steps = _steps(optimizer, problem, start, lr, tol, precondition, kind, scaled_delta, seed)
+        steps = _steps(optimizer, problem, start, lr, tol, precondition, kind, scaled_delta, seed, points)
     unit = math.prod([problem.y_unit] * kind.unit_power)  # not **, which raises where a product is inf
     k, history, converged, snapshots = _descend(steps, epochs, tol, lr, on_epoch,
                                                 judge=optimizer not in optimizers.EXACT, unit=unit,
@@ -294,10 +296,9 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     if constraint is not None:
         result.fixed = dict(constraint.fixed)
         result.r2_kind = "uncentred" if 0 in constraint.fixed else "centred"
-    result.engine = points.engine()
-    if not kind.least_squares:
-        with np.errstate(all="ignore"):
-            result.median_abs_residual = float(np.median(np.abs(polynomial(points.x) - points.y)))
+    if not kind.least_squares:  # |V k − y| over every point, in y's units
+        result.median_abs_residual = float(passes.median_distance(points, problem, k)) * problem.y_unit
+    result.engine = points.engine()  # with the passes of a stream
     result.warnings.extend(_warnings(result, epochs, excess, tolerance))
     return result
 
@@ -438,7 +439,7 @@ def prepare(points, degree, whole=True, triangle=None, basis="taylor"):
     """
     basis = bases.named(basis)
     if not points.held:
-        return _prepare_streamed(points, degree, whole, triangle, basis)
+        return _prepare_streamed(points, degree, triangle, basis)
     x = np.asarray(points.x, dtype=np.float64)
     y = np.asarray(points.y, dtype=np.float64)
     check_distinct(points, moments.distinct_up_to(x, degree + 1), degree)
@@ -463,16 +464,11 @@ def check_distinct(points, distinct, degree):
                  f"degree {degree} needs at least {degree + 1} distinct x values, {whose} {distinct}")
 
 
-def _prepare_streamed(points, degree, whole, triangle, basis):
+def _prepare_streamed(points, degree, triangle, basis):
     """The problem of points not held: the triangle of all of them from their Parts (fitbp.engines.local),
     which keep it in powers of t; another basis's is R·P, P its exact change into powers (which holds
-    the digits a streamed fit of the Taylor form holds, not more)."""
-    if whole:
-        need = math.ceil(points.count * 16 / 2 ** 20)
-        enough = option("memory", need << 20, f"{need}M")
-        raise at(points.source, None, f"this loss needs every point at every epoch, and the {points.count} points "
-                 f"are more than {option('memory')} lets fitbp hold: pass {enough} or more, or use "
-                 f"{option('loss', 'mse')}")
+    the digits a streamed fit of the Taylor form holds, not more).  No design: the robust losses' passes
+    read the points again (fitbp.engines.passes.rows)."""
     check_distinct(points, min(points.distinct, degree + 1), degree)
     center, scale = moments.scaling_of(points.low, points.high)
     if triangle is None:
@@ -480,6 +476,16 @@ def _prepare_streamed(points, degree, whole, triangle, basis):
         r = triangle.r @ basis.power_matrix(degree)
         triangle = replace(triangle, r=r, condition=moments.condition_of(r))
     return Problem(triangle, center, scale, math.ldexp(1.0, points.y_exponent), basis=basis)
+
+
+def _check_passes(points, kind, optimizer):
+    """Refuse a loss whose optimiser steps on every point at every epoch (gd, momentum, adam on mae and huber)
+    for points not held; newton's passes read them again."""
+    if points.held or not kind.needs_every_point or optimizer == "newton":
+        return
+    raise at(points.source, None, f"{option('optimizer', optimizer)} steps on every point at every epoch of the "
+             f"{kind.name} loss, and this process does not hold the {points.count} points{points.HELD}: use "
+             f"{option('optimizer', 'newton')}, whose passes read them again")
 
 
 def _objective(problem, kind=None, delta=None):
@@ -490,10 +496,10 @@ def _objective(problem, kind=None, delta=None):
     return lambda k: model.loss_and_gradient(problem.design, problem.target, k, kind.name, delta)
 
 
-def _steps(optimizer, problem, start, lr, tol, precondition, kind=None, delta=None, seed=0):
+def _steps(optimizer, problem, start, lr, tol, precondition, kind=None, delta=None, seed=0, points=None):
     refine = problem.triangle.condition <= CONDITION_WARNING
     if optimizer == "newton" and kind is not None and not kind.least_squares:  # from the least-squares start
-        return robust.newton(problem, start, kind.name, delta, tol, problem.floor, refine, seed)
+        return robust.newton(points, problem, start, kind.name, delta, tol, problem.floor, refine, seed)
     if optimizer == "newton":
         return optimizers.newton(_objective(problem), start, precondition, tol, problem.floor, refine=refine)
     if optimizer == "cg":
@@ -515,11 +521,12 @@ def _least_squares(problem, precondition, start):
             return finished.value[1] if isinstance(finished.value, tuple) else k
 
 
-def _interpolates(problem, k):
+def _interpolates(problem, k, points=None):
     """Whether the curve at k passes through every point: then every loss of the residuals is at its
-    minimum, and an optimiser's first step could only move away."""
-    residual = problem.design @ k - problem.target
-    return float(np.max(np.abs(residual))) <= 1e-13 * max(1.0, float(np.max(np.abs(problem.target))))
+    minimum, and an optimiser's first step could only move away.  A pass, unless the problem holds the
+    design (``points`` are read only then)."""
+    most, top = passes.extent(points, problem, k)
+    return most <= 1e-13 * max(1.0, top)
 
 
 def _settled(k, loss):
@@ -528,19 +535,22 @@ def _settled(k, loss):
     return True
 
 
-def delta_for(kind, problem, k, given=None):
+def delta_for(kind, problem, k, given=None, points=None):
     """The threshold of a loss that has one, in the problem's y units: ``given`` (in y's units), or
-    huber_delta at k; None for a loss without one."""
+    huber_delta at k over ``points`` (read only where the problem holds no design); None for a loss
+    without one."""
     if not kind.needs_delta:
         return None
-    return given / problem.y_unit if given else huber_delta(problem, k)
+    return given / problem.y_unit if given else huber_delta(problem, k, points)
 
 
-def huber_delta(problem, k):
-    """1.345 robust standard deviations of the residuals at k: Huber's classic threshold."""
-    residual = problem.design @ k - problem.target
-    spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
-    return 1.345 * spread if spread > 0 else 1.345 * float(np.std(residual)) or 1.0
+def huber_delta(problem, k, points=None):
+    """1.345 robust standard deviations of the residuals at k: Huber's classic threshold, from the exact
+    median and median absolute deviation of every point's residual, held or read again in passes
+    (fitbp.engines.passes.median_residual), so that a stream's δ is the held points' own."""
+    middle = passes.median_residual(points, problem, k)
+    spread = 1.4826 * float(passes.median_distance(points, problem, k, middle))
+    return 1.345 * spread if spread > 0 else 1.345 * passes.residual_sd(points, problem, k) or 1.0
 
 
 def _polynomial(k, problem, source):

@@ -32,8 +32,8 @@ class Data(Protocol):
     choosing a degree)."""
     y: np.ndarray
     held: bool
-    """Whether every point is in this process's memory as x and y: what the robust losses, --fix and
-    statistics from the points themselves need."""
+    """Whether every point is in this process's memory as x and y: what --fix, statistics from the points
+    themselves and the robust losses' epochs of gd, momentum and adam need."""
 
     @property
     def count(self) -> int:
