@@ -22,7 +22,9 @@ from fitbp.errors import at, option
 from fitbp.sources import cells, decode
 from fitbp.sources.sniff import WHITESPACE, split
 
-ARROW_FROM = 1 << 20
+ARROW_BLOCK = 1 << 20
+"""The bytes pyarrow's parser hands each of its threads."""
+ARROW_FROM = ARROW_BLOCK
 """Blocks this large go to pyarrow's parser when it is installed (its threads
 then pay); smaller ones to numpy's."""
 COMMA_TO_DOT = bytes.maketrans(b",", b".")
@@ -105,7 +107,7 @@ class Table:
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(data),
-                read_options=pacsv.ReadOptions(column_names=names, block_size=ARROW_FROM),
+                read_options=pacsv.ReadOptions(column_names=names, block_size=ARROW_BLOCK),
                 parse_options=pacsv.ParseOptions(delimiter=self.delim, quote_char=False, escape_char=False,
                                                  newlines_in_values=False, ignore_empty_lines=False),
                 convert_options=pacsv.ConvertOptions(
