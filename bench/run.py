@@ -19,6 +19,9 @@
 7. Robust: `fitbp fit DATA --degree 3 --loss huber` and `--loss mae` against the
    least-squares fit of the same file (a cubic with 5 % gross outliers), whole
    processes, alternating, with the passes each took.
+8. Dates: `fitbp fit DATES --degree 3` (x as ISO 8601 date-times) against the same
+   points with x written as the days they are, with pyarrow's parser and with
+   numpy's, whole processes, alternating.
 
 The Markdown report goes to stdout and bench/results/latest.md, the raw numbers
 to bench/results/latest.json; progress goes to stderr.
@@ -98,12 +101,17 @@ print sprintf("%.17g", FIT_WSSR / (FIT_NDF + 6))
 
 TARGETS = {  # the issue's limits: a measured value must be at most its limit
     "e2e_1e6": 1.0, "e2e_1e7": 0.6, "mse_gap": 1e-9, "peak_mb": 530.0,
-    "engine_vs_numpy": 1.3, "engine_vs_torch": 1.0, "start": 1.3, "auto": 1.2, "robust": 3.0,
+    "engine_vs_numpy": 1.3, "engine_vs_torch": 1.0, "start": 1.3, "auto": 1.2, "robust": 3.0, "dates": 1.5,
 }
-PARTS = ("e2e", "engine", "start", "auto", "robust")
+PARTS = ("e2e", "engine", "start", "auto", "robust", "dates")
 ROBUST_DEGREE = 3
 ROBUST_MOST = 1_000_000
 """The robust part measures the sizes of --sizes up to this many points (the issue's target is at 1e6)."""
+DATES_DEGREE = 3
+DATES_MOST = 1_000_000
+"""The dates part measures the sizes of --sizes up to this many points (the issue's target is at 1e6)."""
+DATES_STEP = 31
+"""Seconds between two rows of the dates file: a logger's stamps, a year of them at 1e6 rows."""
 
 
 def log(message):
@@ -173,6 +181,35 @@ def dataset(n):
 def outliers_dataset(n):
     """Path of a CSV with n points of x³ − 2x² − x + 2 + noise, 5 % of them gross outliers; made once."""
     return made(DATA / f"cubic_outliers_{n}_seed{SEED}.csv", n, lambda path: write_outliers(path, n, SEED))
+
+
+def dates_datasets(n):
+    """Paths of two CSVs of the same n points: x as ISO 8601 date-times DATES_STEP seconds apart from
+    2024-01-01T00:00:00, and x as the days since then that fitbp reads them as; made once."""
+    dated = DATA / f"dates_{n}_seed{SEED}.csv"
+    return (made(dated, n, lambda path: write_dates(path, n, SEED, as_days=False)),
+            made(DATA / f"dates_as_days_{n}_seed{SEED}.csv", n, lambda path: write_dates(path, n, SEED, as_days=True)))
+
+
+def write_dates(path, n, seed, as_days):
+    """n points of a slow trend and noise, y = 1 + 0.01 d − 1e-4 d² + N(0, 0.1²) at d days, x written as
+    date-times (2024-01-01T00:00:31) or as d itself."""
+    import numpy as np
+
+    seconds = np.arange(n, dtype=np.int64) * DATES_STEP
+    days = seconds / 86400.0
+    y = 1 + 0.01 * days - 1e-4 * days ** 2 + np.random.default_rng(seed).normal(0.0, 0.1, n)
+    if as_days:
+        write_csv(path, days, y)
+        return
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        f.write("when,y\n")
+        for start in range(0, n, 1 << 20):
+            moments = np.datetime64("2024-01-01T00:00:00", "s") + seconds[start:start + (1 << 20)]
+            f.writelines(f"{a},{b!r}\n" for a, b in zip(np.datetime_as_string(moments).tolist(),
+                                                       y[start:start + (1 << 20)].tolist()))
+    tmp.replace(path)
 
 
 def made(path, n, write):
@@ -420,6 +457,25 @@ def robust_vs_least_squares(n, repeat):
     return {"n": n, "path": str(path), "rows": rows, "ratios": ratios}
 
 
+def dates_vs_numbers(n, repeat):
+    """`fitbp fit DATES --degree 3` against `fitbp fit NUMBERS --degree 3`, the same points with x as
+    ISO date-times or as days, with pyarrow's parser and with numpy's (FITBP_CSV_PARSER=numpy)."""
+    dated, numbered = dates_datasets(n)
+    kinds = [(parser, x, env, path) for parser, env in (("pyarrow", None), ("numpy", {"FITBP_CSV_PARSER": "numpy"}))
+             for x, path in (("dates", dated), ("numbers", numbered))]
+    commands = [Command(f"fitbp fit {path.name} ({parser} parser)", fitbp_argv(sys.executable, path, DATES_DEGREE),
+                        parse_fitbp, env) for parser, _, env, path in kinds]
+    log(f"dates against numbers at n={n}: warm-up + {repeat} rounds")
+    alternate(commands, repeat)
+    rows = [{**c.summary(), "parser": parser, "x": x} for c, (parser, x, _, _) in zip(commands, kinds)]
+    ratios = {}
+    for mine, numbers in (rows[:2], rows[2:]):
+        if not (mine["error"] or numbers["error"]):
+            ratios[mine["parser"]] = mine["median_s"] / numbers["median_s"]
+    same = all(r.get("mse") == rows[1].get("mse") for r in rows)  # x are the same numbers either way
+    return {"n": n, "paths": [str(dated), str(numbered)], "rows": rows, "ratios": ratios, "same_mse": same}
+
+
 def degree_ten_peak(n):
     log(f"fitbp --degree 10 at n={n} (one run, for its peak memory)")
     command = Command("fitbp --degree 10", fitbp_argv(sys.executable, dataset(n), 10), parse_fitbp)
@@ -567,6 +623,11 @@ def targets(results):
             ratio = s["ratios"].get(loss)
             rows.append((f"--loss {loss} at {size_name(s['n'])}: / least squares of the same file ≤ "
                          f"{TARGETS['robust']}", fmt(ratio, ".2f"), ratio, TARGETS["robust"]))
+    for s in results.get("dates") or []:
+        for parser in ("pyarrow", "numpy"):
+            ratio = s["ratios"].get(parser)
+            rows.append((f"dates at {size_name(s['n'])} ({parser} parser): / the same points as numbers ≤ "
+                         f"{TARGETS['dates']}", fmt(ratio, ".2f"), ratio, TARGETS["dates"]))
     for r in (results.get("start") or {}).get("rows", []):
         rows.append((f"start: {r['label']} / {r['baseline']} ≤ {TARGETS['start']}", fmt(r["ratio"], ".2f"),
                      r["ratio"], TARGETS["start"]))
@@ -619,6 +680,7 @@ def report(results):
     out += ["## Targets", "", "| target | measured | met? |", "|---|---:|---|"]
     out += [f"| {name} | {text} | {met(value, limit)} |" for name, text, value, limit in targets(results)]
     out += [""] + auto_section(results.get("auto")) + robust_section(results.get("robust"))
+    out += dates_section(results.get("dates"))
     if "e2e" in results:
         out += e2e_section(results)
     if "engine" in results:
@@ -665,6 +727,27 @@ def robust_section(sizes):
                        f"{'yes' if r['converged'] else '**no**'} | {fmt(r['fit_seconds'], '.3f')} | "
                        f"{r['loss_value']:.10g} | {runs} |")
     return out + [""]
+
+
+def dates_section(sizes):
+    if not sizes:
+        return []
+    out = [f"## Dates against numbers (degree {DATES_DEGREE}, whole processes)", "",
+           f"The same points, x as ISO 8601 date-times {DATES_STEP} s apart or as the days they are; median "
+           "wall-clock seconds, the four commands alternating after one untimed warm-up each; / numbers = "
+           "the dates' median over the numbers' with the same parser.", "",
+           "| n | command | median s | / numbers | peak MB | MSE | runs s |", "|---:|---|---:|---:|---:|---:|---|"]
+    for s in sizes:
+        for r in s["rows"]:
+            if r.get("error"):
+                out.append(f"| {s['n']:,} | {r['label']}: failed: {r['error']} | | | | | |")
+                continue
+            ratio = fmt(s["ratios"].get(r["parser"]), ".2f") if r["x"] == "dates" else ""
+            runs = " ".join(f"{x:.2f}" for x in r["runs_s"])
+            out.append(f"| {s['n']:,} | {r['label']} | {r['median_s']:.3f} | {ratio} | {r['peak_mb']:.0f} | "
+                       f"{r['mse']:.12g} | {runs} |")
+        out += ["", f"The four fits {'reach the same' if s['same_mse'] else '**do not reach the same**'} MSE.", ""]
+    return out
 
 
 def machine_section(m, setup):
@@ -801,6 +884,8 @@ def measure(args, argv, setup_notes):
             results["auto"] = [auto_vs_fixed(n, args.repeat) for n in args.sizes]
         if "robust" in args.parts:
             results["robust"] = [robust_vs_least_squares(n, args.repeat) for n in args.sizes if n <= ROBUST_MOST]
+        if "dates" in args.parts:
+            results["dates"] = [dates_vs_numbers(n, args.repeat) for n in args.sizes if n <= DATES_MOST]
     results["machine"]["loadavg_end"] = os.getloadavg()
     results["duration_s"] = time.perf_counter() - started
     results["date"] = results["machine"]["date"]

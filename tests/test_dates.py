@@ -4,12 +4,15 @@ The reference is numpy's datetime64 arithmetic on the same instants (UTC for
 times with an offset), and the fit of the same numbers written as a CSV.
 """
 
+import calendar
 import json
 
 import numpy as np
 import pytest
 
 from helpers import run
+
+from fitbp.sources import dates
 
 
 def write(path, cells, y, header="when,v"):
@@ -159,3 +162,140 @@ def test_a_date_that_is_not_real_is_said_so_without_the_numbers_hint(tmp_path):
     assert piped.returncode == argued.returncode == 1 and piped.stdout == argued.stdout == ""
     assert piped.stderr == "error: <stdin>:3: '2024-13-01' is not a real date or time\n"
     assert argued.stderr == "error: argument '2024-02-30T10:00:00' is not a real date or time\n"
+
+
+# ---------------------------------------------------------------- a column at once (fitbp.sources.stamps)
+
+def some_cells(rng, count, years, time, separator, seconds, fraction, offset):
+    """``count`` random ISO cells of one form: a date, or a date and a time (hh:mm, hh:mm:ss, with
+    1 to 9 digits of a second, of which those past the sixth are 0) and an offset (Z, +hh:mm, +hhmm)."""
+    cells = []
+    for _ in range(count):
+        year, month = int(rng.integers(*years)), int(rng.integers(1, 13))
+        day = int(rng.integers(1, calendar.monthrange(year, month)[1] + 1))
+        cell = f"{year:04d}-{month:02d}-{day:02d}"
+        if time:
+            cell += f"{separator}{int(rng.integers(24)):02d}:{int(rng.integers(60)):02d}"
+            if seconds:
+                cell += f":{int(rng.integers(60)):02d}"
+                if fraction:
+                    cell += "." + "".join(map(str, rng.integers(0, 10, min(fraction, 6)))) + "0" * (fraction - 6)
+            if offset == "Z":
+                cell += "Z"
+            elif offset is not None:
+                cell += f"{'+-'[int(rng.integers(2))]}{int(rng.integers(24)):02d}{offset}{int(rng.integers(60)):02d}"
+        cells.append(cell)
+    return cells
+
+
+def at_once(axis, cells):
+    return axis.column(np.array([cell.encode() for cell in cells]))
+
+
+def test_a_column_read_at_once_is_its_cells_read_one_by_one():
+    """Axis.column (numpy on the digits) against Axis.values (datetime, a cell at a time): the same float64s
+    to the bit, in days and in seconds, on random dates and times of every plain form, leap days and
+    offsets included; and taken at once whenever the numbers are exact in float64 (fractions of a second
+    within 285 years of the origin, whole seconds anywhere in years 1 to 9999)."""
+    rng = np.random.default_rng(21)
+    taken = 0
+    for trial in range(1500):
+        time, fraction = bool(rng.random() < 0.85), int(rng.choice([0, 0, 1, 2, 3, 6, 7, 9]))
+        form = dict(time=time, separator=str(rng.choice(["T", " "])), seconds=bool(rng.random() < 0.75),
+                    fraction=fraction, offset=rng.choice([None, None, "Z", ":", ""]) if time else None)
+        years = [(1990, 2040), (1900, 2100), (1, 10000)][trial % 3]
+        cells = some_cells(rng, int(rng.integers(1, 60)), years, **form)
+        for unit in ("d", "s"):
+            axis = dates.Axis.starting(cells[0], unit)
+            one_by_one, whole = axis.values(cells), at_once(axis, cells)
+            exact = years != (1, 10000) or not (form["time"] and form["seconds"] and fraction)
+            assert whole is not None or not exact, cells
+            if whole is not None:
+                taken += 1
+                assert whole.tobytes() == one_by_one.tobytes(), (cells, whole - one_by_one)
+    assert taken > 2500
+
+
+def test_a_column_of_several_lengths_is_read_at_once_too():
+    """datetime.isoformat() leaves out a fraction of 0, and a date alone is a shorter cell: one form a length."""
+    rng = np.random.default_rng(3)
+    moments = np.datetime64("2024-03-30T00:00:00", "us") + rng.integers(0, 3 * 86400 * 10**6, 500).astype(
+        "timedelta64[us]")
+    moments[::3] = moments[::3].astype("datetime64[s]")  # whole seconds: no fraction written
+    cells = [m.item().isoformat() for m in moments]
+    cells[5] = cells[5][:10]  # a date alone, at midnight
+    assert len({len(c) for c in cells}) == 3
+    axis = dates.Axis.starting(cells[0])
+    assert at_once(axis, cells).tobytes() == axis.values(cells).tobytes()
+    aware = [c + "+02:00" if len(c) > 10 else c + "T00:00+0200" for c in cells]
+    axis = dates.Axis.starting(aware[0], "s")
+    assert at_once(axis, aware).tobytes() == axis.values(aware).tobytes()
+
+
+@pytest.mark.parametrize("odd", [
+    "2024-13-01", "2024-00-10", "2024-02-30", "2023-02-29", "0000-01-01",  # no real date
+    "2024-01-05T24:00:00", "2024-01-05T10:60:00", "2024-01-05T10:00:60",  # no real time
+    "2024-01-05T10:00:00.0000001",  # finer than a microsecond
+    "2024-01-05T10:00:00+01:00",  # an offset where the first has none
+    "2024-01-05 10:00:00", " 2024-01-05T10:00:00", "2024-01-05T10:00:00 ",  # another separator, blanks
+    "2024-1-05T10:00:00", "2024-01-05T10:00:0x", "12.5", "", "2024-01-05T10:00\0:00", "20240105T100000",
+])
+def test_a_cell_the_bulk_reading_is_unsure_of_leaves_the_column_to_the_cells(odd):
+    cells = ["2024-01-05T10:00:00", "2024-01-06T11:30:00", odd, "2024-01-07T12:00:00"]
+    assert at_once(dates.Axis.starting(cells[0]), cells) is None
+    assert at_once(dates.Axis.starting(cells[0]), cells[:2] + cells[3:]) is not None
+
+
+@pytest.mark.parametrize("odd", [
+    "2024-01-05T10:00:00+01:60", "2024-01-05T10:00:00+00:99",  # datetime reads +01:60 as +02:00: its own way
+    "2024-01-05T10:00:00+24:00", "2024-01-05T10:00:00*01:00", "2024-01-05T10:00:00",  # no offset, no UTC offset
+    "2024-01-05T10:00:00+01:00:00", "2024-01-05T10:00:00z", "2024-01-05T10:00:00+1:00",
+])
+def test_an_offset_the_bulk_reading_is_unsure_of_leaves_the_column_to_the_cells(odd):
+    cells = ["2024-01-05T10:00:00+01:00", "2024-01-06T11:30:00-05:00", odd, "2024-01-07T12:00:00+00:00"]
+    assert at_once(dates.Axis.starting(cells[0]), cells) is None
+    assert at_once(dates.Axis.starting(cells[0]), cells[:2] + cells[3:]) is not None
+
+
+def test_offsets_are_instants_and_a_naive_column_is_the_wall_clock_at_once_too():
+    """The night Europe/Berlin moves to summer time has 23 hours; by the wall clock, 24."""
+    aware = ["2024-03-30T12:00:00+01:00", "2024-03-31T12:00:00+02:00", "2024-04-01T10:00:00+0000", "2024-04-02T10:00Z"]
+    axis = dates.Axis.starting(aware[0])  # midnight at +01:00
+    assert at_once(axis, aware).tolist() == axis.values(aware).tolist() == pytest.approx(
+        [0.5, 1 + 11 / 24, 2 + 11 / 24, 3 + 11 / 24], rel=1e-15)
+    naive = ["2024-03-30T12:00:00", "2024-03-31T12:00:00", "2024-04-01T12:00:00"]
+    assert at_once(dates.Axis.starting(naive[0]), naive).tolist() == [0.5, 1.5, 2.5]
+    assert at_once(axis, naive) is None and at_once(dates.Axis.starting(naive[0]), aware) is None
+
+
+def test_a_file_of_many_blocks_is_read_at_once_held_or_streamed_and_a_bad_cell_named_at_its_line(tmp_path):
+    """120,000 times with fractions and an offset: more than one 4 MiB block and than --memory 1MB.  The
+    x the fit reports are the cells read one by one, to the bit, however the blocks are read; a bad cell
+    deep in the file is the same error at the same line, with the points held or streamed."""
+    rng = np.random.default_rng(8)
+    moments = np.datetime64("2024-03-30T12:00:00", "us") + np.sort(rng.integers(0, 40 * 86400 * 10**6, 120_000)).astype(
+        "timedelta64[us]")
+    cells = [c + "+01:00" for c in np.datetime_as_string(moments, unit="us").tolist()]
+    days = dates.Axis.starting(cells[0]).values(cells)
+    write(tmp_path / "d.csv", cells, 2 + 0.1 * days + rng.normal(0, 0.01, days.size))
+    fits = {}
+    for name, args, env in [("held", [], None), ("streamed", ["--memory", "1MB"], None),
+                            ("numpy", [], {"FITBP_CSV_PARSER": "numpy"}),
+                            ("streamed numpy", ["--memory", "1MB"], {"FITBP_CSV_PARSER": "numpy"})]:
+        done = run("fit", "d.csv", "-d", "1", "--json", "--no-save", *args, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        fits[name] = json.loads(done.stdout)
+        assert fits[name]["x_range"] == [days[0], days[-1]] and fits[name]["n_points"] == days.size, name
+    assert fits["streamed"]["engine"]["streamed"] and not fits["held"]["engine"].get("streamed")
+    assert fits["numpy"]["coefficients"] == fits["held"]["coefficients"]
+    assert np.allclose(fits["streamed"]["coefficients"], fits["held"]["coefficients"], rtol=1e-12, atol=0)
+    for line, cell, said in [(100_002, "2024-04-31T10:00:00+01:00", "is not a real date or time"),
+                             (110_000, cells[110_000 - 2][:-6], "has no UTC offset where the column's first has one")]:
+        (tmp_path / "bad.csv").write_text("".join(
+            row if number != line else f"{cell},1.0\n"
+            for number, row in enumerate((tmp_path / "d.csv").read_text().splitlines(keepends=True), 1)))
+        for args in ([], ["--memory", "1MB"]):
+            done = run("fit", "bad.csv", "-d", "1", "--no-save", *args, cwd=tmp_path)
+            start = f"error: bad.csv:{line}: column 'when': {cell!r} "
+            assert done.returncode == 1 and done.stderr.startswith(start), (args, done.stderr)
+            assert said in done.stderr and done.stderr.count("\n") == 1

@@ -7,6 +7,7 @@ the careful reading gives bit for bit the same numbers, and any input, cut into
 blocks anywhere, gives the same result or the same error.
 """
 
+import datetime
 import gzip
 import io
 
@@ -184,3 +185,101 @@ def test_decimal_commas_are_the_numbers_with_points():
 def test_random_tables_with_decimal_commas_read_the_same_every_way(text, skip_invalid, block):
     swapped = text.replace(",", "\0").replace(".", ",").replace("\0", ";")  # 1.5,2 -> 1,5;2
     agree(swapped.encode(), skip_invalid=skip_invalid, block=block, decimal=",")
+
+
+DATE_CASES = [
+    b"when,y\n2024-01-05,1\n2024-01-06,2\n2024-02-29,3\n",
+    b"when,y\n2024-01-05T10:00:00,1\n2024-01-05T10:00:01.5,2\n2024-01-05T10:00:02.250000,3\n",  # three lengths
+    b"when,y\n2024-01-05 10:00,1\n2024-01-05 11:00,2\n",
+    b"when,y\n2024-03-30T12:00:00+01:00,1\n2024-03-31T12:00:00+02:00,2\n2024-04-01T10:00:00Z,3\n",
+    b"when,y\n2024-03-30T12:00:00+0100,1\n2024-03-31T12:00:00-0230,2\n",
+    b"when,y\n2024-01-05T10:00:00.123456000,1\n2024-01-05T10:00:00.000001000,2\n",
+    b"when,y\n2024-01-05T10:00:00.1234567,1\n",  # finer than a microsecond
+    b"when,y\n2024-01-05T10:00:00+01:00,1\n2024-01-06T10:00:00,2\n",  # offset, then none
+    b"when,y\n2024-01-05T10:00:00,1\n2024-01-06T10:00:00Z,2\n",
+    b"when,y\n2024-01-05,1\n2024-02-30,2\n",
+    b"when,y\n2024-01-05,1\n2024-01-06T24:00:00,2\n",
+    b"when,y\n2024-01-05T10:00,1\n2024-01-05T10:00+01:60,2\n",  # datetime reads +01:60; an error, no mix
+    b"when,y\n2024-01-05,1\n12.5,2\n",
+    b"when,y\n2024-01-05,1\n,2\n",
+    b"when,y\n2024-01-05,1\n2024-01-06,\n",
+    b"when,y\n2024-01-05,1\n2024-01-06,nan\n",
+    b"when,y\n2024-01-05,1\n2024-01-06,2,3\n",
+    b"when,y\n2024-01-05,1\n 2024-01-06 ,2\n",
+    b"when,y\n2024-01-05,1\n2024-01-06\x00,2\n",
+    b"when,y\n2024-01-05,1\n2024-01-06T10:00:00.5,2\n",
+    b"when,y\n2024-01-05,1\n2024-01-06,2\n\n# a note\n2024-01-07,3\n",
+    b'when,y\n2024-01-05,1\n"2024-01-06",2\n',
+    b"when,y\r\n2024-01-05,1\r\n2024-01-06,2\r\n",
+    b"v,when,w\n1,2024-01-05,7\n2,2024-01-06,8\n",
+    b"when\ty\n2024-01-05\t1\n2024-01-06\t2\n",
+    b"when y\n2024-01-05 1\n2024-01-06 2\n",
+    b"when,y\n0001-01-01T00:00:00,1\n9999-12-31T23:59:59.999999,2\n5000-06-15T12:00:00.5,3\n",  # beyond 2**53 µs
+    b"when,y\n0001-01-01,1\n9999-12-31,2\n",
+]
+
+
+@pytest.mark.parametrize("data", DATE_CASES)
+@pytest.mark.parametrize("skip_invalid", [False, True])
+def test_dates_read_the_same_every_way(data, skip_invalid):
+    """A column of dates read in bulk by pyarrow or numpy and stamps, or a cell at a time: the same days
+    to the bit, or the same error at the same line; cut into blocks anywhere."""
+    x = "when" if data.startswith(b"v,") else None
+    agree(data, skip_invalid=skip_invalid, x=x)
+    for block in (5, 23, 64):  # (a NUL past the first block is no longer binary data to the decoder)
+        careful = read(data, "careful", block=block, skip_invalid=skip_invalid, x=x)
+        for reading in ("arrow", "numpy"):
+            assert read(data, reading, block=block, skip_invalid=skip_invalid, x=x) == careful, (block, reading)
+
+
+def test_dates_are_read_at_once_when_they_can_be(monkeypatch):
+    """Not by the careful reading: a block of plain dates is read without a look at each cell."""
+    data = ("when,y\n" + "".join(f"2024-01-{d:02d}T10:{d:02d}:00,{d}\n" for d in range(1, 29))).encode()
+    careful = read(data, "careful")
+    for reading in ("arrow", "numpy"):
+        with monkeypatch.context() as patch:
+            patch.setattr(fitbp.sources.table.Table, "_careful", lambda self, block: pytest.fail("read cell by cell"))
+            assert read(data, reading) == careful
+    assert np.frombuffer(careful[0]).tolist() == pytest.approx([d - 1 + 10 / 24 + d / 1440 for d in range(1, 29)])
+
+
+def test_a_bad_date_is_named_at_its_line_across_blocks():
+    rows = [f"2024-01-01T00:00:00.{i:06d},{i}\n" for i in range(5000)]
+    rows[3210] = "2024-01-01T00:00:00.321000001,3210\n"
+    data = ("when,y\n" + "".join(rows)).encode()
+    for reading in READINGS:
+        assert read(data, reading, block=1000) == (
+            "<stdin>:3212: column 'when': '2024-01-01T00:00:00.321000001' is a time finer than a microsecond, "
+            "which fitbp's times cannot hold (--skip-invalid drops such rows)")
+    x, y, skipped, first_skip = agree(data, skip_invalid=True, block=1000)
+    assert skipped == 1 and first_skip.startswith("at line 3212:") and np.frombuffer(x).size == 4999
+
+
+@st.composite
+def date_tables(draw):
+    """A CSV of dates in one random form, now and then a cell of another form, an odd one or a bad one."""
+    form = draw(st.sampled_from(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
+                                 "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "isoformat"]))
+    zone = draw(st.sampled_from([None, datetime.timezone.utc, datetime.timezone(datetime.timedelta(hours=5.5)),
+                                 datetime.timezone(-datetime.timedelta(hours=8))]))
+    moments = draw(st.lists(st.datetimes(min_value=datetime.datetime(1800, 1, 1),
+                                         max_value=datetime.datetime(2200, 1, 1)), min_size=1, max_size=12))
+    odd = st.sampled_from(["2024-02-30", "2024-01-05T10:00:00.0000001", "2024-01-05T10:00", "2024-01-05T10:00Z",
+                           "12.5", "", " 2024-01-05", "2024-01-05T24:00", "2024-01-05T10:00+05:60"])
+    separator = draw(st.sampled_from("T "))
+    cells = []
+    for moment in moments:
+        moment = moment.replace(tzinfo=zone)
+        cell = moment.isoformat(separator) if form == "isoformat" else moment.strftime(
+            form if zone or "%z" not in form else form[:-2])
+        cells.append(draw(odd) if draw(st.integers(0, 15)) == 0 else cell)
+    ys = draw(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=len(cells), max_size=len(cells)))
+    return ("when,y\n" + "".join(f"{c},{y!r}\n" for c, y in zip(cells, ys))).encode()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(date_tables(), st.booleans(), st.sampled_from([7, 64, decode.BLOCK]), st.sampled_from(["d", "s"]))
+def test_random_dates_read_the_same_every_way(data, skip_invalid, block, unit):
+    for reading in ("arrow", "numpy"):
+        assert read(data, reading, block=block, skip_invalid=skip_invalid, time_unit=unit) == read(
+            data, "careful", block=block, skip_invalid=skip_invalid, time_unit=unit), reading

@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from fitbp.sources import stamps
+
 ISO = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)?)?")
 UNITS = {"d": ("days", 86400.0), "s": ("seconds", 1.0)}
 NOT_ISO = "not an ISO 8601 date or date-time"
@@ -104,6 +106,16 @@ class Axis:
             found.append(number)
         return np.array(found, dtype=np.float64)
 
+    def column(self, texts):
+        """numbers of a whole column of date cells at once (a numpy bytes array), or None where the cells
+        are not all in one plain form (fitbp.sources.stamps) and ``values`` must read them one by one.
+        The same numbers as ``value``'s to the bit: whole microseconds, divided as datetime divides them."""
+        read = stamps.microseconds(texts)
+        if read is None or read[1] != self.aware:
+            return None  # a naive cell in an aware column, or the other way round: value says which
+        seconds = _seconds(read[0] - self._origin64.astype(np.int64))
+        return seconds / self.seconds if seconds is not None else None
+
     def moment(self, number):
         return self.origin + timedelta(seconds=float(number) * self.seconds)
 
@@ -133,3 +145,17 @@ class Axis:
 
     def to_dict(self):
         return {"x_origin": self.origin.isoformat(), "x_unit": self.unit}
+
+
+def _seconds(micro):
+    """Seconds of int64 microseconds as value() reckons them, or None where numpy cannot match it.
+
+    Python divides the integers (timedelta / timedelta), correctly rounded; numpy divides floats, which
+    is the same only where the integers are exact in float64: up to 2**53 µs (285 years), and beyond
+    for multiples of 64 µs (whole seconds are), divided by 64 first, as 10**6 = 64 * 15625."""
+    far = np.abs(micro) > 2 ** 53
+    if not far.any():
+        return micro / 1e6
+    if (micro[far] % 64).any():
+        return None
+    return np.where(far, (micro >> 6) / 15625.0, micro / 1e6)
