@@ -30,7 +30,8 @@ def open_reader(source, x=None, y=None, delimiter=None, skip_invalid=False, enco
     """The reader for one input: Parquet by its magic bytes, CSV (plain or gzip) otherwise."""
     if parquet.is_parquet(source):
         if third:
-            raise at(source, None, f"--{third[1]} reads CSV files only, for now: convert this Parquet file to CSV")
+            raise at(source, None,
+                     f"{option(third[1])} reads CSV files only, for now: convert this Parquet file to CSV")
         return parquet.ParquetReader(source, x, y, skip_invalid)
     return Reader(source, x, y, delimiter, skip_invalid, encoding, stdin, decimal, third, time_unit, x_axis)
 
