@@ -373,7 +373,7 @@ class Distributed(Streamed):
         if self.x.size < found.count <= first.KEPT:  # pieces of uneven rows kept too few: the sample is every point
             every = [np.concatenate(c) for c in zip(*self._reduced(_rows, _listed))]
             if self.weighing is not None:
-                every = carried(*every, self.weighting)
+                every = carried(every[0], every[1], files.weights_of(every[2], self.weighting))
                 self.weights = every[2]
             self.x, self.y = every[0], every[1]
 

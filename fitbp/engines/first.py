@@ -23,7 +23,7 @@ import numpy as np
 
 from fitbp.engines import moments
 from fitbp.sources.data import even_sample
-from fitbp.sources.files import weights_of
+from fitbp.sources.files import lost_weight, weights_of
 
 KEPT = 100_000
 """Points kept as an even sample of a stream, for pictures, the model file and choosing a degree."""
@@ -44,11 +44,7 @@ class Weighing:
     def rows(self, blocks):
         """(x, y, √w) of the rows of (x, y, σ or w) ``blocks`` that carry weight."""
         for x, y, third in blocks:
-            with np.errstate(all="ignore"):
-                w = weights_of(third, self.kind)
-            kept = w > 0
-            if not kept.all():
-                x, y, w = x[kept], y[kept], w[kept]
+            x, y, w = carried(x, y, weights_of(third, self.kind))
             yield x, y, np.sqrt(w / self.top / self.mean)
 
 
@@ -110,8 +106,10 @@ class First:
         return self
 
     def _weighed(self, x, y, third):
-        x, y, w, lost = carried(x, y, third, self.weighting)
-        self.lost = self.lost if self.lost is not None else lost
+        w = weights_of(third, self.weighting)
+        if self.lost is None:
+            self.lost = lost_weight(third, w)
+        x, y, w = carried(x, y, w)
         if w.size and self.lost is None:
             self.top, self.bottom = max(self.top, float(w.max())), min(self.bottom, float(w.min()))
             scale = max(self.scale, 2 * math.ceil(math.frexp(float(w.max()))[1] / 2))
@@ -161,14 +159,10 @@ class First:
         return math.ldexp(self.total / self.count, self.scale) if self.count else None
 
 
-def carried(x, y, third, kind):
-    """(x, y, w) of the rows that carry weight, w from their σ or w (``kind``), and the first σ or w whose
-    weight leaves float64 (None: none does)."""
-    with np.errstate(all="ignore"):
-        w = weights_of(third, kind)
-    lost = ~np.isfinite(w) | ((w == 0) & np.isfinite(third) & (third != 0))
+def carried(x, y, w):
+    """(x, y, w) of the rows that carry weight: a weight of 0 keeps its row out of the fit."""
     kept = w > 0
-    return x[kept], y[kept], w[kept], float(third[int(np.argmax(lost))]) if lost.any() else None
+    return (x, y, w) if kept.all() else (x[kept], y[kept], w[kept])
 
 
 def _larger(a, b):

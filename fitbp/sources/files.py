@@ -44,8 +44,12 @@ def weighting(sigma=None, weights=None):
 
 
 def weights_of(values, kind):
-    """w = 1/σ² of a σ column (``kind`` "sigma"), or the weights column as it is ("weights")."""
-    return 1.0 / (values * values) if kind == "sigma" else values
+    """w = 1/σ² of a σ column (``kind`` "sigma"), or the weights column as it is ("weights"); a σ whose
+    1/σ² leaves float64 gives inf or 0, which lost_weight finds."""
+    if kind != "sigma":
+        return values
+    with np.errstate(all="ignore"):
+        return 1.0 / (values * values)
 
 
 def load_points(source, x=None, y=None, delimiter=None, skip_invalid=False, encoding="utf-8-sig",
@@ -90,15 +94,20 @@ def weighted(points, values, third, labels, option=None):
     caller named it (the command line's --sigma COL, the library's sigma=)."""
     if third is None:
         return points
-    with np.errstate(all="ignore"):
-        weights = weights_of(values, third[1])
-    lost = ~np.isfinite(weights) | ((weights == 0) & np.isfinite(values) & (values != 0))  # 1/σ² out of range
+    weights = weights_of(values, third[1])
     carried = weights[weights > 0]  # a weight of 0 takes its point out of the fit, not into the span
     if weights.size:
-        check_weights(points.source, third, labels, option, values[int(np.argmax(lost))] if lost.any() else None,
+        check_weights(points.source, third, labels, option, lost_weight(values, weights),
                       float(carried.min()) if carried.size else None, float(carried.max()) if carried.size else None)
     points.weights, points.weighting, points.weight_name = weights, third[1], labels[2]
     return points
+
+
+def lost_weight(values, weights):
+    """The first σ or weight of ``values`` whose w (``weights``) left float64: inf, or 0 from a σ ≠ 0 beyond
+    1e154; None when none did."""
+    lost = ~np.isfinite(weights) | ((weights == 0) & np.isfinite(values) & (values != 0))
+    return float(values[int(np.argmax(lost))]) if lost.any() else None
 
 
 def check_weights(source, third, labels, option, lost, smallest, largest):
