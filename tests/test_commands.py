@@ -165,6 +165,7 @@ def test_commands_that_do_not_draw_never_import_matplotlib(command, model, tmp_p
     assert ("numpy" in done.stderr) == (command != ["--help"])  # help starts without numpy
     assert "matplotlib" not in done.stderr and "sklearn" not in done.stderr
     assert " dask" not in done.stderr and "distributed" not in done.stderr  # only --engine dask imports them
+    assert "pydantic" not in done.stderr  # typer's coercion of well-formed options, done without it (cli.coercion)
 
 
 def test_head_ends_the_pipe_quietly(tmp_path):

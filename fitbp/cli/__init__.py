@@ -24,8 +24,16 @@ for _variable in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import typer  # noqa: E402 (after the threads are set)
 import typer.core  # noqa: E402
 
-from fitbp.cli import drawing, exporting, fitting, learning, predicting  # noqa: E402
+from fitbp.cli import coercion, drawing, exporting, fitting, learning, predicting  # noqa: E402
 from fitbp.cli.options import OPTIONAL_VALUES  # noqa: E402
+
+
+class _Group(typer.core.TyperGroup):
+    """typer's group, reading its own options (--help, completion) by fitbp.cli.coercion."""
+
+    def parse_args(self, ctx, args):
+        coercion.install(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
 
 class _Command(typer.core.TyperCommand):
@@ -35,6 +43,7 @@ class _Command(typer.core.TyperCommand):
         return [re.sub(r"^\{(.*)\}", r"\1", piece) for piece in super().collect_usage_pieces(ctx)]
 
     def parse_args(self, ctx, args):
+        coercion.install(self.get_params(ctx))
         return super().parse_args(ctx, _optional_values(args, OPTIONAL_VALUES.get(self.name, {})))
 
     def format_help(self, ctx, formatter):
@@ -72,6 +81,7 @@ def _optional_values(args, options):
 
 
 app = typer.Typer(
+    cls=_Group,
     add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
