@@ -438,8 +438,14 @@ def _pooled(count, mean, spread, size, part_mean, part_spread):
 
 
 def distinct_up_to(x, most):
-    """How many distinct values x has, counting no further than ``most``."""
-    seen = set()
+    """How many distinct values x has, counting no further than ``most``.
+
+    Real data show ``most`` distinct values within their first few points; sorting a million of
+    them (np.unique) to learn that cost more than the fit, so the first points are asked first.
+    """
+    seen = set(x[:4 * most].tolist())
+    if len(seen) >= most:
+        return most
     for part in spans(x.size):
         seen.update(np.unique(x[part])[:most].tolist())
         if len(seen) >= most:
