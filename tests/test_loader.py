@@ -159,6 +159,18 @@ def test_bad_column_and_option_choices(options, message, tmp_path):
     assert message in error_of(tmp_path, "x,y\n1,2\n3,4\n", **options)
 
 
+@pytest.mark.parametrize("options, message", [
+    ({"x": "z"}, "x='z': no such column (columns: x, y)"),
+    ({"y": 3}, "y=3: column out of range, the data has 2 columns"),
+    ({"sigma": "s"}, "sigma='s': no such column"),
+])
+def test_a_python_caller_reads_its_own_keywords(options, message, tmp_path):
+    """fitbp.load(..., x='z') is told of x='z', not of a --x flag it never typed."""
+    with pytest.raises(FitbpError) as caught:
+        load_text(tmp_path, "x,y\n1,2\n3,4\n", **options)
+    assert message in str(caught.value) and "--" not in str(caught.value)
+
+
 def test_missing_file_and_directory(tmp_path):
     with pytest.raises(FitbpError, match="nope.csv: no such file"):
         load_points(tmp_path / "nope.csv")

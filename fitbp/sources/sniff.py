@@ -143,16 +143,16 @@ def column_index(spec, header, count, default, role, name):
     """The 0-based index of the column a user named by header or 1-based number."""
     if spec is None:
         return default
-    spec = str(spec)
+    given, spec = spec, str(spec)
     if header and spec in header:
         return header.index(spec)
     if spec.isascii() and spec.isdigit():
         if 1 <= int(spec) <= count:
             return int(spec) - 1
-        raise at(name, None, f"--{role} {spec}: column out of range, the data has {count} columns")
+        raise at(name, None, f"{option(role, given, spec)}: column out of range, the data has {count} columns")
     known = (f"columns: {printable(', '.join(header))}" if header
              else "the data has no header row; give a 1-based number")
-    raise at(name, None, f"--{role} {printable(spec)!r}: no such column ({known})")
+    raise at(name, None, f"{option(role, given, repr(printable(spec)))}: no such column ({known})")
 
 
 def date_axis(head, body, delim, column, unit):
