@@ -151,8 +151,9 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         absolute_sigma: bool = False, loss: str = "mse", delta: float | None = None,
         optimizer: str | None = None, lr: float | None = None, epochs: int | None = None, tol: float = 1e-12,
         seed: int = 0, level: float = 0.95, nan_policy: str = "raise", time_unit: str = "d",
-        memory: int = 256 << 20, basis: str = "taylor", **reading: Any) -> Fit:
-    """Fit a polynomial to points, as ``fitbp fit`` does.
+        memory: int = 256 << 20, basis: str = "taylor", period: float | str | None = None,
+        harmonics: int | str | None = None, trend: int | None = None, **reading: Any) -> Fit:
+    """Fit a polynomial (or a Fourier series) to points, as ``fitbp fit`` does.
 
     Parameters
     ----------
@@ -166,11 +167,17 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         Column names, for a DataFrame or files.
     degree : int or "auto"
         The highest power, or "auto": the lowest degree within 2 of the least BIC.
-    basis : {"taylor", "chebyshev"}
+    basis : {"taylor", "chebyshev", "fourier"}
         The functions of t = (x - center) / scale the coefficients multiply: its powers (the Taylor
         form, which the graph and the film show), or the Chebyshev polynomials T_i(t), which keep
         their digits at degrees where the powers cancel (a degree of 100 where the Taylor form stops
         near 40).  The curve is the same least-squares curve; ``coef`` is then the c_i of T_i(t).
+        Or a Fourier series: powers of t up to ``trend``, then cos and sin of 2πk(x − center)/P for
+        k = 1 … ``harmonics`` (fitbp.fitting.fourier); ``coef`` in that order.
+    period, harmonics, trend : for basis="fourier"
+        P in x's units, or "auto" (the default): found by a periodogram, then learned with the
+        coefficients by Gauss–Newton, its standard error in ``fit.to_dict()["fourier"]``; K, or
+        "auto" (the default): the least BIC up to 12; the trend's degree (default 0, a constant).
     sigma, weights : array_like or str, optional
         Each y's standard deviation (w = 1/σ², σ = inf keeps a point out of the fit) or its weight w
         (0 keeps it out); a column name for a DataFrame or files.
@@ -211,10 +218,11 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     from fitbp import selection
     from fitbp.fitting import trainer
 
+    series = series_options(basis, degree, period, harmonics, trend)
     degree = _degree(degree)
     fixed = _fixed(fix)
     _choices("loss", loss, tuple(LOSSES))
-    _choices("basis", basis, bases.NAMES)
+    _choices("basis", basis, bases.FAMILIES)
     _choices("nan_policy", nan_policy, NAN_POLICIES)
     _choices("time_unit", time_unit, ("d", "s"))
     if not (isinstance(level, (int, float)) and 0.0 < level < 1.0 and (1.0 + level) / 2.0 < 1.0):
@@ -229,8 +237,14 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     training = {"optimizer": optimizer, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed, "loss": loss,
                 "delta": delta, "absolute_sigma": absolute_sigma, "basis": basis,
                 **({"fixed": fixed} if fixed else {})}
-    result = (selection.fit_auto(points, **training) if degree is None
-              else trainer.fit_points(points, degree, **training))
+    if series is not None:
+        from fitbp.fitting import fourier
+
+        training.pop("basis")
+        result = fourier.fit(points, **series, fixed=fixed, **{k: v for k, v in training.items() if k != "fixed"})
+    else:
+        result = (selection.fit_auto(points, **training) if degree is None
+                  else trainer.fit_points(points, degree, **training))
     result.level = level
     return Fit(_document(result), result)
 
@@ -649,6 +663,23 @@ def _dates(values, unit):
 
 
 # ---------------------------------------------------------------------- options
+def series_options(basis: str, degree: Any, period: Any, harmonics: Any, trend: Any) -> dict | None:
+    """The Fourier series's own options, {period, harmonics, trend} with their defaults, or None for a
+    polynomial basis: an OptionError where one means nothing (period= without basis='fourier', degree=
+    with it), for fitbp.fit and the command line alike.  ``degree`` None or "auto" was not given."""
+    given = {"period": period, "harmonics": harmonics, "trend": trend}
+    if basis != "fourier":
+        for name, value in given.items():
+            if value is not None:
+                raise OptionError(f"is for {option('basis', 'fourier')}, not {quoted(basis)}", name, blame=True)
+        return None
+    if degree not in (None, "auto"):
+        raise OptionError(f"is a polynomial's; a Fourier series has {option('harmonics')} and {option('trend')}",
+                          "degree", blame=True)
+    return {"period": "auto" if period is None else period, "harmonics": "auto" if harmonics is None else harmonics,
+            "trend": 0 if trend is None else trend}
+
+
 def _degree(degree):
     if degree == "auto" or degree is None:
         return None

@@ -67,6 +67,9 @@ CASES = {
     "sum": (lambda a: a.sum() * 3.0, [(3, 2)]),
     "mean": (lambda a: a.mean() * 3.0, [(7,)]),
     "abs": (lambda a: weighted(graph.absolute(a)), [(6,)]),
+    "cos": (lambda a: weighted(graph.cosine(a)), [(6,)]),
+    "sin": (lambda a: weighted(graph.sine(a)), [(6,)]),
+    "cos of a scaled outer product": (lambda w, x: weighted(graph.cosine(x * w)), [(1,), (5, 1)]),
     "node used twice": (lambda a: weighted(a * a + a), [(5,)]),
 }
 

@@ -209,6 +209,18 @@ def matmul(a, b):
     return Node(a.value @ b.value, "matmul", (a, b), (rule_a, lambda g: a.value.T @ g), reads=(a, b))
 
 
+def cosine(a):
+    """cos a; its rule, −sin a, reads a: a Fourier curve's columns, when the period is learned."""
+    a = _lift(a)
+    return Node(np.cos(a.value), "cos", (a,), (lambda g: -g * np.sin(a.value),), reads=(a,))
+
+
+def sine(a):
+    """sin a; its rule, cos a."""
+    a = _lift(a)
+    return Node(np.sin(a.value), "sin", (a,), (lambda g: g * np.cos(a.value),), reads=(a,))
+
+
 def absolute(a):
     """|a|, with the subgradient 0 at 0 (the choice that leaves exact fits alone)."""
     a = _lift(a)

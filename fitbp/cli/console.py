@@ -25,8 +25,21 @@ def check_options(**options):
     """fitbp.library.check_options, a broken rule a usage error that names the flags."""
     from fitbp import library
 
+    return _as_usage(library.check_options, options)
+
+
+def series_options(**options):
+    """fitbp.library.series_options: the Fourier series's options, or a usage error naming the flag."""
+    from fitbp import library
+
+    return _as_usage(library.series_options, options)
+
+
+def _as_usage(rule, options):
+    from fitbp import library
+
     try:
-        library.check_options(**options)
+        return rule(**options)
     except library.OptionError as e:
         raise typer.BadParameter(e.said(flag), param_hint="/".join(map(flag, e.hints))) from None
 

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from fitbp.cli import options
-from fitbp.cli.console import check_options, prompt, reported, warn, warn_ignored, wrote
+from fitbp.cli.console import check_options, prompt, reported, series_options, warn, warn_ignored, wrote
 from fitbp.cli.options import (DATA, MEMORY, QUIET, START_SEED, TABLE_OR_JSON, Basis, DataOptions, Engine,
                                Loss, Optimizer)
 from fitbp.errors import printable
@@ -25,7 +25,18 @@ def fit(
     basis: Basis = typer.Option(Basis.taylor, "--basis",
                                 help="The functions of t = (x - c) / s the coefficients multiply: taylor, its "
                                      "powers (the article's form, which graph and the film show); chebyshev, "
-                                     "T_i(t), which keep their digits at degrees where powers cancel (past ~40)."),
+                                     "T_i(t), which keep their digits at degrees where powers cancel (past ~40); "
+                                     "fourier, a trend plus cos and sin of 2πkx/P (see --period)."),
+    period: Optional[str] = typer.Option(None, "--period", metavar="P|auto", callback=options.period_or_auto,
+                                         help="With --basis fourier: the period in x's units, or auto: found by a "
+                                              "periodogram, then learned with the coefficients [default: auto]."),
+    harmonics: Optional[str] = typer.Option(None, "--harmonics", metavar="K|auto",
+                                            callback=options.harmonics_or_auto,
+                                            help="With --basis fourier: how many harmonics, or auto: the least BIC "
+                                                 "up to 12 [default: auto]."),
+    trend: Optional[int] = typer.Option(None, "--trend", metavar="D", min=0, max=10,
+                                        help="With --basis fourier: the degree of the polynomial trend under the "
+                                             "harmonics [default: 0, a constant]."),
     data_options: DataOptions = DataOptions,
     absolute_sigma: bool = typer.Option(False, "--absolute-sigma",
                                         help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), "
@@ -87,6 +98,8 @@ def fit(
 
       fitbp fit table.csv -d 80 --basis chebyshev   # a high degree, digits kept
 
+      fitbp fit co2.csv --basis fourier --trend 2   # a seasonal series: its period learned
+
       fitbp sample sine | fitbp fit - --json | jq .r2
 
       fitbp fit points.csv --save model.json && fitbp plot -m model.json
@@ -101,6 +114,7 @@ def fit(
     fixed = data_options.fixed()
     check_options(engine=engine.value, scheduler=scheduler, partition_size=partition_size, loss=loss.value,
                   absolute_sigma=absolute_sigma, **data_options.rules(), fixed=fixed, degree=degree)
+    series = series_options(basis=basis.value, degree=degree, period=period, harmonics=harmonics, trend=trend)
     watched = not quiet and report.stderr_is_terminal()
     with reported(), ExitStack() as cluster_session:
         if engine is Engine.dask:
@@ -112,7 +126,11 @@ def fit(
             training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
                         "on_epoch": on_epoch, "loss": loss.value, "delta": delta, "basis": basis.value,
                         **({"absolute_sigma": True} if absolute_sigma else {}), **({"fixed": fixed} if fixed else {})}
-            if degree is None:
+            if series is not None:
+                from fitbp.fitting import fourier
+
+                result = fourier.fit(points, **series, **{k: v for k, v in training.items() if k != "basis"})
+            elif degree is None:
                 from fitbp import selection
 
                 result = selection.fit_auto(points, **training)

@@ -30,13 +30,13 @@ def _choices(name, values):
 
 Loss = _choices("Loss", losses.LOSSES)
 """--loss's choices: the names in the table of losses (fitbp.fitting.losses), which says what each is."""
-Basis = _choices("Basis", bases.BASES)
-"""--basis's choices: the bases of fitbp.fitting.bases."""
+Basis = _choices("Basis", bases.FAMILIES)
+"""--basis's choices: the bases of fitbp.fitting.bases, and the Fourier series (fitbp.fitting.fourier)."""
 Optimizer = _choices("Optimizer", ("newton", "cg", "gd", "momentum", "adam"))
 Engine = _choices("Engine", ("local", "dask"))
 TimeUnit = _choices("TimeUnit", ("d", "s"))
 Interval = _choices("Interval", ("confidence", "prediction"))
-Sample = _choices("Sample", ("sine", "cubic", "runge", "exp", "years"))
+Sample = _choices("Sample", ("sine", "cubic", "runge", "exp", "years", "seasonal", "kink"))
 Language = _choices("Language", LANGUAGES)
 
 
@@ -55,6 +55,28 @@ def non_negative_finite(value):
 
 def non_negative_or_none(value):
     return None if value is None else non_negative_finite(value)
+
+
+def period_or_auto(value):
+    """--period: a positive number of x's units, or auto."""
+    if value is None or value == "auto":
+        return value
+    try:
+        period = float(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is neither a number nor auto") from None
+    if not (math.isfinite(period) and period > 0):
+        raise typer.BadParameter(f"{value} is not a positive number")
+    return period
+
+
+def harmonics_or_auto(value):
+    """--harmonics: a whole number of 1 or more, or auto."""
+    if value is None or value == "auto":
+        return value
+    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+        raise typer.BadParameter(f"{value!r} is neither a whole number of 1 or more nor auto")
+    return int(value)
 
 
 def degree_or_auto(value):

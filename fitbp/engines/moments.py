@@ -111,7 +111,8 @@ def triangle(x, y, center, scale, y_unit, degree, roots=None, basis=None):
     (√w of each point, the weights of mean 1), of the rows √w·[V y]: weighted least squares, by QR.
     V's columns are ``basis``'s (fitbp.fitting.bases: its ``columns`` and ``in_chebyshev``), powers
     of t without one."""
-    found = chebyshev_sums(x, y, center, scale, y_unit, degree).triangle(degree, basis) if roots is None else None
+    summed = roots is None and (basis is None or basis.polynomial)
+    found = chebyshev_sums(x, y, center, scale, y_unit, degree).triangle(degree, basis) if summed else None
     if found is not None:
         return found
     full = householder(pieces(x, y, roots), center, scale, y_unit, degree, _columns(basis))

@@ -34,6 +34,10 @@ class Basis:
     """Its twin in numpy.polynomial, on the window [-1, 1]: the numpy export, and the derivative and roots."""
     nested = False
     """Whether its sum is one nested expression (Horner's), which a spreadsheet cell can hold."""
+    polynomial = True
+    """Whether its functions are polynomials in t: then the data's Chebyshev sums give its triangle, its
+    coefficients turn exactly into raw powers of x (k_i), and it has roots.  A Fourier series's are not
+    (fitbp.fitting.fourier): its triangle comes from QR of its columns, and it has no k_i."""
     judge = False
     """Whether it is the basis fitbp checks ill-conditioned fits in (fitbp.engines.moments.optimal_squares):
     then the check repeats the fit's own factorisation, and can hold it only to float64's resolution of
@@ -178,6 +182,11 @@ def _chebyshev_in_powers(degree):
 TAYLOR = Taylor()
 BASES = {basis.name: basis for basis in (TAYLOR, Chebyshev())}
 NAMES = tuple(BASES)
+
+
+FAMILIES = NAMES + ("fourier",)
+"""Every basis a fit can be in: the polynomial ones, then those whose functions carry parameters of
+their own (the Fourier series's period and harmonics), each a module of fitbp.fitting."""
 
 
 def named(name):

@@ -31,8 +31,14 @@ file named in 'data' or kept in it."""
 
 
 def basis_of(document):
-    """The Basis a model's coefficients are in: its 'basis', the Taylor form in files from before it."""
-    return bases.named(document.get("basis", bases.TAYLOR.name))
+    """The Basis a model's coefficients are in: its 'basis', the Taylor form in files from before it; a
+    basis with parameters of its own (the Fourier series's period) rebuilt from its part of the document."""
+    name = document.get("basis", bases.TAYLOR.name)
+    if name == "fourier":
+        from fitbp.fitting import fourier
+
+        return fourier.of_document(document)
+    return bases.named(name)
 
 
 def in_basis(document, what="coefficients"):
@@ -177,8 +183,10 @@ def load(path):
     for key, kind in REQUIRED.items():
         if not _is(document.get(key), kind):
             raise damaged(key, f"is missing or not a {'number' if kind is float else kind.__name__}")
-    if document.get("basis", bases.TAYLOR.name) not in bases.NAMES:
-        raise damaged("basis", f"is none of {', '.join(bases.NAMES)}")
+    if document.get("basis", bases.TAYLOR.name) not in bases.FAMILIES:
+        raise damaged("basis", f"is none of {', '.join(bases.FAMILIES)}")
+    if document.get("basis") == "fourier":
+        _check_series(document.get("fourier"), damaged)
     key = in_basis(document)
     coefficients = document.get(key)
     if not isinstance(coefficients, list):
@@ -194,6 +202,17 @@ def load(path):
     if not isinstance(data, dict):
         raise damaged("data", "is not an object")
     return document
+
+
+def _check_series(part, damaged):
+    """A Fourier model's own part: a positive period, whole harmonics and trend."""
+    if not isinstance(part, dict):
+        raise damaged("fourier", "is missing or not an object")
+    if not (_is(part.get("period"), float) and part["period"] > 0):
+        raise damaged("fourier", "has no positive period")
+    for key in ("harmonics", "trend"):
+        if not _is(part.get(key), int) or part[key] < 0:
+            raise damaged("fourier", f"has no whole number of {key}")
 
 
 def _no_constant(name):

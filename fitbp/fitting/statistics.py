@@ -165,13 +165,15 @@ def _errors(inverse, chi2, exponent, polynomial):
     with np.errstate(all="ignore"):
         covariance = np.ldexp(chi2 * (inverse @ inverse.T), 2 * exponent)
         taylor = [_unscale(math.sqrt(chi2) * v, exponent) for v in np.sqrt(np.sum(inverse * inverse, axis=1))]
-    in_powers = polynomial.basis.power_matrix(polynomial.degree) @ inverse
-    raw = _raw_stderr(in_powers, chi2, exponent, polynomial.center, polynomial.scale)
+    raw = None
+    if polynomial.basis.polynomial:  # a Fourier series has no raw powers of x
+        in_powers = polynomial.basis.power_matrix(polynomial.degree) @ inverse
+        raw = _raw_stderr(in_powers, chi2, exponent, polynomial.center, polynomial.scale)
     notes = []
     if not np.all(np.isfinite(covariance)):
         covariance = None
         notes.append("the covariance of the coefficients is beyond the range of float64 (y is too large)")
-    if None in taylor or None in raw:
+    if None in taylor or None in (raw or ()):
         notes.append("a standard error beyond the range of float64 is given as null")
     return {"taylor_stderr": taylor, "stderr": raw,
             "covariance": None if covariance is None else covariance.tolist(),

@@ -79,6 +79,9 @@ class FitResult:
 
     @cached_property  # exact rational expansion: asked for by the table, the JSON and the model file
     def raw_coefficients(self):
+        """k_j of x^j, or None for a basis whose functions are not polynomials (fitbp.fitting.fourier)."""
+        if not self.polynomial.basis.polynomial:
+            return None
         raw = self.polynomial.raw_coefficients()
         return [float(self.fixed[j]) if j in self.fixed else k for j, k in enumerate(raw)]
 
@@ -88,7 +91,9 @@ class FitResult:
         from fitbp.fitting.statistics import coefficient_tests
 
         dof = self.statistics.get("dof") if self.statistics.get("errors") != "absolute" else None
-        raw = coefficient_tests(_finite_or_none(self.raw_coefficients), self.statistics.get("stderr"), dof, self.level)
+        raw = (coefficient_tests(_finite_or_none(self.raw_coefficients), self.statistics.get("stderr"), dof, self.level)
+               if self.raw_coefficients is not None else {"t_values": None, "p_values": None,
+                                                           "confidence_intervals": None})
         own = coefficient_tests(list(self.polynomial.coefficients), self.statistics.get("taylor_stderr"), dof,
                                 self.level)
         name = self.polynomial.basis.name
@@ -106,6 +111,8 @@ class FitResult:
 
     @cached_property
     def raw_digits_lost(self):
+        if self.raw_coefficients is None:
+            return 0.0
         return self.polynomial.raw_digits_lost(np.array(self.x_range), self.raw_coefficients)  # only the range matters
 
     def summary(self):
@@ -116,10 +123,11 @@ class FitResult:
         return {
             "fitbp_version": __version__,
             "degree": p.degree,
-            "coefficients": _finite_or_none(self.raw_coefficients),
+            "coefficients": None if self.raw_coefficients is None else _finite_or_none(self.raw_coefficients),
             "center": p.center,
             "scale": p.scale,
             "basis": name,
+            **({name: getattr(self, "fourier", p.basis.to_dict())} if not p.basis.polynomial else {}),
             f"{name}_coefficients": list(p.coefficients),
             "raw_digits_lost": round(self.raw_digits_lost, 1),
             "condition_number": self.condition,
@@ -253,6 +261,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
         raise FitbpError(f"the degree must be a whole number, not {degree!r} (fitbp.selection.fit_auto "
                          "chooses one)")
     check_settings(degree, optimizer, lr, epochs, tol, loss)
+    _check_series(bases.named(basis), kind, fixed, points)
     _check_passes(points, kind, optimizer)
     problem = prepare(points, degree, whole=kind.needs_every_point, triangle=triangle, basis=basis)
     constraint = _constrained(problem, fixed, points, kind, degree) if fixed else None
@@ -314,7 +323,7 @@ def _optimum(points, problem):
     pass over the data, gives it without cancellation.
     """
     triangle = problem.triangle
-    if triangle.condition <= CONDITION_WARNING:
+    if triangle.condition <= CONDITION_WARNING or not problem.basis.polynomial:  # QR's own triangle, for a series
         return None, OPTIMUM_TOLERANCE
     if triangle.from_sums and triangle.rest >= moments.SUMS_RESOLVE * (triangle.rest + float(triangle.z @ triangle.z)):
         return triangle.rest, OPTIMUM_TOLERANCE
@@ -469,6 +478,9 @@ def _prepare_streamed(points, degree, triangle, basis):
     which keep it in powers of t; another basis's is R·P, P its exact change into powers (which holds
     the digits a streamed fit of the Taylor form holds, not more).  No design: the robust losses' passes
     read the points again (fitbp.engines.passes.rows)."""
+    if not basis.polynomial:
+        raise at(points.source, None, f"a {basis.title} series needs the {points.count} points in memory, for now "
+                 f"(the stream's triangles are in powers of t): raise {option('memory')}")
     check_distinct(points, min(points.distinct, degree + 1), degree)
     center, scale = moments.scaling_of(points.low, points.high)
     if triangle is None:
@@ -476,6 +488,18 @@ def _prepare_streamed(points, degree, triangle, basis):
         r = triangle.r @ basis.power_matrix(degree)
         triangle = replace(triangle, r=r, condition=moments.condition_of(r))
     return Problem(triangle, center, scale, math.ldexp(1.0, points.y_exponent), basis=basis)
+
+
+def _check_series(basis, kind, fixed, points):
+    """A basis that is not a polynomial (a Fourier series) is fitted by least squares, free, for now."""
+    if basis.polynomial:
+        return
+    if not kind.least_squares:
+        raise at(points.source, None, f"a {basis.title} series is fitted by {option('loss', 'mse')}, not "
+                 f"{kind.name}, for now")
+    if fixed:
+        raise at(points.source, None, f"{option('fix')} fixes raw coefficients of x^i, which a {basis.title} "
+                 "series does not have")
 
 
 def _check_passes(points, kind, optimizer):

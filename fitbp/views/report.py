@@ -77,11 +77,12 @@ def print_table(fit, console=None):
     and tests, then the quality."""
     from rich import box
     from rich.markup import escape
-    from rich.table import Table
 
     console = console or wide_console()
     frame = box.SIMPLE_HEAD if console.is_terminal else None
-    emit(console, escape(printable(f"degree {fit['degree']} fit of {fit.get('y_column')} against "
+    basis = modelfile.basis_of(fit)
+    what = f"degree {fit['degree']}" if basis.polynomial else _series_title(basis)
+    emit(console, escape(printable(f"{what} fit of {fit.get('y_column')} against "
                                    f"{fit.get('x_column')} in {fit.get('source')}")), highlight=False)
     if fit.get("x_origin"):
         emit(console, escape(f"x: {fit['x_unit']} since {fit['x_origin']} (the first date's midnight)"),
@@ -90,8 +91,44 @@ def print_table(fit, console=None):
         emit(console, escape(f"degree chosen automatically: {fit['degree_selection']['reason']}"), highlight=False,
              style="dim")
 
+    if not basis.polynomial:
+        _print_series(console, fit, basis)
+    else:
+        _print_polynomial(console, fit, basis)
+    _print_quality(console, fit, frame)
+
+
+def _series_title(basis):
+    """'Fourier series (period 1.0002 ± 9.1e-05, 2 harmonics, trend of degree 2)'."""
+    period = (f"learned period {basis.period:.10g} ± {basis.period_stderr:.2g}" if basis.period_stderr
+              else f"period {basis.period:.10g}")
+    return (f"{basis.title} series ({period}, {basis.harmonics} harmonic{'s' * (basis.harmonics != 1)}, "
+            f"trend of degree {basis.trend})")
+
+
+def _print_series(console, fit, basis):
+    """A series's coefficients by the function each multiplies, with errors and tests; there are no raw
+    k_i of x^i to print beside them."""
+    from rich.markup import escape
+
+    emit(console, escape(f"t = {scaled_variable(fit['center'], fit['scale'])}, P = {basis.period!r}"),
+         highlight=False, style="dim")
+    values, errors = fit[modelfile.in_basis(fit)], fit.get(modelfile.in_basis(fit, "stderr"))
+    t_values, p_values = fit.get(modelfile.in_basis(fit, "t_values")), fit.get(modelfile.in_basis(fit, "p_values"))
+    table = numbers_table(console, "term", f"{basis.title} {basis.symbol}_i", "± stderr", "t", "p")
+    for i, label in enumerate(basis.labels()):
+        table.add_row(label, _number(values[i], 15), _number(errors[i] if errors else None, 3),
+                      _number(t_values[i] if t_values else None, 4), _p_value(p_values[i] if p_values else None))
+    emit(console, table)
+    if fit.get("stderr_note"):
+        emit(console, escape(f"note: {fit['stderr_note']}"), style="dim", highlight=False)
+
+
+def _print_polynomial(console, fit, basis):
+    """The coefficients in the fit's basis and the raw k_i, with their errors, then their tests."""
+    from rich.markup import escape
+
     size = fit["degree"] + 1
-    basis = modelfile.basis_of(fit)
     taylor = (escape(f"{basis.title} {basis.symbol}_i [t = {scaled_variable(fit['center'], fit['scale'])}]"),
               fit[modelfile.in_basis(fit)], fit.get(modelfile.in_basis(fit, "stderr")) or [None] * size)
     fixed = {int(power) for power in fit.get("fixed") or {}}
@@ -108,6 +145,10 @@ def print_table(fit, console=None):
         emit(console, escape(f"note: {fit['stderr_note']}"), style="dim", highlight=False)
     elif fit.get("stderr") is not None:
         emit(console, _tests_table(console, fit))
+
+
+def _print_quality(console, fit, frame):
+    from rich.table import Table
 
     quality = Table(box=frame, show_header=False)
     quality.add_column(style="bold")
