@@ -70,8 +70,9 @@ def test_python_runs_with_no_imports(fitted):
     agree(np.array([float(v) for v in done.stdout.split()]), y)
 
 
-def c_values(code, x, folder):
-    """``code``'s function ``curve`` compiled as C99 without FMA contraction, at each x."""
+def c_values(code, x, folder, libraries=()):
+    """``code``'s function ``curve`` compiled as C99 without FMA contraction (and linked with ``libraries``,
+    such as -lm), at each x."""
     source = folder / "main.c"
     source.write_text(code + """
 #include <stdio.h>
@@ -82,7 +83,7 @@ int main(void) {
 }
 """)
     subprocess.run(["cc", "-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Werror", "-o", folder / "main",
-                    source], check=True, capture_output=True)
+                    source, *libraries], check=True, capture_output=True)
     done = subprocess.run([folder / "main"], input="\n".join(map(repr, x.tolist())), capture_output=True,
                           text=True, check=True)
     return np.array([float(v) for v in done.stdout.split()])

@@ -4,6 +4,7 @@ predict and its intervals, the command line)."""
 
 import json
 import math
+import re
 import subprocess
 
 import numpy as np
@@ -224,3 +225,83 @@ def test_a_basis_is_rebuilt_from_its_document():
     rebuilt = fourier.of_document(result.summary())
     t = np.linspace(-1, 1, 9)
     assert np.array_equal(rebuilt.columns(t), result.polynomial.basis.columns(t))
+
+
+@pytest.fixture(scope="module")
+def series_model(tmp_path_factory):
+    """(folder with a Fourier model, 200 x over its range, predict's y there)."""
+    folder = tmp_path_factory.mktemp("fourier-export")
+    done = run("fit", SEASONAL, "--basis", "fourier", "--trend", "2", "-q", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    document = json.loads((folder / "fitbp.json").read_text())
+    x = np.linspace(document["center"] - document["scale"], document["center"] + document["scale"], 200)
+    predicted = subprocess.run([*FITBP, "predict"], cwd=folder, input="".join(f"{v!r}\n" for v in x.tolist()),
+                               capture_output=True, text=True, env=environment())
+    y = np.array([float(line.split(",")[1]) for line in predicted.stdout.splitlines()])
+    return folder, x, y
+
+
+def exported(folder, language):
+    done = run("export", "--to", language, "--name", "curve", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def agree(values, y):
+    """The issue's bound: each export evaluates as predict does to 1e-12."""
+    np.testing.assert_allclose(values, y, rtol=1e-12, atol=1e-12 * float(np.max(np.abs(y))))
+
+
+@pytest.mark.parametrize("language", ["python", "numpy"])
+def test_python_and_numpy_exports_evaluate_as_predict(series_model, language):
+    folder, x, y = series_model
+    space = {}
+    exec(exported(folder, language), space)
+    values = space["curve"](x) if language == "numpy" else [space["curve"](v) for v in x.tolist()]
+    agree(np.asarray(values), y)
+
+
+@pytest.mark.parametrize("language, tool", [("c", "cc"), ("rust", "rustc"), ("javascript", "node")])
+def test_compiled_exports_evaluate_as_predict(series_model, language, tool, tmp_path):
+    import shutil
+
+    from test_export import c_values, rust_values
+
+    if not shutil.which(tool):
+        pytest.skip(f"{tool} is not installed")
+    folder, x, y = series_model
+    code = exported(folder, language)
+    if language == "c":
+        assert "link with -lm" in code
+        values = c_values(code, x, tmp_path, ["-lm"])
+    elif language == "rust":
+        values = rust_values(code, x, tmp_path)
+    else:
+        script = tmp_path / "main.js"
+        script.write_text(code + f"\nfor (const x of {json.dumps(x.tolist())}) console.log(curve(x));\n")
+        done = subprocess.run(["node", script], capture_output=True, text=True, check=True)
+        values = np.array([float(v) for v in done.stdout.split()])
+    agree(values, y)
+
+
+def test_the_spreadsheet_cell_evaluates_as_predict(series_model):
+    """The formula read with COS and SIN as Python's, the cell as each x: nothing else in it."""
+    folder, x, y = series_model
+    formula = exported(folder, "excel").splitlines()[-1]
+    assert formula.startswith("=") and set(re.findall(r"[A-Z]+", formula)) <= {"A", "COS", "SIN"}
+    python = formula[1:].replace("COS", "math.cos").replace("SIN", "math.sin")
+    agree(np.array([eval(python.replace("A2", f"({v!r})"), {"math": math}) for v in x.tolist()]), y)
+
+
+def test_latex_and_the_pictures_label_name_every_term(series_model):
+    folder, _, _ = series_model
+    latex = exported(folder, "latex")
+    document = json.loads((folder / "fitbp.json").read_text())
+    for value in document["fourier_coefficients"]:
+        assert repr(abs(value)) in latex
+    assert "\\cos\\frac{4\\pi x}{P}" in latex and repr(document["fourier"]["period"]) in latex
+    from fitbp.views import exporter
+
+    lines, _, full = exporter.equation(document)
+    assert "cos(2π·2x/P)" in " ".join(lines) and any(line.startswith("P = ") for line in lines)
+    assert "T₁" not in " ".join(lines) and repr(document["fourier"]["period"]) in full

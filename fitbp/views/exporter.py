@@ -80,8 +80,11 @@ class _Fit:
         r2 = document.get("r2")
         self.axis = dates.Axis.of(document)
         shown = self.axis.text if self.axis else (lambda v: f"{v:.10g}")
+        curve = (f"degree {self.degree} polynomial" if self.basis.polynomial else
+                 f"{self.basis.title} series ({self.basis.harmonics} harmonics of period {number(self.basis.period)}, "
+                 f"trend of degree {self.basis.trend})")
         self.header = [
-            f"fitbp {__version__}: degree {self.degree} polynomial fitted to {printable(document.get('source', '?'))}",
+            f"fitbp {__version__}: {curve} fitted to {printable(document.get('source', '?'))}",
             f"x from {shown(self.center - self.scale)} to {shown(self.center + self.scale)}"
             + (f", R² {r2:.6g}" if isinstance(r2, (int, float)) and not isinstance(r2, bool) else ""),
         ]
@@ -132,6 +135,10 @@ class _Fit:
     def form(self, x="x"):
         """The sentence that says what the code computes."""
         t = f"t = {self.t_definition(x)}"
+        if not self.basis.polynomial:
+            return (f"y = sum of a_i t^i (i <= {self.basis.trend}) with {t}, plus sum of alpha_k cos(k w) + "
+                    f"beta_k sin(k w) (k <= {self.basis.harmonics}) with w = 2 pi {x} / P, P = "
+                    f"{number(self.basis.period)}, as 'fitbp predict'")
         if self.polynomial.through_intercept:
             return (f"y = {number(self.polynomial.intercept)} + {x} * sum of q_i t^i with {t} (k0 is fixed, so "
                     f"y = k0 exactly at {x} = 0), by Horner's rule as 'fitbp predict'")
@@ -148,10 +155,11 @@ class _Fit:
             return [scaled]
         return [] if p.through_intercept else [unused]
 
-    def statements(self, declare, assign, x="x"):
+    def statements(self, declare, assign, x="x", trig="{}({})"):
         """The statements that evaluate the curve as predict does, each ``declare(name, value, mutable)``
-        (mutable: assigned again later) or ``assign(name, expression)``; y holds the curve at the end."""
-        steps = self._steps(x)
+        (mutable: assigned again later) or ``assign(name, expression)``; y holds the curve at the end.
+        ``trig`` writes the language's cos and sin: ``trig.format("cos", argument)``."""
+        steps = self._series_steps(trig) if not self.basis.polynomial else self._steps(x)
         later = {name for name, _, first in steps if not first}
         return [declare(name, value, name in later) if first else assign(name, value) for name, value, first in steps]
 
@@ -175,6 +183,26 @@ class _Fit:
         return steps + [("y", f"{number(c[0])} + t * {near} - {far}", True)]
 
 
+    def _series_steps(self, trig):
+        """A Fourier series as fitbp.fitting.fourier.Fourier evaluates it: the trend by Horner's rule in t,
+        w = (2π/P)·(c + s·t), then each harmonic's α_k cos(k w) + β_k sin(k w) added."""
+        b, c = self.basis, self.coefficients
+        steps = [("y", number(c[b.trend]), True)] + [("y", f"y * t + {number(a)}", False)
+                                                     for a in reversed(c[:b.trend])]
+        steps.append(("w", f"{number(2.0 * math.pi / b.period)} * ({number(self.center)} + {number(self.scale)} * t)",
+                      True))
+        for k in range(1, b.harmonics + 1):
+            angle = f"{float(k)!r} * w"
+            steps.append(("y", f"y {_signed(c[b.trend + 2 * k - 1])} * {trig.format('cos', angle)} "
+                               f"{_signed(c[b.trend + 2 * k])} * {trig.format('sin', angle)}", False))
+        return steps
+
+
+def _signed(value):
+    """'+ 0.5' or '- 0.5': a term added, its sign as an operator."""
+    return f"{'-' if math.copysign(1.0, value) < 0 else '+'} {number(abs(value))}"
+
+
 def _comment(lines, start, middle=None, end=None):
     middle = start if middle is None else middle
     if end is None:
@@ -185,8 +213,8 @@ def _comment(lines, start, middle=None, end=None):
 def _c(fit, name, cell):
     x = fit.parameter
     note = fit.header + fit.about_x + [f"{fit.form(x)}; C99, compile without -ffast-math (and FMA contraction) "
-                                       "for the same bits"]
-    body = [f"static inline double {name}(double {x})", "{",
+                                       "for the same bits" + ("" if fit.basis.polynomial else ", link with -lm")]
+    body = ["#include <math.h>", ""] * (not fit.basis.polynomial) + [f"static inline double {name}(double {x})", "{",
             *fit.preamble(f"    const double t = {fit.t_definition(x)};", f"    (void){x};  /* a constant */")]
     body += fit.statements(lambda n, v, _: f"    double {n} = {v};", lambda n, e: f"    {n} = {e};", x)
     return "\n".join(_comment(note, "/* ", " * ", " */") + body + ["    return y;", "}"]) + "\n"
@@ -207,7 +235,11 @@ def _python(fit, name, cell):
             f"        x = (x - datetime.datetime.fromisoformat({fit.axis.origin.isoformat()!r})) "
             f"/ datetime.timedelta(seconds=1){per}"]
     body += fit.preamble(f"    t = {fit.t_definition()}", "    del x  # a constant")
-    body += fit.statements(lambda n, v, _: f"    {n} = {v}", lambda n, e: f"    {n} = {e}")
+    body += fit.statements(lambda n, v, _: f"    {n} = {v}", lambda n, e: f"    {n} = {e}", trig="math.{}({})")
+    if not fit.basis.polynomial:
+        body = ["import math", "", ""] * ("import datetime" not in body) + body
+        if body[0] == "import datetime":
+            body.insert(1, "import math")
     return "\n".join(body + ["    return y"]) + "\n"
 
 
@@ -221,7 +253,7 @@ def _javascript(fit, name, cell):
                     + ("" if fit.axis.aware else ", d's wall clock taken as UTC"))
     body = [f"function {name}({x}) {{",
             *fit.preamble(f"  const t = {fit.t_definition(x)};", f"  void {x};  // a constant")]
-    body += fit.statements(lambda n, v, _: f"  let {n} = {v};", lambda n, e: f"  {n} = {e};", x)
+    body += fit.statements(lambda n, v, _: f"  let {n} = {v};", lambda n, e: f"  {n} = {e};", x, trig="Math.{}({})")
     return "\n".join(_comment(note, "// ") + body + ["  return y;", "}"]) + "\n"
 
 
@@ -232,11 +264,17 @@ def _rust(fit, name, cell):
     body = [f"pub fn {name}({x}: f64) -> f64 {{",
             *fit.preamble(f"    let t: f64 = {fit.t_definition(x)};", f"    let _ = {x}; // a constant")]
     body += fit.statements(lambda n, v, mutable: f"    let {'mut ' if mutable else ''}{n}: f64 = {v};",
-                           lambda n, e: f"    {n} = {e};", x)
+                           lambda n, e: f"    {n} = {e};", x, trig="({1}).{0}()")
     return "\n".join(_comment(note, "/// ") + body + ["    y", "}"]) + "\n"
 
 
 def _numpy(fit, name, cell):
+    if not fit.basis.polynomial:  # numpy.polynomial has no Fourier series: a function of arrays instead
+        body = ["import numpy", "", "", f"def {name}(x):", '    """' + "\n    ".join(fit.header + fit.about_x)
+                + "\n\n    " + fit.form() + ', for numpy arrays.\n    """',
+                f"    t = (numpy.asarray(x, dtype=numpy.float64) {fit.t_definition('x')[3:]}"]
+        body += fit.statements(lambda n, v, _: f"    {n} = {v}", lambda n, e: f"    {n} = {e}", trig="numpy.{}({})")
+        return "\n".join(body + ["    return y"]) + "\n"
     lo, hi = fit.center - fit.scale, fit.center + fit.scale
     note = fit.header + fit.about_x + [
         "numpy maps x from the domain onto the window [-1, 1], as fitbp's t = (x - c) / s,",
@@ -266,7 +304,9 @@ def _excel(fit, name, cell):
         x = f"({days})" if fit.axis.unit == "days" else f"(({days})*86400)"
         offset = " (its time at the UTC offset of the model's dates)" if fit.axis.aware else ""
         where = f"a date in cell {cell}{offset}, so x = {x[1:-1]}: {serial} is the serial day of the origin"
-    if raw:
+    if not fit.basis.polynomial:
+        formula, why = _series_formula(fit, x), "the trend in t = (x - c) / s, the harmonics in x"
+    elif raw:
         formula = _horner_formula(fit.raw, x)
     elif not fit.basis.nested:
         raise FitbpError(f"a spreadsheet cell cannot hold Clenshaw's recurrence, and this {fit.basis.title} fit's "
@@ -282,6 +322,16 @@ def _excel(fit, name, cell):
     return "\n".join(_comment(note, "' ") + [f"={formula}"]) + "\n"
 
 
+def _series_formula(fit, x):
+    """A Fourier series in one cell: the trend by Horner's rule in t, then each harmonic."""
+    b, c = fit.basis, fit.coefficients
+    t = f"(({x}-{_excel_number(fit.center)})/{_excel_number(fit.scale)})"
+    w = f"({number(2.0 * math.pi / b.period)}*{x})"
+    harmonics = "".join(f"+{_excel_number(c[b.trend + 2 * k - 1])}*COS({k}*{w})"
+                        f"+{_excel_number(c[b.trend + 2 * k])}*SIN({k}*{w})" for k in range(1, b.harmonics + 1))
+    return _horner_formula(c[:b.trend + 1], t) + harmonics
+
+
 def _excel_number(value):
     text = number(value)
     return f"({text})" if text.startswith("-") else text
@@ -295,6 +345,8 @@ def _horner_formula(coefficients, variable):
 
 
 def _latex(fit, name, cell):
+    if not fit.basis.polynomial:
+        return _latex_series(fit)
     raw, why = fit.raw_form
     terms = fit.raw if raw else fit.coefficients
     variable = "x" if raw else "t"
@@ -308,6 +360,24 @@ def _latex(fit, name, cell):
         if factor is not None:
             lines.append(f"  \\quad\\text{{and the {fit.basis.title} polynomials}}\\quad "
                          "T_0 = 1,\\ T_1 = t,\\ T_{i+1} = 2t\\,T_i - T_{i-1}")
+    if fit.axis is not None:
+        lines.append(f"  \\quad\\text{{and $x$ {fit.x_meaning}}}")
+    return "\n".join(lines + ["\\end{equation}"]) + "\n"
+
+
+def _latex_series(fit):
+    """y = Σ a_i t^i + Σ (α_k cos 2πkx/P + β_k sin 2πkx/P), with t and P written out."""
+    b, c = fit.basis, fit.coefficients
+    terms = [_latex_term(a, i, "t", first=i == 0) for i, a in enumerate(c[:b.trend + 1])]
+    for k in range(1, b.harmonics + 1):
+        angle = f"\\frac{{{2 * k if k > 1 else 2}\\pi x}}{{P}}"
+        for f, a in (("cos", c[b.trend + 2 * k - 1]), ("sin", c[b.trend + 2 * k])):
+            terms.append(_latex_term(a, 0, "t", first=False) + f" \\{f}{angle}")
+    sign = "+" if math.copysign(1.0, fit.center) < 0 else "-"
+    lines = _comment(fit.header + fit.about_x, "% ") + ["\\begin{equation}", f"  y = {' '.join(terms)}",
+                                                        f"  \\quad\\text{{with}}\\quad t = \\frac{{x {sign} "
+                                                        f"{_latex_number(abs(fit.center))}}}{{{_latex_number(fit.scale)}}}"
+                                                        f",\\ P = {_latex_number(b.period)}"]
     if fit.axis is not None:
         lines.append(f"  \\quad\\text{{and $x$ {fit.x_meaning}}}")
     return "\n".join(lines + ["\\end{equation}"]) + "\n"
@@ -349,6 +419,8 @@ def equation(document, digits=4):
     if not 1 <= digits <= 17:
         raise FitbpError(f"digits must be 1 to 17, not {digits}")
     fit = _Fit(document)
+    if not fit.basis.polynomial:
+        return _series_equation(fit, document, digits)
     raw, why = fit.raw_form
     coefficients = fit.raw if raw else fit.coefficients
     errors = document.get("stderr") if raw else fit.errors
@@ -381,3 +453,25 @@ def equation(document, digits=4):
     full = "; ".join([*fit.header, *fit.about_x, why, listed,
                       f"center {number(fit.center)}, scale {number(fit.scale)}"])
     return lines, note, full
+
+
+def _series_equation(fit, document, digits):
+    """equation() for a Fourier series: each term by the function it multiplies, then t and P."""
+    b = fit.basis
+    errors = fit.errors if isinstance(fit.errors, list) and len(fit.errors) == len(fit.coefficients) else None
+    terms = []
+    for i, (a, label) in enumerate(zip(fit.coefficients, b.labels())):
+        error = errors[i] if errors and isinstance(errors[i], (int, float)) else None
+        value = f"({a:.{digits}g}" + (f" ± {error:.2g})" if error is not None else ")")
+        terms.append(value if label == "1" else f"{value}·{label.replace('^', '')}")
+    lines = ["y = " + " + ".join(terms[:3])] + ["    + " + " + ".join(terms[i:i + 3]) for i in range(3, len(terms), 3)]
+    period = f"P = {b.period:.{max(digits, 6)}g}" + (f" ± {b.period_stderr:.2g}" if b.period_stderr else "")
+    lines += [f"t = {scaled_variable(fit.center, fit.scale, minus='−')}", period]
+    r2 = document.get("r2")
+    if isinstance(r2, (int, float)) and not isinstance(r2, bool):
+        lines.append(f"R² = {r2:.{max(digits, 4)}g}")
+    note = f"coefficients to {digits} significant digits" + (", ± standard error" if errors else "")
+    listed = f"{b.symbol} = [" + ", ".join(map(number, fit.coefficients)) + "]"
+    full = "; ".join([*fit.header, *fit.about_x, listed, f"center {number(fit.center)}, scale {number(fit.scale)}, "
+                      f"period {number(b.period)}"])
+    return lines, note + "; full precision: fitbp export", full
