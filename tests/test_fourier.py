@@ -305,3 +305,11 @@ def test_latex_and_the_pictures_label_name_every_term(series_model):
     lines, _, full = exporter.equation(document)
     assert "cos(2π·2x/P)" in " ".join(lines) and any(line.startswith("P = ") for line in lines)
     assert "T₁" not in " ".join(lines) and repr(document["fourier"]["period"]) in full
+
+
+def test_plot_names_the_series_and_draws_it(series_model):
+    folder, _, _ = series_model
+    terminal = run("plot", "--terminal", cwd=folder)
+    assert terminal.returncode == 0 and terminal.stdout.startswith("Fourier series (P 1.0000")
+    picture = run("plot", "-o", "f.png", cwd=folder)
+    assert picture.returncode == 0 and (folder / "f.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -174,7 +174,10 @@ def _title(document, points):
                                                   if document.get("huber_delta") else "")
     robust = "" if least_squares else (f"{loss} loss {_short(document.get('loss_value'))}, median |residual| "
                                        f"{_short(document.get('median_abs_residual'))}, ")
-    what = printable(f"degree {document['degree']}{kind} fit of {points.y_name} against {points.x_name}:")
+    from fitbp.fitting import modelfile
+
+    curve = modelfile.basis_of(document).curve(document["degree"])
+    what = printable(f"{curve}{kind} fit of {points.y_name} against {points.x_name}:")
     return f"{what}\n{robust}MSE {_short(document.get('mse'))}, R² {_short(document.get('r2'), 6)}"
 
 

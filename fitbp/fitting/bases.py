@@ -89,6 +89,10 @@ class Basis:
         c = [Fraction(v) for v in coefficients]
         return [sum(p[j][i] * c[i] for i in range(j, len(c)) if p[j][i]) for j in range(len(c))]
 
+    def curve(self, degree):
+        """The curve's name in titles and legends: 'degree 5' (a series names itself)."""
+        return f"degree {degree}"
+
     def __repr__(self):
         return f"<basis {self.name}>"
 

@@ -92,6 +92,9 @@ class Fourier(bases.Basis):
         raise FitbpError("a Fourier curve's inverse (x at a given y) is not implemented yet: "
                          "read x off the curve with predict on a grid")
 
+    def curve(self, degree=None):
+        return f"Fourier series (P {self.period:.6g}, {self.harmonics} harmonics, trend {self.trend})"
+
     def to_dict(self):
         return {"period": self.period, "period_stderr": self.period_stderr, "harmonics": self.harmonics,
                 "trend": self.trend}

@@ -233,7 +233,7 @@ def _film_figure(points, center, scale, chosen, losses, title, loss="mse", delta
                              color="tab:blue", linewidths=0, label=points_label(points, shown.size),
                              rasterized=True, zorder=3)
     (curve,) = fit_axes.plot(dense, final, color="tab:red", linewidth=2,
-                             label=f"degree {polynomials[-1].degree} fit", zorder=2)
+                             label=f"{polynomials[-1].basis.curve(polynomials[-1].degree)} fit", zorder=2)
     fit_axes.set_xlim(lo - x_margin, hi + x_margin)
     fit_axes.set_ylim(bottom, top)
     fit_axes.set_xlabel(points.x_name, parse_math=False)

@@ -97,8 +97,8 @@ def draw_fit(fit_axes, polynomial, points, band=None, band_label=None, xlim=None
         for index, (start, end) in enumerate(span for span in beyond if span[0] < span[1]):
             fit_axes.axvspan(*on_axis([start, end]), color="0.5", alpha=0.15, linewidth=0, zorder=0,
                              label=None if index else "extrapolated: beyond the data")
-    fit_axes.plot(on_axis(dense), curve, color="tab:red", linewidth=2, label=f"degree {polynomial.degree} fit",
-                  zorder=3)
+    fit_axes.plot(on_axis(dense), curve, color="tab:red", linewidth=2,
+                  label=f"{polynomial.basis.curve(polynomial.degree)} fit", zorder=3)
     fit_axes.set_xlim(*on_axis([lo - margin, hi + margin]))
 
     fit_axes.set_ylabel(points.y_name, parse_math=False)
