@@ -313,3 +313,16 @@ def test_plot_names_the_series_and_draws_it(series_model):
     assert terminal.returncode == 0 and terminal.stdout.startswith("Fourier series (P 1.0000")
     picture = run("plot", "-o", "f.png", cwd=folder)
     assert picture.returncode == 0 and (folder / "f.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_inverse_finds_every_crossing_in_the_fitted_range():
+    """Each x the inverse gives is on the curve at y, and there are as many as sign changes of
+    curve − y on a grid a hundred times finer, counted here."""
+    x, y = seasonal(6)
+    fit = fitbp.fit(x, y, basis="fourier", period=1.0, harmonics=2, trend=2)
+    grid = np.linspace(x.min(), x.max(), 400_001)
+    for level in (3.0, 7.5, 12.0):
+        found, = fit.inverse(level)
+        np.testing.assert_allclose(fit(found), level, rtol=0, atol=1e-9)
+        values = fit(grid) - level
+        assert found.size == np.count_nonzero(values[:-1] * values[1:] < 0)

@@ -89,8 +89,29 @@ class Fourier(bases.Basis):
         return out
 
     def roots(self, coefficients):
-        raise FitbpError("a Fourier curve's inverse (x at a given y) is not implemented yet: "
-                         "read x off the curve with predict on a grid")
+        """The real t in [−1, 1] where the curve is 0 (the fitted range: fitbp.fitting.inverse looks nowhere
+        else): sign changes on a grid of 64 points a cycle of the highest harmonic, each narrowed by
+        bisection to the last bit.  A zero the curve only touches, without crossing, is not found."""
+        cycles = 2.0 * self.scale / self.period * max(self.harmonics, 1)
+        t = np.linspace(-1.0, 1.0, int(min(max(4001, 64 * cycles), 4_000_001)))
+        v = self.evaluate(coefficients, t)
+        found = list(t[v == 0.0])
+        for i in np.flatnonzero(v[:-1] * v[1:] < 0.0):
+            low, high, at_low = t[i], t[i + 1], v[i]
+            for _ in range(80):
+                middle = 0.5 * (low + high)
+                if middle in (low, high):
+                    break
+                value = self.evaluate(coefficients, np.array([middle]))[0]
+                if value == 0.0:
+                    low = high = middle
+                    break
+                if (value < 0.0) == (at_low < 0.0):
+                    low, at_low = middle, value
+                else:
+                    high = middle
+            found.append(0.5 * (low + high))
+        return np.array(sorted(found), dtype=np.complex128)
 
     def curve(self, degree=None):
         return f"Fourier series (P {self.period:.6g}, {self.harmonics} harmonics, trend {self.trend})"
