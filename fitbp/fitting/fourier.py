@@ -29,9 +29,9 @@ from fitbp.fitting import bases
 
 MOST_HARMONICS = 12
 """The largest K that harmonics='auto' tries."""
-GRID_POINTS = 20_000
+GRID_POINTS = 2_000
 """The periodogram looks at an even sample of at most this many points."""
-OVERSAMPLING = 8
+OVERSAMPLING = 4
 """Grid frequencies per 1/span: fine enough that the true peak is never between two."""
 MOST_FREQUENCIES = 40_000
 GAUSS_NEWTON_STEPS = 50
@@ -187,11 +187,12 @@ def _weighed(roots, *arrays):
     return tuple(a * (roots if a.ndim == 1 else roots[:, None]) for a in arrays)
 
 
-def _rss(design, y, roots=None):
-    design, y = _weighed(roots, design, y)
-    coefficients = np.linalg.lstsq(design, y, rcond=None)[0]
-    residual = y - design @ coefficients
-    return float(residual @ residual)
+def _triangle(x, y, center, scale, basis, roots=None):
+    """The triangle of [V y] by Householder QR a chunk at a time (fitbp.engines.moments): R, z = Qᵀy
+    and ρ = ‖y − Vc‖, without an n-row Q."""
+    from fitbp.engines import moments
+
+    return moments.householder(moments.pieces(x, y, roots), center, scale, 1.0, basis.size - 1, basis.columns)
 
 
 def strongest_period(x, y, trend=0):
@@ -215,18 +216,22 @@ def strongest_period(x, y, trend=0):
     return 1.0 / _golden(lambda f: -_explained(xs, rest, np.array([f]), base_q)[0], lo, hi)
 
 
-def _explained(u, rest, frequencies, base_q, block=64):
-    """For each f, how much of ``rest`` one cosine and sine of frequency f explain (orthogonal to the
-    trend): Σ of the squared projections on an orthonormal basis of the pair."""
+def _explained(u, rest, frequencies, base_q, block=256):
+    """For each f, how much of ``rest`` one cosine and sine of frequency f explain once the trend is
+    projected out of them: vᵀG⁻¹v with G the pair's 2×2 Gram matrix and v their products with ``rest``,
+    a block of frequencies at a time in matrix products."""
     out = np.empty(frequencies.size)
     for start in range(0, frequencies.size, block):
-        f = frequencies[start:start + block]
-        angle = 2.0 * math.pi * np.outer(u, f)
-        for j, (c, s) in enumerate(zip(np.cos(angle).T, np.sin(angle).T)):
-            pair = np.column_stack([c, s])
-            pair -= base_q @ (base_q.T @ pair)
-            q, r = np.linalg.qr(pair)
-            out[start + j] = float(np.sum((q.T @ rest) ** 2)) if abs(r[1, 1]) > 1e-12 * abs(r[0, 0]) else 0.0
+        angle = 2.0 * math.pi * np.outer(u, frequencies[start:start + block])
+        c, s = np.cos(angle), np.sin(angle)
+        c -= base_q @ (base_q.T @ c)
+        s -= base_q @ (base_q.T @ s)
+        cc, ss, cs = np.einsum("ij,ij->j", c, c), np.einsum("ij,ij->j", s, s), np.einsum("ij,ij->j", c, s)
+        vc, vs = rest @ c, rest @ s
+        determinant = cc * ss - cs * cs
+        with np.errstate(all="ignore"):
+            found = (ss * vc * vc - 2.0 * cs * vc * vs + cc * vs * vs) / determinant
+        out[start:start + block] = np.where(determinant > 1e-12 * np.maximum(cc * ss, 1e-300), found, 0.0)
     return out
 
 
@@ -250,17 +255,21 @@ def _golden(f, lo, hi, steps=80):
 
 def chosen_harmonics(x, y, center, scale, period, trend, roots=None):
     """K from 1 to MOST_HARMONICS (fewer where the points cannot carry more) with the least BIC,
-    n ln(RSS/n) + p ln n, as the degree is chosen; the scores, for the JSON."""
+    n ln(RSS/n) + p ln n, as the degree is chosen; the scores, for the JSON.  The designs of K harmonics
+    are the first columns of the largest one's, so one QR of it gives every RSS: the rest after all its
+    columns, plus the squares of Qᵀy beyond each K's."""
     n = x.size
-    scores = {}
-    for k in range(1, MOST_HARMONICS + 1):
-        p = trend + 1 + 2 * k
-        if p >= n:
-            break
-        rss = _rss(_design(x, center, scale, period, k, trend), y, roots)
-        scores[k] = n * math.log(max(rss, 1e-300) / n) + p * math.log(n)
-    if not scores:
+    most = min(MOST_HARMONICS, (n - trend - 2) // 2)
+    if most < 1:
         raise FitbpError(f"a Fourier fit with a trend of degree {trend} needs at least {trend + 4} points")
+    full = _triangle(x, y, center, scale, Fourier(period, most, trend, scale, center), roots)
+    z, rest = full[:-1, -1], float(full[-1, -1] ** 2)
+    beyond = np.append(np.cumsum((z * z)[::-1])[::-1], 0.0)  # Σ z_j² for j ≥ p
+    scores = {}
+    for k in range(1, most + 1):
+        p = trend + 1 + 2 * k
+        rss = rest + float(beyond[p])
+        scores[k] = n * math.log(max(rss, 1e-300) / n) + p * math.log(n)
     return min(scores, key=scores.get), scores
 
 
@@ -317,28 +326,26 @@ def learned_period(x, y, center, scale, period, harmonics, trend, roots=None):
     n, tiny = x.size, 4 * np.finfo(np.float64).eps
 
     def solved(p):
-        design, target = _weighed(roots, _design(x, center, scale, p, harmonics, trend), y)
-        q, r = np.linalg.qr(design)
-        c = np.linalg.solve(r, q.T @ target)
-        residual = target - design @ c
-        return c, q, float(residual @ residual) / n
+        full = _triangle(x, y, center, scale, Fourier(p, harmonics, trend, scale, center), roots)
+        return np.linalg.solve(full[:-1, :-1], full[:-1, -1]), float(full[-1, -1] ** 2) / n
 
-    c, q, loss = solved(period)
+    c, loss = solved(period)
     for _ in range(GAUSS_NEWTON_STEPS):
         _, gradient = _loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots)
-        column, = _weighed(roots, jacobian(x, center, scale, period, harmonics, trend, c)[:, -1])
-        column = column - q @ (q.T @ column)
-        step = -0.5 * n * gradient[-1] / float(column @ column)
+        column = jacobian(x, center, scale, period, harmonics, trend, c)[:, -1]
+        basis = Fourier(period, harmonics, trend, scale, center)
+        apart = float(_triangle(x, column, center, scale, basis, roots)[-1, -1] ** 2)  # ‖(I − H)∂ŷ/∂P‖²
+        step = -0.5 * n * gradient[-1] / apart
         for _ in range(40):
             trial = period + step
             if trial > 0:
                 found = solved(trial)
-                if found[2] <= loss:
+                if found[1] <= loss:
                     break
             step *= 0.5
         else:
             break
-        period, (c, q, loss) = trial, found
+        period, (c, loss) = trial, found
         if abs(step) <= tiny * period:
             break
     return period
