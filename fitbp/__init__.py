@@ -20,9 +20,9 @@ starts without numpy.
 """
 
 __version__ = "0.1.0"
-__all__ = ["Fit", "FitbpError", "Prediction", "fit", "fit_auto", "fit_points", "load", "load_points", "select",
-           "__version__"]
-LIBRARY = ("Fit", "Prediction", "Reading", "fit", "load", "select")
+__all__ = ["Fit", "FitbpError", "Prediction", "compare", "fit", "fit_auto", "fit_points", "load", "load_points",
+           "select", "__version__"]
+LIBRARY = ("Fit", "Prediction", "Reading", "compare", "fit", "load", "select")
 """fitbp.library's names, imported on first use (numpy with them)."""
 
 

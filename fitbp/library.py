@@ -249,6 +249,29 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     return Fit(_document(result), result)
 
 
+def compare(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None = None, folds: int = 5,
+            seed: int = 0, nan_policy: str = "raise", time_unit: str = "d", **reading: Any):
+    """Every family of curves fitted to the points and ranked, as ``fitbp compare`` does: a
+    fitbp.comparison.Comparison, whose ``rows`` (rank, family, curve, parameters, cv_mse, cv_se, bic)
+    and ``winner`` say which, and ``to_dict()`` the JSON.  The data as for :func:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np, fitbp
+    >>> x = np.linspace(0.0, 3.0, 60)
+    >>> noise = np.random.default_rng(1).normal(0.0, 0.1, x.size)
+    >>> fitbp.compare(x, 1.0 + 2.0 * x - x ** 2 + noise).winner
+    'taylor'
+    """
+    from fitbp import comparison
+
+    if not (isinstance(folds, int) and folds >= 2):
+        raise ValueError(f"folds= must be a whole number of 2 or more, not {folds!r}")
+    _choices("nan_policy", nan_policy, NAN_POLICIES)
+    points = _points(xdata, ydata, x, y, None, None, nan_policy, time_unit, 256 << 20, None, reading)
+    return comparison.compare(points, folds=folds, seed=seed)
+
+
 def load(path: str | os.PathLike) -> Fit:
     """The model a ``fitbp fit`` or ``Fit.save`` wrote, as a :class:`Fit` whose predictions,
     intervals, inverse and exports are the command line's on the same file.

@@ -15,9 +15,10 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "fitbp"
 LAYERS = ["cli", "library", "views", "selection", "fitting", "engines", "sources", "backprop", "errors"]
 """Top to bottom.  __init__ and __main__ are the doors in, above everything."""
-BESIDE = {"sklearn": "library"}
+BESIDE = {"sklearn": "library", "comparison": "selection"}
 """Modules that are not a layer of their own: fitbp.sklearn adapts the library's entry point for
-scikit-learn, so it stands where fitbp.library stands."""
+scikit-learn, so it stands where fitbp.library stands; fitbp.comparison chooses among families of
+curves as fitbp.selection chooses a degree (and uses it), so it stands there."""
 
 
 def layer_of(module):

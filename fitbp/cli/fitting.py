@@ -205,6 +205,80 @@ def select(
             wrote(plot_file)
 
 
+@options.grouped
+def compare(
+    data: List[str] = DATA,
+    data_options: DataOptions = DataOptions,
+    memory: str = MEMORY,
+    folds: int = typer.Option(5, "--folds", metavar="K", min=2, help="Folds of the cross-validation."),
+    seed: int = options.seed("the folds"),
+    plot_file: Optional[str] = typer.Option(None, "--plot", metavar="FILE",
+                                            help="Also draw every family's curve over the points (.png, .svg, "
+                                                 ".pdf, .jpg)."),
+    save: Optional[str] = typer.Option(None, "--save", metavar="PATH",
+                                       help="Save the best-ranked family that a model file can hold (a spline "
+                                            "cannot yet) as the model, as fit --save does."),
+    json_output: bool = options.json_output(TABLE_OR_JSON),
+):
+    """Fit every family of curves to DATA and rank them: Taylor and Chebyshev polynomials, a Fourier series,
+    a smoothing spline.
+
+    Each family chooses its shape on all the points (degree by BIC; trend, period and harmonics; λ by
+    GCV), then is cross-validated with that shape on the same folds. Families within one standard
+    error of the best CV MSE rank by BIC, the rest by CV MSE. Nothing here vouches for the curves
+    beyond the data, where the families part ways: see the last column.
+
+    Examples:
+
+      fitbp compare sample_data/seasonal.csv
+
+      fitbp compare sample_data/kink.csv --plot compare.png
+
+      fitbp compare points.csv --json | jq -r .winner
+    """
+    from fitbp import comparison
+    from fitbp.fitting import modelfile
+    from fitbp.views import report
+
+    if data_options.fixed():
+        raise typer.BadParameter("compare fits every family free", param_hint="--fix")
+    check_options(**data_options.rules())
+    with reported():
+        if plot_file:
+            from fitbp.views import renderer
+
+            renderer.check_format(plot_file)
+        points = _load(data, data_options.reading(), None, memory, report.stderr_is_terminal(), False)
+        ranked = comparison.compare(points, folds=folds, seed=seed)
+        if plot_file:
+            renderer.save(renderer.comparison_figure(points.x, points.y, ranked, printable(points.source)),
+                          plot_file, modelfile.write_atomic)
+        saved = _saved_best(ranked, save) if save else None
+        if json_output:
+            sys.stdout.write(modelfile.dumps({**ranked.to_dict(), "saved": saved}) + "\n")
+        else:
+            report.print_comparison(ranked)
+        sys.stdout.flush()
+        if plot_file:
+            wrote(plot_file)
+        if saved:
+            skipped = [row.family for row in ranked.rows if row.rank < saved["rank"]]
+            sys.stderr.write(f"saved {printable(save)}: {saved['family']}, rank {saved['rank']}"
+                             + (f" ({', '.join(skipped)} cannot be saved as a model yet)" if skipped else "") + "\n")
+
+
+def _saved_best(ranked, path):
+    """The best-ranked family a model file can hold, saved at ``path``: {family, rank}."""
+    from fitbp.fitting import modelfile
+
+    for row in ranked.rows:
+        result = ranked.candidates[row.family].result
+        if result is not None:
+            modelfile.save(result, path)
+            return {"family": row.family, "rank": row.rank, "path": path}
+    return None
+
+
 def _load(data, reading, degree, memory, watched, quiet):
     """The points of DATA on this machine: held, or streamed beyond ``memory`` (fitbp.engines.local)."""
     from fitbp.engines import local

@@ -138,9 +138,10 @@ def of_document(document):
 
 # ---------------------------------------------------------------- fitting
 
-def fit(points, period="auto", harmonics="auto", trend=0, **training):
+def fit(points, period="auto", harmonics="auto", trend=0, cycles=1, **training):
     """A least-squares Fourier fit of ``points`` (fitbp.fitting.trainer.fit_points with this basis): the
-    period given (in x's units) or learned, the harmonics given or chosen by BIC."""
+    period given (in x's units) or learned, starting from periods that fit at least ``cycles`` times in
+    the data's range, the harmonics given or chosen by BIC."""
     from fitbp.fitting import trainer
 
     _check(period, harmonics, trend)
@@ -153,7 +154,7 @@ def fit(points, period="auto", harmonics="auto", trend=0, **training):
     center, scale = trainer.model.scaling(x)
     learn = period == "auto"
     if learn:
-        period = strongest_period(x, y, trend)
+        period = strongest_period(x, y, trend, cycles)
     if harmonics == "auto":
         harmonics, scores = chosen_harmonics(x, y, center, scale, period, trend, roots)
     else:
@@ -195,7 +196,7 @@ def _triangle(x, y, center, scale, basis, roots=None):
     return moments.householder(moments.pieces(x, y, roots), center, scale, 1.0, basis.size - 1, basis.columns)
 
 
-def strongest_period(x, y, trend=0):
+def strongest_period(x, y, trend=0, cycles=1):
     """The period of the largest single harmonic over a trend of degree ``trend``: least squares of
     [trend, cos 2πfx, sin 2πfx] over a grid of frequencies f from one cycle in the span to the
     points' density allows (the Lomb–Scargle periodogram, generalised to a trend; uneven x is fine)."""
@@ -209,7 +210,9 @@ def strongest_period(x, y, trend=0):
     base_q, _ = np.linalg.qr(trend_columns)
     rest = ys - base_q @ (base_q.T @ ys)  # y with the trend taken out: the periodogram of what is left
     highest = 0.5 * (xs.size - 1) / span  # the mean Nyquist frequency of the sampling
-    frequencies = np.linspace(1.0 / span, highest, min(MOST_FREQUENCIES, int(OVERSAMPLING * highest * span) + 1))
+    if not highest > cycles / span:
+        raise FitbpError(f"{xs.size} points cannot show a period that fits {cycles} times in their range")
+    frequencies = np.linspace(cycles / span, highest, min(MOST_FREQUENCIES, int(OVERSAMPLING * highest * span) + 1))
     power = _explained(xs, rest, frequencies, base_q)
     best = int(np.argmax(power))
     lo, hi = frequencies[max(best - 1, 0)], frequencies[min(best + 1, frequencies.size - 1)]

@@ -36,8 +36,8 @@ CURVES = {
     "seasonal": Curve("2 + 0.8x + 0.05x^2 + 1.5 sin(2πx) + 0.6 cos(4πx), x in years, unevenly sampled",
                       lambda x: 2 + 0.8 * x + 0.05 * x ** 2 + 1.5 * np.sin(2 * np.pi * x) + 0.6 * np.cos(4 * np.pi * x),
                       0.0, 10.0, 0.2, n=300),
-    "kink": Curve("0.5x below 1, then 0.5 + 2(x - 1): a curve with a kink at x = 1",
-                  lambda x: 0.5 * x + 1.5 * np.maximum(x - 1.0, 0.0), -2.0, 3.0, 0.05),
+    "kink": Curve("0.5x up to 1, then 0.5 - 2(x - 1): a peak with a kink at x = 1",
+                  lambda x: 0.5 * x - 2.5 * np.maximum(x - 1.0, 0.0), -2.0, 3.0, 0.05, n=300),
 }
 
 

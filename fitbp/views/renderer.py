@@ -171,6 +171,36 @@ def selection_figure(selection, source):
     return fig
 
 
+def comparison_figure(x, y, comparison, source):
+    """Each family's curve over the points, a tenth of the range beyond each end shaded: there the
+    families part ways, each as its kind extrapolates."""
+    fig = _new_figure((10, 5.5), False)
+    axes = fig.subplots()
+    low, high = float(np.min(x)), float(np.max(x))
+    margin = 0.1 * (high - low)
+    dense = np.linspace(low - margin, high + margin, 1200)
+    drawn = even_sample(x.size, 5000)
+    axes.scatter(x[drawn], y[drawn], s=8, color="0.55", label=f"data ({x.size:,} points)", zorder=1)
+    for side in ((low - margin, low), (high, high + margin)):
+        axes.axvspan(*side, color="0.5", alpha=0.12, linewidth=0, zorder=0)
+    styles = {"taylor": ("tab:blue", "-"), "chebyshev": ("tab:cyan", ":"), "fourier": ("tab:red", "-"),
+              "spline": ("tab:green", "--")}
+    spread = float(np.ptp(y)) or 1.0
+    for row in comparison.rows:
+        color, line = styles.get(row.family, ("black", "-"))
+        curve = np.asarray(comparison.candidates[row.family].curve(dense), dtype=float)
+        axes.plot(dense, curve, color=color, linestyle=line, linewidth=2 if row.rank == 1 else 1.3,
+                  label=f"{row.rank}. {row.family}: {row.detail}", zorder=3 if row.rank == 1 else 2)
+    axes.set_ylim(float(np.min(y)) - 0.25 * spread, float(np.max(y)) + 0.25 * spread)
+    axes.set_xlabel("x")
+    axes.set_ylabel("y")
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="best", fontsize="small")
+    axes.set_title(f"{source}: {comparison.winner} ranks first (shaded: beyond the data)", loc="left",
+                   fontsize="medium", parse_math=False)
+    return fig
+
+
 def _new_figure(size, window):
     if window:
         import warnings

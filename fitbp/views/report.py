@@ -306,6 +306,23 @@ def _criterion(value):
     return f"{value:.1f}" if math.isfinite(value) else ("-inf" if value < 0 else "inf")
 
 
+def print_comparison(comparison, console=None):
+    """Each family ranked: its curve, parameters, CV MSE ± se, BIC − least, and what it does beyond the data."""
+    from rich.markup import escape
+
+    console = console or wide_console()
+    least = min(row.bic for row in comparison.rows)
+    table = numbers_table(console, "rank", "family", "curve", "parameters", "CV MSE", "± se", "ΔBIC", "beyond the data")
+    for row in comparison.rows:
+        table.add_row(str(row.rank), row.family, escape(row.detail), f"{row.parameters:.3g}", _number(row.cv_mse, 6),
+                      _number(row.cv_se, 2), _criterion(row.bic - least), row.beyond,
+                      style="bold" if row.rank == 1 else None)
+    emit(console, table)
+    emit(console, escape(f"{comparison.folds}-fold cross-validation of {comparison.n} points (seed "
+                         f"{comparison.seed}); ranked: CV MSE within one standard error of the best, then the "
+                         "least BIC"), highlight=False, style="dim")
+
+
 def print_selection(selection, console=None):
     """Degree against training MSE, cross-validated MSE, BIC and AICc; the chosen row marked."""
     from rich.markup import escape

@@ -1,0 +1,202 @@
+"""``fitbp compare``: the article's research stage, every family of curves fitted to the same points and
+ranked by statistics.
+
+Each family chooses its own shape first, on all the points, as ``fitbp fit`` would: the Taylor and
+Chebyshev polynomials their degree by BIC (one least-squares curve, two bases: they differ only past the
+degrees the Taylor form can carry), the Fourier series its trend (degree 0 to 2, by BIC), period and
+harmonics, the smoothing spline its λ by generalised cross-validation.  Then two measures, side by side:
+
+- **cross-validated MSE**: the points split at random into ``folds`` folds (the same for every family);
+  each fold predicted by the family's shape refitted on the others (the degree, period, harmonics or λ
+  kept; for the spline, its λ), the squared errors averaged over every point, with the standard error
+  of the folds' means.  The shapes were chosen on all the points, so the figures flatter the families
+  that chose more, a little: the usual shortcut, and why BIC stands beside it.
+- **BIC** = n ln(RSS/n) + p ln n, p the parameters (the spline's effective degrees of freedom, tr H;
+  the Fourier series's coefficients and its learned period).
+
+The ranking: every family whose CV MSE is within one standard error of the best is as good as the best
+can be told apart from it (Breiman's one-standard-error rule), and among those the least BIC (the
+fewest parameters for the fit) ranks first; the others follow by CV MSE.  Neither measure says anything
+beyond the data: a polynomial runs off as its highest power, a Fourier series repeats its period, the
+spline continues its end cubics; the table says so in its last column.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fitbp.errors import FitbpError
+
+FAMILIES = ("taylor", "chebyshev", "fourier", "spline")
+BEYOND = {
+    "taylor": "runs off as its highest power",
+    "chebyshev": "runs off as its highest power",
+    "fourier": "repeats its period, trend added",
+    "spline": "continues its end cubics",
+}
+MOST_TREND = 2
+LEAST_CYCLES = 3
+"""A Fourier candidate's period must fit this many times in the data's range: a period seen once or twice
+is no evidence of one, and a series with a free period that long is only one more smoother, which
+then extrapolates as if the data repeated."""
+
+
+@dataclass
+class Candidate:
+    """One family's curve on all the points, and how to refit its shape on part of them."""
+
+    family: str
+    curve: object
+    """y at x: a fitbp Polynomial (with its basis) or a fitbp.fitting.spline.Spline."""
+    parameters: float
+    detail: str
+    refit: object = field(repr=False)
+    """refit(x, y) → a function of x: the same shape trained on (x, y) alone."""
+    result: object = field(default=None, repr=False)
+    """The FitResult of a family fitbp fit can save (the polynomials and the Fourier series)."""
+
+
+@dataclass
+class Ranked:
+    family: str
+    detail: str
+    parameters: float
+    cv_mse: float
+    cv_se: float
+    bic: float
+    beyond: str
+    rank: int = 0
+
+    def to_dict(self):
+        return {"rank": self.rank, "family": self.family, "curve": self.detail, "parameters": self.parameters,
+                "cv_mse": self.cv_mse, "cv_se": self.cv_se, "bic": self.bic, "beyond_the_data": self.beyond}
+
+
+@dataclass
+class Comparison:
+    rows: list
+    candidates: dict = field(repr=False)
+    folds: int = 5
+    n: int = 0
+    seed: int = 0
+
+    @property
+    def winner(self):
+        return self.rows[0].family
+
+    def to_dict(self):
+        return {"winner": self.winner, "n_points": self.n, "folds": self.folds, "seed": self.seed,
+                "ranked_by": "CV MSE within one standard error of the best, then BIC",
+                "families": [row.to_dict() for row in self.rows]}
+
+
+def compare(points, families=FAMILIES, folds=5, seed=0):
+    """Every family of ``families`` fitted to ``points`` (held, unweighted) and ranked (see the module)."""
+    if not points.held:
+        raise FitbpError(f"{points.source}: compare needs the {points.count} points in memory, for now")
+    if getattr(points, "weights", None) is not None:
+        raise FitbpError(f"{points.source}: compare weighs every point alike, for now: drop the σ or weights")
+    x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
+    if x.size < 2 * folds:
+        raise FitbpError(f"{points.source}: {folds}-fold cross-validation needs at least {2 * folds} points, "
+                         f"the data has {x.size}")
+    fold = np.random.default_rng(seed).permutation(x.size) % folds
+    candidates = {name: BUILDERS[name](points, x, y) for name in families}
+    rows = [_measured(candidate, x, y, fold, folds) for candidate in candidates.values()]
+    return Comparison(_ranked(rows), candidates, folds, int(x.size), seed)
+
+
+def _measured(candidate, x, y, fold, folds):
+    """The candidate's CV MSE and its standard error, and its BIC."""
+    errors = np.empty_like(y)
+    means = []
+    for k in range(folds):
+        held_out = fold == k
+        predict = candidate.refit(x[~held_out], y[~held_out])
+        errors[held_out] = (predict(x[held_out]) - y[held_out]) ** 2
+        means.append(float(np.mean(errors[held_out])))
+    residual = candidate.curve(x) - y
+    n = x.size
+    bic = n * math.log(max(float(residual @ residual) / n, 1e-300)) + candidate.parameters * math.log(n)
+    return Ranked(candidate.family, candidate.detail, candidate.parameters, float(np.mean(errors)),
+                  float(np.std(means, ddof=1) / math.sqrt(folds)), bic, BEYOND[candidate.family])
+
+
+def _ranked(rows):
+    """Within one standard error of the best CV MSE, by BIC; then the rest, by CV MSE.  Figures equal to
+    ten digits are equal (the Taylor and Chebyshev forms of one curve differ in their last bits), and
+    equals keep the order of FAMILIES."""
+    best = min(rows, key=lambda row: row.cv_mse)
+    close = sorted((row for row in rows if row.cv_mse <= best.cv_mse + best.cv_se), key=lambda row: _ten(row.bic))
+    rest = sorted((row for row in rows if row not in close), key=lambda row: _ten(row.cv_mse))
+    for rank, row in enumerate(close + rest, start=1):
+        row.rank = rank
+    return close + rest
+
+
+def _ten(value):
+    return float(f"{value:.10g}")
+
+
+# ---------------------------------------------------------------- the families
+
+def _linear(curve, basis_of):
+    """refit for a curve linear in its coefficients: least squares on the same columns (same t)."""
+    def refit(x, y):
+        basis = basis_of()
+        design = basis.columns(curve.scaled(x), curve.degree)
+        coefficients = np.linalg.lstsq(design, y, rcond=None)[0]
+        return lambda new: basis.columns(curve.scaled(new), curve.degree) @ coefficients
+    return refit
+
+
+def _polynomial(basis):
+    def build(points, x, y):
+        from fitbp import selection
+
+        result = selection.fit_auto(points, basis=basis)
+        curve = result.polynomial
+        return Candidate(basis, curve, curve.degree + 1, f"degree {curve.degree}",
+                         _linear(curve, lambda: curve.basis), result)
+    return build
+
+
+def _fourier(points, x, y):
+    """The trend of degree 0 to MOST_TREND with the least BIC, each with its period and harmonics."""
+    from fitbp.fitting import fourier
+
+    best = None
+    for trend in range(MOST_TREND + 1):
+        try:
+            result = fourier.fit(points, trend=trend, cycles=LEAST_CYCLES)
+        except FitbpError:
+            continue
+        residual = result.polynomial(x) - y
+        p = len(result.polynomial.coefficients) + 1
+        bic = x.size * math.log(max(float(residual @ residual) / x.size, 1e-300)) + p * math.log(x.size)
+        if best is None or bic < best[0]:
+            best = (bic, result)
+    if best is None:
+        raise FitbpError(f"{points.source}: too few points for a Fourier series")
+    result = best[1]
+    curve, basis = result.polynomial, result.polynomial.basis
+    detail = f"P {basis.period:.6g}, {basis.harmonics} harmonics, trend {basis.trend}"
+    return Candidate("fourier", curve, len(curve.coefficients) + 1, detail, _linear(curve, lambda: basis), result)
+
+
+def _spline(points, x, y):
+    from fitbp.fitting import spline
+
+    curve = spline.fit_spline(x, y, lam="auto")
+
+    def refit(xs, ys):
+        return spline.fit_spline(xs, ys, lam=curve.lam)
+    return Candidate("spline", curve, float(curve.edf), f"λ {curve.lam:.3g}, {curve.edf:.1f} effective parameters",
+                     refit)
+
+
+BUILDERS = {"taylor": _polynomial("taylor"), "chebyshev": _polynomial("chebyshev"), "fourier": _fourier,
+            "spline": _spline}
