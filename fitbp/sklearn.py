@@ -38,9 +38,11 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
         scaled by the reduced χ².
     optimizer, lr, epochs, tol, seed
         How to train, as for :func:`fitbp.fit`.
-    basis : {"taylor", "chebyshev"}
+    basis : {"taylor", "chebyshev", "fourier"}
         The functions of t the coefficients multiply, as for :func:`fitbp.fit`: Chebyshev's keep their
-        digits at high degrees.
+        digits at high degrees; "fourier" is a trend plus harmonics (then ``degree`` stays "auto").
+    period, harmonics, trend
+        The Fourier series's, as for :func:`fitbp.fit` (None: auto, auto, 0).
 
     Attributes
     ----------
@@ -71,7 +73,8 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, degree: int | str = "auto", loss: str = "mse", delta: float | None = None,
                  fix: dict | None = None, absolute_sigma: bool = False, optimizer: str | None = None,
                  lr: float | None = None, epochs: int | None = None, tol: float = 1e-12, seed: int = 0,
-                 basis: str = "taylor"):
+                 basis: str = "taylor", period: float | str | None = None, harmonics: int | str | None = None,
+                 trend: int | None = None):
         self.degree = degree
         self.loss = loss
         self.delta = delta
@@ -83,6 +86,9 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.seed = seed
         self.basis = basis
+        self.period = period
+        self.harmonics = harmonics
+        self.trend = trend
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PolynomialRegressor:
         """Fit the polynomial to X's one column and y.
@@ -102,7 +108,8 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
         self.fit_ = library.fit(x, y, degree=self.degree, weights=weights, fix=self.fix,
                                 absolute_sigma=self.absolute_sigma, loss=self.loss, delta=self.delta,
                                 optimizer=self.optimizer, lr=self.lr, epochs=self.epochs, tol=self.tol,
-                                seed=self.seed, basis=self.basis)
+                                seed=self.seed, basis=self.basis, period=self.period, harmonics=self.harmonics,
+                                trend=self.trend)
         self.coef_ = self.fit_.coef
         self.degree_ = self.fit_.degree
         return self

@@ -326,3 +326,16 @@ def test_inverse_finds_every_crossing_in_the_fitted_range():
         np.testing.assert_allclose(fit(found), level, rtol=0, atol=1e-9)
         values = fit(grid) - level
         assert found.size == np.count_nonzero(values[:-1] * values[1:] < 0)
+
+
+def test_the_scikit_learn_estimator_takes_the_series():
+    pytest.importorskip("sklearn")
+    from sklearn.base import clone
+
+    from fitbp.sklearn import PolynomialRegressor
+
+    x, y = seasonal(8)
+    model = clone(PolynomialRegressor(basis="fourier", trend=2)).fit(x.reshape(-1, 1), y)
+    direct = fitbp.fit(x, y, basis="fourier", trend=2)
+    assert model.predict([[3.3], [7.1]]).tolist() == direct([3.3, 7.1]).tolist()
+    assert model.get_params()["trend"] == 2
