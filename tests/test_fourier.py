@@ -339,3 +339,24 @@ def test_the_scikit_learn_estimator_takes_the_series():
     direct = fitbp.fit(x, y, basis="fourier", trend=2)
     assert model.predict([[3.3], [7.1]]).tolist() == direct([3.3, 7.1]).tolist()
     assert model.get_params()["trend"] == 2
+
+
+def test_graph_shows_the_period_as_a_parameter_and_its_gradient(tmp_path):
+    """fitbp graph --period: ω = 2π/P a parameter under cosine and sine nodes; the dL/dP it prints is
+    the central difference of the loss in P at the trained coefficients (P held at 1)."""
+    done = run("graph", SEASONAL, "--period", "1", "--harmonics", "2", "--trend", "2", "--fitted", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "param ω" in done.stdout and "cos" in done.stdout and "sin" in done.stdout
+    printed = float(done.stdout.split("dL/dP = dL/dω · (−2π/P²) = ")[1].split()[0])
+    data = np.loadtxt(SEASONAL, delimiter=",", skiprows=1)
+    x, y = data[:, 0], data[:, 1]
+    coef = fitbp.fit(x, y, basis="fourier", period=1.0, harmonics=2, trend=2).coef
+    center, scale = scaling(x)
+
+    def loss(period):
+        return float(np.mean((columns(x, center, scale, period, 2, 2) @ coef - y) ** 2))
+
+    h = 1e-6
+    assert printed == pytest.approx((loss(1 + h) - loss(1 - h)) / (2 * h), rel=1e-5, abs=1e-8)
+    refused = run("graph", SEASONAL, "--period", "1", "--triangle", cwd=tmp_path)
+    assert refused.returncode == 2 and "--period" in refused.stderr

@@ -54,6 +54,11 @@ def graph(
     triangle: bool = typer.Option(False, "--triangle",
                                   help="Show the graph mse training runs: the same loss through the data's triangle "
                                        "R, z, ρ (d + 1 rows)."),
+    period: Optional[str] = typer.Option(None, "--period", metavar="P|auto", callback=options.period_or_auto,
+                                         help="Show a Fourier series's graph instead (its period a parameter, "
+                                              "ω = 2π/P, under cosine and sine nodes): P, or auto."),
+    harmonics: int = typer.Option(2, "--harmonics", metavar="K", min=1, help="With --period: the harmonics."),
+    trend: int = typer.Option(0, "--trend", metavar="D", min=0, max=10, help="With --period: the trend's degree."),
     seed: int = START_SEED,
     dot_file: Optional[str] = typer.Option(None, "--dot", metavar="FILE",
                                            help="Also write the graph as Graphviz DOT to this file."),
@@ -77,8 +82,12 @@ def graph(
     from fitbp.fitting import model, modelfile, trainer
 
     check_options(loss=loss.value, triangle=triangle)
+    if period is not None and (triangle or loss.value != "mse"):
+        raise typer.BadParameter("a Fourier series's graph is of the mse loss over every point", param_hint="--period")
     with reported():
         points = _points_or_sample(data, x, y)
+        if period is not None:
+            return _series_graph(points, period, harmonics, trend, fitted, seed, dot_file)
         problem = trainer.prepare(points, degree)
         k = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
         if fitted:
@@ -98,6 +107,45 @@ def graph(
         report.emit(wide, graphview.tree(root))
         if dot_file:
             wrote(dot_file)
+
+
+def _series_graph(points, period, harmonics, trend, fitted, seed, dot_file):
+    """graph --period: the Fourier series's loss with ω = 2π/P a parameter beside the coefficients, after
+    one backward pass; at the trained values with --fitted, else at the periodogram's P and small random
+    coefficients."""
+    import math
+
+    import numpy as np
+
+    from fitbp.backprop import graph as engine
+    from fitbp.fitting import fourier, modelfile
+    from fitbp.views import graphview, report
+
+    x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
+    center, scale = 0.5 * (x.max() + x.min()), 0.5 * (x.max() - x.min())
+    if fitted:
+        curve = fourier.fit(points, period, harmonics, trend).polynomial
+        p, c = curve.basis.period, np.asarray(curve.coefficients)
+    else:
+        p = fourier.strongest_period(x, y, trend) if period == "auto" else period
+        c = np.random.default_rng(seed).normal(scale=0.01, size=trend + 1 + 2 * harmonics)
+    pieces = [engine.parameter(c[:trend + 1], "a"), engine.parameter(c[trend + 1::2], "α"),
+              engine.parameter(c[trend + 2::2], "β")]
+    omega = engine.parameter(np.array(2.0 * math.pi / p), "ω")
+    trend_design = fourier.Fourier(p, 0, trend, scale, center).columns((x - center) / scale)
+    root = fourier.loss_graph(x, y, pieces, omega, trend_design, harmonics)
+    root.backward()
+    if dot_file:
+        modelfile.write_atomic(dot_file, graphview.dot(root))
+    wide = report.wide_console()
+    report.emit(wide, f"mse loss of a Fourier series ({harmonics} harmonics of P = {p:.10g}, trend of degree {trend}) "
+                f"on {len(x)} points of {printable(points.source)}, at the {'trained' if fitted else 'starting'} "
+                f"values; ω = 2π/P is a parameter: dL/dP = dL/dω · (−2π/P²) = "
+                f"{float(omega.grad) * -2 * math.pi / p ** 2!r}",
+                highlight=False, markup=False)
+    report.emit(wide, graphview.tree(root))
+    if dot_file:
+        wrote(dot_file)
 
 
 def _points_or_sample(data, x, y):
