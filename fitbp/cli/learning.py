@@ -78,8 +78,7 @@ def graph(
     import numpy as np
 
     from fitbp.backprop import graph as engine
-    from fitbp.views import graphview, report
-    from fitbp.fitting import model, modelfile, trainer
+    from fitbp.fitting import model, trainer
 
     check_options(loss=loss.value, triangle=triangle)
     if period is not None and (triangle or loss.value != "mse"):
@@ -97,16 +96,24 @@ def graph(
         root = model.triangle_loss_graph(problem.triangle, a) if triangle else model.loss_graph(
             problem.design, problem.target, a, loss.value, trainer.delta_for(losses.LOSSES[loss.value], problem, k))
         root.backward()
-        if dot_file:  # written first: a path that cannot be written fails before anything is printed
-            modelfile.write_atomic(dot_file, graphview.dot(root))
-        wide = report.wide_console()
-        report.emit(wide, f"{loss.value} loss of a degree {degree} Taylor polynomial on {len(points.x)} points "
-                    f"of {printable(points.source)}, at the {'trained' if fitted else 'starting'} coefficients; "
-                    f"t = {scaled_variable(problem.center, problem.scale)}, y in units of {problem.y_unit:g}",
-                    highlight=False, markup=False)
-        report.emit(wide, graphview.tree(root))
-        if dot_file:
-            wrote(dot_file)
+        _show(root, f"{loss.value} loss of a degree {degree} Taylor polynomial on {len(points.x)} points of "
+              f"{printable(points.source)}, at the {'trained' if fitted else 'starting'} coefficients; "
+              f"t = {scaled_variable(problem.center, problem.scale)}, y in units of {problem.y_unit:g}", dot_file)
+
+
+def _show(root, title, dot_file):
+    """A graph after its backward pass: the DOT file first (a path that cannot be written fails before
+    anything is printed), then the title and the tree."""
+    from fitbp.fitting import modelfile
+    from fitbp.views import graphview, report
+
+    if dot_file:
+        modelfile.write_atomic(dot_file, graphview.dot(root))
+    wide = report.wide_console()
+    report.emit(wide, title, highlight=False, markup=False)
+    report.emit(wide, graphview.tree(root))
+    if dot_file:
+        wrote(dot_file)
 
 
 def _series_graph(points, period, harmonics, trend, fitted, seed, dot_file):
@@ -118,8 +125,7 @@ def _series_graph(points, period, harmonics, trend, fitted, seed, dot_file):
     import numpy as np
 
     from fitbp.backprop import graph as engine
-    from fitbp.fitting import fourier, modelfile
-    from fitbp.views import graphview, report
+    from fitbp.fitting import fourier
 
     x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
     center, scale = 0.5 * (x.max() + x.min()), 0.5 * (x.max() - x.min())
@@ -135,17 +141,10 @@ def _series_graph(points, period, harmonics, trend, fitted, seed, dot_file):
     trend_design = fourier.Fourier(p, 0, trend, scale, center).columns((x - center) / scale)
     root = fourier.loss_graph(x, y, pieces, omega, trend_design, harmonics)
     root.backward()
-    if dot_file:
-        modelfile.write_atomic(dot_file, graphview.dot(root))
-    wide = report.wide_console()
-    report.emit(wide, f"mse loss of a Fourier series ({harmonics} harmonics of P = {p:.10g}, trend of degree {trend}) "
-                f"on {len(x)} points of {printable(points.source)}, at the {'trained' if fitted else 'starting'} "
-                f"values; ω = 2π/P is a parameter: dL/dP = dL/dω · (−2π/P²) = "
-                f"{float(omega.grad) * -2 * math.pi / p ** 2!r}",
-                highlight=False, markup=False)
-    report.emit(wide, graphview.tree(root))
-    if dot_file:
-        wrote(dot_file)
+    _show(root, f"mse loss of a Fourier series ({harmonics} harmonics of P = {p:.10g}, trend of degree {trend}) on "
+          f"{len(x)} points of {printable(points.source)}, at the {'trained' if fitted else 'starting'} values; "
+          f"ω = 2π/P is a parameter: dL/dP = dL/dω · (−2π/P²) = {float(omega.grad) * -2 * math.pi / p ** 2!r}",
+          dot_file)
 
 
 def _points_or_sample(data, x, y):
