@@ -360,3 +360,9 @@ def test_graph_shows_the_period_as_a_parameter_and_its_gradient(tmp_path):
     assert printed == pytest.approx((loss(1 + h) - loss(1 - h)) / (2 * h), rel=1e-5, abs=1e-8)
     refused = run("graph", SEASONAL, "--period", "1", "--triangle", cwd=tmp_path)
     assert refused.returncode == 2 and "--period" in refused.stderr
+
+
+def test_predict_beyond_the_data_names_the_series(series_model):
+    folder, _, _ = series_model
+    done = run("predict", "12", cwd=folder)
+    assert done.returncode == 0 and "the Fourier series is extrapolated there" in done.stderr

@@ -85,8 +85,9 @@ def predict(
         else:
             write_rows(columns, sys.stdout, header=None, first=str if given is not None else None)
         if np.any(outside):
+            curve = "polynomial" if polynomial.basis.polynomial else f"{polynomial.basis.title} series"
             warn(f"x outside the fitted range [{shown(low)}, {shown(high)}] "
-                 f"({int(np.count_nonzero(outside))} of {x.size} values): the polynomial is extrapolated there, and "
+                 f"({int(np.count_nonzero(outside))} of {x.size} values): the {curve} is extrapolated there, and "
                  "nothing in the data vouches for it")
         overflowed = int(np.count_nonzero(~np.isfinite(columns[1])))
         if overflowed:
