@@ -215,7 +215,6 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     >>> line([10.0]).round(9).tolist()
     [21.0]
     """
-    from fitbp import selection
     from fitbp.fitting import trainer
 
     series = series_options(basis, degree, period, harmonics, trend)
@@ -237,14 +236,7 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     training = {"optimizer": optimizer, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed, "loss": loss,
                 "delta": delta, "absolute_sigma": absolute_sigma, "basis": basis,
                 **({"fixed": fixed} if fixed else {})}
-    if series is not None:
-        from fitbp.fitting import fourier
-
-        training.pop("basis")
-        result = fourier.fit(points, **series, fixed=fixed, **{k: v for k, v in training.items() if k != "fixed"})
-    else:
-        result = (selection.fit_auto(points, **training) if degree is None
-                  else trainer.fit_points(points, degree, **training))
+    result = trained(points, degree, series, **training)
     result.level = level
     return Fit(_document(result), result)
 
@@ -686,6 +678,22 @@ def _dates(values, unit):
 
 
 # ---------------------------------------------------------------------- options
+def trained(points: Any, degree: int | None, series: dict | None = None, **training: Any) -> Any:
+    """The FitResult of ``training`` on ``points``, for fitbp.fit and the command line alike: a Fourier
+    series (``series``, from series_options), the degree BIC chooses (``degree`` None), or that degree."""
+    if series is not None:
+        from fitbp.fitting import fourier
+
+        return fourier.fit(points, **series, **{k: v for k, v in training.items() if k != "basis"})
+    if degree is None:
+        from fitbp import selection
+
+        return selection.fit_auto(points, **training)
+    from fitbp.fitting import trainer
+
+    return trainer.fit_points(points, degree, **training)
+
+
 def series_options(basis: str, degree: Any, period: Any, harmonics: Any, trend: Any) -> dict | None:
     """The Fourier series's own options, {period, harmonics, trend} with their defaults, or None for a
     polynomial basis: an OptionError where one means nothing (period= without basis='fourier', degree=

@@ -104,6 +104,7 @@ def fit(
 
       fitbp fit points.csv --save model.json && fitbp plot -m model.json
     """
+    from fitbp import library
     from fitbp.fitting import modelfile, trainer
     from fitbp.views import report
 
@@ -126,16 +127,7 @@ def fit(
             training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
                         "on_epoch": on_epoch, "loss": loss.value, "delta": delta, "basis": basis.value,
                         **({"absolute_sigma": True} if absolute_sigma else {}), **({"fixed": fixed} if fixed else {})}
-            if series is not None:
-                from fitbp.fitting import fourier
-
-                result = fourier.fit(points, **series, **{k: v for k, v in training.items() if k != "basis"})
-            elif degree is None:
-                from fitbp import selection
-
-                result = selection.fit_auto(points, **training)
-            else:
-                result = trainer.fit_points(points, degree, **training)
+            result = library.trained(points, degree, series, **training)
         result.level = level
         if not quiet:
             for message in result.warnings:
