@@ -118,11 +118,17 @@ def _measured(candidate, x, y, fold, folds):
         predict = candidate.refit(x[~held_out], y[~held_out])
         errors[held_out] = (predict(x[held_out]) - y[held_out]) ** 2
         means.append(float(np.mean(errors[held_out])))
-    residual = candidate.curve(x) - y
-    n = x.size
-    bic = n * math.log(max(float(residual @ residual) / n, 1e-300)) + candidate.parameters * math.log(n)
     return Ranked(candidate.family, candidate.detail, candidate.parameters, float(np.mean(errors)),
-                  float(np.std(means, ddof=1) / math.sqrt(folds)), bic, BEYOND[candidate.family])
+                  float(np.std(means, ddof=1) / math.sqrt(folds)), _bic(candidate.curve(x) - y, candidate.parameters),
+                  BEYOND[candidate.family])
+
+
+def _bic(residual, parameters):
+    """n ln(RSS/n) + p ln n, as fitbp.selection scores a degree (an exact fit's RSS held above 0)."""
+    from fitbp.selection import information_criteria
+
+    mse = max(float(residual @ residual) / residual.size, 1e-300)
+    return information_criteria(residual.size, mse, parameters - 1)[2]
 
 
 def _ranked(rows):
@@ -174,9 +180,7 @@ def _fourier(points, x, y):
             result = fourier.fit(points, trend=trend, cycles=LEAST_CYCLES)
         except FitbpError:
             continue
-        residual = result.polynomial(x) - y
-        p = len(result.polynomial.coefficients) + 1
-        bic = x.size * math.log(max(float(residual @ residual) / x.size, 1e-300)) + p * math.log(x.size)
+        bic = _bic(result.polynomial(x) - y, len(result.polynomial.coefficients) + 1)
         if best is None or bic < best[0]:
             best = (bic, result)
     if best is None:

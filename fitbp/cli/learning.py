@@ -124,22 +124,17 @@ def _series_graph(points, period, harmonics, trend, fitted, seed, dot_file):
 
     import numpy as np
 
-    from fitbp.backprop import graph as engine
-    from fitbp.fitting import fourier
+    from fitbp.fitting import fourier, model
 
     x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
-    center, scale = 0.5 * (x.max() + x.min()), 0.5 * (x.max() - x.min())
+    center, scale = model.scaling(x)
     if fitted:
         curve = fourier.fit(points, period, harmonics, trend).polynomial
         p, c = curve.basis.period, np.asarray(curve.coefficients)
     else:
         p = fourier.strongest_period(x, y, trend) if period == "auto" else period
         c = np.random.default_rng(seed).normal(scale=0.01, size=trend + 1 + 2 * harmonics)
-    pieces = [engine.parameter(c[:trend + 1], "a"), engine.parameter(c[trend + 1::2], "α"),
-              engine.parameter(c[trend + 2::2], "β")]
-    omega = engine.parameter(np.array(2.0 * math.pi / p), "ω")
-    trend_design = fourier.Fourier(p, 0, trend, scale, center).columns((x - center) / scale)
-    root = fourier.loss_graph(x, y, pieces, omega, trend_design, harmonics)
+    root, omega, _ = fourier.period_graph(x, y, center, scale, trend, harmonics, c, p)
     root.backward()
     _show(root, f"mse loss of a Fourier series ({harmonics} harmonics of P = {p:.10g}, trend of degree {trend}) on "
           f"{len(x)} points of {printable(points.source)}, at the {'trained' if fitted else 'starting'} values; "

@@ -291,14 +291,21 @@ def loss_graph(x, y, coefficients, omega, trend_design, harmonics, roots=None):
     return ((residual if roots is None else residual * graph.constant(roots, "√w")) ** 2).mean()
 
 
-def _loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots=None):
-    """L and ∂L/∂(c, P) from one backward pass of loss_graph."""
+def period_graph(x, y, center, scale, trend, harmonics, c, period, roots=None):
+    """loss_graph at the coefficients ``c`` and the period P: (its root, the node ω = 2π/P, the nodes of
+    the trend's a, the cosines' α and the sines' β), for training and for ``fitbp graph --period``."""
     from fitbp.backprop import graph
 
     trend_design = Fourier(period, 0, trend, scale, center).columns((x - center) / scale)
-    pieces = [graph.parameter(c[:trend + 1]), graph.parameter(c[trend + 1::2]), graph.parameter(c[trend + 2::2])]
-    omega = graph.parameter(np.array(2.0 * math.pi / period))
-    loss = loss_graph(x, y, pieces, omega, trend_design, harmonics, roots)
+    pieces = [graph.parameter(c[:trend + 1], "a"), graph.parameter(c[trend + 1::2], "α"),
+              graph.parameter(c[trend + 2::2], "β")]
+    omega = graph.parameter(np.array(2.0 * math.pi / period), "ω")
+    return loss_graph(x, y, pieces, omega, trend_design, harmonics, roots), omega, pieces
+
+
+def _loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots=None):
+    """L and ∂L/∂(c, P) from one backward pass of period_graph."""
+    loss, omega, pieces = period_graph(x, y, center, scale, trend, harmonics, c, period, roots)
     loss.backward(keep_values=False)
     gradient = np.empty(c.size + 1)
     gradient[:trend + 1], gradient[trend + 1:-1:2], gradient[trend + 2::2] = (p.grad for p in pieces)
@@ -311,14 +318,18 @@ def jacobian(x, center, scale, period, harmonics, trend, c):
     Σ_k (−α_k sin θ_k + β_k cos θ_k)·(−2πk x/P²), θ_k = 2πkx/P; its part in c (x = c + u) is a sum of the
     harmonic columns themselves, so taking u for x changes the coefficients' coordinates only, not P's
     step nor its standard error, and spares the cancellation that x in years or seconds would bring."""
-    design = _design(x, center, scale, period, harmonics, trend)
-    u = x - center
+    return np.column_stack([_design(x, center, scale, period, harmonics, trend),
+                            _period_column(x, center, period, harmonics, trend, c)])
+
+
+def _period_column(x, center, period, harmonics, trend, c):
+    """jacobian's last column, ∂ŷ/∂P with u = x − c for x (see jacobian), alone: what each Gauss–Newton
+    step needs, without the design's columns."""
     column = np.zeros(x.size)
     for k in range(1, harmonics + 1):
         angle = 2.0 * math.pi * k * x / period
         column += (-c[trend + 2 * k - 1] * np.sin(angle) + c[trend + 2 * k] * np.cos(angle)) * k
-    column *= -2.0 * math.pi * u / period ** 2
-    return np.column_stack([design, column])
+    return column * (-2.0 * math.pi * (x - center) / period ** 2)
 
 
 def learned_period(x, y, center, scale, period, harmonics, trend, roots=None):
@@ -335,7 +346,7 @@ def learned_period(x, y, center, scale, period, harmonics, trend, roots=None):
     c, loss = solved(period)
     for _ in range(GAUSS_NEWTON_STEPS):
         _, gradient = _loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots)
-        column = jacobian(x, center, scale, period, harmonics, trend, c)[:, -1]
+        column = _period_column(x, center, period, harmonics, trend, c)
         basis = Fourier(period, harmonics, trend, scale, center)
         apart = float(_triangle(x, column, center, scale, basis, roots)[-1, -1] ** 2)  # ‖(I − H)∂ŷ/∂P‖²
         step = -0.5 * n * gradient[-1] / apart
