@@ -50,13 +50,13 @@ class Candidate:
 
     family: str
     curve: object
-    """y at x: a fitbp Polynomial (with its basis) or a fitbp.fitting.spline.Spline."""
+    """y at x: a fitbp Polynomial (with its basis) or a smoothing spline's Curve."""
     parameters: float
     detail: str
     refit: object = field(repr=False)
     """refit(x, y) → a function of x: the same shape trained on (x, y) alone."""
     result: object = field(default=None, repr=False)
-    """The FitResult of a family fitbp fit can save (the polynomials and the Fourier series)."""
+    """What fitbp fit would return for this family: what --save saves."""
 
 
 @dataclass
@@ -82,6 +82,8 @@ class Comparison:
     folds: int = 5
     n: int = 0
     seed: int = 0
+    skipped: dict = field(default_factory=dict)
+    """{family: why} for the families these points could not be fitted by."""
 
     @property
     def winner(self):
@@ -90,7 +92,7 @@ class Comparison:
     def to_dict(self):
         return {"winner": self.winner, "n_points": self.n, "folds": self.folds, "seed": self.seed,
                 "ranked_by": "CV MSE within one standard error of the best, then BIC",
-                "families": [row.to_dict() for row in self.rows]}
+                "families": [row.to_dict() for row in self.rows], "skipped": dict(self.skipped)}
 
 
 def compare(points, families=FAMILIES, folds=5, seed=0):
@@ -104,9 +106,16 @@ def compare(points, families=FAMILIES, folds=5, seed=0):
         raise FitbpError(f"{points.source}: {folds}-fold cross-validation needs at least {2 * folds} points, "
                          f"the data has {x.size}")
     fold = np.random.default_rng(seed).permutation(x.size) % folds
-    candidates = {name: BUILDERS[name](points, x, y) for name in families}
+    candidates, skipped = {}, {}
+    for name in families:
+        try:
+            candidates[name] = BUILDERS[name](points, x, y)
+        except FitbpError as e:  # a family these points cannot carry: said, not ranked
+            skipped[name] = str(e).removeprefix(f"{points.source}: ")
+    if not candidates:
+        raise FitbpError(f"{points.source}: no family of curves fits these points ({'; '.join(skipped.values())})")
     rows = [_measured(candidate, x, y, fold, folds) for candidate in candidates.values()]
-    return Comparison(_ranked(rows), candidates, folds, int(x.size), seed)
+    return Comparison(_ranked(rows), candidates, folds, int(x.size), seed, skipped)
 
 
 def _measured(candidate, x, y, fold, folds):
@@ -192,14 +201,15 @@ def _fourier(points, x, y):
 
 
 def _spline(points, x, y):
-    from fitbp.fitting import spline
+    from fitbp.fitting import smoothing, spline
 
-    curve = spline.fit_spline(x, y, lam="auto")
+    result = smoothing.fit(points)  # refuses a spline whose arithmetic float64 cannot vouch for
+    curve = result.spline
 
     def refit(xs, ys):
         return spline.fit_spline(xs, ys, lam=curve.lam)
-    return Candidate("spline", curve, float(curve.edf), f"λ {curve.lam:.3g}, {curve.edf:.1f} effective parameters",
-                     refit)
+    return Candidate("spline", result.polynomial, float(curve.edf),
+                     f"λ {curve.lam:.3g}, {curve.edf:.1f} effective parameters", refit, result)
 
 
 BUILDERS = {"taylor": _polynomial("taylor"), "chebyshev": _polynomial("chebyshev"), "fourier": _fourier,

@@ -152,8 +152,9 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         optimizer: str | None = None, lr: float | None = None, epochs: int | None = None, tol: float = 1e-12,
         seed: int = 0, level: float = 0.95, nan_policy: str = "raise", time_unit: str = "d",
         memory: int = 256 << 20, basis: str = "taylor", period: float | str | None = None,
-        harmonics: int | str | None = None, trend: int | None = None, **reading: Any) -> Fit:
-    """Fit a polynomial (or a Fourier series) to points, as ``fitbp fit`` does.
+        harmonics: int | str | None = None, trend: int | None = None, smooth: float | str | None = None,
+        **reading: Any) -> Fit:
+    """Fit a polynomial (or a Fourier series, or a smoothing spline) to points, as ``fitbp fit`` does.
 
     Parameters
     ----------
@@ -167,13 +168,18 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         Column names, for a DataFrame or files.
     degree : int or "auto"
         The highest power, or "auto": the lowest degree within 2 of the least BIC.
-    basis : {"taylor", "chebyshev", "fourier"}
+    basis : {"taylor", "chebyshev", "fourier", "spline"}
         The functions of t = (x - center) / scale the coefficients multiply: its powers (the Taylor
         form, which the graph and the film show), or the Chebyshev polynomials T_i(t), which keep
         their digits at degrees where the powers cancel (a degree of 100 where the Taylor form stops
         near 40).  The curve is the same least-squares curve; ``coef`` is then the c_i of T_i(t).
         Or a Fourier series: powers of t up to ``trend``, then cos and sin of 2πk(x − center)/P for
         k = 1 … ``harmonics`` (fitbp.fitting.fourier); ``coef`` in that order.
+        Or "spline": the cubic smoothing spline, knots at every distinct x (fitbp.fitting.smoothing);
+        it has no ``coef``: its pieces are in ``to_dict()["spline"]``.
+    smooth : for basis="spline"
+        λ of Σ w (y − f)² + λ ∫ f''², on scipy's make_smoothing_spline scale, or "auto" (the default):
+        the λ of least generalised cross-validation.
     period, harmonics, trend : for basis="fourier"
         P in x's units, or "auto" (the default): found by a periodogram, then learned with the
         coefficients by Gauss–Newton, its standard error in ``fit.to_dict()["fourier"]``; K, or
@@ -217,9 +223,9 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     """
     from fitbp.fitting import trainer
 
-    series = series_options(basis, degree, period, harmonics, trend)
-    degree = _degree(degree)
     fixed = _fixed(fix)
+    series = series_options(basis, degree, period, harmonics, trend, smooth, fixed, loss)
+    degree = _degree(degree)
     _choices("loss", loss, tuple(LOSSES))
     _choices("basis", basis, bases.FAMILIES)
     _choices("nan_policy", nan_policy, NAN_POLICIES)
@@ -376,6 +382,8 @@ class Fit:
         curve = self.curve
         if curve.basis is TAYLOR:
             return curve
+        if not curve.basis.polynomial:
+            raise ValueError(f"a {curve.basis.title.lower()} fit has no Taylor form: evaluate ``curve``")
         return Polynomial(tuple(float(a) for a in curve.basis.in_powers(curve.coefficients)), curve.center,
                           curve.scale)
 
@@ -476,11 +484,17 @@ class Fit:
 
     def __str__(self) -> str:
         d = self._document
-        return (f"degree {self.degree} polynomial of {d.get('y_column')} against {d.get('x_column')} "
+        return (f"{self._what} of {d.get('y_column')} against {d.get('x_column')} "
                 f"({self.n} points of {d.get('source')}): MSE {_short(self.mse)}, R² {_short(self.r2, 6)}")
 
     def __repr__(self) -> str:
-        return f"<fitbp.Fit degree {self.degree}, {self.n} points, MSE {_short(self.mse)}, R² {_short(self.r2, 6)}>"
+        return f"<fitbp.Fit {self._what}, {self.n} points, MSE {_short(self.mse)}, R² {_short(self.r2, 6)}>"
+
+    @property
+    def _what(self):
+        """'degree 3 polynomial', or the name of a curve that is not one."""
+        basis = self.curve.basis
+        return f"degree {self.degree} polynomial" if basis.polynomial else basis.curve(self.degree)
 
     def plot(self, ax: Any = None, band: str | None = None, level: float = 0.95, sigma_new: float | None = None):
         """Points, curve and, with ``band`` "confidence" or "prediction", its band, on a matplotlib
@@ -681,6 +695,10 @@ def _dates(values, unit):
 def trained(points: Any, degree: int | None, series: dict | None = None, **training: Any) -> Any:
     """The FitResult of ``training`` on ``points``, for fitbp.fit and the command line alike: a Fourier
     series (``series``, from series_options), the degree BIC chooses (``degree`` None), or that degree."""
+    if series is not None and "smooth" in series:
+        from fitbp.fitting import smoothing
+
+        return smoothing.fit(points, **series, **{k: v for k, v in training.items() if k != "basis"})
     if series is not None:
         from fitbp.fitting import fourier
 
@@ -694,15 +712,30 @@ def trained(points: Any, degree: int | None, series: dict | None = None, **train
     return trainer.fit_points(points, degree, **training)
 
 
-def series_options(basis: str, degree: Any, period: Any, harmonics: Any, trend: Any) -> dict | None:
-    """The Fourier series's own options, {period, harmonics, trend} with their defaults, or None for a
-    polynomial basis: an OptionError where one means nothing (period= without basis='fourier', degree=
-    with it), for fitbp.fit and the command line alike.  ``degree`` None or "auto" was not given."""
-    given = {"period": period, "harmonics": harmonics, "trend": trend}
+def series_options(basis: str, degree: Any, period: Any, harmonics: Any, trend: Any, smooth: Any = None,
+                   fixed: Any = None, loss: str = "mse") -> dict | None:
+    """The options of a basis that is not a polynomial, with their defaults: the Fourier series's {period,
+    harmonics, trend}, the spline's {smooth}; None for a polynomial basis.  An OptionError where one means
+    nothing (period= without basis='fourier', degree= with it), for fitbp.fit and the command line alike.
+    ``degree`` None or "auto" was not given."""
+    owners = {"period": "fourier", "harmonics": "fourier", "trend": "fourier", "smooth": "spline"}
+    given = {"period": period, "harmonics": harmonics, "trend": trend, "smooth": smooth}
+    for name, value in given.items():
+        if value is not None and owners[name] != basis:
+            raise OptionError(f"is for {option('basis', owners[name])}, not {quoted(basis)}", name, blame=True)
+    if basis == "spline":
+        if degree not in (None, "auto"):
+            raise OptionError(f"is a polynomial's; a smoothing spline has {option('smooth')}", "degree", blame=True)
+        if fixed:
+            raise OptionError("fixes a polynomial's coefficient; a smoothing spline has none", "fix", blame=True)
+        if loss != "mse":
+            raise OptionError(f"is not for a smoothing spline, which minimises squares plus λ·∫f''², "
+                              f"not {quoted(loss)}", "loss", blame=True)
+        if smooth not in (None, "auto") and not (isinstance(smooth, (int, float)) and not isinstance(smooth, bool)
+                                                 and math.isfinite(smooth) and smooth >= 0):
+            raise OptionError(f"must be 'auto' or a number of 0 or more, not {smooth!r}", "smooth", blame=True)
+        return {"smooth": "auto" if smooth is None else smooth}
     if basis != "fourier":
-        for name, value in given.items():
-            if value is not None:
-                raise OptionError(f"is for {option('basis', 'fourier')}, not {quoted(basis)}", name, blame=True)
         return None
     if degree not in (None, "auto"):
         raise OptionError(f"is a polynomial's; a Fourier series has {option('harmonics')} and {option('trend')}",

@@ -38,11 +38,14 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
         scaled by the reduced χ².
     optimizer, lr, epochs, tol, seed
         How to train, as for :func:`fitbp.fit`.
-    basis : {"taylor", "chebyshev", "fourier"}
+    basis : {"taylor", "chebyshev", "fourier", "spline"}
         The functions of t the coefficients multiply, as for :func:`fitbp.fit`: Chebyshev's keep their
-        digits at high degrees; "fourier" is a trend plus harmonics (then ``degree`` stays "auto").
+        digits at high degrees; "fourier" is a trend plus harmonics (then ``degree`` stays "auto");
+        "spline" the cubic smoothing spline (no ``coef_``: an empty array).
     period, harmonics, trend
         The Fourier series's, as for :func:`fitbp.fit` (None: auto, auto, 0).
+    smooth
+        The spline's λ, as for :func:`fitbp.fit` (None: auto, by GCV).
 
     Attributes
     ----------
@@ -74,7 +77,7 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
                  fix: dict | None = None, absolute_sigma: bool = False, optimizer: str | None = None,
                  lr: float | None = None, epochs: int | None = None, tol: float = 1e-12, seed: int = 0,
                  basis: str = "taylor", period: float | str | None = None, harmonics: int | str | None = None,
-                 trend: int | None = None):
+                 trend: int | None = None, smooth: float | str | None = None):
         self.degree = degree
         self.loss = loss
         self.delta = delta
@@ -89,6 +92,7 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
         self.period = period
         self.harmonics = harmonics
         self.trend = trend
+        self.smooth = smooth
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> PolynomialRegressor:
         """Fit the polynomial to X's one column and y.
@@ -109,7 +113,7 @@ class PolynomialRegressor(RegressorMixin, BaseEstimator):
                                 absolute_sigma=self.absolute_sigma, loss=self.loss, delta=self.delta,
                                 optimizer=self.optimizer, lr=self.lr, epochs=self.epochs, tol=self.tol,
                                 seed=self.seed, basis=self.basis, period=self.period, harmonics=self.harmonics,
-                                trend=self.trend)
+                                trend=self.trend, smooth=self.smooth)
         self.coef_ = self.fit_.coef
         self.degree_ = self.fit_.degree
         return self

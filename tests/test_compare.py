@@ -53,7 +53,7 @@ def test_cross_validation_and_bic_as_computed_independently():
         means.append(squares[out].mean())
     assert rows["taylor"].cv_mse == pytest.approx(squares.mean(), rel=1e-9)
     assert rows["taylor"].cv_se == pytest.approx(np.std(means, ddof=1) / 2.0, rel=1e-7)
-    spline = found.candidates["spline"].curve
+    spline = found.candidates["spline"].curve.spline
     order = np.argsort(x)
     reference = make_smoothing_spline(x[order], y[order], lam=spline.lam)
     rss = float(np.sum((reference(x) - y) ** 2))
@@ -83,8 +83,11 @@ def test_command_line_table_json_plot_and_save(tmp_path):
                                                                           trend=2)([2.5]).tolist()
     table = run("compare", SAMPLES / "kink.csv", "--save", "k.json", cwd=tmp_path)
     assert table.returncode == 0 and table.stdout.splitlines()[1].split()[:2] == ["1", "spline"]
-    assert "(spline cannot be saved as a model yet)" in table.stderr
-    assert json.loads((tmp_path / "k.json").read_text())["basis"] in ("taylor", "chebyshev", "fourier")
+    assert "saved k.json: spline, rank 1" in table.stderr
+    data = np.loadtxt(SAMPLES / "kink.csv", delimiter=",", skiprows=1)
+    saved = fitbp.load(tmp_path / "k.json")
+    assert saved.basis == "spline"
+    assert saved([0.5, 1.7]).tolist() == fitbp.fit(data[:, 0], data[:, 1], basis="spline")([0.5, 1.7]).tolist()
 
 
 def test_command_line_refusals(tmp_path):

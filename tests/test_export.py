@@ -60,6 +60,28 @@ def agree(values, y):
     np.testing.assert_allclose(values, y, rtol=1e-13, atol=1e-13 * float(np.max(np.abs(y))))
 
 
+TOOLS = {"c": "cc", "rust": "rustc", "javascript": "node"}
+
+
+def evaluated(code, language, x, folder, libraries=()):
+    """The exported function ``curve`` at each x: run by Python (python, numpy), or compiled or run by its
+    language's tool (skipped where the tool is not installed)."""
+    if language in ("python", "numpy"):
+        space = {}
+        exec(code, space)
+        return np.asarray(space["curve"](x) if language == "numpy" else [space["curve"](v) for v in x.tolist()])
+    if not shutil.which(TOOLS[language]):
+        pytest.skip(f"{TOOLS[language]} is not installed")
+    if language == "c":
+        return c_values(code, x, folder, libraries)
+    if language == "rust":
+        return rust_values(code, x, folder)
+    script = folder / "main.js"
+    script.write_text(code + f"\nfor (const x of {json.dumps(x.tolist())}) console.log(curve(x));\n")
+    done = subprocess.run(["node", script], capture_output=True, text=True, check=True)
+    return np.array([float(v) for v in done.stdout.split()])
+
+
 def test_python_runs_with_no_imports(fitted):
     folder, x, y = fitted
     code = exported(folder, "python", "--name", "curve")

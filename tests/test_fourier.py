@@ -242,9 +242,9 @@ def series_model(tmp_path_factory):
 
 
 def exported(folder, language):
-    done = run("export", "--to", language, "--name", "curve", cwd=folder)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    from test_export import exported as written
+
+    return written(folder, language, "--name", "curve")
 
 
 def agree(values, y):
@@ -252,36 +252,14 @@ def agree(values, y):
     np.testing.assert_allclose(values, y, rtol=1e-12, atol=1e-12 * float(np.max(np.abs(y))))
 
 
-@pytest.mark.parametrize("language", ["python", "numpy"])
-def test_python_and_numpy_exports_evaluate_as_predict(series_model, language):
-    folder, x, y = series_model
-    space = {}
-    exec(exported(folder, language), space)
-    values = space["curve"](x) if language == "numpy" else [space["curve"](v) for v in x.tolist()]
-    agree(np.asarray(values), y)
+@pytest.mark.parametrize("language", ["python", "numpy", "c", "rust", "javascript"])
+def test_exports_evaluate_as_predict(series_model, language, tmp_path):
+    from test_export import evaluated
 
-
-@pytest.mark.parametrize("language, tool", [("c", "cc"), ("rust", "rustc"), ("javascript", "node")])
-def test_compiled_exports_evaluate_as_predict(series_model, language, tool, tmp_path):
-    import shutil
-
-    from test_export import c_values, rust_values
-
-    if not shutil.which(tool):
-        pytest.skip(f"{tool} is not installed")
     folder, x, y = series_model
     code = exported(folder, language)
-    if language == "c":
-        assert "link with -lm" in code
-        values = c_values(code, x, tmp_path, ["-lm"])
-    elif language == "rust":
-        values = rust_values(code, x, tmp_path)
-    else:
-        script = tmp_path / "main.js"
-        script.write_text(code + f"\nfor (const x of {json.dumps(x.tolist())}) console.log(curve(x));\n")
-        done = subprocess.run(["node", script], capture_output=True, text=True, check=True)
-        values = np.array([float(v) for v in done.stdout.split()])
-    agree(values, y)
+    assert language != "c" or "link with -lm" in code
+    agree(evaluated(code, language, x, tmp_path, ["-lm"]), y)
 
 
 def test_the_spreadsheet_cell_evaluates_as_predict(series_model):

@@ -26,7 +26,8 @@ def fit(
                                 help="The functions of t = (x - c) / s the coefficients multiply: taylor, its "
                                      "powers (the article's form, which graph and the film show); chebyshev, "
                                      "T_i(t), which keep their digits at degrees where powers cancel (past ~40); "
-                                     "fourier, a trend plus cos and sin of 2πkx/P (see --period)."),
+                                     "fourier, a trend plus cos and sin of 2πkx/P (see --period); spline, the "
+                                     "cubic smoothing spline, knots at every x (see --smooth)."),
     period: Optional[str] = typer.Option(None, "--period", metavar="P|auto", callback=options.period_or_auto,
                                          help="With --basis fourier: the period in x's units, or auto: found by a "
                                               "periodogram, then learned with the coefficients [default: auto]."),
@@ -37,6 +38,9 @@ def fit(
     trend: Optional[int] = typer.Option(None, "--trend", metavar="D", min=0, max=10,
                                         help="With --basis fourier: the degree of the polynomial trend under the "
                                              "harmonics [default: 0, a constant]."),
+    smooth: Optional[str] = typer.Option(None, "--smooth", metavar="LAMBDA|auto", callback=options.smooth_or_auto,
+                                         help="With --basis spline: λ of Σ w(y - f)² + λ∫f''² (scipy's scale), or "
+                                              "auto: the least generalised cross-validation [default: auto]."),
     data_options: DataOptions = DataOptions,
     absolute_sigma: bool = typer.Option(False, "--absolute-sigma",
                                         help="The σ are true measurement errors: standard errors √diag((VᵀWV)⁻¹), "
@@ -100,6 +104,8 @@ def fit(
 
       fitbp fit co2.csv --basis fourier --trend 2   # a seasonal series: its period learned
 
+      fitbp fit kink.csv --basis spline     # a smoothing spline, λ by cross-validation
+
       fitbp sample sine | fitbp fit - --json | jq .r2
 
       fitbp fit points.csv --save model.json && fitbp plot -m model.json
@@ -115,7 +121,8 @@ def fit(
     fixed = data_options.fixed()
     check_options(engine=engine.value, scheduler=scheduler, partition_size=partition_size, loss=loss.value,
                   absolute_sigma=absolute_sigma, **data_options.rules(), fixed=fixed, degree=degree)
-    series = series_options(basis=basis.value, degree=degree, period=period, harmonics=harmonics, trend=trend)
+    series = series_options(basis=basis.value, degree=degree, period=period, harmonics=harmonics, trend=trend,
+                            smooth=smooth, fixed=fixed, loss=loss.value)
     watched = not quiet and report.stderr_is_terminal()
     with reported(), ExitStack() as cluster_session:
         if engine is Engine.dask:
@@ -208,8 +215,7 @@ def compare(
                                             help="Also draw every family's curve over the points (.png, .svg, "
                                                  ".pdf, .jpg)."),
     save: Optional[str] = typer.Option(None, "--save", metavar="PATH",
-                                       help="Save the best-ranked family that a model file can hold (a spline "
-                                            "cannot yet) as the model, as fit --save does."),
+                                       help="Save the best-ranked family as the model, as fit --save does."),
     json_output: bool = options.json_output(TABLE_OR_JSON),
 ):
     """Fit every family of curves to DATA and rank them: Taylor and Chebyshev polynomials, a Fourier series,
@@ -254,21 +260,16 @@ def compare(
         if plot_file:
             wrote(plot_file)
         if saved:
-            skipped = [row.family for row in ranked.rows if row.rank < saved["rank"]]
-            sys.stderr.write(f"saved {printable(save)}: {saved['family']}, rank {saved['rank']}"
-                             + (f" ({', '.join(skipped)} cannot be saved as a model yet)" if skipped else "") + "\n")
+            sys.stderr.write(f"saved {printable(save)}: {saved['family']}, rank {saved['rank']}\n")
 
 
 def _saved_best(ranked, path):
-    """The best-ranked family a model file can hold, saved at ``path``: {family, rank}."""
+    """The best-ranked family saved at ``path`` as its model: {family, rank, path}."""
     from fitbp.fitting import modelfile
 
-    for row in ranked.rows:
-        result = ranked.candidates[row.family].result
-        if result is not None:
-            modelfile.save(result, path)
-            return {"family": row.family, "rank": row.rank, "path": path}
-    return None
+    best = ranked.rows[0]
+    modelfile.save(ranked.candidates[best.family].result, path)
+    return {"family": best.family, "rank": best.rank, "path": path}
 
 
 def _load(data, reading, degree, memory, watched, quiet):

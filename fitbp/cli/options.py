@@ -31,7 +31,8 @@ def _choices(name, values):
 Loss = _choices("Loss", losses.LOSSES)
 """--loss's choices: the names in the table of losses (fitbp.fitting.losses), which says what each is."""
 Basis = _choices("Basis", bases.FAMILIES)
-"""--basis's choices: the bases of fitbp.fitting.bases, and the Fourier series (fitbp.fitting.fourier)."""
+"""--basis's choices: the bases of fitbp.fitting.bases, the Fourier series (fitbp.fitting.fourier) and the
+smoothing spline (fitbp.fitting.smoothing)."""
 Optimizer = _choices("Optimizer", ("newton", "cg", "gd", "momentum", "adam"))
 Engine = _choices("Engine", ("local", "dask"))
 TimeUnit = _choices("TimeUnit", ("d", "s"))
@@ -57,17 +58,27 @@ def non_negative_or_none(value):
     return None if value is None else non_negative_finite(value)
 
 
-def period_or_auto(value):
-    """--period: a positive number of x's units, or auto."""
+def _number_or_auto(value, allowed, words):
+    """A number ``allowed(number)`` says is fine, or auto (None: not given); else the usage error."""
     if value is None or value == "auto":
         return value
     try:
-        period = float(value)
+        number = float(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is neither a number nor auto") from None
-    if not (math.isfinite(period) and period > 0):
-        raise typer.BadParameter(f"{value} is not a positive number")
-    return period
+    if not (math.isfinite(number) and allowed(number)):
+        raise typer.BadParameter(f"{value} is not {words}")
+    return number
+
+
+def period_or_auto(value):
+    """--period: a positive number of x's units, or auto."""
+    return _number_or_auto(value, lambda v: v > 0, "a positive number")
+
+
+def smooth_or_auto(value):
+    """--smooth: λ, a number of 0 or more, or auto."""
+    return _number_or_auto(value, lambda v: v >= 0, "a number of 0 or more")
 
 
 def harmonics_or_auto(value):

@@ -85,7 +85,9 @@ def predict(
         else:
             write_rows(columns, sys.stdout, header=None, first=str if given is not None else None)
         if np.any(outside):
-            curve = "polynomial" if polynomial.basis.polynomial else f"{polynomial.basis.title} series"
+            basis = polynomial.basis
+            curve = ("polynomial" if basis.polynomial else "smoothing spline (its end cubics carried on)"
+                     if basis.name == "spline" else f"{basis.title} series")
             warn(f"x outside the fitted range [{shown(low)}, {shown(high)}] "
                  f"({int(np.count_nonzero(outside))} of {x.size} values): the {curve} is extrapolated there, and "
                  "nothing in the data vouches for it")
@@ -134,7 +136,7 @@ def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, le
     from fitbp.fitting import inverse, modelfile
 
     shown = axis.text if axis else (lambda v: v)
-    flat = not any(polynomial.coefficients[1:])
+    flat = polynomial.flat
     points, unmatched, missed, cut = [], [], [], []
     for y in ys.tolist():
         found = inverse.crossings(polynomial, y, *fitted_range)
@@ -160,7 +162,7 @@ def _print_inverse(polynomial, band, ys, fitted_range, json_output, interval, le
              f"({len(cut)} of {ys.size} values): the data stop there, so that end of the interval is cut, not "
              f"a bound ({'marked lower_cut or upper_cut' if json_output else 'left empty'})")
     if unmatched and flat:
-        warn(f"the curve is flat, y = {polynomial.coefficients[0]!r} for every x: no single x can be read back")
+        warn(f"the curve is flat, y = {float(polynomial(fitted_range[0]))!r} for every x: no single x can be read back")
     elif unmatched:
         warn(f"no x in the fitted range [{low}, {high}] gives y = {_some(unmatched)} "
              f"({len(unmatched)} of {ys.size} values): the curve does not reach them there"

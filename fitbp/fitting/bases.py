@@ -188,9 +188,10 @@ BASES = {basis.name: basis for basis in (TAYLOR, Chebyshev())}
 NAMES = tuple(BASES)
 
 
-FAMILIES = NAMES + ("fourier",)
+FAMILIES = NAMES + ("fourier", "spline")
 """Every basis a fit can be in: the polynomial ones, then those whose functions carry parameters of
-their own (the Fourier series's period and harmonics), each a module of fitbp.fitting."""
+their own (the Fourier series's period and harmonics; the smoothing spline's knots), each a module of
+fitbp.fitting (fourier, smoothing)."""
 
 
 def named(name):

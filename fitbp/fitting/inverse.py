@@ -26,7 +26,11 @@ GRID = 4001
 
 
 def crossings(polynomial, y, low, high):
-    """The x in [low, high] with polynomial(x) = y, in increasing order (a double root once)."""
+    """The x in [low, high] with polynomial(x) = y, in increasing order (a double root once); a curve that
+    finds its own (a smoothing spline's pieces, fitbp.fitting.smoothing.Curve) is asked for them."""
+    own = getattr(polynomial, "crossings", None)
+    if own is not None:
+        return own(y, low, high)
     a = np.array(polynomial.coefficients, dtype=np.float64)
     if polynomial.degree == 0 or not np.any(a[1:]):
         return []  # a flat curve: y is matched everywhere or nowhere, and neither is an x

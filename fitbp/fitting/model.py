@@ -41,6 +41,11 @@ class Polynomial:
     def degree(self):
         return len(self.coefficients) - 1
 
+    @property
+    def flat(self):
+        """Whether the curve is one constant (φ_0 = 1 in every basis, the rest multiplied by 0)."""
+        return not any(self.coefficients[1:])
+
     def scaled(self, x):
         return (np.asarray(x, dtype=np.float64) - self.center) / self.scale
 

@@ -38,6 +38,10 @@ def basis_of(document):
         from fitbp.fitting import fourier
 
         return fourier.of_document(document)
+    if name == "spline":
+        from fitbp.fitting import smoothing
+
+        return smoothing.of_document(document)
     return bases.named(name)
 
 
@@ -187,21 +191,32 @@ def load(path):
         raise damaged("basis", f"is none of {', '.join(bases.FAMILIES)}")
     if document.get("basis") == "fourier":
         _check_series(document.get("fourier"), damaged)
-    key = in_basis(document)
-    coefficients = document.get(key)
-    if not isinstance(coefficients, list):
-        raise damaged(key, "is missing or not a list")
-    if len(coefficients) != document["degree"] + 1 or not all(_is(a, float) for a in coefficients):
-        raise damaged(key, "does not match the degree")
+    if document.get("basis") == "spline":
+        from fitbp.fitting import smoothing
+
+        smoothing.of_document(document, damaged)  # its knots and values: there are no coefficients
+    else:
+        _check_coefficients(document, damaged)
     if not float(document["scale"]) > 0:
         raise damaged("scale", "must be positive")
     history = document.get("loss_history", [])
+
     if not isinstance(history, list) or not all(v is None or (_is(v, float) and v >= 0) for v in history):
         raise damaged("loss_history", "is not a list of losses (numbers of 0 or more)")
     data = document.get("data", {})
     if not isinstance(data, dict):
         raise damaged("data", "is not an object")
     return document
+
+
+def _check_coefficients(document, damaged):
+    """A model's coefficients in its basis: a list of degree + 1 finite numbers."""
+    key = in_basis(document)
+    coefficients = document.get(key)
+    if not isinstance(coefficients, list):
+        raise damaged(key, "is missing or not a list")
+    if len(coefficients) != document["degree"] + 1 or not all(_is(a, float) for a in coefficients):
+        raise damaged(key, "does not match the degree")
 
 
 def _check_series(part, damaged):
@@ -220,6 +235,11 @@ def _no_constant(name):
 
 
 def polynomial_of(document):
+    """The model's curve: a Polynomial in its basis, or a smoothing spline's Curve."""
+    if document.get("basis") == "spline":
+        from fitbp.fitting import smoothing
+
+        return smoothing.Curve(basis_of(document), document["center"], document["scale"])
     return Polynomial(tuple(float(a) for a in document[in_basis(document)]), float(document["center"]),
                       float(document["scale"]), intercept_of(document), basis_of(document))
 
@@ -249,6 +269,10 @@ def band_of(document, polynomial, path, level=0.95, interval="confidence", sigma
     fit with absolute σ knows its variances, so its quantiles are the normal's."""
     from fitbp.fitting import statistics
 
+    if document.get("basis") == "spline":
+        from fitbp.fitting import smoothing
+
+        return smoothing.band(document, polynomial, path, level, interval, sigma_new)
     covariance, dof = document.get("covariance"), document.get("dof")
     size = len(polynomial.coefficients)
     if covariance is None:
@@ -278,6 +302,9 @@ def band_of(document, polynomial, path, level=0.95, interval="confidence", sigma
 
 def snapshots_of(document, path):
     """The (epoch, coefficients in the model's basis) pairs the film is made of, checked."""
+    if document.get("basis") == "spline":
+        raise FitbpError(f"{printable(path)}: a smoothing spline is solved, not trained: there is no learning to "
+                         "film (its λ is chosen by GCV, its values by Reinsch's equations)")
     snapshots = document.get("snapshots")
     key = in_basis(document)
     size = len(document[key])

@@ -80,6 +80,9 @@ def _inv(a):
 
 
 def _matvec(a, v):
+    """a·v for each block; v of shape (2, p) or (2, p, k): k right-hand sides at once."""
+    if v.ndim == 3:
+        a = a[:, :, None]
     return np.stack((a[0] * v[0] + a[1] * v[1], a[2] * v[0] + a[3] * v[1]))
 
 
@@ -87,8 +90,9 @@ def _reduce(d, low, r):
     """Solve a symmetric positive-definite block-tridiagonal system, and invert its band.
 
     ``d`` (4, p) are the diagonal blocks, ``low`` (4, p−1) the blocks below them (``low[:, i]`` is the
-    block at (i+1, i)), ``r`` (2, p) the right-hand side.  Returns the solution (2, p), the diagonal
-    blocks of the inverse (4, p) and the blocks below them (4, p−1).
+    block at (i+1, i)), ``r`` (2, p) the right-hand side, or (2, p, k) for k of them.  Returns the
+    solution (2, p) (or (2, p, k)), the diagonal blocks of the inverse (4, p) and the blocks below them
+    (4, p−1).
 
     Odd-even (cyclic) reduction: the odd blocks are eliminated, each touching only its two even
     neighbours, which leaves a block-tridiagonal Schur complement on the even blocks, half the size;
@@ -106,7 +110,7 @@ def _reduce(d, low, r):
     if padded:  # an identity block coupled to nothing: the eliminated blocks then all have two neighbours
         d = np.concatenate((d, np.array([[1.0], [0.0], [0.0], [1.0]])), axis=1)
         low = np.concatenate((low, np.zeros((4, 1))), axis=1)
-        r = np.concatenate((r, np.zeros((2, 1))), axis=1)
+        r = np.concatenate((r, np.zeros((2, 1) + r.shape[2:])), axis=1)
     # the eliminated blocks i = 1, 3, …; their neighbours i − 1 and i + 1 are kept
     dinv = _inv(d[:, 1::2])
     before = low[:, 0::2]  # A[i, i−1]
@@ -124,7 +128,7 @@ def _reduce(d, low, r):
 
     if padded:  # the identity block stays decoupled: reduce without it, and put back its solution and inverse
         kept, inv_d, inv_low = _reduce(s_d[:, :-1], s_low[:, :-1], s_r[:, :-1])
-        kept = np.concatenate((kept, np.zeros((2, 1))), axis=1)
+        kept = np.concatenate((kept, np.zeros((2, 1) + kept.shape[2:])), axis=1)
         inv_d = np.concatenate((inv_d, np.array([[1.0], [0.0], [0.0], [1.0]])), axis=1)
         inv_low = np.concatenate((inv_low, np.zeros((4, 1))), axis=1)
     else:
@@ -135,7 +139,7 @@ def _reduce(d, low, r):
     right = -(_mul(u, _t(inv_low)) + _mul(v, inv_d[:, 1:]))  # A⁻¹[i, i+1]
     middle = dinv - _mul(u, _t(left)) - _mul(v, _t(right))  # A⁻¹[i, i], from row i of A A⁻¹ = I
 
-    x = np.empty((2, d.shape[1]))
+    x = np.empty((2, d.shape[1]) + r.shape[2:])
     x[:, 0::2] = kept
     x[:, 1::2] = odd
     band = np.empty((4, d.shape[1]))
@@ -152,16 +156,17 @@ def _reduce(d, low, r):
 def _pentadiagonal(d0, d1, d2, rhs):
     """Solve A x = rhs for a symmetric positive-definite pentadiagonal A, and invert its band.
 
-    ``d0``, ``d1``, ``d2`` are the diagonal and the first and second sub-diagonals (``d1[k]`` = A[k+1, k]).
-    Returns x and the same three diagonals of A⁻¹.  The matrix is read as block tridiagonal with
-    2×2 blocks (an odd size gets one more row and column of the identity, coupled to nothing).
+    ``d0``, ``d1``, ``d2`` are the diagonal and the first and second sub-diagonals (``d1[k]`` = A[k+1, k]);
+    ``rhs`` of shape (m,), or (m, k) for k right-hand sides.  Returns x and the same three diagonals of
+    A⁻¹.  The matrix is read as block tridiagonal with 2×2 blocks (an odd size gets one more row and
+    column of the identity, coupled to nothing).
     """
     m = d0.shape[0]
     if m % 2:
         d0 = np.append(d0, 1.0)
         d1 = np.append(d1, 0.0)
         d2 = np.append(d2, np.zeros(m - 1 - d2.shape[0]))  # m − 1 entries: none when m = 1
-        rhs = np.append(rhs, 0.0)
+        rhs = np.concatenate((rhs, np.zeros((1,) + rhs.shape[1:])))
     d = np.stack((d0[0::2], d1[0::2], d1[0::2], d0[1::2]))
     zero = np.zeros(d.shape[1] - 1)
     low = np.stack((d2[0::2], d1[1::2], zero, d2[1::2]))
@@ -175,7 +180,9 @@ def _pentadiagonal(d0, d1, d2, rhs):
     i2 = np.empty(d0.shape[0] - 2)
     i2[0::2] = below[0]
     i2[1::2] = below[3]
-    return np.ravel(x, order="F")[:m], i0[:m], i1[:m - 1], i2[:m - 2]
+    solution = np.empty((2 * x.shape[1],) + x.shape[2:])  # the two rows of x interleaved
+    solution[0::2], solution[1::2] = x[0], x[1]
+    return solution[:m], i0[:m], i1[:m - 1], i2[:m - 2]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,6 +258,16 @@ def _prepare(x, y, weights) -> _Data:
         group = np.repeat(np.arange(starts.shape[0]), np.diff(np.append(starts, xs.shape[0])))
         scatter = float(np.sum(ws * (ys - mean[group]) ** 2))
         plain_scatter = float(np.sum((ys - plain[group]) ** 2))
+    q0, q1, q2, r0, r1, m0, m1, m2 = _reinsch(knots, weight)
+    slope = np.diff(mean) / np.diff(knots)
+    qty = np.diff(slope)
+    return _Data(knots, weight, mean, count, plain, scatter, plain_scatter, int(xs.shape[0]),
+                 q0, q1, q2, r0, r1, m0, m1, m2, qty)
+
+
+def _reinsch(knots, weight):
+    """Reinsch's matrices of the knots and their weights: Q's three non-zeros a column (q0, q1, q2), R's
+    diagonal and the one beside it (r0, r1), and M = Qᵀ W⁻¹ Q's three diagonals (m0, m1, m2)."""
     h = np.diff(knots)
     inv_h = 1.0 / h
     inv_w = 1.0 / weight
@@ -264,10 +281,25 @@ def _prepare(x, y, weights) -> _Data:
     m2 = q2[:-2] * q0[2:] * inv_w[2:-2]
     r0 = (h[:-1] + h[1:]) / 3.0
     r1 = h[1:-1] / 6.0
-    slope = np.diff(mean) * inv_h
-    qty = np.diff(slope)
-    return _Data(knots, weight, mean, count, plain, scatter, plain_scatter, int(xs.shape[0]),
-                 q0, q1, q2, r0, r1, m0, m1, m2, qty)
+    return q0, q1, q2, r0, r1, m0, m1, m2
+
+
+def _q_times(q0, q1, q2, z):
+    """Q z, for z of n − 2 rows (and any columns): n rows."""
+    out = np.zeros((z.shape[0] + 2,) + z.shape[1:])
+    if z.ndim == 2:
+        q0, q1, q2 = q0[:, None], q1[:, None], q2[:, None]
+    out[:-2] += q0 * z
+    out[1:-1] += q1 * z
+    out[2:] += q2 * z
+    return out
+
+
+def _q_transposed_times(q0, q1, q2, v):
+    """Qᵀ v, for v of n rows (and any columns): n − 2 rows."""
+    if v.ndim == 2:
+        q0, q1, q2 = q0[:, None], q1[:, None], q2[:, None]
+    return q0 * v[:-2] + q1 * v[1:-1] + q2 * v[2:]
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,28 +316,39 @@ class _Fit:
 
 def _fit(data: _Data, lam: float) -> _Fit:
     gamma, i0, i1, i2 = _pentadiagonal(data.r0 + lam * data.m0, data.r1 + lam * data.m1, lam * data.m2, data.qty)
-    q_gamma = np.zeros(data.knots.shape[0])
-    q_gamma[:-2] += data.q0 * gamma
-    q_gamma[1:-1] += data.q1 * gamma
-    q_gamma[2:] += data.q2 * gamma
+    q_gamma = _q_times(data.q0, data.q1, data.q2, gamma)
     residual = lam * q_gamma / data.weight  # ȳ − g at the knots, without the cancellation of ȳ − g
     values = data.mean - residual
     # knots − tr H = λ tr(A⁻¹ M) = m − tr(A⁻¹ R), for A = R + λ M of size m = knots − 2.  The first form
     # for small λ (the second would subtract nearly equal numbers), the second for large λ, where
     # M's large entries (1/h² for a short interval h) make the first lose more digits.
-    smooth = float(np.dot(data.r0, i0) + 2.0 * np.dot(data.r1, i1))
-    m = data.r0.shape[0]
-    if smooth > 0.5 * m:
-        free = lam * float(np.dot(data.m0, i0) + 2.0 * np.dot(data.m1, i1) + 2.0 * np.dot(data.m2, i2))
-    else:
-        free = m - smooth
-    edf = data.knots.shape[0] - free
+    edf = _edf(data, lam, i0, i1, i2)
     rss = data.scatter + float(np.dot(data.weight, residual ** 2))
     plain = data.plain_scatter + float(np.dot(data.count, (data.plain_mean - values) ** 2))
     left = data.n - edf
     with np.errstate(invalid="ignore", divide="ignore"):
         gcv = float(np.float64(data.n * plain) / np.float64(left) ** 2)
     return _Fit(float(lam), values, np.concatenate(([0.0], gamma, [0.0])), float(edf), rss, gcv)
+
+
+def _edf(data, lam, i0, i1, i2, both=False):
+    """tr H from the band of A⁻¹ (see _fit); with ``both``, its two formulas, each computed."""
+    smooth = float(np.dot(data.r0, i0) + 2.0 * np.dot(data.r1, i1))
+    m = data.r0.shape[0]
+    free = lam * float(np.dot(data.m0, i0) + 2.0 * np.dot(data.m1, i1) + 2.0 * np.dot(data.m2, i2))
+    knots = data.knots.shape[0]
+    if both:
+        return knots - (m - smooth), knots - free
+    return knots - (free if smooth > 0.5 * m else m - smooth)
+
+
+def effective_parameters(x, y, weights=None, lam=1.0) -> tuple[float, float]:
+    """tr H of the spline with this λ by Reinsch's two formulas, 2 + tr(A⁻¹R) and knots − λ tr(A⁻¹M):
+    equal in exact arithmetic, so how far apart they come out says how many digits float64 kept."""
+    data = _prepare(x, y, weights)
+    lam = _check_lam(lam)
+    _, i0, i1, i2 = _pentadiagonal(data.r0 + lam * data.m0, data.r1 + lam * data.m1, lam * data.m2, data.qty)
+    return _edf(data, lam, i0, i1, i2, both=True)
 
 
 def gcv_score(x, y, weights=None, lam=1.0) -> float:
@@ -458,7 +501,8 @@ class Spline:
     (0 at both ends: natural).  lam: λ on scipy's scale; edf: the effective degrees of freedom, the
     trace of the hat matrix (2 for the straight line, the number of knots for interpolation);
     rss: Σ wᵢ (yᵢ − f(xᵢ))² over the original points; n: the points (weight > 0); gcv: scipy's
-    GCV score at λ (see ``gcv_score``; NaN when λ = 0 and there are no ties).
+    GCV score at λ (see ``gcv_score``; NaN when λ = 0 and there are no ties); weight: the summed weight
+    of the points at each knot (what ``variance`` needs; None in a dictionary from before it).
 
     Between knots the curve is the cubic that the values and second derivatives determine.
     *Outside* [knots[0], knots[-1]] it continues the end piece's cubic, as scipy's
@@ -478,16 +522,18 @@ class Spline:
     rss: float
     n: int
     gcv: float
+    weight: np.ndarray | None = None
 
     def __post_init__(self):
-        for name in ("knots", "values", "second"):
+        for name in ("knots", "values", "second") + (("weight",) if self.weight is not None else ()):
             a = np.array(getattr(self, name), dtype=np.float64)
             a.setflags(write=False)
             object.__setattr__(self, name, a)
         if not (self.knots.ndim == 1 and self.knots.shape == self.values.shape == self.second.shape
-                and self.knots.shape[0] >= 2 and np.all(np.diff(self.knots) > 0)):
+                and self.knots.shape[0] >= 2 and np.all(np.diff(self.knots) > 0)
+                and (self.weight is None or (self.weight.shape == self.knots.shape and np.all(self.weight > 0)))):
             raise ValueError("a Spline needs at least 2 increasing knots, with one value and one second "
-                             "derivative each.")
+                             "derivative each (and one positive weight, if any).")
         h = np.diff(self.knots)
         g, s = self.values, self.second
         b = (g[1:] - g[:-1]) / h - h * (2.0 * s[:-1] + s[1:]) / 6.0
@@ -514,6 +560,50 @@ class Spline:
         y = row[..., 2] + t * (2.0 * row[..., 3] + t * 3.0 * row[..., 4])
         return float(y) if np.ndim(y) == 0 else y
 
+    def variance(self, x, block=None):
+        """bᵀA⁻¹b at each x: the variance of f(x) over σ² in the Bayesian reading of the smoothing spline
+        (Wahba 1983, the band mgcv draws), f(x) = bᵀg for g the values at the knots and A = W + λQR⁻¹Qᵀ
+        the posterior precision of g over σ².  At a knot it is (A⁻¹)ᵢᵢ = Hᵢᵢ/wᵢ, the leverage; between
+        knots and beyond them (the end cubics carried on, as ``__call__``) it is the same quadratic form.
+
+        A⁻¹ is dense, so no entry of it is formed: f(x) = aᵀg + cᵀγ with a and c the two values and two
+        second derivatives of x's piece, γ = R⁻¹Qᵀg, and Reinsch's identity R⁻¹QᵀA⁻¹ = B⁻¹QᵀW⁻¹ (B =
+        R + λQᵀW⁻¹Q, the fit's own matrix) gives A⁻¹b = W⁻¹ℓ with ℓ = a + Q B⁻¹(c − λQᵀW⁻¹a), the
+        smoother's weights of f̂(x).  Then bᵀA⁻¹b = aᵀW⁻¹ℓ + cᵀR⁻¹QᵀW⁻¹ℓ: two banded solves a point, O(n)
+        each, ``block`` points at a time (by default as many as keep the solves near 32 MB)."""
+        if self.weight is None:
+            raise ValueError("this spline does not keep its knots' weights (written before they were kept)")
+        x = np.asarray(x, dtype=np.float64)
+        shape, x = x.shape, x.ravel()
+        knots, w, lam = self.knots, self.weight, self.lam
+        n = knots.shape[0]
+        if n < 3:
+            raise ValueError("a spline of fewer than 3 knots is a line through them: it has no band")
+        q0, q1, q2, r0, r1, m0, m1, m2 = _reinsch(knots, w)
+        b0, b1, b2 = r0 + lam * m0, r1 + lam * m1, lam * m2
+        zero = np.zeros(max(n - 4, 0))
+        i = np.clip(np.searchsorted(knots, x, side="right") - 1, 0, n - 2)
+        h = knots[i + 1] - knots[i]
+        u, v = x - knots[i], knots[i + 1] - x
+        a = np.stack((v / h, u / h))
+        c = np.stack((-u * v * (1.0 + v / h), -u * v * (1.0 + u / h))) / 6.0
+        block = block or max(1, (4 << 20) // (8 * n))
+        out = np.empty(x.shape[0])
+        for start in range(0, x.shape[0], block):
+            part = slice(start, start + block)
+            columns = np.arange(x[part].shape[0])
+            rows = np.stack((i[part], i[part] + 1))
+            a_full = np.zeros((n, columns.shape[0]))
+            a_full[rows, columns] = a[:, part]
+            c_full = np.zeros((n, columns.shape[0]))
+            c_full[rows, columns] = c[:, part]
+            c_inner = c_full[1:-1]  # γ is 0 at the end knots
+            z = _pentadiagonal(b0, b1, b2, c_inner - lam * _q_transposed_times(q0, q1, q2, a_full / w[:, None]))[0]
+            ell = (a_full + _q_times(q0, q1, q2, z)) / w[:, None]  # W⁻¹ℓ
+            gamma = _pentadiagonal(r0, r1, zero, _q_transposed_times(q0, q1, q2, ell))[0]  # R⁻¹QᵀW⁻¹ℓ
+            out[part] = np.einsum("ij,ij->j", a_full, ell) + np.einsum("ij,ij->j", c_inner, gamma)
+        return np.maximum(out, 0.0).reshape(shape)
+
     def pieces(self) -> np.ndarray:
         """The table of the pieces: one row (xᵢ, a, b, c, d) per interval [xᵢ, xᵢ₊₁], with
 
@@ -530,7 +620,8 @@ class Spline:
         """Everything, as JSON-ready values; floats as ``float.hex`` strings, so nothing is rounded."""
         return {"kind": FORMAT, "knots": _hex(self.knots), "values": _hex(self.values),
                 "second": _hex(self.second), "lam": float.hex(self.lam), "edf": float.hex(self.edf),
-                "rss": float.hex(self.rss), "n": int(self.n), "gcv": float.hex(self.gcv)}
+                "rss": float.hex(self.rss), "n": int(self.n), "gcv": float.hex(self.gcv),
+                **({"weight": _hex(self.weight)} if self.weight is not None else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> Spline:
@@ -538,7 +629,8 @@ class Spline:
         if d.get("kind") != FORMAT:
             raise ValueError(f"not a {FORMAT} dictionary (its kind is {d.get('kind')!r}).")
         return cls(_unhex(d["knots"]), _unhex(d["values"]), _unhex(d["second"]), float.fromhex(d["lam"]),
-                   float.fromhex(d["edf"]), float.fromhex(d["rss"]), int(d["n"]), float.fromhex(d["gcv"]))
+                   float.fromhex(d["edf"]), float.fromhex(d["rss"]), int(d["n"]), float.fromhex(d["gcv"]),
+                   _unhex(d["weight"]) if "weight" in d else None)
 
 
 def fit_spline(x, y, weights=None, lam="auto") -> Spline:
@@ -559,4 +651,4 @@ def fit_spline(x, y, weights=None, lam="auto") -> Spline:
     lam = None if auto else _check_lam(lam)
     data = _prepare(x, y, weights)
     fit = _auto(data) if auto else _fit(data, lam)
-    return Spline(data.knots, fit.values, fit.second, fit.lam, fit.edf, fit.rss, data.n, fit.gcv)
+    return Spline(data.knots, fit.values, fit.second, fit.lam, fit.edf, fit.rss, data.n, fit.gcv, data.weight)

@@ -51,7 +51,7 @@ def export(document, language, name="fitbp", cell="A2"):
     if language == "excel" and not CELL.fullmatch(cell):
         raise FitbpError(f"{_given('cell', cell)} is not a cell reference such as A2 or $B$7")
     fit = _Fit(document)
-    return WRITERS[language](fit, name, cell)
+    return (SPLINE_WRITERS if fit.basis.name == "spline" else WRITERS)[language](fit, name, cell)
 
 
 def _given(name, value):
@@ -67,7 +67,7 @@ class _Fit:
         from fitbp.sources import dates
 
         self.basis = basis_of(document)
-        self.coefficients = [float(a) for a in document[in_basis(document)]]
+        self.coefficients = [float(a) for a in document.get(in_basis(document)) or ()]  # none: a spline
         self.center, self.scale = float(document["center"]), float(document["scale"])
         self.degree = len(self.coefficients) - 1
         self.polynomial = polynomial_of(document)
@@ -81,6 +81,8 @@ class _Fit:
         self.axis = dates.Axis.of(document)
         shown = self.axis.text if self.axis else (lambda v: f"{v:.10g}")
         curve = (f"degree {self.degree} polynomial" if self.basis.polynomial else
+                 f"smoothing spline of {self.basis.spline.knots.size - 1} cubic pieces "
+                 f"(λ {number(self.basis.spline.lam)})" if self.basis.name == "spline" else
                  f"{self.basis.title} series ({self.basis.harmonics} harmonics of period {number(self.basis.period)}, "
                  f"trend of degree {self.basis.trend})")
         self.header = [
@@ -408,6 +410,105 @@ FORMULAS = ("excel", "latex")
 """The languages without a name to give: a cell formula and an equation."""
 
 
+# ------------------------------------------------------------------ a smoothing spline: its pieces as tables
+
+def _pieces(fit):
+    """The spline's table (x_i, a, b, c, d), a row an interval: y = a + t·(b + t·(c + t·d)), t = x − x_i,
+    x_i the last row's at or below x (the first row's below them all), as Spline.__call__ evaluates it."""
+    return [[number(v) for v in column] for column in fit.polynomial.spline.pieces().T]
+
+
+def _spline_form(fit, x="x"):
+    return (f"y = a + t * (b + t * (c + t * d)) with t = {x} - x_i, of the row i with the last x_i <= {x} (the first "
+            f"row below them all; the first and last pieces carry on beyond the data), as 'fitbp predict'")
+
+
+def _rows(values, indent, per=4):
+    """The values as lines of ``per``, each line indented and ending with a comma."""
+    return [indent + ", ".join(values[i:i + per]) + "," for i in range(0, len(values), per)]
+
+
+def _spline_c(fit, name, cell):
+    x, columns = fit.parameter, _pieces(fit)
+    size = len(columns[0])
+    note = fit.header + fit.about_x + [_spline_form(fit, x) + "; C99, compile without -ffast-math (and FMA "
+                                                             "contraction) for the same bits"]
+    body = []
+    for letter, column in zip("xabcd", columns):
+        body += [f"static const double {name}_{letter}[{size}] = {{", *_rows(column, "    "), "};"]
+    body += [f"static inline double {name}(double {x})", "{", f"    int lo = 0, hi = {size - 1};",
+             "    while (lo < hi) {", "        int mid = lo + (hi - lo + 1) / 2;",
+             f"        if ({name}_x[mid] <= {x}) lo = mid; else hi = mid - 1;", "    }",
+             f"    const double t = {x} - {name}_x[lo];",
+             f"    return {name}_a[lo] + t * ({name}_b[lo] + t * ({name}_c[lo] + t * {name}_d[lo]));", "}"]
+    return "\n".join(_comment(note, "/* ", " * ", " */") + body) + "\n"
+
+
+def _spline_python(fit, name, cell):
+    columns = _pieces(fit)
+    tables = []
+    for letter, column in zip("XABCD", columns):
+        tables += [f"_{name.upper()}_{letter} = (", *_rows(column, "    "), ")"]
+    docstring = "\n    ".join(fit.header + fit.about_x) + "\n\n    " + _spline_form(fit)
+    n = f"_{name.upper()}_"
+    return "\n".join(["import bisect", "", *tables, "", "", f"def {name}(x):", '    """' + docstring + '.\n    """',
+                      f"    i = max(bisect.bisect_right({n}X, x) - 1, 0)", f"    t = x - {n}X[i]",
+                      f"    return {n}A[i] + t * ({n}B[i] + t * ({n}C[i] + t * {n}D[i]))"]) + "\n"
+
+
+def _spline_javascript(fit, name, cell):
+    x, columns = fit.parameter, _pieces(fit)
+    note = fit.header + fit.about_x + [_spline_form(fit, x)]
+    body = [f"function {name}({x}) {{"]
+    for letter, column in zip("XABCD", columns):
+        body += [f"  const {letter} = [", *_rows(column, "    "), "  ];"]
+    body += [f"  let lo = 0, hi = {len(columns[0]) - 1};", "  while (lo < hi) {",
+             "    const mid = lo + Math.ceil((hi - lo) / 2);", f"    if (X[mid] <= {x}) lo = mid; else hi = mid - 1;",
+             "  }", f"  const t = {x} - X[lo];", "  return A[lo] + t * (B[lo] + t * (C[lo] + t * D[lo]));", "}"]
+    return "\n".join(_comment(note, "// ") + body) + "\n"
+
+
+def _spline_rust(fit, name, cell):
+    x, columns = fit.parameter, _pieces(fit)
+    size, n = len(columns[0]), name.upper()
+    note = fit.header + fit.about_x + [_spline_form(fit, x)]
+    body = []
+    for letter, column in zip("XABCD", columns):
+        body += [f"const {n}_{letter}: [f64; {size}] = [", *_rows(column, "    "), "];"]
+    body += ["", *_comment(note, "/// "), f"pub fn {name}({x}: f64) -> f64 {{",
+             f"    let i = {n}_X.partition_point(|&v| v <= {x}).saturating_sub(1);",
+             f"    let t = {x} - {n}_X[i];",
+             f"    {n}_A[i] + t * ({n}_B[i] + t * ({n}_C[i] + t * {n}_D[i]))", "}"]
+    return "\n".join(body) + "\n"
+
+
+def _spline_numpy(fit, name, cell):
+    columns = _pieces(fit)
+    n = f"_{name.upper()}_"
+    tables = []
+    for letter, column in zip("XABCD", columns):
+        tables += [f"{n}{letter} = numpy.array([", *_rows(column, "    "), "])"]
+    docstring = "\n    ".join(fit.header + fit.about_x) + "\n\n    " + _spline_form(fit) + ", for numpy arrays"
+    return "\n".join(["import numpy", "", *tables, "", "", f"def {name}(x):", '    """' + docstring + '.\n    """',
+                      "    x = numpy.asarray(x, dtype=numpy.float64)",
+                      f"    i = numpy.clip(numpy.searchsorted({n}X, x, side='right') - 1, 0, {n}X.size - 1)",
+                      f"    t = x - {n}X[i]",
+                      f"    return {n}A[i] + t * ({n}B[i] + t * ({n}C[i] + t * {n}D[i]))"]) + "\n"
+
+
+def _no_formula(what):
+    def refuse(fit, name, cell):
+        pieces = fit.basis.spline.knots.size - 1
+        raise FitbpError(f"a smoothing spline of {pieces} cubic pieces has no {what}: export it to c, python, "
+                         "javascript, rust or numpy")
+    return refuse
+
+
+SPLINE_WRITERS = {"c": _spline_c, "python": _spline_python, "javascript": _spline_javascript, "rust": _spline_rust,
+                  "excel": _no_formula("formula for one cell"), "latex": _no_formula("equation to typeset"),
+                  "numpy": _spline_numpy}
+
+
 SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -419,6 +520,8 @@ def equation(document, digits=4):
     if not 1 <= digits <= 17:
         raise FitbpError(f"digits must be 1 to 17, not {digits}")
     fit = _Fit(document)
+    if fit.basis.name == "spline":
+        return _spline_equation(fit, document)
     if not fit.basis.polynomial:
         return _series_equation(fit, document, digits)
     raw, why = fit.raw_form
@@ -453,6 +556,17 @@ def equation(document, digits=4):
     full = "; ".join([*fit.header, *fit.about_x, why, listed,
                       f"center {number(fit.center)}, scale {number(fit.scale)}"])
     return lines, note, full
+
+
+def _spline_equation(fit, document):
+    """equation() for a smoothing spline, which has no formula to print: what it is, and where its pieces are."""
+    spline = fit.basis.spline
+    lines = [f"smoothing spline: {spline.knots.size - 1} cubic pieces", f"λ = {spline.lam:.4g}, "
+             f"{spline.edf:.4g} effective parameters"]
+    r2 = document.get("r2")
+    if isinstance(r2, (int, float)) and not isinstance(r2, bool):
+        lines.append(f"R² = {r2:.4g}")
+    return lines, "its pieces: fitbp export", "; ".join([*fit.header, *fit.about_x, _spline_form(fit)])
 
 
 def _series_equation(fit, document, digits):

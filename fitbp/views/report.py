@@ -81,7 +81,8 @@ def print_table(fit, console=None):
     console = console or wide_console()
     frame = box.SIMPLE_HEAD if console.is_terminal else None
     basis = modelfile.basis_of(fit)
-    what = f"degree {fit['degree']}" if basis.polynomial else _series_title(basis)
+    what = (f"degree {fit['degree']}" if basis.polynomial else "smoothing spline" if basis.name == "spline"
+            else _series_title(basis))
     emit(console, escape(printable(f"{what} fit of {fit.get('y_column')} against "
                                    f"{fit.get('x_column')} in {fit.get('source')}")), highlight=False)
     if fit.get("x_origin"):
@@ -91,7 +92,9 @@ def print_table(fit, console=None):
         emit(console, escape(f"degree chosen automatically: {fit['degree_selection']['reason']}"), highlight=False,
              style="dim")
 
-    if not basis.polynomial:
+    if basis.name == "spline":
+        _print_spline(console, fit, basis, frame)
+    elif not basis.polynomial:
         _print_series(console, fit, basis)
     else:
         _print_polynomial(console, fit, basis)
@@ -122,6 +125,24 @@ def _print_series(console, fit, basis):
     emit(console, table)
     if fit.get("stderr_note"):
         emit(console, escape(f"note: {fit['stderr_note']}"), style="dim", highlight=False)
+
+
+def _print_spline(console, fit, basis, frame):
+    """A smoothing spline has no coefficients to list: its λ, how many parameters it spends, its GCV."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    spline = basis.spline
+    table = Table(box=frame, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    chosen = "chosen by GCV" if basis.smooth == "auto" else "given"
+    table.add_row("λ (∫f''² weight)", f"{_number(spline.lam)} ({chosen})")
+    table.add_row("effective parameters", _number(spline.edf, 6))
+    table.add_row("GCV score", _number(spline.gcv if math.isfinite(spline.gcv) else None))
+    table.add_row("cubic pieces", f"{spline.knots.size - 1} (knots at every distinct x)")
+    emit(console, table)
+    emit(console, escape(f"note: {fit['stderr_note']}"), style="dim", highlight=False)
 
 
 def _print_polynomial(console, fit, basis):
@@ -175,11 +196,12 @@ def _print_quality(console, fit, frame):
         (f"{kind}residual mean", _number(fit.get("residual_mean"), 4)),
         (f"{kind}residual sd", _number(fit.get("residual_std"), 4)),
         *chi2,
-        ("reduced χ²", _number(fit.get("reduced_chi2"), 6) + (f" ({fit['dof']} dof)" if fit.get("dof") else "")),
+        ("reduced χ²", _number(fit.get("reduced_chi2"), 6) + (f" ({fit['dof']:.6g} dof)" if fit.get("dof") else "")),
         ("points", _points(fit)),
-        ("epochs", str(fit.get("epochs"))),
-        ("optimizer", str(fit.get("optimizer")) + (f" (lr {fit['lr']:g})" if fit.get("lr") else "")),
-        ("converged", "[green]yes[/green]" if fit.get("converged") else "[red]no[/red]"),
+        *([] if fit.get("optimizer") is None else [  # a spline is solved, not trained
+            ("epochs", str(fit.get("epochs"))),
+            ("optimizer", str(fit.get("optimizer")) + (f" (lr {fit['lr']:g})" if fit.get("lr") else "")),
+            ("converged", "[green]yes[/green]" if fit.get("converged") else "[red]no[/red]")]),
         ("time", f"{fit.get('seconds', 0.0):.3f} s"),
     ]
     for row in rows:
@@ -321,6 +343,8 @@ def print_comparison(comparison, console=None):
     emit(console, escape(f"{comparison.folds}-fold cross-validation of {comparison.n} points (seed "
                          f"{comparison.seed}); ranked: CV MSE within one standard error of the best, then the "
                          "least BIC"), highlight=False, style="dim")
+    for family, why in comparison.skipped.items():
+        emit(console, escape(f"not ranked: {family}: {why}"), highlight=False, style="dim")
 
 
 def print_selection(selection, console=None):
