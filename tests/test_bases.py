@@ -55,7 +55,7 @@ def test_roots_are_where_the_curve_is_zero():
 
 
 def test_an_unknown_basis_names_the_choices(sine):
-    with pytest.raises(ValueError, match="basis= must be one of 'taylor', 'chebyshev', 'fourier', not 'legendre'"):
+    with pytest.raises(ValueError, match="basis= must be one of 'taylor', 'chebyshev', 'fourier', 'spline', not 'legendre'"):
         fitbp.fit(*sine, degree=3, basis="legendre")
 
 
@@ -132,7 +132,7 @@ def test_the_model_file_keeps_the_basis_and_reads_back_exactly(pair, tmp_path):
                                   chebyshev.predict(x, interval="confidence").lower)
     broken = {**document, "basis": "legendre"}
     (tmp_path / "b.json").write_text(json.dumps(broken))
-    with pytest.raises(fitbp.FitbpError, match="'basis' is none of taylor, chebyshev, fourier"):
+    with pytest.raises(fitbp.FitbpError, match="'basis' is none of taylor, chebyshev, fourier, spline"):
         modelfile.load(tmp_path / "b.json")
     (tmp_path / "b.json").write_text(json.dumps({**document, "basis": "fourier"}))  # without its period
     with pytest.raises(fitbp.FitbpError, match="'fourier' is missing or not an object"):
