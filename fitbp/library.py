@@ -484,17 +484,16 @@ class Fit:
 
     def __str__(self) -> str:
         d = self._document
-        return (f"{self._what} of {d.get('y_column')} against {d.get('x_column')} "
+        return (f"{self._what()} of {d.get('y_column')} against {d.get('x_column')} "
                 f"({self.n} points of {d.get('source')}): MSE {_short(self.mse)}, R² {_short(self.r2, 6)}")
 
     def __repr__(self) -> str:
-        return f"<fitbp.Fit {self._what}, {self.n} points, MSE {_short(self.mse)}, R² {_short(self.r2, 6)}>"
+        return f"<fitbp.Fit {self._what('')}, {self.n} points, MSE {_short(self.mse)}, R² {_short(self.r2, 6)}>"
 
-    @property
-    def _what(self):
+    def _what(self, noun=" polynomial"):
         """'degree 3 polynomial', or the name of a curve that is not one."""
         basis = self.curve.basis
-        return f"degree {self.degree} polynomial" if basis.polynomial else basis.curve(self.degree)
+        return f"degree {self.degree}{noun}" if basis.polynomial else basis.curve(self.degree)
 
     def plot(self, ax: Any = None, band: str | None = None, level: float = 0.95, sigma_new: float | None = None):
         """Points, curve and, with ``band`` "confidence" or "prediction", its band, on a matplotlib
