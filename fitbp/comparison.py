@@ -201,13 +201,14 @@ def _fourier(points, x, y):
 
 
 def _spline(points, x, y):
-    from fitbp.fitting import smoothing, spline
+    from fitbp.fitting import smoothing
 
-    result = smoothing.fit(points)  # refuses a spline whose arithmetic float64 cannot vouch for
+    result = smoothing.fit(points)
     curve = result.spline
+    knots = 0 if curve.weight is not None else curve.knots.size  # each fold's spline on as many knots
 
     def refit(xs, ys):
-        return spline.fit_spline(xs, ys, lam=curve.lam)
+        return smoothing.spline_of(xs, ys, None, curve.lam, knots)[0]
     return Candidate("spline", result.polynomial, float(curve.edf),
                      f"λ {curve.lam:.3g}, {curve.edf:.1f} effective parameters", refit, result)
 

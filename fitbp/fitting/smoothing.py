@@ -48,9 +48,11 @@ class Smoothing(bases.Basis):
         """The spline's part of a model: every number exact in JSON (Python writes the shortest digits
         that read back to the same float64)."""
         s = self.spline
+        kept = ({"weight": s.weight.tolist()} if s.weight is not None else
+                {"blocks": s.blocks.reshape(-1, 16).tolist()})  # knots at every x, or fewer (pspline)
         return {"smooth": self.smooth, "lam": s.lam, "edf": s.edf, "gcv": s.gcv if math.isfinite(s.gcv) else None,
-                "pieces": int(s.knots.size - 1), "knots": s.knots.tolist(), "values": s.values.tolist(),
-                "second": s.second.tolist(), "weight": s.weight.tolist()}
+                "pieces": int(s.knots.size - 1), "knots_at": "every x" if s.weight is not None else "quantiles",
+                "knots": s.knots.tolist(), "values": s.values.tolist(), "second": s.second.tolist(), **kept}
 
     def __reduce__(self):
         return Smoothing, (self.spline, self.smooth)
@@ -67,11 +69,17 @@ def of_document(document, damaged=None):
     if not isinstance(part, dict):
         raise fail("spline", "is missing or not an object")
     arrays = {}
-    for key in ("knots", "values", "second", "weight"):
+    for key in ("knots", "values", "second", "weight" if "blocks" not in part else "blocks"):
         values = part.get(key)
+        if key == "blocks" and isinstance(values, list):  # a 4×4 covariance an interval, as rows of 16
+            values = [v for row in values for v in (row if isinstance(row, list) and len(row) == 16 else [None])]
         if not (isinstance(values, list) and len(values) >= 3 and all(_real(v) for v in values)):
             raise fail("spline", f"has no list '{key}' of 3 or more numbers")
         arrays[key] = np.array(values, dtype=np.float64)
+    if "blocks" in arrays:
+        if arrays["blocks"].size != 16 * (arrays["knots"].size - 1):
+            raise fail("spline", "has not one 4×4 block of 'blocks' for each interval between its knots")
+        arrays["blocks"] = arrays["blocks"].reshape(-1, 4, 4)
     for key in ("lam", "edf"):
         if not (_real(part.get(key)) and part[key] >= 0):
             raise fail("spline", f"has no number '{key}' of 0 or more")
@@ -79,7 +87,7 @@ def of_document(document, damaged=None):
     try:
         spline = Spline(arrays["knots"], arrays["values"], arrays["second"], float(part["lam"]), float(part["edf"]),
                         float(document.get("rss", math.nan) or math.nan), int(document.get("weighted_points") or 0),
-                        float(gcv) if _real(gcv) else math.nan, arrays["weight"])
+                        float(gcv) if _real(gcv) else math.nan, arrays.get("weight"), arrays.get("blocks"))
     except ValueError:
         raise fail("spline", "does not hold increasing knots with a value, second derivative and positive "
                              "weight each") from None
@@ -200,6 +208,8 @@ class Result:
     scale: float
     absolute_sigma: bool = False
     level: float = 0.95
+    distance: float | None = None
+    """For a spline on fewer knots than x, its estimated distance from the every-x one (pspline.richardson)."""
     warnings: list = field(default_factory=list)
     loss_history: list = field(default_factory=list)
     snapshots: list = field(default_factory=list)
@@ -234,11 +244,11 @@ class Result:
             "center": self.center,
             "scale": self.scale,
             "basis": "spline",
-            "spline": Smoothing(s, self.smooth).to_dict(),
+            "spline": {**Smoothing(s, self.smooth).to_dict(), "distance": self.distance},
             "rss": chi2,
             "raw_digits_lost": 0.0,
             "stderr": None,
-            "stderr_note": "a smoothing spline's parameters are its values at every x, shrunk together by λ: "
+            "stderr_note": "a smoothing spline's parameters are its values at its knots, shrunk together by λ: "
                            "there are no coefficients to test (its band: predict --interval)",
             "level": self.level,
             "mse": mse,
@@ -279,8 +289,11 @@ class Result:
 
 
 def fit(points, smooth="auto", absolute_sigma=False, **ignored):
-    """The cubic smoothing spline of ``points`` (knots at every distinct x, λ by GCV or ``smooth``), as a
-    Result.  The points must be in memory; weights are used as scipy's w (w = 1/σ² from --sigma)."""
+    """The cubic smoothing spline of ``points`` as a Result: λ by GCV or ``smooth``; knots at every
+    distinct x where there are at most FULL of them and float64 can count its effective parameters
+    (``_counted``), else at pspline.KNOTS quantiles of them (fitbp.fitting.pspline), how far that is
+    from the every-x spline estimated and kept.  The points must be in memory; weights are used as
+    scipy's w (w = 1/σ² from --sigma)."""
     from fitbp.fitting import trainer
 
     started = time.perf_counter()
@@ -291,31 +304,54 @@ def fit(points, smooth="auto", absolute_sigma=False, **ignored):
     x, y = np.asarray(fitted.x, dtype=np.float64), np.asarray(fitted.y, dtype=np.float64)
     weights = None if getattr(fitted, "weights", None) is None else np.asarray(fitted.weights, dtype=np.float64)
     try:
-        spline = fit_spline(x, y, weights, smooth)
+        spline, distance = spline_of(x, y, weights, smooth)
     except ValueError as e:
         raise FitbpError(f"{printable(points.source)}: {e}") from None
-    _check_arithmetic(spline, x, y, weights, points)
     center, scale = trainer.model.scaling(x)
-    return Result(spline, points, "auto" if smooth == "auto" else "given", time.perf_counter() - started,
-                  center, scale, absolute_sigma)
+    result = Result(spline, points, "auto" if smooth == "auto" else "given", time.perf_counter() - started,
+                    center, scale, absolute_sigma, distance=distance)
+    if distance is not None and distance > CLOSE:
+        result.warnings.append(f"the spline on {spline.knots.size} knots is about {distance:.1g} of the y range "
+                               "from the spline with a knot at every x (estimated): a curve with this much "
+                               "detail needs more knots than fitbp gives it, for now")
+    return result
 
 
-def _check_arithmetic(spline, x, y, weights, points):
-    """Refuse a spline whose effective parameters float64 could not count: the trace of the hat matrix,
+FULL = 5_000
+"""Distinct x up to which every one is a knot (the exact smoothing spline, scipy's); beyond, the spline on
+fewer knots (fitbp.fitting.pspline): past this the every-x spline costs more and, for random x, loses
+its digits."""
+CLOSE = 1e-6
+"""How near (relative to the y range) the spline on fewer knots should come to the every-x spline."""
+
+
+def spline_of(x, y, weights, smooth, knots=None):
+    """(the spline, its estimated distance from the every-x spline or None when it is that spline), on
+    ``knots`` knots when given (0: at every x), else as ``fit`` chooses."""
+    from fitbp.fitting import pspline
+
+    distinct = np.unique(x).size
+    if knots == 0 or (knots is None and distinct <= FULL):
+        with np.errstate(all="ignore"):  # an ill-conditioned attempt is found out by _counted, not by numpy
+            every = fit_spline(x, y, weights, smooth)
+            counted = knots == 0 or _counted(every, x, y, weights)
+        if counted:
+            return every, None
+    count = knots or min(pspline.KNOTS, max(distinct // 4, 3))
+    reduced = pspline.fit(x, y, weights, smooth, count)
+    return reduced, pspline.richardson(reduced, x, y, weights)
+
+
+def _counted(spline, x, y, weights):
+    """Whether float64 could count the every-x spline's effective parameters: the trace of the hat matrix,
     reckoned by Reinsch's two formulas, must agree and lie between 2 (the line) and the knots
-    (interpolation).  Close x (random x, millions of them) make his matrix ill-conditioned; then GCV, and λ
-    with it, would be noise, and the curve a guess."""
+    (interpolation).  Close x make his matrix ill-conditioned; then GCV, and λ with it, would be noise."""
     from fitbp.fitting import spline as splines
 
     knots = spline.knots.size
     counts = splines.effective_parameters(x, y, weights, spline.lam)
-    if not (all(math.isfinite(c) for c in counts) and abs(counts[0] - counts[1]) <= AGREEMENT * max(spline.edf, 1.0)
-            and 2.0 * (1.0 - AGREEMENT) <= spline.edf <= knots * (1.0 + AGREEMENT)):
-        gap = float(np.min(np.diff(spline.knots)) / np.mean(np.diff(spline.knots)))
-        raise FitbpError(f"{printable(points.source)}: a smoothing spline on these {knots} distinct x is beyond "
-                         f"float64 for now: x as close as {gap:.1g} of their mean spacing make its equations too "
-                         f"ill-conditioned to count its effective parameters (try fewer points, or x rounded "
-                         f"to fewer digits)")
+    return (all(math.isfinite(c) for c in counts) and abs(counts[0] - counts[1]) <= AGREEMENT * max(spline.edf, 1.0)
+            and 2.0 * (1.0 - AGREEMENT) <= spline.edf <= knots * (1.0 + AGREEMENT))
 
 
 # ---------------------------------------------------------------- the band

@@ -212,7 +212,8 @@ class _Data:
     qty: np.ndarray  # Qᵀ ȳ
 
 
-def _prepare(x, y, weights) -> _Data:
+def checked(x, y, weights):
+    """x, y and the weights (ones without) as float64 arrays, checked, the points of weight 0 left out."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.ndim != 1 or y.ndim != 1:
@@ -237,6 +238,11 @@ def _prepare(x, y, weights) -> _Data:
         if np.any(w == 0):
             keep = w > 0
             x, y, w = x[keep], y[keep], w[keep]
+    return x, y, w
+
+
+def _prepare(x, y, weights) -> _Data:
+    x, y, w = checked(x, y, weights)
     order = np.argsort(x, kind="stable")
     xs, ys, ws = x[order], y[order], w[order]
     if xs.shape[0] == 0:
@@ -447,11 +453,17 @@ def _auto(data: _Data) -> _Fit:
     """
     knots = data.knots.shape[0]
     scale = float(np.mean(data.weight)) * float((data.knots[-1] - data.knots[0]) / (knots - 1)) ** 3
+    return least_gcv(lambda lam: _fit(data, lam), scale, knots)
+
+
+def least_gcv(fit_at, scale, knots):
+    """The fit of least GCV among ``fit_at(λ)`` (each with .edf and .gcv), searched as ``_auto`` says from
+    λ₀ = ``scale`` until the fit is the line or nearly interpolates its ``knots``."""
     cache: dict[float, _Fit] = {}
 
     def fit(u: float) -> _Fit:
         if u not in cache:
-            cache[u] = _fit(data, scale * math.exp(u))
+            cache[u] = fit_at(scale * math.exp(u))
         return cache[u]
 
     def score(u: float) -> float:
@@ -523,15 +535,18 @@ class Spline:
     n: int
     gcv: float
     weight: np.ndarray | None = None
+    blocks: np.ndarray | None = None
 
     def __post_init__(self):
-        for name in ("knots", "values", "second") + (("weight",) if self.weight is not None else ()):
+        kept = tuple(name for name in ("weight", "blocks") if getattr(self, name) is not None)
+        for name in ("knots", "values", "second") + kept:
             a = np.array(getattr(self, name), dtype=np.float64)
             a.setflags(write=False)
             object.__setattr__(self, name, a)
         if not (self.knots.ndim == 1 and self.knots.shape == self.values.shape == self.second.shape
                 and self.knots.shape[0] >= 2 and np.all(np.diff(self.knots) > 0)
-                and (self.weight is None or (self.weight.shape == self.knots.shape and np.all(self.weight > 0)))):
+                and (self.weight is None or (self.weight.shape == self.knots.shape and np.all(self.weight > 0)))
+                and (self.blocks is None or self.blocks.shape == (self.knots.shape[0] - 1, 4, 4))):
             raise ValueError("a Spline needs at least 2 increasing knots, with one value and one second "
                              "derivative each (and one positive weight, if any).")
         h = np.diff(self.knots)
@@ -571,10 +586,15 @@ class Spline:
         R + λQᵀW⁻¹Q, the fit's own matrix) gives A⁻¹b = W⁻¹ℓ with ℓ = a + Q B⁻¹(c − λQᵀW⁻¹a), the
         smoother's weights of f̂(x).  Then bᵀA⁻¹b = aᵀW⁻¹ℓ + cᵀR⁻¹QᵀW⁻¹ℓ: two banded solves a point, O(n)
         each, ``block`` points at a time (by default as many as keep the solves near 32 MB)."""
-        if self.weight is None:
-            raise ValueError("this spline does not keep its knots' weights (written before they were kept)")
         x = np.asarray(x, dtype=np.float64)
         shape, x = x.shape, x.ravel()
+        if self.blocks is not None:  # a spline on fewer knots than points keeps its 4×4 covariances (pspline)
+            from fitbp.fitting import pspline
+
+            piece, parts = pspline.parts(self.knots, x)
+            return np.maximum(np.einsum("ni,nij,nj->n", parts, self.blocks[piece], parts), 0.0).reshape(shape)
+        if self.weight is None:
+            raise ValueError("this spline does not keep its knots' weights (written before they were kept)")
         knots, w, lam = self.knots, self.weight, self.lam
         n = knots.shape[0]
         if n < 3:
@@ -621,7 +641,8 @@ class Spline:
         return {"kind": FORMAT, "knots": _hex(self.knots), "values": _hex(self.values),
                 "second": _hex(self.second), "lam": float.hex(self.lam), "edf": float.hex(self.edf),
                 "rss": float.hex(self.rss), "n": int(self.n), "gcv": float.hex(self.gcv),
-                **({"weight": _hex(self.weight)} if self.weight is not None else {})}
+                **({"weight": _hex(self.weight)} if self.weight is not None else {}),
+                **({"blocks": _hex(self.blocks.ravel())} if self.blocks is not None else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> Spline:
@@ -630,7 +651,8 @@ class Spline:
             raise ValueError(f"not a {FORMAT} dictionary (its kind is {d.get('kind')!r}).")
         return cls(_unhex(d["knots"]), _unhex(d["values"]), _unhex(d["second"]), float.fromhex(d["lam"]),
                    float.fromhex(d["edf"]), float.fromhex(d["rss"]), int(d["n"]), float.fromhex(d["gcv"]),
-                   _unhex(d["weight"]) if "weight" in d else None)
+                   _unhex(d["weight"]) if "weight" in d else None,
+                   _unhex(d["blocks"]).reshape(-1, 4, 4) if "blocks" in d else None)
 
 
 def fit_spline(x, y, weights=None, lam="auto") -> Spline:

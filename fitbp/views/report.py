@@ -140,7 +140,13 @@ def _print_spline(console, fit, basis, frame):
     table.add_row("λ (∫f''² weight)", f"{_number(spline.lam)} ({chosen})")
     table.add_row("effective parameters", _number(spline.edf, 6))
     table.add_row("GCV score", _number(spline.gcv if math.isfinite(spline.gcv) else None))
-    table.add_row("cubic pieces", f"{spline.knots.size - 1} (knots at every distinct x)")
+    if spline.weight is not None:
+        table.add_row("cubic pieces", f"{spline.knots.size - 1} (knots at every distinct x)")
+    else:
+        distance = fit.get("spline", {}).get("distance")
+        table.add_row("cubic pieces", f"{spline.knots.size - 1} (knots at {spline.knots.size} quantiles of x)")
+        if distance is not None:
+            table.add_row("from the every-x spline", f"~{distance:.1g} of the y range (estimated)")
     emit(console, table)
     emit(console, escape(f"note: {fit['stderr_note']}"), style="dim", highlight=False)
 
