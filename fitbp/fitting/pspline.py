@@ -63,15 +63,6 @@ def _natural(knots):
     return gamma, qt.T @ inner
 
 
-def parts(knots, x):
-    """(interval of each x, its p₀ … p₃): f(x) = p₀g_j + p₁g_{j+1} + p₂γ_j + p₃γ_{j+1} in the interval j
-    (the end intervals carried on beyond the knots)."""
-    j = np.clip(np.searchsorted(knots, x, side="right") - 1, 0, knots.size - 2)
-    h = knots[j + 1] - knots[j]
-    u, v = x - knots[j], knots[j + 1] - x
-    return j, np.stack((v / h, u / h, -u * v * (1.0 + v / h) / 6.0, -u * v * (1.0 + u / h) / 6.0), axis=1)
-
-
 def _tridiagonal(sums, a, b, k):
     """The K×K matrix Σ_j [[sums[a,a], sums[a,b]], [sums[b,a], sums[b,b]]] placed at rows and columns j, j+1
     (a, b: which two of the four parts), from the per-interval sums (4, 4, K − 1)."""
@@ -94,7 +85,7 @@ def prepare(x, y, weights=None, count=KNOTS) -> _Setup:
         raise ValueError(f"a smoothing spline needs at least 3 distinct x, not {knots.size}.")
     k = knots.size
     gamma, omega = _natural(knots)
-    interval, p = parts(knots, x)
+    interval, p = splines.parts(knots, x)
     sums = np.empty((4, 4, k - 1))
     for a in range(4):
         for b in range(a, 4):

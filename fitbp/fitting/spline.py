@@ -497,6 +497,16 @@ def _check_lam(lam) -> float:
 # ---------------------------------------------------------------------------------------------
 # the fitted curve
 
+def parts(knots, x):
+    """(the interval of each x, its p₀ … p₃): f(x) = p₀g_j + p₁g_{j+1} + p₂γ_j + p₃γ_{j+1} for the natural
+    cubic spline with values g and second derivatives γ at the knots, x in the interval j (the end
+    intervals carried on beyond the knots)."""
+    j = np.clip(np.searchsorted(knots, x, side="right") - 1, 0, knots.size - 2)
+    h = knots[j + 1] - knots[j]
+    u, v = x - knots[j], knots[j + 1] - x
+    return j, np.stack((v / h, u / h, -u * v * (1.0 + v / h) / 6.0, -u * v * (1.0 + u / h) / 6.0), axis=1)
+
+
 def _hex(a) -> list[str]:
     return [float.hex(float(v)) for v in np.asarray(a, dtype=np.float64)]
 
@@ -585,14 +595,14 @@ class Spline:
         second derivatives of x's piece, γ = R⁻¹Qᵀg, and Reinsch's identity R⁻¹QᵀA⁻¹ = B⁻¹QᵀW⁻¹ (B =
         R + λQᵀW⁻¹Q, the fit's own matrix) gives A⁻¹b = W⁻¹ℓ with ℓ = a + Q B⁻¹(c − λQᵀW⁻¹a), the
         smoother's weights of f̂(x).  Then bᵀA⁻¹b = aᵀW⁻¹ℓ + cᵀR⁻¹QᵀW⁻¹ℓ: two banded solves a point, O(n)
-        each, ``block`` points at a time (by default as many as keep the solves near 32 MB)."""
+        each, ``block`` points at a time (by default as many as keep each array near 4 MB).  A spline on
+        fewer knots than points (fitbp.fitting.pspline) keeps instead each interval's 4×4 covariance of
+        (g_j, g_{j+1}, γ_j, γ_{j+1}), and its variance is that quadratic form."""
         x = np.asarray(x, dtype=np.float64)
         shape, x = x.shape, x.ravel()
+        i, p = parts(self.knots, x)
         if self.blocks is not None:  # a spline on fewer knots than points keeps its 4×4 covariances (pspline)
-            from fitbp.fitting import pspline
-
-            piece, parts = pspline.parts(self.knots, x)
-            return np.maximum(np.einsum("ni,nij,nj->n", parts, self.blocks[piece], parts), 0.0).reshape(shape)
+            return np.maximum(np.einsum("ni,nij,nj->n", p, self.blocks[i], p), 0.0).reshape(shape)
         if self.weight is None:
             raise ValueError("this spline does not keep its knots' weights (written before they were kept)")
         knots, w, lam = self.knots, self.weight, self.lam
@@ -602,11 +612,7 @@ class Spline:
         q0, q1, q2, r0, r1, m0, m1, m2 = _reinsch(knots, w)
         b0, b1, b2 = r0 + lam * m0, r1 + lam * m1, lam * m2
         zero = np.zeros(max(n - 4, 0))
-        i = np.clip(np.searchsorted(knots, x, side="right") - 1, 0, n - 2)
-        h = knots[i + 1] - knots[i]
-        u, v = x - knots[i], knots[i + 1] - x
-        a = np.stack((v / h, u / h))
-        c = np.stack((-u * v * (1.0 + v / h), -u * v * (1.0 + u / h))) / 6.0
+        a, c = p[:, :2].T, p[:, 2:].T
         block = block or max(1, (4 << 20) // (8 * n))
         out = np.empty(x.shape[0])
         for start in range(0, x.shape[0], block):
