@@ -120,7 +120,7 @@ def test_the_graph_gives_the_periods_gradient():
         r = columns(x, center, scale, period, 2, 2) @ c - y
         return float(np.mean(r * r))
 
-    value, gradient = fourier._loss_and_gradient(x, y, center, scale, 2, 2, c, period)
+    value, gradient = fourier.loss_and_gradient(x, y, center, scale, 2, 2, c, period)
     assert value == pytest.approx(loss(c, period), rel=1e-12)
     h = 1e-6
     numeric = [(loss(c + h * e, period) - loss(c - h * e, period)) / (2 * h) for e in np.eye(c.size)]
@@ -344,3 +344,41 @@ def test_predict_beyond_the_data_names_the_series(series_model):
     folder, _, _ = series_model
     done = run("predict", "12", cwd=folder)
     assert done.returncode == 0 and "the Fourier series is extrapolated there" in done.stderr
+
+
+def test_gradcheck_checks_the_periods_gradient_too(tmp_path):
+    """gradcheck --period: one row a coefficient and one for P, backprop against central differences
+    computed here again from the loss alone (mean squared residual of the series written out)."""
+    done = run("gradcheck", SEASONAL, "--period", "1.02", "--harmonics", "2", "--trend", "1", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    rows = report["rows"]
+    assert report["passed"] and [row["coefficient"] for row in rows][-1] == "P" and len(rows) == 7
+    data = np.loadtxt(SEASONAL, delimiter=",", skiprows=1)
+    x, y = data[:, 0], data[:, 1]
+    center, scale = scaling(x)
+
+    def loss(k):
+        return float(np.mean((columns(x, center, scale, k[-1], 2, 1) @ k[:-1] - y) ** 2))
+
+    k = np.array([row["value"] for row in rows])
+    for i, row in enumerate(rows):
+        h = 1e-6 * max(1.0, abs(k[i]))
+        step = np.eye(k.size)[i] * h
+        assert row["backprop"] == pytest.approx((loss(k + step) - loss(k - step)) / (2 * h), rel=1e-6)
+    table = run("gradcheck", SEASONAL, "--period", "auto", cwd=tmp_path)
+    assert table.returncode == 0 and "cos(2π·1x/P)" in table.stdout and table.stdout.rstrip().endswith("within 1e-06")
+    for args in (["-d", "3", "--period", "1"], [], ["--period", "1", "--loss", "huber"]):
+        refused = run("gradcheck", SEASONAL, *args, cwd=tmp_path)
+        assert refused.returncode == 2, args
+
+
+def test_the_film_shows_the_series_learning(tmp_path):
+    """A Fourier model trained by adam films its coefficients epoch by epoch, as the Taylor form's."""
+    done = run("fit", SEASONAL, "--basis", "fourier", "--trend", "2", "--optimizer", "adam", "--epochs", "400", "-q",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    film = run("plot", "--animate", "f.gif", cwd=tmp_path)
+    assert film.returncode == 0 and (tmp_path / "f.gif").read_bytes()[:6] in (b"GIF87a", b"GIF89a")
+    frames = int(film.stderr.split("(")[1].split()[0])
+    assert frames > 10

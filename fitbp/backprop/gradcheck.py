@@ -20,6 +20,12 @@ class Row:
     numeric: float
     at: float = 0.0
     """The coefficient's value where the two gradients are compared."""
+    name: str | None = None
+    """What the parameter is, where it is not the coefficient a_index (a Fourier series's α_k, β_k, P)."""
+
+    @property
+    def label(self):
+        return self.name or f"a_{self.index}"
 
     @property
     def relative_error(self):
@@ -43,9 +49,12 @@ def central_differences(loss_of, k, step=STEP):
     return gradient
 
 
-def check(objective, k):
-    """One Row per coefficient; ``objective(k)`` is a backprop pass returning (loss, gradient)."""
+def check(objective, k, names=None):
+    """One Row per coefficient; ``objective(k)`` is a backprop pass returning (loss, gradient); ``names``
+    says what each parameter is, where they are not a_0, a_1, …"""
     k = np.asarray(k, dtype=np.float64)
     _, backprop = objective(k)
     numeric = central_differences(lambda p: objective(p)[0], k)
-    return [Row(i, float(b), float(n), float(a)) for i, (b, n, a) in enumerate(zip(backprop, numeric, k))]
+    names = names or [None] * k.size
+    return [Row(i, float(b), float(n), float(a), name)
+            for i, (b, n, a, name) in enumerate(zip(backprop, numeric, k, names))]

@@ -54,11 +54,9 @@ def graph(
     triangle: bool = typer.Option(False, "--triangle",
                                   help="Show the graph mse training runs: the same loss through the data's triangle "
                                        "R, z, ρ (d + 1 rows)."),
-    period: Optional[str] = typer.Option(None, "--period", metavar="P|auto", callback=options.period_or_auto,
-                                         help="Show a Fourier series's graph instead (its period a parameter, "
-                                              "ω = 2π/P, under cosine and sine nodes): P, or auto."),
-    harmonics: int = typer.Option(2, "--harmonics", metavar="K", min=1, help="With --period: the harmonics."),
-    trend: int = typer.Option(0, "--trend", metavar="D", min=0, max=10, help="With --period: the trend's degree."),
+    period: Optional[str] = options.series("Show the graph")[0],
+    harmonics: int = options.series("")[1],
+    trend: int = options.series("")[2],
     seed: int = START_SEED,
     dot_file: Optional[str] = typer.Option(None, "--dot", metavar="FILE",
                                            help="Also write the graph as Graphviz DOT to this file."),
@@ -142,6 +140,30 @@ def _series_graph(points, period, harmonics, trend, fitted, seed, dot_file):
           dot_file)
 
 
+def _series_gradients(points, period, harmonics, trend, seed):
+    """gradcheck --period: ∂L/∂(a, α, β, P) of the Fourier series's mse from its graph (fitbp.fitting.fourier
+    .period_graph) against central differences, at random coefficients and the given P (auto: the
+    periodogram's); (the rows, the header)."""
+    import numpy as np
+
+    from fitbp.backprop import gradcheck as checker
+    from fitbp.fitting import fourier, model
+
+    x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
+    center, scale = model.scaling(x)
+    p = fourier.strongest_period(x, y, trend) if period == "auto" else period
+    size = trend + 1 + 2 * harmonics
+    start = np.append(np.random.default_rng(seed).normal(size=size), p)
+    names = fourier.Fourier(p, harmonics, trend, scale, center).labels() + ["P"]
+    rows = checker.check(lambda k: fourier.loss_and_gradient(x, y, center, scale, trend, harmonics, k[:-1], k[-1]),
+                         start, names)
+    header = (f"d mse / d (coefficients, P) of a Fourier series ({harmonics} harmonic{'s' * (harmonics != 1)}, "
+              f"trend of degree {trend}) "
+              f"by backprop against central differences (step {checker.STEP:g} relative to each), at the random "
+              f"coefficients of --seed {seed} and P = {float(p)!r}; t = {scaled_variable(center, scale)}")
+    return rows, header
+
+
 def _points_or_sample(data, x, y):
     """The user's points, or a small sample to show the machinery on."""
     from fitbp.sources import files, samples
@@ -155,10 +177,13 @@ def _points_or_sample(data, x, y):
 
 def gradcheck(
     data: str = typer.Argument(..., metavar="DATA", help="CSV file, or - for standard input."),
-    degree: int = options.degree(...),
+    degree: Optional[int] = options.degree(None),
     x: Optional[str] = X,
     y: Optional[str] = Y,
     loss: Loss = options.loss("The loss to differentiate."),
+    period: Optional[str] = options.series("Check the gradient")[0],
+    harmonics: int = options.series("")[1],
+    trend: int = options.series("")[2],
     tol: float = options.tol(1e-6, "Largest relative error allowed."),
     seed: int = options.seed("the random point at which to compare"),
     json_output: bool = options.json_output("Print the comparison as JSON."),
@@ -167,9 +192,11 @@ def gradcheck(
 
     Exit status 1 when any relative error exceeds --tol.
 
-    Example:
+    Examples:
 
       fitbp gradcheck sample_data/sine.csv --degree 5
+
+      fitbp gradcheck sample_data/seasonal.csv --period auto --trend 2   # ∂L/∂P too
     """
     import numpy as np
 
@@ -178,26 +205,36 @@ def gradcheck(
     from fitbp.fitting import model, modelfile, trainer
     from fitbp.views import report
 
+    if (degree is None) == (period is None):
+        raise typer.BadParameter("give --degree for a polynomial or --period for a Fourier series (one of them)",
+                                 param_hint="--degree")
+    if period is not None and loss.value != "mse":
+        raise typer.BadParameter("a Fourier series's gradient is checked on the mse loss", param_hint="--period")
     with reported():
         if data == "-":
             prompt("x,y lines")
-        problem = trainer.prepare(files.load_points(data, x=x, y=y), degree)
-        k = np.random.default_rng(seed).normal(size=degree + 1)
-        delta = trainer.delta_for(losses.LOSSES[loss.value], problem, k)
-        rows = checker.check(lambda p: model.loss_and_gradient(problem.design, problem.target, p, loss.value,
-                                                                 delta), k)
+        points = files.load_points(data, x=x, y=y)
+        delta = None
+        if period is not None:
+            rows, header = _series_gradients(points, period, harmonics, trend, seed)
+        else:
+            problem = trainer.prepare(points, degree)
+            k = np.random.default_rng(seed).normal(size=degree + 1)
+            delta = trainer.delta_for(losses.LOSSES[loss.value], problem, k)
+            rows = checker.check(lambda p: model.loss_and_gradient(problem.design, problem.target, p, loss.value,
+                                                                     delta), k)
+            huber = f" (δ {delta:.4g} in y units of {problem.y_unit:g})" if delta is not None else ""
+            header = (f"d {loss.value}{huber} / d a_i by backprop against central differences (step "
+                      f"{checker.STEP:g} relative to |a_i|), at the random coefficients of --seed {seed}; "
+                      f"t = {scaled_variable(problem.center, problem.scale)}")
         failed = [r for r in rows if r.relative_error > tol]
         if json_output:
             sys.stdout.write(modelfile.dumps({
                 "loss": loss.value, "huber_delta": delta, "tol": tol,
                 "step": checker.STEP, "seed": seed, "passed": not failed, "rows": [
-                    {"coefficient": f"a_{r.index}", "value": r.at, "backprop": r.backprop,
+                    {"coefficient": r.label, "value": r.at, "backprop": r.backprop,
                      "finite_difference": r.numeric, "relative_error": r.relative_error} for r in rows]}) + "\n")
         else:
-            huber = f" (δ {delta:.4g} in y units of {problem.y_unit:g})" if delta is not None else ""
-            report.print_gradcheck(rows, tol, printable(
-                f"d {loss.value}{huber} / d a_i by backprop against central differences (step {checker.STEP:g} "
-                f"relative to |a_i|), at the random coefficients of --seed {seed}; "
-                f"t = {scaled_variable(problem.center, problem.scale)}"))
+            report.print_gradcheck(rows, tol, printable(header))
         if failed:
             raise FitbpError(f"gradient check failed: {len(failed)} of {len(rows)} relative errors exceed {tol:g}")

@@ -202,6 +202,15 @@ def degree(default):
     return typer.Option(default, "--degree", "-d", metavar="N", min=0, help="Highest power of the polynomial.")
 
 
+def series(what):
+    """--period, --harmonics and --trend of graph and gradcheck: a Fourier series instead of a polynomial."""
+    return (typer.Option(None, "--period", metavar="P|auto", callback=period_or_auto,
+                         help=f"{what} of a Fourier series instead, its period a parameter (ω = 2π/P under "
+                              "cosine and sine nodes): P, or auto."),
+            typer.Option(2, "--harmonics", metavar="K", min=1, help="With --period: the harmonics."),
+            typer.Option(0, "--trend", metavar="D", min=0, max=10, help="With --period: the trend's degree."))
+
+
 def loss(what):
     return typer.Option(Loss.mse, "--loss", help=what)
 

@@ -303,7 +303,7 @@ def period_graph(x, y, center, scale, trend, harmonics, c, period, roots=None):
     return loss_graph(x, y, pieces, omega, trend_design, harmonics, roots), omega, pieces
 
 
-def _loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots=None):
+def loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots=None):
     """L and ∂L/∂(c, P) from one backward pass of period_graph."""
     loss, omega, pieces = period_graph(x, y, center, scale, trend, harmonics, c, period, roots)
     loss.backward(keep_values=False)
@@ -345,7 +345,7 @@ def learned_period(x, y, center, scale, period, harmonics, trend, roots=None):
 
     c, loss = solved(period)
     for _ in range(GAUSS_NEWTON_STEPS):
-        _, gradient = _loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots)
+        _, gradient = loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots)
         column = _period_column(x, center, period, harmonics, trend, c)
         basis = Fourier(period, harmonics, trend, scale, center)
         apart = float(_triangle(x, column, center, scale, basis, roots)[-1, -1] ** 2)  # ‖(I − H)∂ŷ/∂P‖²

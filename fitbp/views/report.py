@@ -289,10 +289,10 @@ def print_gradcheck(rows, tol, header, console=None):
     table = numbers_table(console, "coefficient", "at", "backprop", "finite diff.", "rel. error", "check")
     for row in rows:
         ok = row.relative_error <= tol
-        table.add_row(f"a_{row.index}", f"{row.at:.4g}", f"{row.backprop:.10g}", f"{row.numeric:.10g}",
+        table.add_row(escape(row.label), f"{row.at:.4g}", f"{row.backprop:.10g}", f"{row.numeric:.10g}",
                       f"{row.relative_error:.2e}", "[green]ok[/green]" if ok else "[red]FAIL[/red]")
     emit(console, table)
-    failed = [f"a_{r.index}" for r in rows if r.relative_error > tol]
+    failed = [r.label for r in rows if r.relative_error > tol]
     emit(console, f"all {len(rows)} gradients agree within {tol:g}" if not failed else
          f"{len(failed)} of {len(rows)} gradients differ by more than {tol:g}: {', '.join(failed)}", highlight=False)
 
