@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fitbp.errors import FitbpError
+from fitbp.sources.data import roots_of
 
 FAMILIES = ("taylor", "chebyshev", "fourier", "spline")
 BEYOND = {
@@ -54,7 +55,7 @@ class Candidate:
     parameters: float
     detail: str
     refit: object = field(repr=False)
-    """refit(x, y) → a function of x: the same shape trained on (x, y) alone."""
+    """refit(x, y, w) → a function of x: the same shape trained on (x, y), weighted by w, alone."""
     result: object = field(default=None, repr=False)
     """What fitbp fit would return for this family: what --save saves."""
 
@@ -84,6 +85,7 @@ class Comparison:
     seed: int = 0
     skipped: dict = field(default_factory=dict)
     """{family: why} for the families these points could not be fitted by."""
+    weighted: bool = False
 
     @property
     def winner(self):
@@ -91,17 +93,22 @@ class Comparison:
 
     def to_dict(self):
         return {"winner": self.winner, "n_points": self.n, "folds": self.folds, "seed": self.seed,
-                "ranked_by": "CV MSE within one standard error of the best, then BIC",
+                "ranked_by": "CV MSE within one standard error of the best, then BIC", "weighted": self.weighted,
                 "families": [row.to_dict() for row in self.rows], "skipped": dict(self.skipped)}
 
 
 def compare(points, families=FAMILIES, folds=5, seed=0):
-    """Every family of ``families`` fitted to ``points`` (held, unweighted) and ranked (see the module)."""
+    """Every family of ``families`` fitted to ``points`` (held) and ranked (see the module).  With weights
+    (w = 1/σ²), every fit, cross-validated error and BIC is the weighted one: squared errors times w scaled
+    to mean 1, so that the figures stay in y's units squared; points of weight 0 are left out."""
     if not points.held:
         raise FitbpError(f"{points.source}: compare needs the {points.count} points in memory, for now")
-    if getattr(points, "weights", None) is not None:
-        raise FitbpError(f"{points.source}: compare weighs every point alike, for now: drop the σ or weights")
-    x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
+    fitted = points.with_weight() if getattr(points, "weights", None) is not None else points
+    x, y = np.asarray(fitted.x, dtype=np.float64), np.asarray(fitted.y, dtype=np.float64)
+    raw = getattr(fitted, "weights", None)
+    roots = roots_of(raw)
+    w = np.ones_like(x) if roots is None else roots * roots
+    raw = w if raw is None else np.asarray(raw, dtype=np.float64)  # the refits' (the spline's λ is on their scale)
     if x.size < 2 * folds:
         raise FitbpError(f"{points.source}: {folds}-fold cross-validation needs at least {2 * folds} points, "
                          f"the data has {x.size}")
@@ -109,27 +116,28 @@ def compare(points, families=FAMILIES, folds=5, seed=0):
     candidates, skipped = {}, {}
     for name in families:
         try:
-            candidates[name] = BUILDERS[name](points, x, y)
+            candidates[name] = BUILDERS[name](points, x, y, w)
         except FitbpError as e:  # a family these points cannot carry: said, not ranked
             skipped[name] = str(e).removeprefix(f"{points.source}: ")
     if not candidates:
         raise FitbpError(f"{points.source}: no family of curves fits these points ({'; '.join(skipped.values())})")
-    rows = [_measured(candidate, x, y, fold, folds) for candidate in candidates.values()]
-    return Comparison(_ranked(rows), candidates, folds, int(x.size), seed, skipped)
+    rows = [_measured(candidate, x, y, w, raw, fold, folds) for candidate in candidates.values()]
+    return Comparison(_ranked(rows), candidates, folds, int(x.size), seed, skipped, roots is not None)
 
 
-def _measured(candidate, x, y, fold, folds):
-    """The candidate's CV MSE and its standard error, and its BIC."""
+def _measured(candidate, x, y, w, raw, fold, folds):
+    """The candidate's CV MSE and its standard error, and its BIC, each of the squares times w (the weights
+    scaled to mean 1); each fold refitted with the ``raw`` weights."""
     errors = np.empty_like(y)
     means = []
     for k in range(folds):
         held_out = fold == k
-        predict = candidate.refit(x[~held_out], y[~held_out])
-        errors[held_out] = (predict(x[held_out]) - y[held_out]) ** 2
+        predict = candidate.refit(x[~held_out], y[~held_out], raw[~held_out])
+        errors[held_out] = w[held_out] * (predict(x[held_out]) - y[held_out]) ** 2
         means.append(float(np.mean(errors[held_out])))
     return Ranked(candidate.family, candidate.detail, candidate.parameters, float(np.mean(errors)),
-                  float(np.std(means, ddof=1) / math.sqrt(folds)), _bic(candidate.curve(x) - y, candidate.parameters),
-                  BEYOND[candidate.family])
+                  float(np.std(means, ddof=1) / math.sqrt(folds)),
+                  _bic(np.sqrt(w) * (candidate.curve(x) - y), candidate.parameters), BEYOND[candidate.family])
 
 
 def _bic(residual, parameters):
@@ -159,17 +167,19 @@ def _ten(value):
 # ---------------------------------------------------------------- the families
 
 def _linear(curve, basis_of):
-    """refit for a curve linear in its coefficients: least squares on the same columns (same t)."""
-    def refit(x, y):
+    """refit for a curve linear in its coefficients: least squares on the same columns (same t), each row
+    times √w."""
+    def refit(x, y, w):
         basis = basis_of()
         design = basis.columns(curve.scaled(x), curve.degree)
-        coefficients = np.linalg.lstsq(design, y, rcond=None)[0]
+        root = np.sqrt(w)
+        coefficients = np.linalg.lstsq(design * root[:, None], y * root, rcond=None)[0]
         return lambda new: basis.columns(curve.scaled(new), curve.degree) @ coefficients
     return refit
 
 
 def _polynomial(basis):
-    def build(points, x, y):
+    def build(points, x, y, w):
         from fitbp import selection
 
         result = selection.fit_auto(points, basis=basis)
@@ -179,7 +189,7 @@ def _polynomial(basis):
     return build
 
 
-def _fourier(points, x, y):
+def _fourier(points, x, y, w):
     """The trend of degree 0 to MOST_TREND with the least BIC, each with its period and harmonics."""
     from fitbp.fitting import fourier
 
@@ -189,7 +199,7 @@ def _fourier(points, x, y):
             result = fourier.fit(points, trend=trend, cycles=LEAST_CYCLES)
         except FitbpError:
             continue
-        bic = _bic(result.polynomial(x) - y, len(result.polynomial.coefficients) + 1)
+        bic = _bic(np.sqrt(w) * (result.polynomial(x) - y), len(result.polynomial.coefficients) + 1)
         if best is None or bic < best[0]:
             best = (bic, result)
     if best is None:
@@ -200,15 +210,15 @@ def _fourier(points, x, y):
     return Candidate("fourier", curve, len(curve.coefficients) + 1, detail, _linear(curve, lambda: basis), result)
 
 
-def _spline(points, x, y):
+def _spline(points, x, y, w):
     from fitbp.fitting import smoothing
 
     result = smoothing.fit(points)
     curve = result.spline
     knots = 0 if curve.weight is not None else curve.knots.size  # each fold's spline on as many knots
 
-    def refit(xs, ys):
-        return smoothing.spline_of(xs, ys, None, curve.lam, knots)[0]
+    def refit(xs, ys, ws):
+        return smoothing.spline_of(xs, ys, ws, curve.lam, knots)[0]
     return Candidate("spline", result.polynomial, float(curve.edf),
                      f"λ {curve.lam:.3g}, {curve.edf:.1f} effective parameters", refit, result)
 

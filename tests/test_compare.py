@@ -94,9 +94,36 @@ def test_command_line_refusals(tmp_path):
     (tmp_path / "w.csv").write_text("x,y,s\n" + "".join(f"{i},{i * i},1\n" for i in range(30)))
     fixed = run("compare", SAMPLES / "cubic.csv", "--fix", "0=0", cwd=tmp_path)
     assert fixed.returncode == 2 and "--fix" in fixed.stderr
-    weighted = run("compare", tmp_path / "w.csv", "--sigma", "s", cwd=tmp_path)
-    assert weighted.returncode == 1 and weighted.stderr.startswith("error: ") and weighted.stderr.count("\n") == 1
     short = tmp_path / "short.csv"
     short.write_text("x,y\n1,2\n2,3\n3,5\n")
     too_few = run("compare", short, cwd=tmp_path)
     assert too_few.returncode == 1 and "needs at least 10 points" in too_few.stderr
+
+
+def test_weights_enter_every_fit_error_and_bic(tmp_path):
+    """With σ: the polynomial row's CV MSE is numpy.polyfit's weighted fit per fold (w = √(1/σ²) on the
+    residuals), each squared error times 1/σ² scaled to mean 1; its BIC that of the weighted residuals."""
+    x, y = samples.generate("cubic", seed=5)
+    sigma = np.random.default_rng(2).uniform(0.05, 0.5, x.size)
+    y = y + np.random.default_rng(3).normal(0.0, 1.0, x.size) * sigma
+    found = comparison.compare(Points(x, y, weights=1 / sigma ** 2, weighting="sigma"), folds=4, seed=9)
+    assert found.weighted and found.to_dict()["weighted"]
+    rows = {row.family: row for row in found.rows}
+    degree = int(rows["taylor"].detail.split()[-1])
+    w = (1 / sigma ** 2) / np.mean(1 / sigma ** 2)
+    fold = np.random.default_rng(9).permutation(x.size) % 4
+    squares = np.empty_like(y)
+    for k in range(4):
+        out = fold == k
+        coefficients = np.polyfit(x[~out], y[~out], degree, w=1 / sigma[~out])
+        squares[out] = w[out] * (np.polyval(coefficients, x[out]) - y[out]) ** 2
+    assert rows["taylor"].cv_mse == pytest.approx(squares.mean(), rel=1e-8)
+    whole = np.polyfit(x, y, degree, w=1 / sigma)
+    rss = float(np.sum(w * (np.polyval(whole, x) - y) ** 2))
+    assert rows["taylor"].bic == pytest.approx(x.size * math.log(rss / x.size) + (degree + 1) * math.log(x.size),
+                                               rel=1e-9)
+    (tmp_path / "w.csv").write_text("x,y,s\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in
+                                                       zip(x.tolist(), y.tolist(), sigma.tolist())))
+    done = run("compare", "w.csv", "--sigma", "s", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "CV weighted MSE" in done.stdout and "each squared error times its weight" in done.stdout

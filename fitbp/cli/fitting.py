@@ -223,8 +223,9 @@ def compare(
 
     Each family chooses its shape on all the points (degree by BIC; trend, period and harmonics; λ by
     GCV), then is cross-validated with that shape on the same folds. Families within one standard
-    error of the best CV MSE rank by BIC, the rest by CV MSE. Nothing here vouches for the curves
-    beyond the data, where the families part ways: see the last column.
+    error of the best CV MSE rank by BIC, the rest by CV MSE. With --sigma or --weights every fit,
+    error and BIC is weighted. Nothing here vouches for the curves beyond the data, where the families
+    part ways: see the last column.
 
     Examples:
 

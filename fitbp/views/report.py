@@ -340,15 +340,17 @@ def print_comparison(comparison, console=None):
 
     console = console or wide_console()
     least = min(row.bic for row in comparison.rows)
-    table = numbers_table(console, "rank", "family", "curve", "parameters", "CV MSE", "± se", "ΔBIC", "beyond the data")
+    mse = "CV weighted MSE" if comparison.weighted else "CV MSE"
+    table = numbers_table(console, "rank", "family", "curve", "parameters", mse, "± se", "ΔBIC", "beyond the data")
     for row in comparison.rows:
         table.add_row(str(row.rank), row.family, escape(row.detail), f"{row.parameters:.3g}", _number(row.cv_mse, 6),
                       _number(row.cv_se, 2), _criterion(row.bic - least), row.beyond,
                       style="bold" if row.rank == 1 else None)
     emit(console, table)
+    weights = ", each squared error times its weight (mean 1)" if comparison.weighted else ""
     emit(console, escape(f"{comparison.folds}-fold cross-validation of {comparison.n} points (seed "
-                         f"{comparison.seed}); ranked: CV MSE within one standard error of the best, then the "
-                         "least BIC"), highlight=False, style="dim")
+                         f"{comparison.seed}{weights}); ranked: CV MSE within one standard error of the best, "
+                         "then the least BIC"), highlight=False, style="dim")
     for family, why in comparison.skipped.items():
         emit(console, escape(f"not ranked: {family}: {why}"), highlight=False, style="dim")
 
