@@ -75,6 +75,26 @@ def test_the_learned_period_is_the_least_squares_optimum(seed):
     assert part["period_stderr"] == pytest.approx(math.sqrt(covariance[-1, -1]), rel=1e-5)
 
 
+@pytest.mark.parametrize("absolute", [False, True])
+def test_the_periods_error_with_sigma(absolute):
+    """With σ, P's standard error is that of (JᵀWJ)⁻¹ from scipy's Jacobian of the residuals over σ: scaled
+    by their reduced χ², or with --absolute-sigma not (the σ are the errors)."""
+    x, y = seasonal(3)
+    sigma = np.random.default_rng(4).uniform(0.1, 0.4, x.size)
+    fit = fitbp.fit(x, y, sigma=sigma, absolute_sigma=absolute, basis="fourier", harmonics=2, trend=2)
+    part = fit.to_dict()["fourier"]
+    center, scale = scaling(x)
+
+    def residuals(theta):
+        return (columns(x, center, scale, theta[-1], 2, 2) @ theta[:-1] - y) / sigma
+
+    found = optimize.least_squares(residuals, np.append(fit.coef, part["period"]), xtol=1e-15, ftol=1e-15,
+                                   gtol=1e-15)
+    chi2 = 1.0 if absolute else found.fun @ found.fun / (x.size - found.x.size)
+    covariance = chi2 * np.linalg.inv(found.jac.T @ found.jac)
+    assert part["period_stderr"] == pytest.approx(math.sqrt(covariance[-1, -1]), rel=1e-5)
+
+
 def test_seasonal_sample_finds_its_period_with_few_terms():
     """The issue's test: on seasonal.csv, --period auto --trend 2 finds P within its standard error
     of the truth (1 year), with a residual RMSE within 5 % of the noise (0.2) and fewer than 12

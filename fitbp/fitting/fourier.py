@@ -163,7 +163,9 @@ def fit(points, period="auto", harmonics="auto", trend=0, cycles=1, **training):
         period = learned_period(x, y, center, scale, period, harmonics, trend, roots)
     basis = Fourier(period, harmonics, trend, scale, center)
     result = trainer.fit_points(points, basis.size - 1, basis=basis, **training)
-    basis.period_stderr = period_stderr(result, x, y, roots) if learn else None
+    absolute = bool(training.get("absolute_sigma")) and getattr(fitted, "weights", None) is not None
+    known = 1.0 / float(np.mean(fitted.weights)) if absolute else None  # σ² of a point of mean weight
+    basis.period_stderr = period_stderr(result, x, y, roots, known) if learn else None
     result.fourier = {**basis.to_dict(), "learned": learn, **({"bic": scores} if scores else {})}
     return result
 
@@ -365,9 +367,10 @@ def learned_period(x, y, center, scale, period, harmonics, trend, roots=None):
     return period
 
 
-def period_stderr(result, x, y, roots=None):
+def period_stderr(result, x, y, roots=None, variance=None):
     """P's standard error: √ of its diagonal entry of s²(JᵀJ)⁻¹, J the Jacobian in (coefficients, P) at
-    the optimum and s² the residual variance on n − p − 1 degrees of freedom (P is a parameter too)."""
+    the optimum and s² the residual variance on n − p − 1 degrees of freedom (P is a parameter too), or
+    the ``variance`` known (absolute σ: that of a point of weight 1 in the rows' scale, √w of mean 1)."""
     basis = result.polynomial.basis
     j = jacobian(x, result.polynomial.center, basis.scale, basis.period, basis.harmonics, basis.trend,
                  np.asarray(result.polynomial.coefficients))
@@ -375,7 +378,7 @@ def period_stderr(result, x, y, roots=None):
     if dof <= 0:
         return None
     residual, j = _weighed(roots, y - result.polynomial(x), j)
-    s2 = float(residual @ residual) / dof
+    s2 = float(residual @ residual) / dof if variance is None else variance
     _, r = np.linalg.qr(j)
     try:
         inverse = np.linalg.solve(r, np.eye(r.shape[0]))
