@@ -250,3 +250,37 @@ def test_the_curves_name_and_extrapolation_follow_the_spline():
     beyond = np.array([-3.0, 4.0])
     assert np.array_equal(curve(beyond), spline(beyond))
     assert curve.basis.curve().startswith("smoothing spline (λ")
+
+
+def test_the_criterion_graph_is_the_criterion_and_flat_at_the_fit():
+    """The graph's value is (Σ (y − f)² + λ∫f''²)/n, ∫f''² summed here from the pieces' second derivatives
+    (linear on each interval); its gradient is (2/n)(W(g − ȳ) + λΩg), Ω from scipy's natural splines; at the
+    fitted values it is 0."""
+    x, y = samples.generate("kink", n=80, seed=3)
+    fit = fit_spline(x, y, lam=0.02)
+    root, g = smoothing.criterion_graph(x, y, None, 0.02, fit.values)
+    root.backward()
+    h, s = np.diff(fit.knots), fit.second
+    roughness = float(np.sum(h / 3 * (s[:-1] ** 2 + s[:-1] * s[1:] + s[1:] ** 2)))
+    assert float(root.value) == pytest.approx((np.sum((y - fit(x)) ** 2) + 0.02 * roughness) / x.size, rel=1e-9)
+    assert np.max(np.abs(g.grad)) <= 1e-9 * np.max(np.abs(y))
+    values = np.random.default_rng(1).normal(size=fit.knots.size)
+    root, g = smoothing.criterion_graph(x, y, None, 0.02, values)
+    root.backward()
+    _, omega = natural(fit.knots)
+    order = np.argsort(x)
+    expected = 2 / x.size * ((values - y[order]) + 0.02 * omega @ values)
+    np.testing.assert_allclose(g.grad, expected, rtol=1e-7, atol=1e-9 * np.max(np.abs(expected)))
+
+
+def test_graph_and_gradcheck_take_the_spline(tmp_path):
+    shown = run("graph", KINK, "--smooth", "0.01", "--fitted", cwd=tmp_path)
+    assert shown.returncode == 0 and "the criterion of a smoothing spline (λ 0.01)" in shown.stdout
+    assert "const R⁻¹Qᵀ" in shown.stdout and "param g" in shown.stdout
+    checked = run("gradcheck", KINK, "--smooth", "auto", "--json", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    assert report["passed"] and len(report["rows"]) == 300 and report["step"] == 1e-3
+    for args in (["--smooth", "1", "--degree", "2"], ["--smooth", "1", "--loss", "mae"]):
+        assert run("gradcheck", KINK, *args, cwd=tmp_path).returncode == 2
+    assert run("graph", KINK, "--smooth", "1", "--triangle", cwd=tmp_path).returncode == 2

@@ -49,12 +49,12 @@ def central_differences(loss_of, k, step=STEP):
     return gradient
 
 
-def check(objective, k, names=None):
+def check(objective, k, names=None, step=STEP):
     """One Row per coefficient; ``objective(k)`` is a backprop pass returning (loss, gradient); ``names``
-    says what each parameter is, where they are not a_0, a_1, …"""
+    says what each parameter is, where they are not a_0, a_1, …; ``step`` relative as STEP."""
     k = np.asarray(k, dtype=np.float64)
     _, backprop = objective(k)
-    numeric = central_differences(lambda p: objective(p)[0], k)
+    numeric = central_differences(lambda p: objective(p)[0], k, step)
     names = names or [None] * k.size
     return [Row(i, float(b), float(n), float(a), name)
             for i, (b, n, a, name) in enumerate(zip(backprop, numeric, k, names))]

@@ -57,6 +57,7 @@ def graph(
     period: Optional[str] = options.series("Show the graph")[0],
     harmonics: int = options.series("")[1],
     trend: int = options.series("")[2],
+    smooth: Optional[str] = options.spline("Show the graph"),
     seed: int = START_SEED,
     dot_file: Optional[str] = typer.Option(None, "--dot", metavar="FILE",
                                            help="Also write the graph as Graphviz DOT to this file."),
@@ -81,10 +82,14 @@ def graph(
     check_options(loss=loss.value, triangle=triangle)
     if period is not None and (triangle or loss.value != "mse"):
         raise typer.BadParameter("a Fourier series's graph is of the mse loss over every point", param_hint="--period")
+    if smooth is not None and (triangle or loss.value != "mse" or period is not None):
+        raise typer.BadParameter("a spline's graph is of its own criterion, alone", param_hint="--smooth")
     with reported():
         points = _points_or_sample(data, x, y)
         if period is not None:
             return _series_graph(points, period, harmonics, trend, fitted, seed, dot_file)
+        if smooth is not None:
+            return _spline_graph(points, smooth, fitted, dot_file)
         problem = trainer.prepare(points, degree)
         k = np.random.default_rng(seed).normal(scale=0.01, size=degree + 1)
         if fitted:
@@ -164,6 +169,57 @@ def _series_gradients(points, period, harmonics, trend, seed):
     return rows, header
 
 
+def _spline_graph(points, smooth, fitted, dot_file):
+    """graph --smooth: the spline's criterion after one backward pass, at the data themselves (g = ȳ: no
+    misfit, all roughness) or, with --fitted, at the fitted values, where every gradient is 0."""
+    import numpy as np
+
+    from fitbp.fitting import smoothing
+
+    x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
+    fit = smoothing.fit_spline(x, y, lam=smooth)
+    start = fit.values if fitted else smoothing.knot_values(x, y)[1]
+    root, _ = smoothing.criterion_graph(x, y, None, fit.lam, start)
+    root.backward()
+    _show(root, f"the criterion of a smoothing spline (λ {fit.lam:.6g}{', by GCV' if smooth == 'auto' else ''}) on "
+          f"{len(x)} points of {printable(points.source)}, at the {'fitted values' if fitted else 'data (g = ȳ)'}; "
+          "γ = R⁻¹Qᵀg are its second derivatives at the inner knots, γᵀRγ = ∫f''²", dot_file)
+
+
+QUADRATIC_STEP = 1e-3
+"""gradcheck's step for the spline's criterion: central differences of a quadratic have no truncation error,
+and a step longer than STEP keeps the rounding of its large cancelling terms (∫f''² where x are close)
+below the tolerance."""
+
+
+def _spline_gradients(points, smooth, seed):
+    """gradcheck --smooth: ∂/∂g of the spline's criterion (smoothing.criterion_graph) at random values g at
+    the knots, backprop against central differences; (the rows, the header)."""
+    import numpy as np
+
+    from fitbp.backprop import gradcheck as checker
+    from fitbp.fitting import smoothing
+
+    x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
+    fit = smoothing.fit_spline(x, y, lam=smooth)
+    knots = fit.knots
+
+    def objective(g):
+        root, node = smoothing.criterion_graph(x, y, None, fit.lam, g)
+        root.backward(keep_values=False)
+        return float(root.value), node.grad
+
+    # near the fitted values: far from them the roughness term is so large that rounding swamps the differences
+    spread = float(np.std(y)) or 1.0
+    start = fit.values + np.random.default_rng(seed).normal(scale=0.01 * spread, size=knots.size)
+    rows = checker.check(objective, start, [f"g({v:.6g})" for v in knots.tolist()], QUADRATIC_STEP)
+    header = (f"d criterion / d g of a smoothing spline (λ {fit.lam:.6g}), g its value at each distinct x, by "
+              f"backprop against central differences (step {QUADRATIC_STEP:g} relative to each: the criterion is "
+              f"quadratic in g, so a long step costs no accuracy), at the fitted values moved by a hundredth of "
+              f"y's sd at random (--seed {seed})")
+    return rows, header
+
+
 def _points_or_sample(data, x, y):
     """The user's points, or a small sample to show the machinery on."""
     from fitbp.sources import files, samples
@@ -184,6 +240,7 @@ def gradcheck(
     period: Optional[str] = options.series("Check the gradient")[0],
     harmonics: int = options.series("")[1],
     trend: int = options.series("")[2],
+    smooth: Optional[str] = options.spline("Check the gradient"),
     tol: float = options.tol(1e-6, "Largest relative error allowed."),
     seed: int = options.seed("the random point at which to compare"),
     json_output: bool = options.json_output("Print the comparison as JSON."),
@@ -205,11 +262,12 @@ def gradcheck(
     from fitbp.fitting import model, modelfile, trainer
     from fitbp.views import report
 
-    if (degree is None) == (period is None):
-        raise typer.BadParameter("give --degree for a polynomial or --period for a Fourier series (one of them)",
-                                 param_hint="--degree")
-    if period is not None and loss.value != "mse":
-        raise typer.BadParameter("a Fourier series's gradient is checked on the mse loss", param_hint="--period")
+    if [degree, period, smooth].count(None) != 2:
+        raise typer.BadParameter("give --degree for a polynomial, --period for a Fourier series or --smooth for a "
+                                 "spline (one of them)", param_hint="--degree")
+    if (period is not None or smooth is not None) and loss.value != "mse":
+        raise typer.BadParameter("a Fourier series's or spline's gradient is of its own least-squares criterion",
+                                 param_hint="--loss")
     with reported():
         if data == "-":
             prompt("x,y lines")
@@ -217,6 +275,8 @@ def gradcheck(
         delta = None
         if period is not None:
             rows, header = _series_gradients(points, period, harmonics, trend, seed)
+        elif smooth is not None:
+            rows, header = _spline_gradients(points, smooth, seed)
         else:
             problem = trainer.prepare(points, degree)
             k = np.random.default_rng(seed).normal(size=degree + 1)
@@ -231,7 +291,8 @@ def gradcheck(
         if json_output:
             sys.stdout.write(modelfile.dumps({
                 "loss": loss.value, "huber_delta": delta, "tol": tol,
-                "step": checker.STEP, "seed": seed, "passed": not failed, "rows": [
+                "step": QUADRATIC_STEP if smooth is not None else checker.STEP, "seed": seed,
+                "passed": not failed, "rows": [
                     {"coefficient": r.label, "value": r.at, "backprop": r.backprop,
                      "finite_difference": r.numeric, "relative_error": r.relative_error} for r in rows]}) + "\n")
         else:

@@ -211,6 +211,13 @@ def series(what):
             typer.Option(0, "--trend", metavar="D", min=0, max=10, help="With --period: the trend's degree."))
 
 
+def spline(what):
+    """--smooth of graph and gradcheck: a smoothing spline's criterion instead of a polynomial's loss."""
+    return typer.Option(None, "--smooth", metavar="LAMBDA|auto", callback=smooth_or_auto,
+                        help=f"{what} of a smoothing spline's criterion instead, Σ W(g − ȳ)² + λ∫f''² over n, its "
+                             "values g at every distinct x the parameters: λ, or auto (GCV's).")
+
+
 def loss(what):
     return typer.Option(Loss.mse, "--loss", help=what)
 

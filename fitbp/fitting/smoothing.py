@@ -354,6 +354,46 @@ def _counted(spline, x, y, weights):
             and 2.0 * (1.0 - AGREEMENT) <= spline.edf <= knots * (1.0 + AGREEMENT))
 
 
+# ---------------------------------------------------------------- the criterion as a graph
+
+GRAPH_KNOTS = 2_000
+"""The most knots whose criterion ``criterion_graph`` builds: its R⁻¹Qᵀ is a dense knots² matrix."""
+
+
+def criterion_graph(x, y, weights, lam, values):
+    """The spline's criterion as a computing graph of its values g at the knots (every distinct x), for
+    ``fitbp graph --smooth`` and ``gradcheck --smooth``: (Σ W_k (g_k − ȳ_k)² + the scatter within tied x +
+    λ·γᵀRγ) / n, with γ = R⁻¹Qᵀg the second derivatives at the inner knots and γᵀRγ = ∫f''² (Green and
+    Silverman).  The spline itself is solved, not trained, but its gradient here is 0 at the fitted values,
+    and backprop and central differences can be held against each other on it.  (root, the node g)."""
+    from fitbp.backprop import graph
+    from fitbp.fitting import spline as splines
+
+    data = splines._prepare(x, y, weights)
+    k = data.knots.size
+    if k > GRAPH_KNOTS:
+        raise FitbpError(f"a spline's graph is drawn for at most {GRAPH_KNOTS} distinct x (its matrices are dense), "
+                         f"not {k}")
+    rows = np.arange(k - 2)
+    qt = np.zeros((k - 2, k))
+    qt[rows, rows], qt[rows, rows + 1], qt[rows, rows + 2] = data.q0, data.q1, data.q2
+    r = np.diag(data.r0) + np.diag(data.r1, 1) + np.diag(data.r1, -1)
+    g = graph.parameter(np.asarray(values, dtype=np.float64), "g")
+    misfit = ((g - graph.constant(data.mean, "ȳ")) ** 2 * graph.constant(data.weight, "W")).sum()
+    gamma = graph.constant(np.linalg.solve(r, qt), "R⁻¹Qᵀ") @ g
+    roughness = ((graph.constant(r, "R") @ gamma) * gamma).sum()
+    total = misfit + graph.constant(data.scatter, "ties' scatter") + graph.constant(float(lam), "λ") * roughness
+    return total * graph.constant(1.0 / data.n, "1/n"), g
+
+
+def knot_values(x, y, weights=None):
+    """The data at the knots, (distinct x, their weighted mean y): where criterion_graph starts."""
+    from fitbp.fitting import spline as splines
+
+    data = splines._prepare(x, y, weights)
+    return data.knots, data.mean
+
+
 # ---------------------------------------------------------------- the band
 
 def band(document, curve, path, level=0.95, interval="confidence", sigma_new=None):
