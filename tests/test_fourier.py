@@ -232,10 +232,18 @@ def test_command_line_fit_predict_and_refusals(tmp_path):
         assert refused.returncode == status and words in refused.stderr, (args, refused.stderr)
 
 
-def test_points_past_memory_are_refused_in_one_line(tmp_path):
-    done = run("fit", SEASONAL, "--basis", "fourier", "--memory", "1k", "--no-save", cwd=tmp_path)
-    assert done.returncode == 1
-    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1 and "memory" in done.stderr
+def test_points_past_memory_give_the_held_fit(tmp_path):
+    """The command line past --memory: every step a pass over the file read again (tests/test_engines.py
+    holds the streamed and dask fits of a larger series to the held one)."""
+    held = json.loads(run("fit", SEASONAL, "--basis", "fourier", "--trend", "2", "--json", "--no-save",
+                          cwd=tmp_path).stdout)
+    done = run("fit", SEASONAL, "--basis", "fourier", "--trend", "2", "--memory", "1k", "--json", "--no-save",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    streamed = json.loads(done.stdout)
+    assert streamed["engine"]["streamed"] and streamed["engine"]["passes"] > 3
+    assert streamed["fourier"]["period"] == pytest.approx(held["fourier"]["period"], rel=1e-12)
+    np.testing.assert_allclose(streamed["fourier_coefficients"], held["fourier_coefficients"], rtol=1e-10)
 
 
 def test_a_basis_is_rebuilt_from_its_document():

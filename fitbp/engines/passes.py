@@ -41,6 +41,26 @@ def part(data, degree):
     return data.reduce(_part, _parts_joined, degree)
 
 
+def stacked_rows(data, columns, *arguments):
+    """The triangle R of the rows ``columns(x, y, *arguments)`` of every point (each row times √w where the
+    points are weighted), by QR a chunk at a time: the triangle of a basis that Chebyshev sums cannot give
+    (a Fourier series's), and of the Jacobians of its period.  ``columns`` is a module function, which dask
+    sends to its workers by name."""
+    return data.reduce(_rows_stacked, _stacked_or_none, columns, *arguments)
+
+
+def basis_triangle(data, center, scale, y_unit, degree, basis):
+    """The moments.Triangle of [V y/y_unit] over every point, V ``basis``'s columns of t: one pass."""
+    full = stacked_rows(data, _basis_rows, center, scale, y_unit, degree, basis)
+    r = full[:-1, :-1]
+    return moments.Triangle(r, full[:-1, -1], float(full[-1, -1] ** 2), int(data.count), moments.condition_of(r))
+
+
+def summed(data, terms, *arguments):
+    """Σ of ``terms(x, y, √w or None, *arguments)`` (an array) over every point's chunks: one pass."""
+    return data.reduce(_summed, _added_or_none, terms, *arguments)
+
+
 def chunks(blocks):
     """The (x, y) or (x, y, √w) chunks of moments.CHUNK rows of every block of ``blocks``."""
     for x, y, *roots in blocks:
@@ -57,6 +77,37 @@ def _householder(blocks, center, scale, y_unit, degree):
 
 def _stacked(a, b):
     return moments.restacked([a, b], a.shape[1])
+
+
+def _stacked_or_none(a, b):
+    return b if a is None else a if b is None else _stacked(a, b)
+
+
+def _rows_stacked(blocks, columns, *arguments):
+    stack = None
+    for x, y, *roots in chunks(blocks):
+        block = columns(x, y, *arguments)
+        if roots:
+            block = block * roots[0][:, None]
+        stack = stack or moments.Stack(block.shape[1])
+        stack.add(block)
+    return None if stack is None else stack.triangle()
+
+
+def _basis_rows(x, y, center, scale, y_unit, degree, basis):
+    return np.column_stack([basis.columns((x - center) / scale, degree), y / y_unit])
+
+
+def _summed(blocks, terms, *arguments):
+    total = None
+    for x, y, *roots in chunks(blocks):
+        value = terms(x, y, roots[0] if roots else None, *arguments)
+        total = value if total is None else total + value
+    return total
+
+
+def _added_or_none(a, b):
+    return b if a is None else a if b is None else a + b
 
 
 def _part(blocks, degree):

@@ -35,6 +35,9 @@ OVERSAMPLING = 4
 """Grid frequencies per 1/span: fine enough that the true peak is never between two."""
 MOST_FREQUENCIES = 40_000
 GAUSS_NEWTON_STEPS = 50
+PERIOD_DIGITS = 1e-12
+"""Gauss–Newton stops at a step this small relative to P: past it the gradient is rounding, and the steps
+wander by 1e-13 of P without lowering the loss (each of them a pass over points not held)."""
 
 
 class Fourier(bases.Basis):
@@ -141,31 +144,31 @@ def of_document(document):
 def fit(points, period="auto", harmonics="auto", trend=0, cycles=1, **training):
     """A least-squares Fourier fit of ``points`` (fitbp.fitting.trainer.fit_points with this basis): the
     period given (in x's units) or learned, starting from periods that fit at least ``cycles`` times in
-    the data's range, the harmonics given or chosen by BIC."""
+    the data's range, the harmonics given or chosen by BIC.  Points held or streamed alike: the
+    periodogram looks at their even sample, every other step is a pass over them (Data.reduce)."""
+    from fitbp.engines import moments
     from fitbp.fitting import trainer
 
     _check(period, harmonics, trend)
-    if not points.held:
-        raise FitbpError(f"{points.source}: a Fourier series needs the {points.count} points in memory, for now: "
-                         f"raise {option('memory')}")
     fitted = trainer.with_weight(points)
-    x, y = np.asarray(fitted.x, dtype=np.float64), np.asarray(fitted.y, dtype=np.float64)
-    roots = trainer.weight_roots(fitted)  # √w: every sum of squares below is the weighted one
-    center, scale = trainer.model.scaling(x)
+    center, scale = moments.scaling_of(*fitted.x_range)
+    n = int(fitted.count)
     learn = period == "auto"
     if learn:
-        period = strongest_period(x, y, trend, cycles)
+        sample = fitted.sample()
+        period = strongest_period(np.asarray(sample.x, dtype=np.float64), np.asarray(sample.y, dtype=np.float64),
+                                  trend, cycles)
     if harmonics == "auto":
-        harmonics, scores = chosen_harmonics(x, y, center, scale, period, trend, roots)
+        harmonics, scores = chosen_harmonics(fitted, center, scale, period, trend, n)
     else:
         scores = None
     if learn:
-        period = learned_period(x, y, center, scale, period, harmonics, trend, roots)
+        period = learned_period(fitted, center, scale, period, harmonics, trend, n)
     basis = Fourier(period, harmonics, trend, scale, center)
     result = trainer.fit_points(points, basis.size - 1, basis=basis, **training)
     absolute = bool(training.get("absolute_sigma")) and getattr(fitted, "weights", None) is not None
     known = 1.0 / float(np.mean(fitted.weights)) if absolute else None  # σ² of a point of mean weight
-    basis.period_stderr = period_stderr(result, x, y, roots, known) if learn else None
+    basis.period_stderr = period_stderr(result, fitted, n, known) if learn else None
     result.fourier = {**basis.to_dict(), "learned": learn, **({"bic": scores} if scores else {})}
     return result
 
@@ -183,19 +186,17 @@ def _design(x, center, scale, period, harmonics, trend):
     return Fourier(period, harmonics, trend, scale, center).columns((x - center) / scale)
 
 
-def _weighed(roots, *arrays):
-    """Each array's rows times √w: weighted least squares as plain least squares."""
-    if roots is None:
-        return arrays
-    return tuple(a * (roots if a.ndim == 1 else roots[:, None]) for a in arrays)
+def _rows(x, y, center, scale, basis):
+    """[V y] of a chunk: the series's columns, then y."""
+    return np.column_stack([basis.columns((x - center) / scale), y])
 
 
-def _triangle(x, y, center, scale, basis, roots=None):
-    """The triangle of [V y] by Householder QR a chunk at a time (fitbp.engines.moments): R, z = Qᵀy
-    and ρ = ‖y − Vc‖, without an n-row Q."""
-    from fitbp.engines import moments
+def _triangle(data, center, scale, basis):
+    """The triangle of [V y] over every point by Householder QR a chunk at a time (fitbp.engines.passes):
+    R, z = Qᵀy and ρ = ‖y − Vc‖, without an n-row Q; one pass over points not held."""
+    from fitbp.engines import passes
 
-    return moments.householder(moments.pieces(x, y, roots), center, scale, 1.0, basis.size - 1, basis.columns)
+    return passes.stacked_rows(data, _rows, center, scale, basis)
 
 
 def strongest_period(x, y, trend=0, cycles=1):
@@ -258,16 +259,15 @@ def _golden(f, lo, hi, steps=80):
     return 0.5 * (a + b)
 
 
-def chosen_harmonics(x, y, center, scale, period, trend, roots=None):
-    """K from 1 to MOST_HARMONICS (fewer where the points cannot carry more) with the least BIC,
+def chosen_harmonics(data, center, scale, period, trend, n):
+    """K from 1 to MOST_HARMONICS (fewer where the ``n`` points cannot carry more) with the least BIC,
     n ln(RSS/n) + p ln n, as the degree is chosen; the scores, for the JSON.  The designs of K harmonics
     are the first columns of the largest one's, so one QR of it gives every RSS: the rest after all its
     columns, plus the squares of Qᵀy beyond each K's."""
-    n = x.size
     most = min(MOST_HARMONICS, (n - trend - 2) // 2)
     if most < 1:
         raise FitbpError(f"a Fourier fit with a trend of degree {trend} needs at least {trend + 4} points")
-    full = _triangle(x, y, center, scale, Fourier(period, most, trend, scale, center), roots)
+    full = _triangle(data, center, scale, Fourier(period, most, trend, scale, center))
     z, rest = full[:-1, -1], float(full[-1, -1] ** 2)
     beyond = np.append(np.cumsum((z * z)[::-1])[::-1], 0.0)  # Σ z_j² for j ≥ p
     scores = {}
@@ -334,25 +334,38 @@ def _period_column(x, center, period, harmonics, trend, c):
     return column * (-2.0 * math.pi * (x - center) / period ** 2)
 
 
-def learned_period(x, y, center, scale, period, harmonics, trend, roots=None):
+def _loss_terms(x, y, roots, center, scale, trend, harmonics, c, period):
+    """[L, ∂L/∂(c, P)] of a chunk, times its size: summed over chunks, n times the whole's."""
+    loss, gradient = loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots)
+    return np.append(loss, gradient) * x.size
+
+
+def _rows_with_column(x, y, center, scale, basis, c):
+    """[V ∂ŷ/∂P] of a chunk: the triangle of which holds ‖(I − H)∂ŷ/∂P‖² in its last corner."""
+    column = _period_column(x, center, basis.period, basis.harmonics, basis.trend, c)
+    return np.column_stack([basis.columns((x - center) / scale), column])
+
+
+def learned_period(data, center, scale, period, harmonics, trend, n):
     """P learned with the coefficients by Gauss–Newton, the coefficients projected out (variable
     projection): at each P they are the least-squares ones, the graph's backward pass gives ∂L/∂P there
     (∂L/∂c is 0), and the step is −(n/2)·∂L/∂P / ‖(I − H)∂ŷ/∂P‖², halved until the loss falls.  It stops
-    when P no longer moves beyond rounding."""
-    n, tiny = x.size, 4 * np.finfo(np.float64).eps
+    when a step is within PERIOD_DIGITS of P.  Each of these is a pass over ``data``'s ``n`` points."""
+    from fitbp.engines import passes
+
+    tiny = PERIOD_DIGITS
 
     def solved(p):
-        full = _triangle(x, y, center, scale, Fourier(p, harmonics, trend, scale, center), roots)
+        full = _triangle(data, center, scale, Fourier(p, harmonics, trend, scale, center))
         return np.linalg.solve(full[:-1, :-1], full[:-1, -1]), float(full[-1, -1] ** 2) / n
 
     c, loss = solved(period)
     for _ in range(GAUSS_NEWTON_STEPS):
-        _, gradient = loss_and_gradient(x, y, center, scale, trend, harmonics, c, period, roots)
-        column = _period_column(x, center, period, harmonics, trend, c)
+        gradient = passes.summed(data, _loss_terms, center, scale, trend, harmonics, c, period)[1:] / n
         basis = Fourier(period, harmonics, trend, scale, center)
-        apart = float(_triangle(x, column, center, scale, basis, roots)[-1, -1] ** 2)  # ‖(I − H)∂ŷ/∂P‖²
+        apart = float(passes.stacked_rows(data, _rows_with_column, center, scale, basis, c)[-1, -1] ** 2)
         step = -0.5 * n * gradient[-1] / apart
-        for _ in range(40):
+        while abs(step) > tiny * period:  # halved until the loss falls; a step within rounding of P ends it
             trial = period + step
             if trial > 0:
                 found = solved(trial)
@@ -362,26 +375,33 @@ def learned_period(x, y, center, scale, period, harmonics, trend, roots=None):
         else:
             break
         period, (c, loss) = trial, found
-        if abs(step) <= tiny * period:
-            break
     return period
 
 
-def period_stderr(result, x, y, roots=None, variance=None):
+def _jacobian_rows(x, y, curve):
+    """[J  y − ŷ] of a chunk, J the Jacobian in (coefficients, P) at ``curve``."""
+    basis = curve.basis
+    j = jacobian(x, curve.center, basis.scale, basis.period, basis.harmonics, basis.trend,
+                 np.asarray(curve.coefficients))
+    return np.column_stack([j, y - curve(x)])
+
+
+def period_stderr(result, data, n, variance=None):
     """P's standard error: √ of its diagonal entry of s²(JᵀJ)⁻¹, J the Jacobian in (coefficients, P) at
     the optimum and s² the residual variance on n − p − 1 degrees of freedom (P is a parameter too), or
-    the ``variance`` known (absolute σ: that of a point of weight 1 in the rows' scale, √w of mean 1)."""
-    basis = result.polynomial.basis
-    j = jacobian(x, result.polynomial.center, basis.scale, basis.period, basis.harmonics, basis.trend,
-                 np.asarray(result.polynomial.coefficients))
-    dof = x.size - j.shape[1]
+    the ``variance`` known (absolute σ: that of a point of weight 1 in the rows' scale, √w of mean 1).
+    One pass: the triangle of [J r] holds JᵀJ and the residuals' squares."""
+    from fitbp.engines import passes
+
+    curve = result.polynomial
+    full = passes.stacked_rows(data, _jacobian_rows, curve)
+    r, size = full[:-1, :-1], full.shape[0] - 1
+    dof = n - size
     if dof <= 0:
         return None
-    residual, j = _weighed(roots, y - result.polynomial(x), j)
-    s2 = float(residual @ residual) / dof if variance is None else variance
-    _, r = np.linalg.qr(j)
+    s2 = float(full[-1, -1] ** 2) / dof if variance is None else variance
     try:
-        inverse = np.linalg.solve(r, np.eye(r.shape[0]))
+        inverse = np.linalg.solve(r, np.eye(size))
     except np.linalg.LinAlgError:
         return None
     return float(math.sqrt(s2 * np.sum(inverse[-1] ** 2)))

@@ -476,14 +476,14 @@ def check_distinct(points, distinct, degree):
 def _prepare_streamed(points, degree, triangle, basis):
     """The problem of points not held: the triangle of all of them from their Parts (fitbp.engines.local),
     which keep it in powers of t; another basis's is R·P, P its exact change into powers (which holds
-    the digits a streamed fit of the Taylor form holds, not more).  No design: the robust losses' passes
-    read the points again (fitbp.engines.passes.rows)."""
-    if not basis.polynomial:
-        raise at(points.source, None, f"a {basis.title} series needs the {points.count} points in memory, for now "
-                 f"(the stream's triangles are in powers of t): raise {option('memory')}")
+    the digits a streamed fit of the Taylor form holds, not more); a series's (not polynomial), QR of its
+    own columns over one more pass.  No design: the robust losses' passes read the points again
+    (fitbp.engines.passes.rows)."""
     check_distinct(points, min(points.distinct, degree + 1), degree)
     center, scale = moments.scaling_of(points.low, points.high)
-    if triangle is None:
+    if triangle is None and not basis.polynomial:  # a series: its own columns' triangle, by QR over a pass
+        triangle = passes.basis_triangle(points, center, scale, math.ldexp(1.0, points.y_exponent), degree, basis)
+    elif triangle is None:
         triangle = points.part(degree).triangle(points.y_exponent)
         r = triangle.r @ basis.power_matrix(degree)
         triangle = replace(triangle, r=r, condition=moments.condition_of(r))
