@@ -26,6 +26,17 @@ def value(given):
     return option("", given)
 
 
+def flag(name):
+    """The command line's name of a library keyword: absolute_sigma is --absolute-sigma."""
+    return "--" + name.replace("_", "-")
+
+
+def on_command_line(text):
+    """``text`` with each option() in it said as the command line's flag: what the JSON, the model file and
+    stderr carry (a Python caller's Fit says them as keywords, fitbp.library.Fit.warnings)."""
+    return said(text, flag)
+
+
 def said(text, flag=None):
     """``text`` with each option() in it said as a Python keyword, or with ``flag(name)`` as the command line's."""
     def word(match):

@@ -305,7 +305,9 @@ def select(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | N
     check_options(sigma=sigma, weights=weights, loss=loss, fixed=fixed, max_degree=max_degree,
                   decimal=reading.get("decimal", "."), delimiter=reading.get("delimiter"))
     points = _points(xdata, ydata, x, y, sigma, weights, nan_policy, time_unit, memory, None, reading)
-    return selection.select_table(points, max_degree, folds=folds, loss=loss, seed=seed, fixed=fixed or None)
+    table = selection.select_table(points, max_degree, folds=folds, loss=loss, seed=seed, fixed=fixed or None)
+    table.notes, table.warnings = [said(n) for n in table.notes], [said(w) for w in table.warnings]
+    return table
 
 
 class Fit:
@@ -400,7 +402,13 @@ class Fit:
     chi2 = property(lambda self: self._document.get("chi2"), doc="Σ (r/σ)², for a fit with σ.")
     reduced_chi2 = property(lambda self: self._document.get("reduced_chi2"))
     loss = property(lambda self: self._document.get("loss", "mse"))
-    warnings = property(lambda self: list(self._document.get("warnings") or []))
+    @property
+    def warnings(self) -> list:
+        """What the fit warns of, options named as Python keywords (the JSON and the model file name them
+        as the command line's flags)."""
+        if self._result is not None:
+            return [said(w) for w in self._result.warnings]
+        return list(self._document.get("warnings") or [])
     x_range = property(lambda self: tuple(self._document.get("x_range") or ()))
 
     # ------------------------------------------------------------------ curve

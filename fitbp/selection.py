@@ -38,7 +38,7 @@ import numpy as np
 
 from fitbp.fitting import bases, constraints, losses, model
 from fitbp.engines import moments
-from fitbp.errors import DegreeTooHigh, FitbpError
+from fitbp.errors import DegreeTooHigh, FitbpError, on_command_line, option
 from fitbp.sources.data import Points
 from fitbp.fitting.trainer import check_distinct, fit_points, power_of_two_near, weight_roots, with_weight
 
@@ -88,7 +88,9 @@ class Selection:
     """What a fit at this degree should warn of (also shown by select, as notes)."""
 
     def to_dict(self):
-        return asdict(self)
+        """Every field, the notes and warnings in the command line's words (errors.on_command_line)."""
+        return {**asdict(self), "notes": [on_command_line(n) for n in self.notes],
+                "warnings": [on_command_line(w) for w in self.warnings]}
 
 
 # ---------------------------------------------------------------- turning points
@@ -394,7 +396,7 @@ def _select(points, most, folds, loss, seed):
         selection.warnings.append(
             f"the least BIC is at {searched}, the top of the automatic search (at most 1.5·√n and "
             f"{MOST_DEGREE}: beyond, least squares starts to oscillate between the points): the curve may "
-            f"deserve more; fitbp select --max-degree {2 * searched} scores higher degrees")
+            f"deserve more; select with {option('max_degree', 2 * searched)} scores higher degrees")
     where = "" if kept.all() else f" on the {int(kept.sum())} of {x.size} points a bisquare fit keeps"
     why = "the least BIC" if chosen == least else f"within {EVIDENCE:g} of the least BIC (at {least}), and simpler"
     selection.reason = (f"BIC among degrees 0–{searched}{where}: {chosen}, {why} ({_plural(turns, 'turning point')}; "
@@ -553,7 +555,7 @@ def fit_auto(points, loss="mse", seed=0, **training):
 
 def outliers_warning(count):
     return (f"{_plural(count, 'residual')} lie more than {OUTLIER_UNITS:g} robust sd from the least-squares curve: "
-            "gross outliers pull such a fit and can raise the degree chosen; --loss huber resists them")
+            f"gross outliers pull such a fit and can raise the degree chosen; {option('loss', 'huber')} resists them")
 
 
 def _span(degrees):

@@ -228,7 +228,10 @@ def test_the_outliers_sample_chooses_3_under_huber_and_warns_under_mse():
     assert select_degree(outliers, loss="huber").chosen == 3
     result = fit_auto(outliers)
     assert result.selection["outliers"] == 15
-    assert any("--loss huber resists them" in w for w in result.warnings)
+    assert any("--loss huber resists them" in w for w in result.summary()["warnings"])  # the command line's words
+    import fitbp
+
+    assert any("loss='huber' resists them" in w for w in fitbp.fit(ROOT / "sample_data" / "outliers.csv").warnings)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -327,7 +330,10 @@ def test_many_points_count_turns_on_a_sample(monkeypatch):
 def test_select_notes_outliers_and_folds_it_could_not_fill(tmp_path):
     x, y = with_outliers(cubic, -2, 3, 0.5, 15, seed=4)
     table = select_table(points(x, y))
-    assert table.outliers >= 15 and any("--loss huber resists them" in n for n in table.notes)
+    assert table.outliers >= 15 and any("--loss huber resists them" in n for n in table.to_dict()["notes"])
+    import fitbp
+
+    assert any("loss='huber' resists them" in n for n in fitbp.select(x, y).notes)  # Python's words
     assert select_table(points(*noisy(cubic, -2, 3, 0.5))).outliers == 0
     tiny = select_table(points([1.0, 2.0, 3.0], [1.0, 2.0, 2.5]), folds=5)
     assert any("5 folds of 3 points leave a fold empty" in n for n in tiny.notes)

@@ -13,12 +13,7 @@ from contextlib import contextmanager
 
 import typer
 
-from fitbp.errors import FitbpError, printable
-
-
-def flag(name):
-    """The command line's name of a library keyword: absolute_sigma is --absolute-sigma."""
-    return "--" + name.replace("_", "-")
+from fitbp.errors import FitbpError, flag, on_command_line, printable
 
 
 def check_options(**options):
@@ -59,7 +54,8 @@ def warn(message):
     from rich.markup import escape
 
     console = Console(stderr=True, highlight=False)  # words wrap on a terminal; one line in a log
-    console.print(f"[yellow]warning:[/yellow] {escape(message)}", markup=True, soft_wrap=not console.is_terminal)
+    console.print(f"[yellow]warning:[/yellow] {escape(on_command_line(message))}", markup=True,
+                  soft_wrap=not console.is_terminal)
 
 
 def wrote(path, also=""):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fitbp import __version__
-from fitbp.errors import FitbpError, option, printable
+from fitbp.errors import FitbpError, on_command_line, option, printable
 from fitbp.fitting import bases
 from fitbp.fitting.spline import Spline, fit_spline
 
@@ -284,7 +284,7 @@ class Result:
             "engine": {"name": "local"},
             "x_column": points.x_name,
             "y_column": points.y_name,
-            "warnings": list(self.warnings),
+            "warnings": [on_command_line(w) for w in self.warnings],
         }
 
 

@@ -20,7 +20,7 @@ from fitbp import __version__
 from fitbp.fitting import bases, losses, model, robust
 from fitbp.engines import moments, passes
 from fitbp.backprop import optimizers
-from fitbp.errors import DegreeTooHigh, FitbpError, at, option
+from fitbp.errors import DegreeTooHigh, FitbpError, at, on_command_line, option
 from fitbp.sources.data import Points, below_one, roots_of
 
 DEFAULT_TOL = 1e-12
@@ -170,7 +170,7 @@ class FitResult:
             "engine": self.engine,
             "x_column": self.points.x_name,
             "y_column": self.points.y_name,
-            "warnings": list(self.warnings),
+            "warnings": [on_command_line(w) for w in self.warnings],
             **({"degree_selection": self.selection} if self.selection else {}),
         }
 
@@ -665,7 +665,7 @@ def _warnings(result, epochs, excess=None, tolerance=OPTIMUM_TOLERANCE):
                      "curve, so the coefficients and their standard errors are unreliable; a lower degree is safer")
     elif excess is not None:
         found.append(f"the fit's MSE is {excess + 1:.3g} times the least-squares optimum of its degree: "
-                     f"--optimizer {result.optimizer} stopped short of it")
+                     f"{option('optimizer', result.optimizer)} stopped short of it")
     elif result.condition > CONDITION_WARNING:
         found.append(f"the fit is ill-conditioned (condition number {result.condition:.1e}): float64 cannot "
                      "pin its coefficients down, so they are unreliable and may miss the least-squares "
@@ -674,10 +674,11 @@ def _warnings(result, epochs, excess=None, tolerance=OPTIMUM_TOLERANCE):
     stalled = not result.converged and not at_optimum  # newton or cg stalled at the optimum gained all there was
     if stalled and result.epochs < epochs:
         found.append(f"training stopped after {result.epochs} epochs without converging: a step gained "
-                     "nothing, so rounding error is as large as what is left to gain; loosen --tol")
+                     f"nothing, so rounding error is as large as what is left to gain; loosen {option('tol')}")
     elif stalled:
-        found.append(f"training stopped after {epochs} epochs without converging; raise --epochs, loosen --tol"
-                     + (", or use --optimizer newton" if losses.named(result.loss).least_squares
+        found.append(f"training stopped after {epochs} epochs without converging; raise {option('epochs')}, "
+                     f"loosen {option('tol')}"
+                     + (f", or use {option('optimizer', 'newton')}" if losses.named(result.loss).least_squares
                         and result.optimizer not in optimizers.EXACT else ""))
     lost = result.raw_digits_lost
     if lost > DIGITS_WARNING:

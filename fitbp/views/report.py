@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 from fitbp.fitting import losses, modelfile
 from fitbp.views.exporter import scaled_variable
-from fitbp.errors import printable
+from fitbp.errors import on_command_line, printable
 
 
 def wide_console(width=160):
@@ -370,4 +370,4 @@ def print_selection(selection, console=None):
     emit(console, table)
     emit(console, escape(selection.reason), highlight=False)
     for note in selection.notes:
-        emit(console, escape(f"note: {note}"), highlight=False, style="dim")
+        emit(console, escape(f"note: {on_command_line(note)}"), highlight=False, style="dim")
