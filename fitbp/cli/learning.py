@@ -44,6 +44,10 @@ def sample(
         write_rows([x, y], sys.stdout, header="x,y")
 
 
+GRAPH_SERIES = options.series("Show the graph")
+CHECK_SERIES = options.series("Check the gradient")
+
+
 def graph(
     data: Optional[str] = typer.Argument(None, metavar="[DATA]", help="CSV file; without it, 12 points of a sine."),
     degree: int = options.degree(3),
@@ -54,9 +58,9 @@ def graph(
     triangle: bool = typer.Option(False, "--triangle",
                                   help="Show the graph mse training runs: the same loss through the data's triangle "
                                        "R, z, ρ (d + 1 rows)."),
-    period: Optional[str] = options.series("Show the graph")[0],
-    harmonics: int = options.series("")[1],
-    trend: int = options.series("")[2],
+    period: Optional[str] = GRAPH_SERIES[0],
+    harmonics: int = GRAPH_SERIES[1],
+    trend: int = GRAPH_SERIES[2],
     smooth: Optional[str] = options.spline("Show the graph"),
     seed: int = START_SEED,
     dot_file: Optional[str] = typer.Option(None, "--dot", metavar="FILE",
@@ -237,9 +241,9 @@ def gradcheck(
     x: Optional[str] = X,
     y: Optional[str] = Y,
     loss: Loss = options.loss("The loss to differentiate."),
-    period: Optional[str] = options.series("Check the gradient")[0],
-    harmonics: int = options.series("")[1],
-    trend: int = options.series("")[2],
+    period: Optional[str] = CHECK_SERIES[0],
+    harmonics: int = CHECK_SERIES[1],
+    trend: int = CHECK_SERIES[2],
     smooth: Optional[str] = options.spline("Check the gradient"),
     tol: float = options.tol(1e-6, "Largest relative error allowed."),
     seed: int = options.seed("the random point at which to compare"),
@@ -253,7 +257,7 @@ def gradcheck(
 
       fitbp gradcheck sample_data/sine.csv --degree 5
 
-      fitbp gradcheck sample_data/seasonal.csv --period auto --trend 2   # ∂L/∂P too
+      fitbp gradcheck sample_data/seasonal.csv --period auto   # ∂L/∂P too
     """
     import numpy as np
 
