@@ -284,3 +284,14 @@ def test_graph_and_gradcheck_take_the_spline(tmp_path):
     for args in (["--smooth", "1", "--degree", "2"], ["--smooth", "1", "--loss", "mae"]):
         assert run("gradcheck", KINK, *args, cwd=tmp_path).returncode == 2
     assert run("graph", KINK, "--smooth", "1", "--triangle", cwd=tmp_path).returncode == 2
+
+
+def test_the_picture_of_a_solved_curve_has_no_loss_panel():
+    """A spline has no training to draw: its figure is the fit alone (and its residuals), not an empty plot."""
+    from fitbp.sources.data import Points
+    from fitbp.views import renderer
+
+    x, y = samples.generate("kink", seed=2)
+    result = smoothing.fit(Points(x, y))
+    assert len(renderer.figure(result.polynomial, result.points, result.loss_history, "t").axes) == 1
+    assert len(renderer.figure(result.polynomial, result.points, [], "t", residuals=True).axes) == 2

@@ -40,7 +40,8 @@ def check_format(path):
 
 def figure(polynomial, points, loss_history, title, residuals=False, window=False, band=None, loss="mse",
            equation=None, band_label="0.95 confidence band (pointwise)", xlim=None, fitted_range=None):
-    """A matplotlib Figure: fit and points, optional residuals, and the loss on a log scale.
+    """A matplotlib Figure: fit and points, optional residuals, and the loss on a log scale (not for a curve
+    that was solved rather than trained, a smoothing spline's, whose ``loss_history`` is empty).
 
     ``band(x) -> (lower, upper)``, when given, is shaded around the curve.
     ``xlim`` (a, b) draws the curve over that range instead of the points';
@@ -51,9 +52,10 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     With ``window`` the figure belongs to pyplot, so that ``show`` can open it.
     User text (column names, file names) is drawn as it is, never as TeX.
     """
-    fig = _new_figure((11, 6.4 if residuals else 4.8), window)
-    grid = fig.add_gridspec(2 if residuals else 1, 2, height_ratios=[3, 1] if residuals else [1],
-                            width_ratios=[3, 2])
+    trained = bool(loss_history)
+    fig = _new_figure((11 if trained else 7, 6.4 if residuals else 4.8), window)
+    grid = fig.add_gridspec(2 if residuals else 1, 2 if trained else 1, height_ratios=[3, 1] if residuals else [1],
+                            width_ratios=[3, 2] if trained else [1])
     fit_axes = fig.add_subplot(grid[0, 0])
     draw_fit(fit_axes, polynomial, points, band, band_label, xlim, fitted_range, equation)
     fit_axes.set_title(title, loc="left", fontsize="medium", parse_math=False)
@@ -62,7 +64,8 @@ def figure(polynomial, points, loss_history, title, residuals=False, window=Fals
     if residuals:
         _draw_residuals(bottom, polynomial, points)
     bottom.set_xlabel(points.x_name + (" (UTC)" if axis is not None and axis.aware else ""), parse_math=False)
-    _draw_loss(fig.add_subplot(grid[:, 1]), loss_history, loss)
+    if trained:
+        _draw_loss(fig.add_subplot(grid[:, 1]), loss_history, loss)
     return fig
 
 
