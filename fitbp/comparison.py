@@ -219,10 +219,13 @@ def _spline(points, x, y, w):
 
     result = smoothing.fit(points)
     curve = result.spline
+    weighted = getattr(points, "weights", None) is not None
     knots = 0 if curve.weight is not None else curve.knots.size  # each fold's spline on as many knots
 
     def refit(xs, ys, ws):
-        return smoothing.spline_of(xs, ys, ws, curve.lam, knots)[0]
+        from fitbp.sources.data import Points
+
+        return smoothing.spline_of(Points(xs, ys, weights=ws if weighted else None), curve.lam, knots)[0]
     return Candidate("spline", result.polynomial, float(curve.edf),
                      f"λ {curve.lam:.3g}, {curve.edf:.1f} effective parameters", refit, result)
 

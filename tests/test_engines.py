@@ -160,3 +160,24 @@ def test_a_fourier_series_gives_the_held_answer_on_every_engine(request, seasona
     for key in ("mse", "reduced_chi2"):
         assert found.summary()[key] == pytest.approx(reference.summary()[key], rel=1e-9)
     assert found.engine["passes"] >= 2 and found.engine["name"] == ("dask" if engine == "dask" else "local")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_smoothing_spline_gives_the_held_answer_on_every_engine(request, seasonal_file, engine):
+    """Past FULL distinct x the spline has 1,000 knots and its points enter through two passes of sums
+    (fitbp.fitting.pspline): streamed and on dask it is the held spline, λ found by the same GCV search
+    (to its tolerance, 1e-7 in ln λ), the curve to 1e-8 of the y range, the statistics to 1e-6."""
+    from fitbp.fitting import smoothing
+
+    client = request.getfixturevalue("client") if engine == "dask" else None
+    reference = smoothing.fit(load("held", seasonal_file, {"sigma": "s"}))
+    found = smoothing.fit(load(engine, seasonal_file, {"sigma": "s"}, client))
+    assert reference.spline.weight is None and reference.spline.knots.size == 1_000
+    assert found.spline.lam == pytest.approx(reference.spline.lam, rel=1e-6)
+    grid = np.linspace(*reference.points.x_range, 2001)
+    span = float(np.ptp(reference.points.y))
+    assert np.max(np.abs(found.polynomial(grid) - reference.polynomial(grid))) <= 1e-8 * span
+    ours, theirs = found.summary(), reference.summary()
+    for key in ("mse", "r2", "reduced_chi2", "dof", "residual_std"):
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-6), key
+    assert ours["weighted_points"] == theirs["weighted_points"] and ours["engine"]["name"] == found.engine["name"]

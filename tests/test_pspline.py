@@ -7,6 +7,7 @@ from scipy.interpolate import make_smoothing_spline
 
 from fitbp.fitting import pspline, smoothing
 from fitbp.fitting.spline import fit_spline
+from fitbp.sources.data import Points
 from test_smoothing import natural
 
 
@@ -51,15 +52,15 @@ def test_the_curve_of_the_every_x_spline_to_a_millionth_of_the_y_range(seed):
     assert np.max(np.abs(same(at) - every(at))) <= 1e-6 * span
     assert np.max(np.abs(same(at) - make_smoothing_spline(x, y, lam=every.lam)(at))) <= 1e-6 * span
     assert fewer.lam == pytest.approx(every.lam, rel=1e-3) and fewer.edf == pytest.approx(every.edf, rel=1e-3)
-    estimate = pspline.richardson(same, x, y)
+    estimate = pspline.richardson(same, Points(x, y))
     assert np.max(np.abs(same(at) - every(at))) / span <= 3 * estimate
 
 
 def test_the_model_takes_fewer_knots_past_its_limit_and_not_before():
     x, y = grid_sample(smoothing.FULL, 3)
-    assert smoothing.spline_of(x, y, None, "auto")[0].weight is not None  # every x a knot
+    assert smoothing.spline_of(Points(x, y), "auto")[0].weight is not None  # every x a knot
     more_x, more_y = grid_sample(smoothing.FULL + 1, 3)
-    fewer, distance = smoothing.spline_of(more_x, more_y, None, "auto")
+    fewer, _, distance = smoothing.spline_of(Points(more_x, more_y), "auto")
     assert fewer.weight is None and fewer.knots.size == pspline.KNOTS and distance < 1e-6
 
 
@@ -70,5 +71,5 @@ def test_close_x_below_the_limit_fall_back_to_fewer_knots():
     x = np.sort(rng.uniform(0.0, 10.0, 4_000))
     x[1::97] = x[0::97][:x[1::97].size] + 1e-9  # some pairs almost tied
     y = np.sin(x) + rng.normal(0.0, 0.1, x.size)
-    spline, distance = smoothing.spline_of(x, y, None, "auto")
+    spline, _, distance = smoothing.spline_of(Points(x, y), "auto")
     assert spline.weight is None and spline.knots.size == 1_000 and distance < 1e-5

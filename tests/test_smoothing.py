@@ -193,8 +193,7 @@ def test_options_that_mean_nothing_are_refused(tmp_path):
                                 (["--basis", "spline", "-d", "3"], 2, "--degree: is a polynomial's"),
                                 (["--basis", "spline", "--fix", "0=0"], 2, "--fix"),
                                 (["--basis", "spline", "--loss", "mae"], 2, "--loss"),
-                                (["--basis", "spline", "--smooth", "-1"], 2, "--smooth"),
-                                (["--basis", "spline", "--memory", "1k"], 1, "in memory")]:
+                                (["--basis", "spline", "--smooth", "-1"], 2, "--smooth")]:
         refused = run("fit", KINK, "--no-save", *args, cwd=tmp_path)
         assert refused.returncode == status and words in refused.stderr, (args, refused.stderr)
 

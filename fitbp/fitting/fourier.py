@@ -166,8 +166,8 @@ def fit(points, period="auto", harmonics="auto", trend=0, cycles=1, **training):
         period = learned_period(fitted, center, scale, period, harmonics, trend, n)
     basis = Fourier(period, harmonics, trend, scale, center)
     result = trainer.fit_points(points, basis.size - 1, basis=basis, **training)
-    absolute = bool(training.get("absolute_sigma")) and getattr(fitted, "weights", None) is not None
-    known = 1.0 / float(np.mean(fitted.weights)) if absolute else None  # σ² of a point of mean weight
+    mean = trainer.weight_mean(fitted)  # of every point, held or streamed (not the sample's)
+    known = 1.0 / mean if training.get("absolute_sigma") and mean else None  # σ² of a point of mean weight
     basis.period_stderr = period_stderr(result, fitted, n, known) if learn else None
     result.fourier = {**basis.to_dict(), "learned": learn, **({"bic": scores} if scores else {})}
     return result

@@ -210,6 +210,10 @@ class Result:
     level: float = 0.95
     distance: float | None = None
     """For a spline on fewer knots than x, its estimated distance from the every-x one (pspline.richardson)."""
+    totals: object = None
+    """For a spline on fewer knots than x, the sums of its statistics (pspline.Totals): its points may not
+    be held."""
+    engine: dict = field(default_factory=lambda: {"name": "local"})
     warnings: list = field(default_factory=list)
     loss_history: list = field(default_factory=list)
     snapshots: list = field(default_factory=list)
@@ -220,23 +224,31 @@ class Result:
         """The curve (named as a polynomial's is, for the code that draws and saves any fit)."""
         return Curve(Smoothing(self.spline, self.smooth), self.center, self.scale)
 
-    def summary(self):
+    def _sums(self):
+        """(Σ w r², Σ w r, Σ w, Σ w (y − ȳ_w)²) with w as given (1 without): from the points where the
+        spline has a knot at each (held), else from the passes of the spline on fewer knots (``totals``,
+        whose weights have mean 1, times that mean)."""
         from fitbp.fitting import trainer
 
-        s, points = self.spline, self.points
-        fitted = trainer.with_weight(points)
+        if self.totals is not None:
+            t, mean = self.totals, trainer.weight_mean(self.points) or 1.0
+            return t.squares * mean, t.residual_sum * mean, t.weight_sum * mean, t.spread * mean
+        fitted = trainer.with_weight(self.points)
         x, y = np.asarray(fitted.x, dtype=np.float64), np.asarray(fitted.y, dtype=np.float64)
-        w = None if getattr(fitted, "weights", None) is None else np.asarray(fitted.weights, dtype=np.float64)
-        ones = np.ones_like(x) if w is None else w
-        residual = y - s(x)
-        total = float(np.sum(ones))
-        mean = float(np.dot(ones, residual)) / total
-        mse = float(np.dot(ones, residual * residual)) / total
-        y_mean = float(np.dot(ones, y)) / total
-        spread = float(np.dot(ones, (y - y_mean) ** 2))
+        w = np.ones_like(x) if getattr(fitted, "weights", None) is None else np.asarray(fitted.weights, float)
+        residual = y - self.spline(x)
+        total = float(np.sum(w))
+        level = float(np.dot(w, y)) / total
+        return (float(np.dot(w, residual * residual)), float(np.dot(w, residual)), total,
+                float(np.dot(w, (y - level) ** 2)))
+
+    def summary(self):
+        s, points = self.spline, self.points
+        chi2, residual_sum, total, spread = self._sums()
+        mean = residual_sum / total
+        mse = chi2 / total
         dof = s.n - s.edf
-        chi2 = float(np.dot(ones, residual * residual))
-        weighted = w is not None
+        weighted = getattr(points, "weights", None) is not None
         return {
             "fitbp_version": __version__,
             "degree": 3,
@@ -267,8 +279,8 @@ class Result:
                         if getattr(points, "weighting", None) else None),
             "dof": dof,
             "n_points": points.rows,
-            "weighted_points": int(x.size),
-            "x_range": [float(s.knots[0]), float(s.knots[-1])],
+            "weighted_points": int(s.n),
+            "x_range": [float(v) for v in points.x_range],
             **(points.x_axis.to_dict() if getattr(points, "x_axis", None) else {"x_origin": None, "x_unit": None}),
             "skipped_rows": points.skipped,
             "loss": "mse",
@@ -281,7 +293,7 @@ class Result:
             "seconds": self.seconds,
             "source": points.source,
             **({"sources": points.sources} if points.sources else {}),
-            "engine": {"name": "local"},
+            "engine": self.engine,
             "x_column": points.x_name,
             "y_column": points.y_name,
             "warnings": [on_command_line(w) for w in self.warnings],
@@ -290,30 +302,26 @@ class Result:
 
 def fit(points, smooth="auto", absolute_sigma=False, **ignored):
     """The cubic smoothing spline of ``points`` as a Result: λ by GCV or ``smooth``; knots at every
-    distinct x where there are at most FULL of them and float64 can count its effective parameters
-    (``_counted``), else at pspline.KNOTS quantiles of them (fitbp.fitting.pspline), how far that is
-    from the every-x spline estimated and kept.  The points must be in memory; weights are used as
-    scipy's w (w = 1/σ² from --sigma)."""
+    distinct x where the points are held, there are at most FULL distinct x and float64 can count its
+    effective parameters (``_counted``), else at pspline.KNOTS quantiles of them (fitbp.fitting.pspline:
+    two passes over points held or streamed), how far that is from the every-x spline estimated and kept.
+    Weights are used as scipy's w (w = 1/σ² from --sigma)."""
+    from fitbp.engines import moments
     from fitbp.fitting import trainer
 
     started = time.perf_counter()
-    if not points.held:
-        raise FitbpError(f"{points.source}: a smoothing spline needs the {points.count} points in memory: "
-                         f"raise {option('memory')}")
-    fitted = trainer.with_weight(points)
-    x, y = np.asarray(fitted.x, dtype=np.float64), np.asarray(fitted.y, dtype=np.float64)
-    weights = None if getattr(fitted, "weights", None) is None else np.asarray(fitted.weights, dtype=np.float64)
     try:
-        spline, distance = spline_of(x, y, weights, smooth)
+        spline, totals, distance = spline_of(trainer.with_weight(points), smooth)
     except ValueError as e:
         raise FitbpError(f"{printable(points.source)}: {e}") from None
-    center, scale = trainer.model.scaling(x)
+    center, scale = moments.scaling_of(*trainer.with_weight(points).x_range)
     result = Result(spline, points, "auto" if smooth == "auto" else "given", time.perf_counter() - started,
-                    center, scale, absolute_sigma, distance=distance)
+                    center, scale, absolute_sigma, distance=distance, totals=totals)
     if distance is not None and distance > CLOSE:
         result.warnings.append(f"the spline on {spline.knots.size} knots is about {distance:.1g} of the y range "
                                "from the spline with a knot at every x (estimated): a curve with this much "
                                "detail needs more knots than fitbp gives it, for now")
+    result.engine = points.engine()
     return result
 
 
@@ -325,21 +333,26 @@ CLOSE = 1e-6
 """How near (relative to the y range) the spline on fewer knots should come to the every-x spline."""
 
 
-def spline_of(x, y, weights, smooth, knots=None):
-    """(the spline, its estimated distance from the every-x spline or None when it is that spline), on
-    ``knots`` knots when given (0: at every x), else as ``fit`` chooses."""
-    from fitbp.fitting import pspline
+def spline_of(data, smooth, knots=None):
+    """(the spline of ``data``'s points that carry weight, the sums of its statistics or None where they are
+    the points', its estimated distance from the every-x spline or None where it is that spline), on
+    ``knots`` knots when given (0: at every x, held points only), else as ``fit`` chooses."""
+    from fitbp.fitting import pspline, trainer
 
+    scale = trainer.weight_mean(data) or 1.0
+    sample = data if data.held else data.sample()  # a stream's sample is every point where they are few
+    x, y = np.asarray(sample.x, dtype=np.float64), np.asarray(sample.y, dtype=np.float64)
     distinct = np.unique(x).size
-    if knots == 0 or (knots is None and distinct <= FULL):
+    if (data.held or x.size == data.count) and (knots == 0 or (knots is None and distinct <= FULL)):
+        weights = None if getattr(sample, "weights", None) is None else np.asarray(sample.weights, dtype=np.float64)
         with np.errstate(all="ignore"):  # an ill-conditioned attempt is found out by _counted, not by numpy
             every = fit_spline(x, y, weights, smooth)
             counted = knots == 0 or _counted(every, x, y, weights)
         if counted:
-            return every, None
+            return every, None, None
     count = knots or min(pspline.KNOTS, max(distinct // 4, 3))
-    reduced = pspline.fit(x, y, weights, smooth, count)
-    return reduced, pspline.richardson(reduced, x, y, weights)
+    reduced, totals = pspline.fit_data(data, smooth, count, scale)
+    return reduced, totals, pspline.richardson(reduced, data, scale)
 
 
 def _counted(spline, x, y, weights):

@@ -409,7 +409,7 @@ def _statistics(polynomial, points, kind, r, residuals, absolute_sigma=False, co
     held = points.held
     found = statistics.fit_statistics(polynomial, points.x if held else None, points.y if held else None, r,
                                       residuals, exponent=None if held else points.y_exponent,
-                                      distinct=None if held else points.distinct, weight_mean=_weight_mean(points),
+                                      distinct=None if held else points.distinct, weight_mean=weight_mean(points),
                                       absolute=absolute_sigma, basis=None if constraint is None else constraint.basis,
                                       fixed=() if constraint is None else sorted(constraint.fixed))
     if not kind.least_squares:
@@ -430,7 +430,7 @@ def _constrained(problem, fixed, points, kind, degree):
     return constraint
 
 
-def _weight_mean(points):
+def weight_mean(points):
     """The mean weight of the points in the fit (None without weights): held, summed below 1 first, so
     that weights near the float64 limit do not overflow; streamed, as the first pass summed it."""
     weights = getattr(points, "weights", None)
