@@ -468,10 +468,43 @@ class Fit:
                                  np.array([p.upper_cut for _, p in rows], dtype=bool)))
         return found
 
+    # ------------------------------------------------------------------ learning
+    def update(self, xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None = None,
+               sigma: Any = None, weights: Any = None, nan_policy: str = "raise", memory: int = 256 << 20,
+               **reading: Any) -> Fit:
+        """This fit with new points added, as ``fitbp update`` adds them: the fit of the old and the new
+        points together, from the summary of the old ones that the fit keeps, with its degree, basis,
+        weights, fixed terms and errors.  The new points come as for :func:`fitbp.fit`, with ``sigma`` or
+        ``weights`` where the fit had them; dates are taken on this fit's axis.  A new Fit; this one is
+        unchanged (``save`` the new one to keep it).
+
+        Examples
+        --------
+        >>> import fitbp
+        >>> first = fitbp.fit([0.0, 1.0, 2.0, 3.0], [1.0, 3.1, 4.9, 7.0], degree=1)
+        >>> both = first.update([4.0, 5.0], [9.1, 10.9])
+        >>> bool(abs(both.coef - fitbp.fit([0.0, 1.0, 2.0, 3.0, 4.0, 5.0], [1.0, 3.1, 4.9, 7.0, 9.1, 10.9],
+        ...                                 degree=1).coef).max() < 1e-12), both.n
+        (True, 6)
+        """
+        from fitbp.fitting import updates
+        from fitbp.sources import dates
+
+        _choices("nan_policy", nan_policy, NAN_POLICIES)
+        axis = dates.Axis.of(self._document)
+        if _is_paths(xdata):
+            reading = {**reading, "x_axis": axis}
+        elif axis is not None and ydata is not None:  # the new x on this fit's axis, as numbers
+            xdata = self._x(xdata)
+        points = _points(xdata, ydata, x, y, sigma, weights, nan_policy, "d", memory, None, reading)
+        result = updates.refit(self._document, points, self._path or "this fit")
+        result.level = float(self._document.get("level") or 0.95)
+        return Fit(_document(result), result)
+
     # ------------------------------------------------------------------ views
     def to_dict(self) -> dict:
         """What ``fitbp fit --json`` prints."""
-        kept = ("format_version", "loss_history", "covariance", "snapshots", "data")
+        kept = ("format_version", "loss_history", "covariance", "snapshots", "data", "summary")
         return {key: value for key, value in self._document.items() if key not in kept}
 
     def summary(self, width: int = 160) -> str:

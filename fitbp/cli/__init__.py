@@ -109,8 +109,8 @@ def main_options(
     """
 
 
-COMMANDS = [fitting.fit, drawing.plot, predicting.predict, learning.sample, fitting.select, fitting.compare,
-            exporting.export, learning.graph, learning.gradcheck]
+COMMANDS = [fitting.fit, fitting.update, drawing.plot, predicting.predict, learning.sample, fitting.select,
+            fitting.compare, exporting.export, learning.graph, learning.gradcheck]
 """In the order --help lists them."""
 SETTINGS = {predicting.predict: {"ignore_unknown_options": True}}  # its x values may be -2 or -1e3
 for _command in COMMANDS:

@@ -150,6 +150,58 @@ def fit(
             sys.stderr.write(f"saved {printable(save or 'fitbp.json')}\n")
 
 
+def update(
+    data: List[str] = DATA,
+    model: str = options.MODEL,
+    save: Optional[str] = typer.Option(None, "--save", metavar="PATH",
+                                       help="Save the updated model here and keep the old one [default: replace "
+                                            "the model, atomically]."),
+    memory: str = MEMORY,
+    json_output: bool = options.json_output(TABLE_OR_JSON),
+    quiet: bool = QUIET,
+):
+    """Add the points in DATA to a saved model and fit again, without its old points.
+
+    The model keeps its data's summary (the least-squares triangle, which merges exactly), so the
+    result is the fit of the old and new points together: the same degree, basis, σ or weights, fixed
+    terms and errors as the model. DATA is read as the model read its own (columns, σ, dates). A robust
+    fit, a Fourier series or a spline needs its points and cannot be updated.
+
+    Examples:
+
+      fitbp update june.csv                      # fitbp.json takes June's readings
+
+      fitbp update -m sensor.json day.csv --save sensor-next.json
+    """
+    from fitbp.fitting import modelfile, updates
+    from fitbp.sources import dates
+    from fitbp.views import report
+
+    with reported():
+        document = modelfile.load(model)
+        updates.check_updatable(document, printable(model))
+        known = (document.get("data") or {}).get("options") or {}
+        reading = {k: known.get(k) for k, kinds in modelfile.READING_OPTIONS.items()
+                   if isinstance(known.get(k), kinds) and k not in ("sigma", "weights")}
+        if document.get("weights"):  # the σ or weight column, as the model read it
+            reading[document["weights"]["from"]] = known.get(document["weights"]["from"])
+        reading["x_axis"] = dates.Axis.of(document)
+        points = _load(data, reading, document["degree"], memory, report.stderr_is_terminal(), quiet)
+        result = updates.refit(document, points, printable(model))
+        if not quiet:
+            for message in result.warnings:
+                warn(message)
+        modelfile.save(result, save or model)
+        if json_output:
+            report.print_json(result)
+        else:
+            report.print_table(result.summary())
+        if not quiet:
+            sys.stdout.flush()
+            sys.stderr.write(f"saved {printable(save or model)}: {result.points.count} points, "
+                             f"{points.count} of them new\n")
+
+
 @options.grouped
 def select(
     data: List[str] = DATA,

@@ -80,6 +80,11 @@ def model_document(result):
     document.update(result.summary())
     document["loss_history"] = list(result.loss_history)
     document["covariance"] = result.statistics.get("covariance")
+    from fitbp.fitting import updates
+
+    summary = updates.kept(result)  # what fitbp update merges new points into
+    if summary is not None:
+        document["summary"] = summary
     key = in_basis(document)
     document["snapshots"] = [{"epoch": epoch, key: list(coefficients)} for epoch, coefficients in result.snapshots]
     points = result.points

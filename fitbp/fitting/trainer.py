@@ -264,6 +264,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
     _check_series(bases.named(basis), kind, fixed, points)
     _check_passes(points, kind, optimizer)
     problem = prepare(points, degree, whole=kind.needs_every_point, triangle=triangle, basis=basis)
+    whole = problem.triangle  # of every direction, before a constraint keeps only the free ones
     constraint = _constrained(problem, fixed, points, kind, degree) if fixed else None
     lr = None if optimizer in optimizers.EXACT else lr or optimizers.DEFAULT_LR[optimizer]
     epochs = epochs or DEFAULT_EPOCHS[optimizer]
@@ -287,7 +288,7 @@ def fit_points(points, degree, optimizer=None, lr=None, epochs=None, tol=DEFAULT
         k, snapshots = constraint.lift(k), [(epoch, constraint.lift(c)) for epoch, c in snapshots]
 
     polynomial = _polynomial(k, problem, points.source)
-    residuals = _residuals(polynomial, points, problem, k, constraint)
+    residuals = _residuals(polynomial, points, problem, k, whole)
     optimum, tolerance = (_optimum(points, problem) if kind.least_squares and constraint is None
                           else (None, OPTIMUM_TOLERANCE))
     excess = None if optimum is None else _excess(residuals.squares, optimum, problem.triangle.count)
@@ -351,12 +352,12 @@ def weight_roots(points):
     return roots_of(getattr(points, "weights", None))
 
 
-def _residuals(polynomial, points, problem, k, constraint=None):
-    """The fit's Residuals: over the points; for points not held, from the triangle where it is
-    conditioned well enough to vouch for them (moments.triangle_residuals), saving a pass (not the
-    triangle of a ``constraint``'s free directions, which is not k's)."""
-    if not points.held and constraint is None and problem.triangle.condition <= CONDITION_WARNING:
-        return moments.triangle_residuals(problem.triangle, k)
+def _residuals(polynomial, points, problem, k, whole):
+    """The fit's Residuals: over the points; for points not held, from the triangle of every direction
+    (``whole``: not a constraint's of the free ones, which is not k's) where it is conditioned well
+    enough to vouch for them (moments.triangle_residuals), saving a pass."""
+    if not points.held and whole.condition <= CONDITION_WARNING:
+        return moments.triangle_residuals(whole, k)
     return _residuals_over(polynomial, points, problem.y_exponent)
 
 

@@ -181,6 +181,7 @@ class Files:
                              stdin=stdin, decimal=check_decimal(decimal, delimiter), third=weighting(sigma, weights),
                              time_unit=time_unit)
         self.readers, self.labels = [], None
+        self._given_axis = x_axis  # dates counted from another's origin (a model's, for fitbp update)
         self.on_read = None
         """Called as on_read(bytes read, bytes in all) after each block, for a progress bar."""
 
@@ -217,8 +218,8 @@ class Files:
 
     @property
     def x_axis(self):
-        """The first file's dates.Axis, once it is read (None for numbers)."""
-        return self.readers[0].x_axis if self.readers else None
+        """The first file's dates.Axis, once it is read (None for numbers); before, the one given."""
+        return self.readers[0].x_axis if self.readers else self._given_axis
 
     @property
     def skipped(self):

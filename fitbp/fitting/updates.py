@@ -1,0 +1,232 @@
+"""A saved fit that keeps learning: its data's summary in the model file, and the update that merges new
+points into it, exactly.
+
+A least-squares polynomial rests on the triangle of its data (fitbp.engines.moments.Part: R, z and ρ of
+the rows [V y] in powers of their own x range), and Parts merge: two sets of rows give the Part of both,
+whatever their x ranges, with no digit lost that QR keeps.  So the model file keeps its data's Part at
+the fitted degree (every float as ``float.hex``, so a file round trip changes no bit), with what the
+trainer asks of data it does not hold (count, rows, x range, y's exponent, distinct x, the weights' mean),
+and ``update`` merges the Part of new points into it and fits again: the fit of the old and new points
+together, without the old ones, as R's biglm does.
+
+Weights (w = 1/σ²) enter every Part as fitbp's passes have them, scaled to mean 1 over the rows they
+summarise; a Part kept with mean c and one of new rows with mean c' are brought to a common mean before
+they merge (rows times √(c'/c)), and to the mean of all the rows before the fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fitbp.errors import FitbpError, printable
+from fitbp.engines import moments
+from fitbp.sources import dates
+from fitbp.sources.data import Points
+
+VERSION = 1
+"""The kept summary's own version: a later fitbp that keeps it otherwise refuses this one in words."""
+
+
+# ---------------------------------------------------------------- what the model file keeps
+
+def kept(result):
+    """The model file's "summary" of a fit's data, or None where an update could not be exact: a robust
+    loss (it needs the points), a basis that is not a polynomial (a Fourier series, a spline)."""
+    from fitbp.fitting import losses, trainer
+
+    basis = result.polynomial.basis
+    if not (basis.polynomial and losses.named(result.loss).least_squares):
+        return None
+    points = trainer.with_weight(result.points)
+    degree = result.polynomial.degree
+    if points.held:
+        x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
+        part = moments.part_of(x, y, degree, trainer.weight_roots(points))
+        y_exponent, distinct = moments.unit_exponent(y), moments.distinct_up_to(x, degree + 1)
+    else:
+        part, y_exponent, distinct = points.part(degree), points.y_exponent, min(points.distinct, degree + 1)
+    return {"version": VERSION, "degree": degree, "part": _hexed(part), "count": int(points.count),
+            "rows": int(result.points.rows), "y_exponent": int(y_exponent), "distinct": int(distinct),
+            "weight_mean": None if (m := trainer.weight_mean(points)) is None else float.hex(float(m)),
+            "updates": int(getattr(result.points, "updates", 0))}
+
+
+def _hexed(part):
+    return {"full": [float.hex(float(v)) for v in part.full.ravel()], "low": float.hex(part.low),
+            "high": float.hex(part.high), "exponent": int(part.exponent), "count": int(part.count),
+            "shift": float.hex(float(part.shift))}
+
+
+def _part_of(found, shown):
+    """The moments.Part a "summary" holds, checked: a FitbpError naming the file for anything else."""
+    try:
+        degree = int(found["degree"])
+        size = degree + 2
+        full = np.array([float.fromhex(v) for v in found["part"]["full"]], dtype=np.float64).reshape(size, size)
+        part = found["part"]
+        return moments.Part(full, float.fromhex(part["low"]), float.fromhex(part["high"]), int(part["exponent"]),
+                            int(part["count"]), float.fromhex(part["shift"]))
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise FitbpError(f"{shown}: not a fitbp model ('summary' is damaged)") from None
+
+
+# ---------------------------------------------------------------- the data of an update
+
+@dataclass
+class Kept:
+    """The points of a model and of its update, as the trainer asks data it does not hold for them
+    (fitbp.sources.data.Stream): their merged Part, counts and ranges, and the even sample the model
+    kept with the new points' beside it, for pictures.  A pass over every point is what they cannot
+    give: the fits that need one (ill-conditioned, robust) are refused, in words."""
+
+    x: np.ndarray
+    y: np.ndarray
+    source: str
+    x_name: str
+    y_name: str
+    count: int
+    rows: int
+    low: float
+    high: float
+    y_exponent: int
+    distinct: int
+    merged: object = field(repr=False)
+    """The Part of every point, weights of mean 1 over all of them."""
+    weights: np.ndarray | None = None
+    weighting: str | None = None
+    weight_name: str | None = None
+    weight_mean: float | None = None
+    x_axis: object = None
+    skipped: int = 0
+    first_skip: str | None = None
+    sources: list | None = None
+    path: str | None = None
+    options: dict = field(default_factory=dict)
+    updates: int = 1
+
+    HELD = ", which the model keeps only as a summary"
+    held = False
+
+    @property
+    def x_range(self):
+        return self.low, self.high
+
+    @property
+    def sampled_from(self):
+        return self.count
+
+    def part(self, degree):
+        if degree != self.merged.degree:
+            raise FitbpError(f"{self.source}: the model keeps its data's summary at degree {self.merged.degree}, "
+                             f"not {degree}: fit the data again for another degree")
+        return self.merged
+
+    def reduce(self, task, join, *arguments):
+        raise FitbpError(f"{self.source}: this fit needs a pass over every point, and the model keeps only their "
+                         "summary (an ill-conditioned fit is checked on the points themselves): fit the data again")
+
+    def with_weight(self):
+        return self
+
+    def sample(self):
+        return Points(self.x, self.y, self.source, weights=self.weights, weighting=self.weighting,
+                      weight_name=self.weight_name)
+
+    def engine(self):
+        return {"name": "update", "updates": self.updates}
+
+
+def check_updatable(document, shown):
+    """Refuse, in words, a model that cannot take new points exactly."""
+    found = document.get("summary")
+    if document.get("loss", "mse") != "mse":
+        raise FitbpError(f"{shown}: a {document['loss']} fit cannot be updated: a robust loss needs every point, "
+                         "old and new, and the model keeps only their summary; fit the data again")
+    if document.get("basis", "taylor") not in ("taylor", "chebyshev"):
+        raise FitbpError(f"{shown}: a {document['basis']} model cannot be updated, for now (it needs its points): "
+                         "fit the data again")
+    if not isinstance(found, dict):
+        raise FitbpError(f"{shown}: this model keeps no summary of its data (written by a fitbp before models "
+                         "kept one): fit the data again, and update that model")
+    if found.get("version") != VERSION:
+        raise FitbpError(f"{shown}: its summary is of version {found.get('version')!r}, which this fitbp does "
+                         f"not read (it reads {VERSION})")
+
+
+def merged(document, new, shown):
+    """The Kept data of the model ``document`` and the ``new`` points (held or streamed, read with the
+    model's options): their Parts merged at the model's degree, the weights to a common mean."""
+    from fitbp.fitting import trainer
+
+    check_updatable(document, shown)
+    found = document["summary"]
+    old = _part_of(found, shown)
+    degree = old.degree
+    new = trainer.with_weight(new)
+    old_mean = float.fromhex(found["weight_mean"]) if found.get("weight_mean") else None
+    new_mean = trainer.weight_mean(new)
+    if (old_mean is None) != (new_mean is None):
+        raise FitbpError(f"{printable(new.source)}: the model was fitted "
+                         f"{'with' if old_mean else 'without'} a σ or weight for each point, and the new points "
+                         f"{'have none' if old_mean else 'have them'}: read them as the model read its own")
+    if new.held:
+        x, y = np.asarray(new.x, dtype=np.float64), np.asarray(new.y, dtype=np.float64)
+        if not x.size:
+            raise FitbpError(f"{printable(new.source)}: no points with weight to add")
+        part = moments.part_of(x, y, degree, trainer.weight_roots(new))
+        y_exponent, distinct = moments.unit_exponent(y), moments.distinct_up_to(x, degree + 1)
+    else:
+        part, y_exponent, distinct = new.part(degree), new.y_exponent, min(new.distinct, degree + 1)
+    count = int(found["count"]) + int(new.count)
+    mean = None
+    if old_mean is not None:  # both to the old mean, merged, then to the mean of all
+        part = _scaled(part, math.sqrt(new_mean / old_mean))
+        mean = (old_mean * int(found["count"]) + new_mean * int(new.count)) / count
+    both = moments.merge(old, part)
+    if mean is not None:
+        both = _scaled(both, math.sqrt(old_mean / mean))
+    kept_points = modelfile_points(document)
+    sample = new.sample()
+    return Kept(np.concatenate([kept_points[0], np.asarray(sample.x, dtype=np.float64)]),
+                np.concatenate([kept_points[1], np.asarray(sample.y, dtype=np.float64)]),
+                f"{document.get('source', '?')} and {printable(new.source)}", str(document.get("x_column", "x")),
+                str(document.get("y_column", "y")), count, int(found["rows"]) + int(new.rows),
+                min(both.low, old.low), max(both.high, old.high), max(int(found["y_exponent"]), int(y_exponent)),
+                max(int(found["distinct"]), int(distinct)), both,
+                weights=None if mean is None else np.concatenate([kept_points[2], np.asarray(sample.weights)]),
+                weighting=(document.get("weights") or {}).get("from"),
+                weight_name=(document.get("weights") or {}).get("column"), weight_mean=mean,
+                x_axis=dates.Axis.of(document), skipped=int(document.get("skipped_rows") or 0) + new.skipped,
+                options=dict((document.get("data") or {}).get("options") or {}),  # how the next update reads
+                updates=int(found.get("updates", 0)) + 1)
+
+
+def _scaled(part, factor):
+    """The Part of the same rows each times ``factor`` (a change of the weights' unit)."""
+    return moments.Part(part.full * factor, part.low, part.high, part.exponent, part.count, part.shift)
+
+
+def modelfile_points(document):
+    """(x, y, weights) of the points the model keeps (its even sample), empty where it keeps none."""
+    data = document.get("data") or {}
+    found = data.get("points") if isinstance(data.get("points"), dict) else {}
+    x = np.asarray(found.get("x") or [], dtype=np.float64)
+    y = np.asarray(found.get("y") or [], dtype=np.float64)
+    weights = np.asarray(found.get("weights") or np.ones(x.size), dtype=np.float64)
+    return x, y, weights
+
+
+def refit(document, new, shown, **training):
+    """The FitResult of the model ``document`` fitted again on its kept summary merged with ``new`` points:
+    the same degree, basis, fixed terms and errors as the model."""
+    from fitbp.fitting import trainer
+
+    data = merged(document, new, shown)
+    fixed = {int(power): float(value) for power, value in (document.get("fixed") or {}).items()}
+    result = trainer.fit_points(data, data.merged.degree, basis=document.get("basis", "taylor"),
+                                absolute_sigma=document.get("errors") == "absolute",
+                                **({"fixed": fixed} if fixed else {}), **training)
+    return result
