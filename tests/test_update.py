@@ -79,6 +79,17 @@ def test_fit_then_update_is_the_fit_of_both(tmp_path, name, fit_args):
     assert found["engine"] == {"name": "update", "updates": 1}
 
 
+def test_a_chosen_degree_is_kept_and_said(tmp_path):
+    a, b = pair(tmp_path)
+    assert run("fit", a, "-q", "--save", "m.json", cwd=tmp_path).returncode == 0
+    chosen = json.loads((tmp_path / "m.json").read_text())["degree"]
+    done = run("update", "-m", "m.json", b, "--json", cwd=tmp_path)
+    assert done.returncode == 0 and json.loads(done.stdout)["degree"] == chosen
+    assert f"warning: the degree stays {chosen}, as BIC chose it" in done.stderr
+    same(json.loads(done.stdout), json.loads(run("fit", a, b, "-d", str(chosen), "--no-save", "--json",
+                                                 cwd=tmp_path).stdout) | {"degree_selection": None})
+
+
 def test_x_ranges_that_do_not_overlap(tmp_path):
     a, b = pair(tmp_path, lows=(0.0, 10.0), highs=(3.0, 12.0))
     same(*updated(tmp_path, ["-d", "3"], a, b))

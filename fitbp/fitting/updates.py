@@ -229,4 +229,7 @@ def refit(document, new, shown, **training):
     result = trainer.fit_points(data, data.merged.degree, basis=document.get("basis", "taylor"),
                                 absolute_sigma=document.get("errors") == "absolute",
                                 **({"fixed": fixed} if fixed else {}), **training)
+    if document.get("degree_selection"):  # the summary is kept at the chosen degree, and only at it
+        result.warnings.append(f"the degree stays {data.merged.degree}, as BIC chose it on the model's first "
+                               "points: an update does not choose again, for now (fit every point again to)")
     return result
