@@ -6,7 +6,6 @@ written down; each is computed, by scipy or by dense linear algebra built in the
 
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -265,10 +264,7 @@ def test_a_million_points():
     n = 1_000_000
     x = np.linspace(0.0, 10.0, n) + rng.uniform(-0.25, 0.25, n) * 10.0 / n  # spacing within 2:1
     y = np.sin(x) + 0.3 * rng.standard_normal(n)
-    start = time.perf_counter()
-    s = fit_spline(x, y)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 60.0
+    s = fit_spline(x, y)  # no bound on the time: a test must not depend on the machine (bench/ measures)
     assert 2.0 < s.edf < 1000.0 and math.isfinite(s.gcv)
     # the fit of the chosen λ is that λ's fit (a second, direct fit agrees)
     again = fit_spline(x, y, lam=s.lam)
