@@ -12,7 +12,7 @@ from fitbp.cli import options
 from fitbp.cli.console import check_options, prompt, reported, series_options, warn, warn_ignored, wrote
 from fitbp.cli.options import (DATA, MEMORY, QUIET, START_SEED, TABLE_OR_JSON, Basis, DataOptions, Engine,
                                Loss, Optimizer)
-from fitbp.errors import printable
+from fitbp.errors import FitbpError, printable
 from fitbp.fitting import losses
 
 
@@ -79,6 +79,12 @@ def fit(
                                                  callback=options.partition_size,
                                                  help="With --engine dask: bytes of CSV a partition holds, 1k or more "
                                                       "[default: 64MB; a gzip file is one partition]."),
+    follow: bool = typer.Option(False, "--follow",
+                                help="Keep reading DATA (a live stream: tail -f log | fitbp fit - --follow -d 2) and "
+                                     "print one JSON line a batch, the fit of every point so far, saving the model "
+                                     "each time; Ctrl-C ends it, the last model saved."),
+    every: str = typer.Option("1s", "--every", metavar="N|Ts", callback=options.rows_or_seconds,
+                              help="With --follow: a batch is N rows, or the rows of T seconds (5s, 0.5s)."),
     quiet: bool = QUIET,
 ):
     """Fit a polynomial of --degree to the points in DATA and save the model.
@@ -123,6 +129,12 @@ def fit(
                   absolute_sigma=absolute_sigma, **data_options.rules(), fixed=fixed, degree=degree)
     series = series_options(basis=basis.value, degree=degree, period=period, harmonics=harmonics, trend=trend,
                             smooth=smooth, fixed=fixed, loss=loss.value)
+    if follow:
+        _check_follow(data, degree, series, loss.value, engine, data_options)
+        training = {"basis": basis.value, **({"absolute_sigma": True} if absolute_sigma else {}),
+                    **({"fixed": fixed} if fixed else {})}
+        return _follow(data[0], degree, every, data_options, None if no_save else save or "fitbp.json", quiet,
+                       training)
     watched = not quiet and report.stderr_is_terminal()
     with reported(), ExitStack() as cluster_session:
         if engine is Engine.dask:
@@ -148,6 +160,65 @@ def fit(
         if not no_save and not quiet:  # last, under the result, as plot's 'wrote'
             sys.stdout.flush()
             sys.stderr.write(f"saved {printable(save or 'fitbp.json')}\n")
+
+
+def _check_follow(data, degree, series, loss, engine, data_options):
+    """--follow's usage errors: one input, a degree given, a least-squares polynomial of x,y lines."""
+    if len(data) != 1:
+        raise typer.BadParameter("follows one input, such as - for standard input", param_hint="--follow")
+    if degree is None:
+        raise typer.BadParameter("needs --degree N: a stream has no end to choose a degree on", param_hint="--follow")
+    if series is not None or loss != "mse" or engine is not Engine.local:
+        raise typer.BadParameter("fits a least-squares polynomial on this machine (a robust loss, a series or "
+                                 "a spline needs every point)", param_hint="--follow")
+    if data_options.sigma or data_options.weights:
+        raise typer.BadParameter("reads x,y lines: σ and weights are not followed yet", param_hint="--follow")
+
+
+def _follow(source, degree, every, data_options, save, quiet, training):
+    """fit --follow: batches of live lines merged into one summary (fitbp.fitting.updates.Running), each
+    fitted and printed as one JSON line, the model saved atomically each time."""
+    import os
+    from datetime import datetime, timezone
+
+    from fitbp.fitting import modelfile, updates
+    from fitbp.sources import lines
+
+    reading = data_options.reading()
+    if source == "-":
+        prompt("x,y lines, as they come (Ctrl-D or Ctrl-C ends)")
+        fd = sys.stdin.fileno()
+    else:
+        try:
+            fd = os.open(source, os.O_RDONLY)
+        except OSError as e:
+            raise FitbpError(f"{printable(source)}: cannot read: {e.strerror}") from None
+    shown = "<stdin>" if source == "-" else source
+    batches = lines.Batches(fd, shown, every, reading.get("x"), reading.get("y"), reading.get("delimiter"),
+                            reading.get("decimal", "."), reading.get("skip_invalid", False))
+    running = None
+    with reported():
+        for x, y in batches:
+            running = running or updates.Running(degree, shown, *batches.labels)
+            running.add(x, y)
+            if not running.ready():
+                continue
+            result = running.fit(skipped=batches.skipped, **training)
+            if save:
+                modelfile.save(result, save)
+            summary = result.summary()
+            line = {"n": running.count, "degree": degree, "coefficients": summary["coefficients"],
+                    f"{summary['basis']}_coefficients": summary[f"{summary['basis']}_coefficients"],
+                    "center": summary["center"], "scale": summary["scale"], "mse": summary["mse"],
+                    "rmse": summary["rmse"], "r2": summary["r2"],
+                    "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
+            sys.stdout.write(modelfile.dumps(line) + "\n")
+            sys.stdout.flush()
+        if batches.skipped and not quiet:
+            warn(f"skipped {batches.skipped} rows with invalid values, the first at {batches.first_skip}")
+        if running is None or not running.ready():
+            raise FitbpError(f"{printable(shown)}: the stream ended with {0 if running is None else running.count} "
+                             f"points, too few distinct x for degree {degree}")
 
 
 def update(

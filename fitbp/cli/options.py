@@ -76,6 +76,22 @@ def period_or_auto(value):
     return _number_or_auto(value, lambda v: v > 0, "a positive number")
 
 
+def rows_or_seconds(value):
+    """--every: N rows (a whole number of 1 or more, an int) or T seconds ('5s', '0.5s': a float)."""
+    text = value.strip()
+    if text.endswith("s"):
+        try:
+            seconds = float(text[:-1])
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise typer.BadParameter(f"{value!r} is not a positive number of seconds, such as 5s")
+        return seconds
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        raise typer.BadParameter(f"{value!r} is neither a whole number of rows of 1 or more nor seconds, such as 5s")
+    return int(text)
+
+
 def smooth_or_auto(value):
     """--smooth: λ, a number of 0 or more, or auto."""
     return _number_or_auto(value, lambda v: v >= 0, "a number of 0 or more")

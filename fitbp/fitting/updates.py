@@ -233,3 +233,47 @@ def refit(document, new, shown, **training):
         result.warnings.append(f"the degree stays {data.merged.degree}, as BIC chose it on the model's first "
                                "points: an update does not choose again, for now (fit every point again to)")
     return result
+
+
+# ---------------------------------------------------------------- points that keep arriving
+
+class Running:
+    """Points that keep arriving (``fitbp fit - --follow``): their Part at ``degree``, merged batch by batch,
+    their count and range, and the last ``kept`` of them, for pictures; ``fit`` is the fit of every one so
+    far, as fitbp fit of them all would make it."""
+
+    def __init__(self, degree, source, x_name="x", y_name="y", kept=10_000):
+        self.degree, self.source, self.x_name, self.y_name, self.kept = degree, source, x_name, y_name, kept
+        self.part, self.count, self.low, self.high, self.y_exponent = None, 0, math.inf, -math.inf, None
+        self.distinct = set()
+        self.x, self.y = np.empty(0), np.empty(0)
+        self.updates = 0
+
+    def add(self, x, y):
+        """Merge a batch of points."""
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if not x.size:
+            return
+        part = moments.part_of(x, y, self.degree)
+        self.part = part if self.part is None else moments.merge(self.part, part)
+        self.count += int(x.size)
+        self.low, self.high = min(self.low, float(x.min())), max(self.high, float(x.max()))
+        found = moments.unit_exponent(y)
+        self.y_exponent = found if self.y_exponent is None else max(self.y_exponent, found)
+        if len(self.distinct) <= self.degree:
+            self.distinct.update(np.unique(x)[:self.degree + 1].tolist())
+        self.x, self.y = np.append(self.x, x)[-self.kept:], np.append(self.y, y)[-self.kept:]
+
+    def ready(self):
+        """Whether the points so far can carry the degree (as many distinct x as coefficients)."""
+        return len(self.distinct) > self.degree
+
+    def fit(self, skipped=0, **training):
+        """The FitResult of every point so far."""
+        from fitbp.fitting import trainer
+
+        self.updates += 1
+        data = Kept(self.x, self.y, self.source, self.x_name, self.y_name, self.count, self.count + skipped,
+                    self.low, self.high, self.y_exponent, min(len(self.distinct), self.degree + 1), self.part,
+                    skipped=skipped, updates=self.updates)
+        return trainer.fit_points(data, self.degree, **training)

@@ -1,0 +1,99 @@
+"""fit --follow through a real pipe that the test writes a batch at a time: it reads each JSON line before
+it writes the next batch (a condition, never a sleep), and ends the stream with Ctrl-C (SIGINT)."""
+
+import json
+import os
+import select
+import signal
+import subprocess
+
+import numpy as np
+import pytest
+
+import fitbp
+from helpers import FITBP, environment, run
+
+
+def read_line(process, wait=120.0):
+    """The next line of the process's stdout, waiting for it (up to ``wait`` seconds, a guard, not a pace)."""
+    ready, _, _ = select.select([process.stdout], [], [], wait)
+    assert ready, "no JSON line came"
+    return process.stdout.readline()
+
+
+def batch(rng, size):
+    x = rng.uniform(0.0, 10.0, size)
+    return x, 0.5 * x ** 2 - 3.0 * x + 2.0 + rng.normal(0.0, 0.5, size)
+
+
+def test_each_batch_is_the_fit_of_every_point_so_far_and_ctrl_c_keeps_the_model(tmp_path):
+    process = subprocess.Popen([*FITBP, "fit", "-", "--follow", "-d", "2", "--every", "40", "--save", "live.json"],
+                               cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=environment(), bufsize=0)
+    rng = np.random.default_rng(11)
+    xs, ys = np.empty(0), np.empty(0)
+    try:
+        process.stdin.write(b"time,reading\n")
+        for _ in range(3):
+            x, y = batch(rng, 40)
+            process.stdin.write("".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())).encode())
+            xs, ys = np.append(xs, x), np.append(ys, y)
+            record = json.loads(read_line(process))
+            reference = fitbp.fit(xs, ys, degree=2)
+            assert record["n"] == xs.size and record["degree"] == 2
+            np.testing.assert_allclose(record["coefficients"], reference.coef, rtol=0,
+                                       atol=1e-12 * np.max(np.abs(reference.coef)))
+            assert record["mse"] == pytest.approx(reference.mse, rel=1e-12)
+            saved = json.loads((tmp_path / "live.json").read_text())
+            assert saved["n_points"] == xs.size and saved["x_column"] == "time"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=120) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+    model = fitbp.load(tmp_path / "live.json")  # the last update's model, whole
+    np.testing.assert_allclose(model.coef, fitbp.fit(xs, ys, degree=2).coef, rtol=1e-12)
+    updated = run("update", "-m", "live.json", "-", cwd=tmp_path, stdin="time,reading\n11,30\n12,40\n")
+    assert updated.returncode == 0, updated.stderr  # and it keeps learning
+
+
+def test_a_bad_line_stops_the_stream_or_is_skipped(tmp_path):
+    lines = "x,y\n0,1\n1,3\n2,5\nbad,1\n3,7\n4,9\n"
+    stopped = run("fit", "-", "--follow", "-d", "1", "--every", "2", "--no-save", cwd=tmp_path, stdin=lines)
+    assert stopped.returncode == 1 and stopped.stderr.startswith("error: <stdin>:5: column 'x': 'bad' is not a number")
+    assert len(stopped.stdout.splitlines()) == 1  # the batch before it was fitted and printed
+    skipped = run("fit", "-", "--follow", "-d", "1", "--every", "2", "--no-save", "--skip-invalid", cwd=tmp_path,
+                  stdin=lines)
+    assert skipped.returncode == 0 and "skipped 1 rows" in skipped.stderr
+    last = json.loads(skipped.stdout.splitlines()[-1])
+    assert last["n"] == 5 and np.allclose(last["coefficients"], [1.0, 2.0])
+
+
+def test_time_batches_and_refusals(tmp_path):
+    """--every 0.2s: a batch is what arrived; the end of the stream fits what is left."""
+    done = run("fit", "-", "--follow", "-d", "1", "--every", "0.2s", "--no-save", cwd=tmp_path,
+               stdin="0 1\n1 3\n2 5\n3 7.5\n")
+    assert done.returncode == 0 and json.loads(done.stdout.splitlines()[-1])["n"] == 4
+    for args in (["-d", "auto"], ["-d", "2", "--loss", "huber"], ["-d", "2", "--every", "0"],
+                 ["-d", "2", "--every", "-1s"], ["-d", "2", "--basis", "fourier"]):
+        assert run("fit", "-", "--follow", *args, cwd=tmp_path, stdin="1,2\n").returncode == 2, args
+    short = run("fit", "-", "--follow", "-d", "3", "--no-save", cwd=tmp_path, stdin="1,2\n2,3\n")
+    assert short.returncode == 1 and "too few distinct x for degree 3" in short.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_followed_too(tmp_path):
+    fifo = tmp_path / "sensor"
+    os.mkfifo(fifo)
+    process = subprocess.Popen([*FITBP, "fit", str(fifo), "--follow", "-d", "1", "--every", "3", "--no-save"],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(),
+                               bufsize=0)
+    try:
+        with open(fifo, "w") as writer:
+            writer.write("1,2\n2,4\n3,6.5\n")
+            writer.flush()
+            assert json.loads(read_line(process))["n"] == 3
+        assert process.wait(timeout=120) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
