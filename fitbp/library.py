@@ -153,7 +153,7 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         seed: int = 0, level: float = 0.95, nan_policy: str = "raise", time_unit: str = "d",
         memory: int = 256 << 20, basis: str = "taylor", period: float | str | None = None,
         harmonics: int | str | None = None, trend: int | None = None, smooth: float | str | None = None,
-        **reading: Any) -> Fit:
+        half_life: int | float | str | None = None, **reading: Any) -> Fit:
     """Fit a polynomial (or a Fourier series, or a smoothing spline) to points, as ``fitbp fit`` does.
 
     Parameters
@@ -177,6 +177,9 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
         k = 1 … ``harmonics`` (fitbp.fitting.fourier); ``coef`` in that order.
         Or "spline": the cubic smoothing spline, knots at every distinct x (fitbp.fitting.smoothing);
         it has no ``coef``: its pieces are in ``to_dict()["spline"]``.
+    half_life : int or str, optional
+        Old points weighed down, w = 2^(−age/h): h in rows (500: the point 500 rows before the last
+        counts half), or in time for dates as x ("7d", "12h"); the fit is then the weighted one.
     smooth : for basis="spline"
         λ of Σ w (y − f)² + λ ∫ f''², on scipy's make_smoothing_spline scale, or "auto" (the default):
         the λ of least generalised cross-validation.
@@ -239,6 +242,13 @@ def fit(xdata: Any, ydata: Any = None, /, *, x: str | None = None, y: str | None
     for ignored in ignored_options(loss=loss, optimizer=optimizer, delta=delta, lr=lr):
         warnings.warn(ignored, stacklevel=2)
     points = _points(xdata, ydata, x, y, sigma, weights, nan_policy, time_unit, memory, degree, reading)
+    if half_life is not None:
+        from fitbp.fitting import forgetting
+
+        try:
+            points = forgetting.weighed(points, forgetting.parse(half_life))
+        except ValueError as e:
+            raise ValueError(f"half_life=: {e}") from None
     training = {"optimizer": optimizer, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed, "loss": loss,
                 "delta": delta, "absolute_sigma": absolute_sigma, "basis": basis,
                 **({"fixed": fixed} if fixed else {})}
@@ -596,7 +606,8 @@ class Fit:
         _choices("interval", interval, ("confidence", "prediction"))
         if not (isinstance(level, (int, float)) and 0.0 < level < 1.0):
             raise ValueError(f"level= must be strictly between 0 and 1, not {level!r}")
-        if interval == "prediction" and self._document.get("weights") and sigma_new is None:
+        forgetting = (self._document.get("weights") or {}).get("from") == "half_life"  # a new point weighs 1
+        if interval == "prediction" and self._document.get("weights") and sigma_new is None and not forgetting:
             raise ValueError("this fit was weighted by σ: a prediction interval needs sigma_new=, the new "
                              "measurement's σ")
         return modelfile.band_of(self._document, self.curve, self._path or "this fit", level, interval, sigma_new)

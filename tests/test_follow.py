@@ -97,3 +97,86 @@ def test_a_named_pipe_is_followed_too(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+# ---------------------------------------------------------------- forgetting
+
+def explicit(x, y, half_life, path):
+    """The data with the weights 2^(−age/h) written out as a column: the fit --half-life must equal."""
+    ages = x.size - 1 - np.arange(x.size)
+    w = np.exp2(-ages / half_life)
+    path.write_text("x,y,w\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in zip(x.tolist(), y.tolist(), w.tolist())))
+    return path
+
+
+def test_half_life_in_rows_is_the_weighted_fit(tmp_path):
+    rng = np.random.default_rng(4)
+    x, y = batch(rng, 300)
+    y = y + np.linspace(0.0, 3.0, 300)  # a drift that forgetting should follow
+    explicit(x, y, 50.0, tmp_path / "w.csv")
+    forgetting = json.loads(run("fit", "w.csv", "-d", "2", "--half-life", "50", "--no-save", "--json",
+                                cwd=tmp_path).stdout)
+    weighted = json.loads(run("fit", "w.csv", "-d", "2", "--weights", "w", "--no-save", "--json",
+                              cwd=tmp_path).stdout)
+    np.testing.assert_allclose(forgetting["coefficients"], weighted["coefficients"], rtol=1e-12)
+    for key in ("mse", "r2", "reduced_chi2", "residual_std"):
+        assert forgetting[key] == pytest.approx(weighted[key], rel=1e-12), key
+    np.testing.assert_allclose(forgetting["stderr"], weighted["stderr"], rtol=1e-12)
+    assert forgetting["weights"] == {"from": "half_life", "column": "50"} and forgetting["errors"] == "scaled"
+    python = fitbp.fit(x, y, degree=2, half_life=50)
+    np.testing.assert_allclose(python.coef, forgetting["coefficients"], rtol=1e-12)
+
+
+def test_half_life_in_time_for_dates(tmp_path):
+    from datetime import datetime, timedelta
+
+    rng = np.random.default_rng(8)
+    days = np.sort(rng.uniform(0, 60, 200))
+    y = np.sin(days / 9) + rng.normal(0, 0.05, days.size)
+    stamps = [(datetime(2026, 1, 1) + timedelta(days=float(d))).isoformat() for d in days]
+    (tmp_path / "d.csv").write_text("t,y\n" + "".join(f"{s},{v!r}\n" for s, v in zip(stamps, y.tolist())))
+    done = run("fit", "d.csv", "-d", "3", "--half-life", "7d", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    x = days - np.floor(days[0])  # days since the first date's midnight, as fitbp reads them
+    reference = fitbp.fit(x, y, degree=3, weights=np.exp2(-(x.max() - x) / 7.0))
+    np.testing.assert_allclose(found["coefficients"], reference.coef, rtol=1e-10)
+    interval = run("predict", "2026-02-20", "--interval", "prediction", cwd=tmp_path)
+    assert interval.returncode == 0, interval.stderr  # a new point weighs 1: no --sigma-new needed
+    refused = run("update", "d.csv", cwd=tmp_path)
+    assert refused.returncode == 1 and "half-life cannot be updated yet" in refused.stderr
+
+
+def test_following_with_a_half_life_is_the_weighted_fit_of_every_point_so_far(tmp_path):
+    process = subprocess.Popen([*FITBP, "fit", "-", "--follow", "-d", "2", "--every", "30", "--half-life", "40",
+                                "--no-save"], cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=environment(), bufsize=0)
+    rng = np.random.default_rng(12)
+    xs, ys = np.empty(0), np.empty(0)
+    try:
+        for step in range(3):
+            x, y = batch(rng, 30)
+            y = y + step  # drifting
+            process.stdin.write("".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())).encode())
+            xs, ys = np.append(xs, x), np.append(ys, y)
+            record = json.loads(read_line(process))
+            weights = np.exp2(-(xs.size - 1 - np.arange(xs.size)) / 40.0)
+            reference = fitbp.fit(xs, ys, degree=2, weights=weights)
+            np.testing.assert_allclose(record["coefficients"], reference.coef, rtol=0,
+                                       atol=1e-12 * np.max(np.abs(reference.coef)))
+            assert record["mse"] == pytest.approx(reference.mse, rel=1e-12)
+        process.stdin.close()
+        assert process.wait(timeout=120) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_half_life_refusals(tmp_path):
+    (tmp_path / "s.csv").write_text("x,y,s\n1,2,0.1\n2,3,0.1\n3,5,0.1\n4,6,0.2\n")
+    both = run("fit", "s.csv", "-d", "1", "--sigma", "s", "--half-life", "3", "--no-save", cwd=tmp_path)
+    assert both.returncode == 1 and "--half-life" in both.stderr and both.stderr.count("\n") == 1
+    for text in ("0", "-3", "7x", "soon"):
+        assert run("fit", "s.csv", "-d", "1", "--half-life", text, "--no-save", cwd=tmp_path).returncode == 2, text
+    timed = run("fit", "-", "--follow", "-d", "1", "--half-life", "7d", "--no-save", cwd=tmp_path, stdin="1,2\n2,3\n")
+    assert timed.returncode == 1 and "needs dates as x" in timed.stderr

@@ -83,6 +83,9 @@ def fit(
                                 help="Keep reading DATA (a live stream: tail -f log | fitbp fit - --follow -d 2) and "
                                      "print one JSON line a batch, the fit of every point so far, saving the model "
                                      "each time; Ctrl-C ends it, the last model saved."),
+    half_life: Optional[str] = typer.Option(None, "--half-life", metavar="N|T", callback=options.half_life,
+                                            help="Weigh old points down, w = 2^(-age/h): h in rows (500), or in time "
+                                                 "for dates as x (7d, 12h); the statistics are the weighted fit's."),
     every: str = typer.Option("1s", "--every", metavar="N|Ts", callback=options.rows_or_seconds,
                               help="With --follow: a batch is N rows, or the rows of T seconds (5s, 0.5s)."),
     quiet: bool = QUIET,
@@ -134,7 +137,7 @@ def fit(
         training = {"basis": basis.value, **({"absolute_sigma": True} if absolute_sigma else {}),
                     **({"fixed": fixed} if fixed else {})}
         return _follow(data[0], degree, every, data_options, None if no_save else save or "fitbp.json", quiet,
-                       training)
+                       training, half_life)
     watched = not quiet and report.stderr_is_terminal()
     with reported(), ExitStack() as cluster_session:
         if engine is Engine.dask:
@@ -142,6 +145,10 @@ def fit(
                                       cluster_session)
         else:
             points = _load(data, data_options.reading(), degree, memory, watched, quiet)
+        if half_life is not None:
+            from fitbp.fitting import forgetting
+
+            points = forgetting.weighed(points, half_life)
         with report.training_progress(epochs or trainer.DEFAULT_EPOCHS[chosen], enabled=watched) as on_epoch:
             training = {"optimizer": chosen, "lr": lr, "epochs": epochs, "tol": tol, "seed": seed,
                         "on_epoch": on_epoch, "loss": loss.value, "delta": delta, "basis": basis.value,
@@ -175,7 +182,7 @@ def _check_follow(data, degree, series, loss, engine, data_options):
         raise typer.BadParameter("reads x,y lines: σ and weights are not followed yet", param_hint="--follow")
 
 
-def _follow(source, degree, every, data_options, save, quiet, training):
+def _follow(source, degree, every, data_options, save, quiet, training, half_life=None):
     """fit --follow: batches of live lines merged into one summary (fitbp.fitting.updates.Running), each
     fitted and printed as one JSON line, the model saved atomically each time."""
     import os
@@ -199,7 +206,7 @@ def _follow(source, degree, every, data_options, save, quiet, training):
     running = None
     with reported():
         for x, y in batches:
-            running = running or updates.Running(degree, shown, *batches.labels)
+            running = running or updates.Running(degree, shown, *batches.labels, half_life=half_life)
             running.add(x, y)
             if not running.ready():
                 continue

@@ -76,6 +76,18 @@ def period_or_auto(value):
     return _number_or_auto(value, lambda v: v > 0, "a positive number")
 
 
+def half_life(value):
+    """--half-life: rows (500) or a time (7d, 12h), as fitbp.fitting.forgetting.parse reads it."""
+    if value is None:
+        return None
+    from fitbp.fitting import forgetting
+
+    try:
+        return forgetting.parse(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
 def rows_or_seconds(value):
     """--every: N rows (a whole number of 1 or more, an int) or T seconds ('5s', '0.5s': a float)."""
     text = value.strip()

@@ -297,7 +297,8 @@ def band_of(document, polynomial, path, level=0.95, interval="confidence", sigma
         if not (_is(noise, float) and noise >= 0):
             raise FitbpError(f"{printable(path)}: no prediction interval for this model: it keeps no residual "
                              "variance (reduced_chi2)")
-        if document.get("weights") and sigma_new is None:
+        forgetting = (document.get("weights") or {}).get("from") == "half_life"  # a new point weighs 1
+        if document.get("weights") and sigma_new is None and not forgetting:
             raise FitbpError(f"{printable(path)}: this model was fitted with a σ for each point, so a prediction "
                              f"interval needs the new point's: pass {option('sigma_new')}")
         if sigma_new is not None:

@@ -148,6 +148,9 @@ def check_updatable(document, shown):
     if document.get("basis", "taylor") not in ("taylor", "chebyshev"):
         raise FitbpError(f"{shown}: a {document['basis']} model cannot be updated, for now (it needs its points): "
                          "fit the data again")
+    if (document.get("weights") or {}).get("from") == "half_life":
+        raise FitbpError(f"{shown}: a model fitted with a half-life cannot be updated yet (its old points would "
+                         "have to age by the new ones'): follow the stream with --follow --half-life instead")
     if not isinstance(found, dict):
         raise FitbpError(f"{shown}: this model keeps no summary of its data (written by a fitbp before models "
                          "kept one): fit the data again, and update that model")
@@ -242,19 +245,34 @@ class Running:
     their count and range, and the last ``kept`` of them, for pictures; ``fit`` is the fit of every one so
     far, as fitbp fit of them all would make it."""
 
-    def __init__(self, degree, source, x_name="x", y_name="y", kept=10_000):
+    def __init__(self, degree, source, x_name="x", y_name="y", kept=10_000, half_life=None, axis=None):
         self.degree, self.source, self.x_name, self.y_name, self.kept = degree, source, x_name, y_name, kept
         self.part, self.count, self.low, self.high, self.y_exponent = None, 0, math.inf, -math.inf, None
         self.distinct = set()
         self.x, self.y = np.empty(0), np.empty(0)
         self.updates = 0
+        self.half_life = half_life  # fitbp.fitting.forgetting.HalfLife, or None: every point counts alike
+        self.h = None if half_life is None else half_life.in_x(axis, source)
+        self.total, self.newest = 0.0, -math.inf  # Σ w, and the largest x (a half-life in time ages from it)
 
     def add(self, x, y):
-        """Merge a batch of points."""
+        """Merge a batch of points; with a half-life, the points before it weighed down first."""
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         if not x.size:
             return
-        part = moments.part_of(x, y, self.degree)
+        roots = None
+        if self.h is not None:
+            if self.half_life.rows is not None:
+                decay, weights = math.exp2(-x.size / self.h), np.exp2(-self.half_life.ages(x) / self.h)
+            else:
+                newest = max(self.newest, float(x.max()))
+                decay = math.exp2(-(newest - self.newest) / self.h) if self.part is not None else 1.0
+                weights, self.newest = np.exp2(-(newest - x) / self.h), newest
+            if self.part is not None:
+                self.part = _scaled(self.part, math.sqrt(decay))
+            self.total = self.total * decay + float(weights.sum())
+            roots = np.sqrt(weights)
+        part = moments.part_of(x, y, self.degree, roots)
         self.part = part if self.part is None else moments.merge(self.part, part)
         self.count += int(x.size)
         self.low, self.high = min(self.low, float(x.min())), max(self.high, float(x.max()))
@@ -273,7 +291,12 @@ class Running:
         from fitbp.fitting import trainer
 
         self.updates += 1
+        merged, forgetting = self.part, {}
+        if self.h is not None:  # the weights to mean 1, as every fit has them
+            mean = self.total / self.count
+            merged = _scaled(self.part, math.sqrt(1.0 / mean))
+            forgetting = {"weighting": "half_life", "weight_name": self.half_life.text, "weight_mean": mean}
         data = Kept(self.x, self.y, self.source, self.x_name, self.y_name, self.count, self.count + skipped,
-                    self.low, self.high, self.y_exponent, min(len(self.distinct), self.degree + 1), self.part,
-                    skipped=skipped, updates=self.updates)
+                    self.low, self.high, self.y_exponent, min(len(self.distinct), self.degree + 1), merged,
+                    skipped=skipped, updates=self.updates, **forgetting)
         return trainer.fit_points(data, self.degree, **training)
