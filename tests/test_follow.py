@@ -180,3 +180,39 @@ def test_half_life_refusals(tmp_path):
         assert run("fit", "s.csv", "-d", "1", "--half-life", text, "--no-save", cwd=tmp_path).returncode == 2, text
     timed = run("fit", "-", "--follow", "-d", "1", "--half-life", "7d", "--no-save", cwd=tmp_path, stdin="1,2\n2,3\n")
     assert timed.returncode == 1 and "needs dates as x" in timed.stderr
+
+
+def frame(process):
+    """The lines of the next drawing of plot --follow (in a pipe, each ends with a blank line)."""
+    found = []
+    while True:
+        line = read_line(process).decode()
+        if line.strip() == "":
+            return found
+        found.append(line)
+
+
+def test_plot_follow_draws_again_when_the_model_changes(tmp_path):
+    """plot --follow in one process, the model updated in another: a new drawing for each new model, read
+    as it comes (the condition), and never matplotlib (-X importtime lists every module imported)."""
+    rng = np.random.default_rng(6)
+    x, y = batch(rng, 60)
+    (tmp_path / "a.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    x, y = batch(rng, 60)
+    (tmp_path / "b.csv").write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    assert run("fit", "a.csv", "-d", "2", "-q", cwd=tmp_path).returncode == 0
+    process = subprocess.Popen([*FITBP[:1], "-X", "importtime", *FITBP[1:], "plot", "--follow", "--width", "60",
+                                "--height", "14"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=environment(), bufsize=0)
+    try:
+        first = frame(process)
+        assert first[0].startswith("degree 2 fit of y against x: MSE")
+        assert run("update", "b.csv", "-q", cwd=tmp_path).returncode == 0
+        second = frame(process)
+        assert second[0].startswith("degree 2 fit of y against x") and second[0] != first[0]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=120) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "matplotlib" not in process.stderr.read().decode()

@@ -49,6 +49,9 @@ def plot(
                                           help="Write instead the training film: the curve epoch by epoch beside the "
                                                "loss (.gif, or .mp4 with ffmpeg)."),
     show: bool = typer.Option(False, "--show", help="Also open the figure in a window, where there is a display."),
+    follow: bool = typer.Option(False, "--follow",
+                                help="Draw in the terminal, and again each time the model file changes (as fit "
+                                     "--follow or update writes it), until Ctrl-C."),
     quiet: bool = QUIET,
 ):
     """Draw the fit over its points, and the training loss per epoch.
@@ -64,6 +67,10 @@ def plot(
     from fitbp.sources import dates
 
     # What the terminal plot and the film leave out: options of the picture alone, not rules of the library's
+    if follow:
+        with reported():
+            _follow(model, data, x, y, ascii_only, width, height)
+        return
     if in_terminal or ascii_only:
         if (band or xlim or residuals) and not quiet:
             warn("--band, --xlim and --residuals are for the picture file; the terminal plot draws the fit "
@@ -137,6 +144,36 @@ def _limits(texts, axis):
             raise typer.BadParameter("reaches beyond the years 1 to 9999 that dates can be drawn in",
                                      param_hint="--xlim")
     return tuple(values)
+
+
+FOLLOW_POLL = 0.25
+"""Seconds between looks at the followed model file (its size and time of change): how soon a new fit shows."""
+
+
+def _follow(model, data, x, y, ascii_only, width, height):
+    """plot --follow: the terminal plot, drawn again whenever the model file is replaced (fit --follow and
+    update write it atomically, so every version seen is whole); on a terminal each drawing replaces the
+    last, in a pipe they follow each other.  Never matplotlib: an ssh session watching a sensor."""
+    import time
+
+    def version():
+        try:
+            found = os.stat(model)
+        except OSError:
+            return None
+        return found.st_mtime_ns, found.st_size, found.st_ino
+
+    clear = "\x1b[H\x1b[2J" if sys.stdout.isatty() else ""
+    seen = None
+    while True:
+        now = version()
+        if now != seen:
+            seen = now
+            sys.stdout.write(clear)
+            _plot_in_terminal(model, data, x, y, ascii_only, width, height)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        time.sleep(FOLLOW_POLL)
 
 
 def _plot_in_terminal(model, data, x, y, ascii_only, width, height):
