@@ -4,6 +4,8 @@ import json
 import shutil
 import signal
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -327,3 +329,13 @@ def test_a_person_at_a_terminal_is_told_and_one_ctrl_d_ends(args, typed, shown, 
 
 def test_no_prompt_when_input_comes_from_a_pipe(model, tmp_path):
     assert "reading" not in run("predict", cwd=tmp_path, stdin="1\n").stderr
+
+
+def test_command_modules_keep_their_annotations_as_objects():
+    """typer reads every command's annotations at start; as strings (postponed annotations) it must
+    evaluate them first, which cost --help about 5 % (bench/run.py --parts start)."""
+    from fitbp import cli
+
+    for command in cli.COMMANDS:
+        source = Path(sys.modules[command.__module__].__file__).read_text()
+        assert "\nfrom __future__ import annotations" not in source, command.__module__

@@ -1,7 +1,5 @@
 """plot: a saved model drawn over its points, as a picture, in the terminal, or as the training film."""
 
-from __future__ import annotations
-
 import math
 import os
 import sys

@@ -1,7 +1,5 @@
 """export: a saved model as code or a formula."""
 
-from __future__ import annotations
-
 import sys
 from typing import Optional
 

@@ -1,7 +1,5 @@
 """fit and select: read DATA, fit it or score its degrees, and print the result."""
 
-from __future__ import annotations
-
 import sys
 from contextlib import ExitStack
 from typing import List, Optional

@@ -1,7 +1,5 @@
 """sample, graph and gradcheck: data to try fitbp on, and the machinery it learns with, shown and checked."""
 
-from __future__ import annotations
-
 import sys
 from typing import Optional
 

@@ -1,7 +1,5 @@
 """predict: a saved model's y at each x, with an interval if asked; --inverse, its x at each y."""
 
-from __future__ import annotations
-
 import sys
 from typing import Optional
 
