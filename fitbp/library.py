@@ -497,7 +497,7 @@ class Fit:
         ...                                 degree=1).coef).max() < 1e-12), both.n
         (True, 6)
         """
-        from fitbp.fitting import updates
+        from fitbp import selection
         from fitbp.sources import dates
 
         _choices("nan_policy", nan_policy, NAN_POLICIES)
@@ -507,7 +507,7 @@ class Fit:
         elif axis is not None and ydata is not None:  # the new x on this fit's axis, as numbers
             xdata = self._x(xdata)
         points = _points(xdata, ydata, x, y, sigma, weights, nan_policy, "d", memory, None, reading)
-        result = updates.refit(self._document, points, self._path or "this fit")
+        result = selection.updated(self._document, points, self._path or "this fit")
         result.level = float(self._document.get("level") or 0.95)
         return Fit(_document(result), result)
 

@@ -564,3 +564,43 @@ def _span(degrees):
 
 def _plural(count, word):
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+# ---------------------------------------------------------------- an updated model
+
+def updated(document, new, shown, **training):
+    """The model ``document`` fitted again with the ``new`` points (fitbp.fitting.updates): at its degree,
+    or, where BIC chose the degree, at the one the same rule chooses now among the degrees its summary
+    keeps (the lowest within EVIDENCE of the least BIC of every point, old and new), saying so when it
+    changed."""
+    from fitbp.fitting import updates
+
+    data = updates.merged(document, new, shown)
+    old = int(document["degree"])
+    if not document.get("degree_selection"):
+        return updates.refit(document, data, old, **training)
+    part, n = data.merged, data.count
+    kept = part.degree
+    top = min(kept, search_cap(n, kept + 2))
+    unit = math.ldexp(1.0, part.exponent)
+    squares = updates.residual_squares(part)
+    scores = [{"degree": d, "bic": information_criteria(n, max(squares[d], 1e-300) / n, d, unit)[2]}
+              for d in range(top + 1)]
+    least = min(scores, key=lambda s: (s["bic"], s["degree"]))
+    chosen = min(s["degree"] for s in scores if s["bic"] <= least["bic"] + EVIDENCE)
+    fixed = document.get("fixed") or {}
+    if fixed:
+        chosen = max(chosen, lowest_keeping({int(p): v for p, v in fixed.items()}))
+    result = updates.refit(document, data, chosen, **training)
+    why = ("the least BIC" if chosen == least["degree"]
+           else f"within {EVIDENCE:g} of the least BIC (at {least['degree']})")
+    result.selection = {"chosen": chosen, "searched": top, "candidates": scores, "folds": None,
+                        "reason": f"BIC among degrees 0–{top} of every point, from the model's summary and the new "
+                                  f"points: {chosen}, {why}"}
+    if chosen != old:
+        result.warnings.append(f"the degree is now {chosen}, as BIC chooses it on every point, old and new (it "
+                               f"was {old})")
+    if least["degree"] == top == kept and top < search_cap(n, MOST_DEGREE + 2):
+        result.warnings.append(f"the least BIC is at {top}, the highest degree the model's summary keeps: a fit "
+                               "of every point may choose more")
+    return result

@@ -79,15 +79,23 @@ def test_fit_then_update_is_the_fit_of_both(tmp_path, name, fit_args):
     assert found["engine"] == {"name": "update", "updates": 1}
 
 
-def test_a_chosen_degree_is_kept_and_said(tmp_path):
-    a, b = pair(tmp_path)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_degree_bic_chose_is_chosen_again_on_every_point(tmp_path, seed):
+    """fit A (--degree auto); update B = fit A B (--degree auto): the model keeps its summary at the degrees
+    its search looked at, and the update chooses among them by the same rule, on every point, and says so
+    when the degree changed."""
+    a, b = pair(tmp_path, lows=(0.0, 3.0), highs=(3.0, 9.0), seed=seed)  # B's longer range asks for more terms
     assert run("fit", a, "-q", "--save", "m.json", cwd=tmp_path).returncode == 0
-    chosen = json.loads((tmp_path / "m.json").read_text())["degree"]
+    first = json.loads((tmp_path / "m.json").read_text())["degree"]
     done = run("update", "-m", "m.json", b, "--json", cwd=tmp_path)
-    assert done.returncode == 0 and json.loads(done.stdout)["degree"] == chosen
-    assert f"warning: the degree stays {chosen}, as BIC chose it" in done.stderr
-    same(json.loads(done.stdout), json.loads(run("fit", a, b, "-d", str(chosen), "--no-save", "--json",
-                                                 cwd=tmp_path).stdout) | {"degree_selection": None})
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    expected = json.loads(run("fit", a, b, "--no-save", "--json", cwd=tmp_path).stdout)
+    assert found["degree"] == expected["degree"]
+    same(found, expected)
+    assert found["degree_selection"]["chosen"] == found["degree"]
+    changed = f"the degree is now {found['degree']}, as BIC chooses it on every point, old and new (it was {first})"
+    assert (changed in done.stderr) == (found["degree"] != first)
 
 
 def test_x_ranges_that_do_not_overlap(tmp_path):

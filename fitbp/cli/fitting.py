@@ -249,6 +249,7 @@ def update(
 
       fitbp update -m sensor.json day.csv --save sensor-next.json
     """
+    from fitbp import selection
     from fitbp.fitting import modelfile, updates
     from fitbp.sources import dates
     from fitbp.views import report
@@ -263,7 +264,7 @@ def update(
             reading[document["weights"]["from"]] = known.get(document["weights"]["from"])
         reading["x_axis"] = dates.Axis.of(document)
         points = _load(data, reading, document["degree"], memory, report.stderr_is_terminal(), quiet)
-        result = updates.refit(document, points, printable(model))
+        result = selection.updated(document, points, printable(model))
         if not quiet:
             for message in result.warnings:
                 warn(message)

@@ -28,6 +28,10 @@ from fitbp.sources.data import Points
 
 VERSION = 1
 """The kept summary's own version: a later fitbp that keeps it otherwise refuses this one in words."""
+KEEP_DEGREE = 20
+"""The highest degree a model whose degree BIC chose keeps its data's summary at (the degrees its search
+looked at, up to this): a Part at degree D holds every lower degree's triangle, and an update chooses
+among them again (fitbp.selection.updated)."""
 
 
 # ---------------------------------------------------------------- what the model file keeps
@@ -42,13 +46,17 @@ def kept(result):
         return None
     points = trainer.with_weight(result.points)
     degree = result.polynomial.degree
-    if points.held:
+    if result.selection:  # BIC chose it: keep the degrees it searched, so that an update may choose again
+        degree = max(degree, min(int(result.selection.get("searched") or degree), KEEP_DEGREE))
+    if isinstance(points, Kept):  # an update's: every degree its summary holds
+        part, y_exponent, distinct = points.merged, points.y_exponent, points.distinct
+    elif points.held:
         x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
         part = moments.part_of(x, y, degree, trainer.weight_roots(points))
         y_exponent, distinct = moments.unit_exponent(y), moments.distinct_up_to(x, degree + 1)
     else:
         part, y_exponent, distinct = points.part(degree), points.y_exponent, min(points.distinct, degree + 1)
-    return {"version": VERSION, "degree": degree, "part": _hexed(part), "count": int(points.count),
+    return {"version": VERSION, "degree": part.degree, "part": _hexed(part), "count": int(points.count),
             "rows": int(result.points.rows), "y_exponent": int(y_exponent), "distinct": int(distinct),
             "weight_mean": None if (m := trainer.weight_mean(points)) is None else float.hex(float(m)),
             "updates": int(getattr(result.points, "updates", 0))}
@@ -119,10 +127,11 @@ class Kept:
         return self.count
 
     def part(self, degree):
-        if degree != self.merged.degree:
-            raise FitbpError(f"{self.source}: the model keeps its data's summary at degree {self.merged.degree}, "
-                             f"not {degree}: fit the data again for another degree")
-        return self.merged
+        """The Part at ``degree``: the leading block of the kept one, for any degree up to its own."""
+        if degree > self.merged.degree:
+            raise FitbpError(f"{self.source}: the model keeps its data's summary up to degree {self.merged.degree}, "
+                             f"not {degree}: fit the data again for a higher degree")
+        return leading(self.merged, degree)
 
     def reduce(self, task, join, *arguments):
         raise FitbpError(f"{self.source}: this fit needs a pass over every point, and the model keeps only their "
@@ -207,6 +216,26 @@ def merged(document, new, shown):
                 updates=int(found.get("updates", 0)) + 1)
 
 
+def leading(part, degree):
+    """The Part of the same rows at a lower ``degree``: QR of nested columns nests, so its R and z are the
+    leading ones, and its ρ² takes in the squares of z beyond them."""
+    if degree == part.degree:
+        return part
+    r, z, rest = part.full[:-1, :-1], part.full[:-1, -1], part.full[-1, -1]
+    size = degree + 1
+    full = np.zeros((size + 1, size + 1))
+    full[:size, :size], full[:size, -1] = r[:size, :size], z[:size]
+    full[-1, -1] = math.sqrt(float(rest) ** 2 + float(z[size:] @ z[size:]))
+    return moments.Part(full, part.low, part.high, part.exponent, part.count, part.shift)
+
+
+def residual_squares(part):
+    """The least-squares Σ r² of every degree up to the Part's, in its y units squared."""
+    z, rest = part.full[:-1, -1], float(part.full[-1, -1] ** 2)
+    beyond = np.append(np.cumsum((z * z)[::-1])[::-1], 0.0)  # Σ z_j² for j ≥ i
+    return [rest + float(beyond[d + 1]) for d in range(part.degree + 1)]
+
+
 def _scaled(part, factor):
     """The Part of the same rows each times ``factor`` (a change of the weights' unit)."""
     return moments.Part(part.full * factor, part.low, part.high, part.exponent, part.count, part.shift)
@@ -222,20 +251,15 @@ def modelfile_points(document):
     return x, y, weights
 
 
-def refit(document, new, shown, **training):
-    """The FitResult of the model ``document`` fitted again on its kept summary merged with ``new`` points:
-    the same degree, basis, fixed terms and errors as the model."""
+def refit(document, data, degree, **training):
+    """The FitResult at ``degree`` of ``data`` (merged: the model's kept summary and new points), with the
+    model's basis, fixed terms and errors."""
     from fitbp.fitting import trainer
 
-    data = merged(document, new, shown)
     fixed = {int(power): float(value) for power, value in (document.get("fixed") or {}).items()}
-    result = trainer.fit_points(data, data.merged.degree, basis=document.get("basis", "taylor"),
-                                absolute_sigma=document.get("errors") == "absolute",
-                                **({"fixed": fixed} if fixed else {}), **training)
-    if document.get("degree_selection"):  # the summary is kept at the chosen degree, and only at it
-        result.warnings.append(f"the degree stays {data.merged.degree}, as BIC chose it on the model's first "
-                               "points: an update does not choose again, for now (fit every point again to)")
-    return result
+    return trainer.fit_points(data, degree, basis=document.get("basis", "taylor"),
+                              absolute_sigma=document.get("errors") == "absolute",
+                              **({"fixed": fixed} if fixed else {}), **training)
 
 
 # ---------------------------------------------------------------- points that keep arriving
