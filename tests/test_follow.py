@@ -216,3 +216,27 @@ def test_plot_follow_draws_again_when_the_model_changes(tmp_path):
         if process.poll() is None:
             process.kill()
     assert "matplotlib" not in process.stderr.read().decode()
+
+
+def test_a_followed_log_of_timestamps_with_a_half_life_in_time(tmp_path):
+    """A sensor's log: ISO date-times as x (days from the first one's midnight, as a file's column of
+    dates), --half-life 2d: each line = the fit with weights 2^(−(newest − t)/2 days); the model predicts
+    at a date."""
+    from datetime import datetime, timedelta
+
+    rng = np.random.default_rng(21)
+    hours = np.sort(rng.uniform(0, 240, 90))
+    y = 20 + 0.05 * hours + rng.normal(0, 0.2, hours.size)
+    stamps = [(datetime(2026, 4, 1, 6) + timedelta(hours=float(h))).isoformat() for h in hours]
+    text = "time,temperature\n" + "".join(f"{s},{v!r}\n" for s, v in zip(stamps, y.tolist()))
+    done = run("fit", "-", "--follow", "-d", "1", "--every", "30", "--half-life", "2d", "--save", "s.json",
+               cwd=tmp_path, stdin=text)
+    assert done.returncode == 0, done.stderr
+    days = (6 + hours) / 24.0
+    for line, end in zip(done.stdout.splitlines(), (30, 60, 90)):
+        x, v = days[:end], y[:end]
+        reference = fitbp.fit(x, v, degree=1, weights=np.exp2(-(x.max() - x) / 2.0))
+        np.testing.assert_allclose(json.loads(line)["coefficients"], reference.coef, rtol=1e-10)
+    model = json.loads((tmp_path / "s.json").read_text())
+    assert model["x_origin"] == "2026-04-01T00:00:00" and model["weights"] == {"from": "half_life", "column": "2d"}
+    assert run("predict", "-m", "s.json", "2026-04-08T12:00", cwd=tmp_path).returncode == 0

@@ -200,11 +200,13 @@ def _follow(source, degree, every, data_options, save, quiet, training, half_lif
             raise FitbpError(f"{printable(source)}: cannot read: {e.strerror}") from None
     shown = "<stdin>" if source == "-" else source
     batches = lines.Batches(fd, shown, every, reading.get("x"), reading.get("y"), reading.get("delimiter"),
-                            reading.get("decimal", "."), reading.get("skip_invalid", False))
+                            reading.get("decimal", "."), reading.get("skip_invalid", False),
+                            reading.get("time_unit", "d"))
     running = None
     with reported():
         for x, y in batches:
-            running = running or updates.Running(degree, shown, *batches.labels, half_life=half_life)
+            running = running or updates.Running(degree, shown, *batches.labels, half_life=half_life,
+                                                 axis=batches.axis)
             running.add(x, y)
             if not running.ready():
                 continue

@@ -277,6 +277,7 @@ class Running:
         self.updates = 0
         self.half_life = half_life  # fitbp.fitting.forgetting.HalfLife, or None: every point counts alike
         self.h = None if half_life is None else half_life.in_x(axis, source)
+        self.axis = axis  # dates as x: the days or seconds since the first one's midnight
         self.total, self.newest = 0.0, -math.inf  # Σ w, and the largest x (a half-life in time ages from it)
 
     def add(self, x, y):
@@ -322,5 +323,5 @@ class Running:
             forgetting = {"weighting": "half_life", "weight_name": self.half_life.text, "weight_mean": mean}
         data = Kept(self.x, self.y, self.source, self.x_name, self.y_name, self.count, self.count + skipped,
                     self.low, self.high, self.y_exponent, min(len(self.distinct), self.degree + 1), merged,
-                    skipped=skipped, updates=self.updates, **forgetting)
+                    skipped=skipped, updates=self.updates, x_axis=self.axis, **forgetting)
         return trainer.fit_points(data, self.degree, **training)

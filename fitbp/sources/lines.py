@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from fitbp.errors import FitbpError, option, printable
-from fitbp.sources import cells
+from fitbp.sources import cells, dates
 
 DELIMITERS = (",", "\t", ";", " ")
 """What a line's cells may be separated by, tried in this order on the first line (--delimiter chooses)."""
@@ -26,10 +26,14 @@ class Batches:
     """The (x, y) arrays of each batch of rows of the file descriptor ``fd``: ``every`` rows (an int), or
     what arrived in ``every`` seconds (a float; a batch has at least one row), and what is left at the end."""
 
-    def __init__(self, fd, source, every, x=None, y=None, delimiter=None, decimal=".", skip_invalid=False):
+    def __init__(self, fd, source, every, x=None, y=None, delimiter=None, decimal=".", skip_invalid=False,
+                 time_unit="d"):
         self.fd, self.source, self.every = fd, source, every
         self.x, self.y, self.delimiter, self.decimal = x, y, delimiter, decimal
-        self.skip_invalid = skip_invalid
+        self.skip_invalid, self.time_unit = skip_invalid, time_unit
+        self.axis = None
+        """A dates.Axis once the first x is a date (ISO 8601): every x then counts days or seconds from the
+        first one's midnight, as a file's column of dates does."""
         self.line = 0
         self.skipped, self.first_skip = 0, None
         self.columns = None  # (x index, y index) once the first line is seen
@@ -73,7 +77,8 @@ class Batches:
             self.delimiter = next((d for d in DELIMITERS if len(text.split(d if d != " " else None)) >= 2), ",")
         fields = [f.strip() for f in (text.split() if self.delimiter == " " else text.split(self.delimiter))]
         if self.columns is None:
-            header = not any(cells.is_number(f) for f in fields[:2]) and self.line == 1
+            header = (self.line == 1 and not any(cells.is_number(f) for f in fields[:2])
+                  and dates.parse(fields[0]) is None)
             self.columns = (self._index(self.x, fields if header else None, 0, "x"),
                             self._index(self.y, fields if header else None, 1, "y"))
             if header:
@@ -83,6 +88,10 @@ class Batches:
         for index, name in zip(self.columns, self.labels):
             value, problem = (cells.number(fields[index], self.decimal) if index < len(fields)
                               else (None, "no such cell"))
+            if index == self.columns[0] and index < len(fields) and (self.axis or (
+                    problem and dates.parse(fields[index]) is not None)):
+                self.axis = self.axis or dates.Axis.starting(fields[index], self.time_unit)
+                value, problem = self.axis.value(fields[index])
             if problem is not None:
                 where = f"line {self.line}: column {name!r}: {problem}"
                 if not self.skip_invalid:
