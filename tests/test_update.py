@@ -187,3 +187,17 @@ def test_python_update_equals_the_fit_of_every_point():
     np.testing.assert_allclose(later.coef, whole.coef, rtol=1e-12)
     with pytest.raises(fitbp.FitbpError, match="keeps no summary|robust loss needs"):
         fitbp.fit(xa, ya, degree=3, loss="huber").update(xb, yb)
+
+
+def test_a_model_with_a_half_life_ages_its_points_by_the_new_ones(tmp_path):
+    """fit A --half-life 150; update B = fit A B --half-life 150: the old points weigh 2^(−300/150) less
+    after B's 300 rows, in rows; in time, by how far the newest date moved (--half-life 10d on dates)."""
+    a, b = pair(tmp_path)
+    same(*updated(tmp_path, ["-d", "3", "--half-life", "150"], a, b))
+    rng = np.random.default_rng(13)
+    start = datetime(2026, 5, 1)
+    for name, low, high in (("dA.csv", 0, 40), ("dB.csv", 30, 70)):
+        days = np.sort(rng.uniform(low, high, 150))
+        stamps = [(start + timedelta(days=float(d))).isoformat() for d in days]
+        write(tmp_path / name, stamps, np.cos(days / 15) + rng.normal(0, 0.05, days.size), header="t,y")
+    same(*updated(tmp_path, ["-d", "3", "--half-life", "10d"], tmp_path / "dA.csv", tmp_path / "dB.csv"))

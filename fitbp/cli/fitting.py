@@ -262,7 +262,7 @@ def update(
         known = (document.get("data") or {}).get("options") or {}
         reading = {k: known.get(k) for k, kinds in modelfile.READING_OPTIONS.items()
                    if isinstance(known.get(k), kinds) and k not in ("sigma", "weights")}
-        if document.get("weights"):  # the σ or weight column, as the model read it
+        if document.get("weights") and document["weights"]["from"] != "half_life":  # its σ or weight column
             reading[document["weights"]["from"]] = known.get(document["weights"]["from"])
         reading["x_axis"] = dates.Axis.of(document)
         points = _load(data, reading, document["degree"], memory, report.stderr_is_terminal(), quiet)

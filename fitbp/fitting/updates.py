@@ -17,11 +17,11 @@ they merge (rows times √(c'/c)), and to the mean of all the rows before the fi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from fitbp.errors import FitbpError, printable
+from fitbp.errors import FitbpError, option, printable
 from fitbp.engines import moments
 from fitbp.sources import dates
 from fitbp.sources.data import Points
@@ -157,9 +157,6 @@ def check_updatable(document, shown):
     if document.get("basis", "taylor") not in ("taylor", "chebyshev"):
         raise FitbpError(f"{shown}: a {document['basis']} model cannot be updated, for now (it needs its points): "
                          "fit the data again")
-    if (document.get("weights") or {}).get("from") == "half_life":
-        raise FitbpError(f"{shown}: a model fitted with a half-life cannot be updated yet (its old points would "
-                         "have to age by the new ones'): follow the stream with --follow --half-life instead")
     if not isinstance(found, dict):
         raise FitbpError(f"{shown}: this model keeps no summary of its data (written by a fitbp before models "
                          "kept one): fit the data again, and update that model")
@@ -179,6 +176,10 @@ def merged(document, new, shown):
     degree = old.degree
     new = trainer.with_weight(new)
     old_mean = float.fromhex(found["weight_mean"]) if found.get("weight_mean") else None
+    decay = 1.0
+    if (document.get("weights") or {}).get("from") == "half_life":  # the old points age by the new ones
+        new, decay = _aged(document, old, new, shown)
+        old = _scaled(old, math.sqrt(decay))  # rows √(w·decay/c): still in the unit c = old_mean
     new_mean = trainer.weight_mean(new)
     if (old_mean is None) != (new_mean is None):
         raise FitbpError(f"{printable(new.source)}: the model was fitted "
@@ -196,7 +197,7 @@ def merged(document, new, shown):
     mean = None
     if old_mean is not None:  # both to the old mean, merged, then to the mean of all
         part = _scaled(part, math.sqrt(new_mean / old_mean))
-        mean = (old_mean * int(found["count"]) + new_mean * int(new.count)) / count
+        mean = (old_mean * decay * int(found["count"]) + new_mean * int(new.count)) / count
     both = moments.merge(old, part)
     if mean is not None:
         both = _scaled(both, math.sqrt(old_mean / mean))
@@ -234,6 +235,26 @@ def residual_squares(part):
     z, rest = part.full[:-1, -1], float(part.full[-1, -1] ** 2)
     beyond = np.append(np.cumsum((z * z)[::-1])[::-1], 0.0)  # Σ z_j² for j ≥ i
     return [rest + float(beyond[d + 1]) for d in range(part.degree + 1)]
+
+
+def _aged(document, old, new, shown):
+    """(the new points weighed by their ages, the factor the old points' weights age by) for a model fitted
+    with a half-life: in rows, the new points come after the old, and every old one ages by their count;
+    in time, every point ages from the newest x of all (the old points' newest is their Part's high)."""
+    from fitbp.fitting import forgetting
+
+    half_life = forgetting.parse((document.get("weights") or {}).get("column"))
+    if not new.held:
+        raise FitbpError(f"{printable(new.source)}: a half-life weighs held points, for now: raise "
+                         f"{option('memory')}")
+    x = np.asarray(new.x, dtype=np.float64)
+    h = half_life.in_x(dates.Axis.of(document), shown)
+    if half_life.rows is not None:
+        ages, decay = half_life.ages(x), math.exp2(-x.size / h)
+    else:
+        newest = max(old.high, float(np.max(x)))
+        ages, decay = newest - x, math.exp2(-(newest - old.high) / h)
+    return replace(new, weights=np.exp2(-ages / h), weighting="half_life", weight_name=half_life.text), decay
 
 
 def _scaled(part, factor):
