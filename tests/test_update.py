@@ -109,15 +109,20 @@ def test_years_as_x(tmp_path):
     same(*updated(tmp_path, ["-d", "4"], a, b))
 
 
-def test_dates_as_x(tmp_path):
-    """ISO dates: the new file's days are counted from the model's origin, not its own first date."""
-    rng = np.random.default_rng(5)
-    start = datetime(2026, 1, 1)
-    for name, low, high in (("A.csv", 0, 60), ("B.csv", 40, 120)):
-        days = np.sort(rng.uniform(low, high, 200))
+def dated(tmp_path, start, spans, n, seed):
+    """Files dA.csv and dB.csv of ISO date-times over the day ``spans`` from ``start``, a slow wave of y."""
+    rng = np.random.default_rng(seed)
+    for name, (low, high) in zip(("dA.csv", "dB.csv"), spans):
+        days = np.sort(rng.uniform(low, high, n))
         stamps = [(start + timedelta(days=float(d))).isoformat() for d in days]
         write(tmp_path / name, stamps, np.sin(days / 20) + rng.normal(0, 0.05, days.size), header="t,y")
-    found, expected = updated(tmp_path, ["-d", "4"], tmp_path / "A.csv", tmp_path / "B.csv")
+    return tmp_path / "dA.csv", tmp_path / "dB.csv"
+
+
+def test_dates_as_x(tmp_path):
+    """ISO dates: the new file's days are counted from the model's origin, not its own first date."""
+    found, expected = updated(tmp_path, ["-d", "4"], *dated(tmp_path, datetime(2026, 1, 1), ((0, 60), (40, 120)),
+                                                             200, 5))
     same(found, expected)
     assert found["x_origin"] == "2026-01-01T00:00:00"
 
@@ -194,10 +199,5 @@ def test_a_model_with_a_half_life_ages_its_points_by_the_new_ones(tmp_path):
     after B's 300 rows, in rows; in time, by how far the newest date moved (--half-life 10d on dates)."""
     a, b = pair(tmp_path)
     same(*updated(tmp_path, ["-d", "3", "--half-life", "150"], a, b))
-    rng = np.random.default_rng(13)
-    start = datetime(2026, 5, 1)
-    for name, low, high in (("dA.csv", 0, 40), ("dB.csv", 30, 70)):
-        days = np.sort(rng.uniform(low, high, 150))
-        stamps = [(start + timedelta(days=float(d))).isoformat() for d in days]
-        write(tmp_path / name, stamps, np.cos(days / 15) + rng.normal(0, 0.05, days.size), header="t,y")
-    same(*updated(tmp_path, ["-d", "3", "--half-life", "10d"], tmp_path / "dA.csv", tmp_path / "dB.csv"))
+    older, newer = dated(tmp_path, datetime(2026, 5, 1), ((0, 40), (30, 70)), 150, 13)
+    same(*updated(tmp_path, ["-d", "3", "--half-life", "10d"], older, newer))
