@@ -239,3 +239,30 @@ def test_a_followed_log_of_timestamps_with_a_half_life_in_time(tmp_path):
     model = json.loads((tmp_path / "s.json").read_text())
     assert model["x_origin"] == "2026-04-01T00:00:00" and model["weights"] == {"from": "half_life", "column": "2d"}
     assert run("predict", "-m", "s.json", "2026-04-08T12:00", cwd=tmp_path).returncode == 0
+
+
+def test_a_sigma_column_is_followed_and_the_model_updates_with_it(tmp_path):
+    """--follow --sigma s: each line is the σ-weighted fit of every row so far (σ = inf rows left out),
+    and the saved model takes more rows with their σ through update."""
+    rng = np.random.default_rng(17)
+    x, y = batch(rng, 90)
+    sigma = rng.uniform(0.1, 0.6, 90)
+    sigma[7] = np.inf
+    text = "x,y,s\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in zip(x.tolist(), y.tolist(), sigma.tolist()))
+    done = run("fit", "-", "--follow", "-d", "2", "--every", "30", "--sigma", "s", "--save", "s.json", cwd=tmp_path,
+               stdin=text)
+    assert done.returncode == 0, done.stderr
+    for line, end in zip(done.stdout.splitlines(), (30, 60, 90)):
+        reference = fitbp.fit(x[:end], y[:end], degree=2, sigma=sigma[:end])
+        np.testing.assert_allclose(json.loads(line)["coefficients"], reference.coef, rtol=1e-11)
+    model = json.loads((tmp_path / "s.json").read_text())
+    assert model["weights"] == {"from": "sigma", "column": "s"} and model["weighted_points"] == 89
+    more_x, more_y = batch(rng, 20)
+    more_s = rng.uniform(0.1, 0.6, 20)
+    updated = run("update", "-m", "s.json", "-", "--json", cwd=tmp_path, stdin="x,y,s\n" + "".join(
+        f"{a!r},{b!r},{c!r}\n" for a, b, c in zip(more_x.tolist(), more_y.tolist(), more_s.tolist())))
+    assert updated.returncode == 0, updated.stderr
+    reference = fitbp.fit(np.append(x, more_x), np.append(y, more_y), degree=2, sigma=np.append(sigma, more_s))
+    np.testing.assert_allclose(json.loads(updated.stdout)["coefficients"], reference.coef, rtol=1e-11)
+    both = run("fit", "-", "--follow", "-d", "1", "--sigma", "s", "--half-life", "5", cwd=tmp_path, stdin=text)
+    assert both.returncode == 2 and "one or the other" in both.stderr

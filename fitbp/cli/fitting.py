@@ -176,8 +176,6 @@ def _check_follow(data, degree, series, loss, engine, data_options):
     if series is not None or loss != "mse" or engine is not Engine.local:
         raise typer.BadParameter("fits a least-squares polynomial on this machine (a robust loss, a series or "
                                  "a spline needs every point)", param_hint="--follow")
-    if data_options.sigma or data_options.weights:
-        raise typer.BadParameter("reads x,y lines: σ and weights are not followed yet", param_hint="--follow")
 
 
 def _follow(source, degree, every, data_options, save, quiet, training, half_life=None):
@@ -189,7 +187,13 @@ def _follow(source, degree, every, data_options, save, quiet, training, half_lif
     from fitbp.fitting import modelfile, updates
     from fitbp.sources import lines
 
+    from fitbp.sources.files import weighting
+
     reading = data_options.reading()
+    third = weighting(data_options.sigma, data_options.weights)
+    if third is not None and half_life is not None:
+        raise typer.BadParameter(f"gives the points their weights, and these come with a --{third[1]} column: one "
+                                 "or the other, for now", param_hint="--half-life")
     if source == "-":
         prompt("x,y lines, as they come (Ctrl-D or Ctrl-C ends)")
         fd = sys.stdin.fileno()
@@ -201,13 +205,15 @@ def _follow(source, degree, every, data_options, save, quiet, training, half_lif
     shown = "<stdin>" if source == "-" else source
     batches = lines.Batches(fd, shown, every, reading.get("x"), reading.get("y"), reading.get("delimiter"),
                             reading.get("decimal", "."), reading.get("skip_invalid", False),
-                            reading.get("time_unit", "d"))
+                            reading.get("time_unit", "d"), third)
     running = None
     with reported():
-        for x, y in batches:
-            running = running or updates.Running(degree, shown, *batches.labels, half_life=half_life,
-                                                 axis=batches.axis)
-            running.add(x, y)
+        for x, y, *weights in batches:
+            if running is None:
+                running = updates.Running(degree, shown, *batches.labels[:2], half_life=half_life, axis=batches.axis,
+                                          options=reading)
+                running.weighting = (third[1], batches.labels[2]) if third else None
+            running.add(x, y, *weights)
             if not running.ready():
                 continue
             result = running.fit(skipped=batches.skipped, **training)

@@ -290,7 +290,8 @@ class Running:
     their count and range, and the last ``kept`` of them, for pictures; ``fit`` is the fit of every one so
     far, as fitbp fit of them all would make it."""
 
-    def __init__(self, degree, source, x_name="x", y_name="y", kept=10_000, half_life=None, axis=None):
+    def __init__(self, degree, source, x_name="x", y_name="y", kept=10_000, half_life=None, axis=None,
+                 options=None):
         self.degree, self.source, self.x_name, self.y_name, self.kept = degree, source, x_name, y_name, kept
         self.part, self.count, self.low, self.high, self.y_exponent = None, 0, math.inf, -math.inf, None
         self.distinct = set()
@@ -300,14 +301,21 @@ class Running:
         self.h = None if half_life is None else half_life.in_x(axis, source)
         self.axis = axis  # dates as x: the days or seconds since the first one's midnight
         self.total, self.newest = 0.0, -math.inf  # Σ w, and the largest x (a half-life in time ages from it)
+        self.weighting = None  # ("sigma" or "weights", the column) of weights the points come with
+        self.options = dict(options or {})  # how the lines were read: how an update of the model reads more
 
-    def add(self, x, y):
-        """Merge a batch of points; with a half-life, the points before it weighed down first."""
+    def add(self, x, y, weights=None):
+        """Merge a batch of points (with their ``weights``, w = 1/σ², where they have them); with a half-life,
+        the points before it weighed down first."""
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         if not x.size:
             return
         roots = None
-        if self.h is not None:
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            self.total += float(weights.sum())
+            roots = np.sqrt(weights)
+        elif self.h is not None:
             if self.half_life.rows is not None:
                 decay, weights = math.exp2(-x.size / self.h), np.exp2(-self.half_life.ages(x) / self.h)
             else:
@@ -338,11 +346,12 @@ class Running:
 
         self.updates += 1
         merged, forgetting = self.part, {}
-        if self.h is not None:  # the weights to mean 1, as every fit has them
+        if self.total:  # the weights to mean 1, as every fit has them
             mean = self.total / self.count
             merged = _scaled(self.part, math.sqrt(1.0 / mean))
-            forgetting = {"weighting": "half_life", "weight_name": self.half_life.text, "weight_mean": mean}
+            kind = ("half_life", self.half_life.text) if self.h is not None else self.weighting
+            forgetting = {"weighting": kind[0], "weight_name": kind[1], "weight_mean": mean}
         data = Kept(self.x, self.y, self.source, self.x_name, self.y_name, self.count, self.count + skipped,
                     self.low, self.high, self.y_exponent, min(len(self.distinct), self.degree + 1), merged,
-                    skipped=skipped, updates=self.updates, x_axis=self.axis, **forgetting)
+                    skipped=skipped, updates=self.updates, x_axis=self.axis, options=self.options, **forgetting)
         return trainer.fit_points(data, self.degree, **training)

@@ -27,10 +27,12 @@ class Batches:
     what arrived in ``every`` seconds (a float; a batch has at least one row), and what is left at the end."""
 
     def __init__(self, fd, source, every, x=None, y=None, delimiter=None, decimal=".", skip_invalid=False,
-                 time_unit="d"):
+                 time_unit="d", third=None):
         self.fd, self.source, self.every = fd, source, every
         self.x, self.y, self.delimiter, self.decimal = x, y, delimiter, decimal
         self.skip_invalid, self.time_unit = skip_invalid, time_unit
+        self.third = third
+        """(column, "sigma" or "weights") of a σ or weight for each row, or None (files.weighting)."""
         self.axis = None
         """A dates.Axis once the first x is a date (ISO 8601): every x then counts days or seconds from the
         first one's midnight, as a file's column of dates does."""
@@ -40,6 +42,16 @@ class Batches:
         self.labels = ("x", "y")
 
     def __iter__(self):
+        """(x, y) arrays a batch, or (x, y, w) with a σ or weights column (w = 1/σ²; rows of weight 0 left
+        out, as a fit leaves them out)."""
+        for batch in self._batches():
+            if self.third is None:
+                yield batch[0], batch[1]
+            else:
+                keep = batch[2] > 0
+                yield batch[0][keep], batch[1][keep], batch[2][keep]
+
+    def _batches(self):
         pending, xs, ys = b"", [], []
         timed = isinstance(self.every, float)
         due = time.monotonic() + self.every if timed else None
@@ -51,7 +63,7 @@ class Batches:
                 if pending.strip():
                     self._take(pending, xs, ys)
                 if xs:
-                    yield np.array(xs), np.array(ys)
+                    yield self._arrays(xs, ys)
                 return
             if chunk:
                 pending += chunk
@@ -59,13 +71,20 @@ class Batches:
                 for raw in complete:
                     self._take(raw, xs, ys)
                     if not timed and len(xs) >= self.every:
-                        yield np.array(xs), np.array(ys)
+                        yield self._arrays(xs, ys)
                         xs, ys = [], []
             if timed and xs and time.monotonic() >= due:
-                yield np.array(xs), np.array(ys)
+                yield self._arrays(xs, ys)
                 xs, ys = [], []
             if timed and not xs:
                 due = time.monotonic() + self.every
+
+    def _arrays(self, xs, ys):
+        """x, y (and w) of a batch's rows: ys holds (y, w) pairs where there is a third column."""
+        if self.third is None:
+            return np.array(xs), np.array(ys)
+        pairs = np.array(ys)
+        return np.array(xs), pairs[:, 0], pairs[:, 1]
 
     def _take(self, raw, xs, ys):
         """Parse one line into xs and ys (a header line sets the columns' names; a blank line is nothing)."""
@@ -81,14 +100,21 @@ class Batches:
                   and dates.parse(fields[0]) is None)
             self.columns = (self._index(self.x, fields if header else None, 0, "x"),
                             self._index(self.y, fields if header else None, 1, "y"))
+            if self.third is not None:
+                self.columns += (self._index(self.third[0], fields if header else None, 2, self.third[1]),)
             if header:
                 self.labels = tuple(fields[i] for i in self.columns)
                 return
+            self.labels = ("x", "y") + ((str(self.third[0]),) if self.third is not None else ())
         found = []
-        for index, name in zip(self.columns, self.labels):
-            value, problem = (cells.number(fields[index], self.decimal) if index < len(fields)
-                              else (None, "no such cell"))
-            if index == self.columns[0] and index < len(fields) and (self.axis or (
+        for place, (index, name) in enumerate(zip(self.columns, self.labels)):
+            if index >= len(fields):
+                value, problem = None, "no such cell"
+            elif place == 2:
+                value, problem = cells.weight(fields[index], self.decimal, self.third[1])
+            else:
+                value, problem = cells.number(fields[index], self.decimal)
+            if place == 0 and index < len(fields) and (self.axis or (
                     problem and dates.parse(fields[index]) is not None)):
                 self.axis = self.axis or dates.Axis.starting(fields[index], self.time_unit)
                 value, problem = self.axis.value(fields[index])
@@ -102,7 +128,11 @@ class Batches:
                 return
             found.append(value)
         xs.append(found[0])
-        ys.append(found[1])
+        if self.third is None:
+            ys.append(found[1])
+        else:  # w = 1/σ² of a σ, the weight as it is
+            w = found[2] if self.third[1] == "weights" else (0.0 if found[2] == float("inf") else 1.0 / found[2] ** 2)
+            ys.append((found[1], w))
 
     def _index(self, given, header, default, what):
         """The 0-based column of --x or --y: a 1-based number, a header's name, or the default."""
