@@ -256,7 +256,8 @@ def test_a_sigma_column_is_followed_and_the_model_updates_with_it(tmp_path):
         reference = fitbp.fit(x[:end], y[:end], degree=2, sigma=sigma[:end])
         np.testing.assert_allclose(json.loads(line)["coefficients"], reference.coef, rtol=1e-11)
     model = json.loads((tmp_path / "s.json").read_text())
-    assert model["weights"] == {"from": "sigma", "column": "s"} and model["weighted_points"] == 89
+    assert model["weights"] == {"from": "sigma", "column": "s"}
+    assert model["weighted_points"] == 89 and model["n_points"] == 90  # σ = inf: a row, not a point
     more_x, more_y = batch(rng, 20)
     more_s = rng.uniform(0.1, 0.6, 20)
     updated = run("update", "-m", "s.json", "-", "--json", cwd=tmp_path, stdin="x,y,s\n" + "".join(

@@ -216,7 +216,7 @@ def _follow(source, degree, every, data_options, save, quiet, training, half_lif
             running.add(x, y, *weights)
             if not running.ready():
                 continue
-            result = running.fit(skipped=batches.skipped, **training)
+            result = running.fit(skipped=batches.skipped, weightless=batches.weightless, **training)
             if save:
                 modelfile.save(result, save)
             summary = result.summary()

@@ -340,8 +340,9 @@ class Running:
         """Whether the points so far can carry the degree (as many distinct x as coefficients)."""
         return len(self.distinct) > self.degree
 
-    def fit(self, skipped=0, **training):
-        """The FitResult of every point so far."""
+    def fit(self, skipped=0, weightless=0, **training):
+        """The FitResult of every point so far (``skipped`` rows were invalid, ``weightless`` had weight 0:
+        rows of the data, not points of the fit)."""
         from fitbp.fitting import trainer
 
         self.updates += 1
@@ -351,7 +352,8 @@ class Running:
             merged = _scaled(self.part, math.sqrt(1.0 / mean))
             kind = ("half_life", self.half_life.text) if self.h is not None else self.weighting
             forgetting = {"weighting": kind[0], "weight_name": kind[1], "weight_mean": mean}
-        data = Kept(self.x, self.y, self.source, self.x_name, self.y_name, self.count, self.count + skipped,
+        data = Kept(self.x, self.y, self.source, self.x_name, self.y_name, self.count,
+                    self.count + skipped + weightless,
                     self.low, self.high, self.y_exponent, min(len(self.distinct), self.degree + 1), merged,
                     skipped=skipped, updates=self.updates, x_axis=self.axis, options=self.options, **forgetting)
         return trainer.fit_points(data, self.degree, **training)

@@ -33,6 +33,8 @@ class Batches:
         self.skip_invalid, self.time_unit = skip_invalid, time_unit
         self.third = third
         """(column, "sigma" or "weights") of a σ or weight for each row, or None (files.weighting)."""
+        self.weightless = 0
+        """Rows of weight 0 (σ = inf): in the data, out of the fit."""
         self.axis = None
         """A dates.Axis once the first x is a date (ISO 8601): every x then counts days or seconds from the
         first one's midnight, as a file's column of dates does."""
@@ -49,6 +51,7 @@ class Batches:
                 yield batch[0], batch[1]
             else:
                 keep = batch[2] > 0
+                self.weightless += int(keep.size - np.count_nonzero(keep))
                 yield batch[0][keep], batch[1][keep], batch[2][keep]
 
     def _batches(self):
