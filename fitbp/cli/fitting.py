@@ -211,8 +211,7 @@ def _follow(source, degree, every, data_options, save, quiet, training, half_lif
         for x, y, *weights in batches:
             if running is None:
                 running = updates.Running(degree, shown, *batches.labels[:2], half_life=half_life, axis=batches.axis,
-                                          options=reading)
-                running.weighting = (third[1], batches.labels[2]) if third else None
+                                          options=reading, weighting=(third[1], batches.labels[2]) if third else None)
             running.add(x, y, *weights)
             if not running.ready():
                 continue
@@ -265,12 +264,7 @@ def update(
     with reported():
         document = modelfile.load(model)
         updates.check_updatable(document, printable(model))
-        known = (document.get("data") or {}).get("options") or {}
-        reading = {k: known.get(k) for k, kinds in modelfile.READING_OPTIONS.items()
-                   if isinstance(known.get(k), kinds) and k not in ("sigma", "weights")}
-        if document.get("weights") and document["weights"]["from"] != "half_life":  # its σ or weight column
-            reading[document["weights"]["from"]] = known.get(document["weights"]["from"])
-        reading["x_axis"] = dates.Axis.of(document)
+        reading = {**modelfile.reading_of(document), "x_axis": dates.Axis.of(document)}
         points = _load(data, reading, document["degree"], memory, report.stderr_is_terminal(), quiet)
         result = selection.updated(document, points, printable(model))
         if not quiet:

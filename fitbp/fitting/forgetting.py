@@ -45,6 +45,18 @@ class HalfLife:
         return (x.size - 1 - np.arange(x.size, dtype=np.float64)) if self.rows is not None else float(np.max(x)) - x
 
 
+def aged(half_life, h, x, newest=None):
+    """(the weights 2^(−age/h) of new points x, the factor the weights of the points before them age by,
+    the newest x after them) with h in x's units (HalfLife.in_x): in rows, the new points come after the
+    others, who age by their count; in time, every point ages from the newest x of all (``newest``: of
+    the points before, None where there are none)."""
+    if half_life.rows is not None:
+        return np.exp2(-half_life.ages(x) / h), math.exp2(-x.size / h), newest
+    latest = float(np.max(x)) if newest is None else max(newest, float(np.max(x)))
+    decay = 1.0 if newest is None else math.exp2(-(latest - newest) / h)
+    return np.exp2(-(latest - x) / h), decay, latest
+
+
 def parse(text):
     """A HalfLife of ``--half-life``'s text: a number of rows (500), or a time (7d, 12h, 30m, 45s, 2w)."""
     value = str(text).strip()
@@ -73,6 +85,5 @@ def weighed(points, half_life):
         raise FitbpError(f"{printable(points.source)}: {option('half_life')} gives the points their weights, and "
                          f"these have a {points.weighting} column already: one or the other, for now")
     x = np.asarray(points.x, dtype=np.float64)
-    h = half_life.in_x(getattr(points, "x_axis", None), points.source)
-    weights = np.exp2(-half_life.ages(x) / h)
+    weights, _, _ = aged(half_life, half_life.in_x(getattr(points, "x_axis", None), points.source), x)
     return replace(points, weights=weights, weighting="half_life", weight_name=half_life.text)

@@ -331,6 +331,14 @@ READING_OPTIONS = {"x": (str, int, type(None)), "y": (str, int, type(None)), "de
                    "weights": (str, int, type(None)), "time_unit": (str,)}
 
 
+def reading_of(document):
+    """How the model read its data (columns, σ or weights column, delimiter, decimal mark…): the options to
+    read them, or more like them (fitbp update), the same way; those a file damaged left out."""
+    data = document.get("data") if isinstance(document.get("data"), dict) else {}
+    options = data.get("options") if isinstance(data.get("options"), dict) else {}
+    return {k: options.get(k) for k, kinds in READING_OPTIONS.items() if isinstance(options.get(k), kinds)}
+
+
 def points_of(document, path, **override):
     """The points a model was fitted to: kept in the model, or read again from their file.
 
@@ -350,8 +358,7 @@ def points_of(document, path, **override):
                       str(document.get("y_column", "y")),
                       sampled_from=total if _is(total, int) and total >= len(x) else None,
                       x_axis=dates.Axis.of(document))
-    options = data.get("options") if isinstance(data.get("options"), dict) else {}
-    known = {k: options.get(k) for k, kinds in READING_OPTIONS.items() if isinstance(options.get(k), kinds)}
+    known = reading_of(document)
     known.update({k: v for k, v in override.items() if v is not None and k != "source"})
     source = override.get("source") or data.get("path") or document.get("source")
     if not isinstance(source, str) or source == "<stdin>":

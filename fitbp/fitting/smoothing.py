@@ -310,11 +310,12 @@ def fit(points, smooth="auto", absolute_sigma=False, **ignored):
     from fitbp.fitting import trainer
 
     started = time.perf_counter()
+    fitted = trainer.with_weight(points)
     try:
-        spline, totals, distance = spline_of(trainer.with_weight(points), smooth)
+        spline, totals, distance = spline_of(fitted, smooth)
     except ValueError as e:
         raise FitbpError(f"{printable(points.source)}: {e}") from None
-    center, scale = moments.scaling_of(*trainer.with_weight(points).x_range)
+    center, scale = moments.scaling_of(*fitted.x_range)
     result = Result(spline, points, "auto" if smooth == "auto" else "given", time.perf_counter() - started,
                     center, scale, absolute_sigma, distance=distance, totals=totals)
     if distance is not None and distance > CLOSE:

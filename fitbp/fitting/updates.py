@@ -23,6 +23,7 @@ import numpy as np
 
 from fitbp.errors import FitbpError, option, printable
 from fitbp.engines import moments
+from fitbp.fitting import forgetting
 from fitbp.sources import dates
 from fitbp.sources.data import Points
 
@@ -207,7 +208,7 @@ def merged(document, new, shown):
                 np.concatenate([kept_points[1], np.asarray(sample.y, dtype=np.float64)]),
                 f"{document.get('source', '?')} and {printable(new.source)}", str(document.get("x_column", "x")),
                 str(document.get("y_column", "y")), count, int(found["rows"]) + int(new.rows),
-                min(both.low, old.low), max(both.high, old.high), max(int(found["y_exponent"]), int(y_exponent)),
+                both.low, both.high, max(int(found["y_exponent"]), int(y_exponent)),
                 max(int(found["distinct"]), int(distinct)), both,
                 weights=None if mean is None else np.concatenate([kept_points[2], np.asarray(sample.weights)]),
                 weighting=(document.get("weights") or {}).get("from"),
@@ -241,20 +242,13 @@ def _aged(document, old, new, shown):
     """(the new points weighed by their ages, the factor the old points' weights age by) for a model fitted
     with a half-life: in rows, the new points come after the old, and every old one ages by their count;
     in time, every point ages from the newest x of all (the old points' newest is their Part's high)."""
-    from fitbp.fitting import forgetting
-
     half_life = forgetting.parse((document.get("weights") or {}).get("column"))
     if not new.held:
         raise FitbpError(f"{printable(new.source)}: a half-life weighs held points, for now: raise "
                          f"{option('memory')}")
-    x = np.asarray(new.x, dtype=np.float64)
     h = half_life.in_x(dates.Axis.of(document), shown)
-    if half_life.rows is not None:
-        ages, decay = half_life.ages(x), math.exp2(-x.size / h)
-    else:
-        newest = max(old.high, float(np.max(x)))
-        ages, decay = newest - x, math.exp2(-(newest - old.high) / h)
-    return replace(new, weights=np.exp2(-ages / h), weighting="half_life", weight_name=half_life.text), decay
+    weights, decay, _ = forgetting.aged(half_life, h, np.asarray(new.x, dtype=np.float64), old.high)
+    return replace(new, weights=weights, weighting="half_life", weight_name=half_life.text), decay
 
 
 def _scaled(part, factor):
@@ -291,7 +285,7 @@ class Running:
     far, as fitbp fit of them all would make it."""
 
     def __init__(self, degree, source, x_name="x", y_name="y", kept=10_000, half_life=None, axis=None,
-                 options=None):
+                 options=None, weighting=None):
         self.degree, self.source, self.x_name, self.y_name, self.kept = degree, source, x_name, y_name, kept
         self.part, self.count, self.low, self.high, self.y_exponent = None, 0, math.inf, -math.inf, None
         self.distinct = set()
@@ -300,8 +294,8 @@ class Running:
         self.half_life = half_life  # fitbp.fitting.forgetting.HalfLife, or None: every point counts alike
         self.h = None if half_life is None else half_life.in_x(axis, source)
         self.axis = axis  # dates as x: the days or seconds since the first one's midnight
-        self.total, self.newest = 0.0, -math.inf  # Σ w, and the largest x (a half-life in time ages from it)
-        self.weighting = None  # ("sigma" or "weights", the column) of weights the points come with
+        self.total, self.newest = 0.0, None  # Σ w, and the largest x (a half-life in time ages from it)
+        self.weighting = weighting  # ("sigma" or "weights", the column) of weights the points come with
         self.options = dict(options or {})  # how the lines were read: how an update of the model reads more
 
     def add(self, x, y, weights=None):
@@ -316,12 +310,7 @@ class Running:
             self.total += float(weights.sum())
             roots = np.sqrt(weights)
         elif self.h is not None:
-            if self.half_life.rows is not None:
-                decay, weights = math.exp2(-x.size / self.h), np.exp2(-self.half_life.ages(x) / self.h)
-            else:
-                newest = max(self.newest, float(x.max()))
-                decay = math.exp2(-(newest - self.newest) / self.h) if self.part is not None else 1.0
-                weights, self.newest = np.exp2(-(newest - x) / self.h), newest
+            weights, decay, self.newest = forgetting.aged(self.half_life, self.h, x, self.newest)
             if self.part is not None:
                 self.part = _scaled(self.part, math.sqrt(decay))
             self.total = self.total * decay + float(weights.sum())
@@ -346,14 +335,14 @@ class Running:
         from fitbp.fitting import trainer
 
         self.updates += 1
-        merged, forgetting = self.part, {}
+        merged, weighing = self.part, {}
         if self.total:  # the weights to mean 1, as every fit has them
             mean = self.total / self.count
             merged = _scaled(self.part, math.sqrt(1.0 / mean))
             kind = ("half_life", self.half_life.text) if self.h is not None else self.weighting
-            forgetting = {"weighting": kind[0], "weight_name": kind[1], "weight_mean": mean}
+            weighing = {"weighting": kind[0], "weight_name": kind[1], "weight_mean": mean}
         data = Kept(self.x, self.y, self.source, self.x_name, self.y_name, self.count,
                     self.count + skipped + weightless,
                     self.low, self.high, self.y_exponent, min(len(self.distinct), self.degree + 1), merged,
-                    skipped=skipped, updates=self.updates, x_axis=self.axis, options=self.options, **forgetting)
+                    skipped=skipped, updates=self.updates, x_axis=self.axis, options=self.options, **weighing)
         return trainer.fit_points(data, self.degree, **training)

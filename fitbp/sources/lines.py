@@ -17,6 +17,7 @@ import numpy as np
 
 from fitbp.errors import FitbpError, option, printable
 from fitbp.sources import cells, dates
+from fitbp.sources.files import weights_of
 
 DELIMITERS = (",", "\t", ";", " ")
 """What a line's cells may be separated by, tried in this order on the first line (--delimiter chooses)."""
@@ -83,11 +84,12 @@ class Batches:
                 due = time.monotonic() + self.every
 
     def _arrays(self, xs, ys):
-        """x, y (and w) of a batch's rows: ys holds (y, w) pairs where there is a third column."""
+        """x, y (and w = 1/σ² of a σ, or the weight as it is) of a batch's rows: ys holds (y, σ or w) pairs
+        where there is a third column."""
         if self.third is None:
             return np.array(xs), np.array(ys)
         pairs = np.array(ys)
-        return np.array(xs), pairs[:, 0], pairs[:, 1]
+        return np.array(xs), pairs[:, 0], weights_of(pairs[:, 1], self.third[1])
 
     def _take(self, raw, xs, ys):
         """Parse one line into xs and ys (a header line sets the columns' names; a blank line is nothing)."""
@@ -131,11 +133,7 @@ class Batches:
                 return
             found.append(value)
         xs.append(found[0])
-        if self.third is None:
-            ys.append(found[1])
-        else:  # w = 1/σ² of a σ, the weight as it is
-            w = found[2] if self.third[1] == "weights" else (0.0 if found[2] == float("inf") else 1.0 / found[2] ** 2)
-            ys.append((found[1], w))
+        ys.append(found[1] if self.third is None else (found[1], found[2]))  # σ or w: weights_of in _arrays
 
     def _index(self, given, header, default, what):
         """The 0-based column of --x or --y: a 1-based number, a header's name, or the default."""
